@@ -1,0 +1,24 @@
+// Case folding of UTF-16 names (SPEC §6): one code unit at a time, as RtlUpcaseUnicodeString.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace hivewarden {
+
+// Returns the folded form of one UTF-16 code unit. Two names are equal for the registry exactly
+// when their folded units are equal. The fold is at least as coarse as Windows' upcase table
+// (see tools/gen_case_fold.py), so a protected name cannot be reached by a case variant.
+char16_t fold_unit(char16_t unit);
+
+// Writes the folded form of `in` to `out` (which has room for in.size() units).
+void fold_units(std::u16string_view in, char16_t* out);
+
+// True when a and b are the same name ignoring case.
+bool equal_folded(std::u16string_view a, std::u16string_view b);
+
+// True when `folded` is already folded (every unit maps to itself).
+bool is_folded(std::u16string_view folded);
+
+}  // namespace hivewarden

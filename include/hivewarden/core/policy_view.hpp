@@ -1,0 +1,76 @@
+// A read-only view of a compiled policy blob that validate_policy has accepted. Every index and
+// string reference in it is in bounds, and the node graph is a tree walked from low to high index,
+// so the matcher can trust it without further checks.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "hivewarden/core/policy_format.hpp"
+#include "hivewarden/core/rules.hpp"
+
+namespace hivewarden {
+
+// Why a blob was rejected: a fixed message and the byte offset it concerns.
+struct PolicyError {
+  const char* what = "";
+  std::uint64_t offset = 0;
+};
+
+template <class T>
+struct Span {
+  const T* data = nullptr;
+  std::uint32_t size = 0;
+  const T& operator[](std::uint32_t i) const { return data[i]; }
+  const T* begin() const { return data; }
+  const T* end() const { return data + size; }
+};
+
+class PolicyView {
+ public:
+  const blob::Header& header() const { return *header_; }
+  std::u16string_view str(blob::StrRef ref) const { return {strings_ + ref.offset, ref.length}; }
+
+  Span<blob::Node> nodes() const { return nodes_; }
+  Span<blob::LiteralEdge> literal_edges(blob::Range r) const { return {literal_edges_ + r.first, r.count}; }
+  Span<blob::PatternEdge> pattern_edges(blob::Range r) const { return {pattern_edges_ + r.first, r.count}; }
+  const blob::PatternEdge& pattern_edge(std::uint32_t i) const { return pattern_edges_[i]; }
+  Span<blob::ClientRule> key_clients(blob::Range r) const { return {key_clients_ + r.first, r.count}; }
+  Span<blob::ValuePattern> values(blob::Range r) const { return {values_ + r.first, r.count}; }
+  Span<blob::ClientRule> value_clients(blob::Range r) const { return {value_clients_ + r.first, r.count}; }
+  Span<blob::Client> clients() const { return clients_; }
+  Span<blob::Entry> entries() const { return entries_; }
+  Span<blob::Range> hardened_keys() const { return hardened_keys_; }
+  Span<blob::StrRef> hardened_parts(blob::Range r) const { return {hardened_parts_ + r.first, r.count}; }
+  Span<blob::ProcessRule> processes() const { return processes_; }
+
+  Rules rule_union() const { return rule_union_; }
+  bool legacy_hardening() const { return (header_->flags & blob::kFlagLegacyHardening) != 0; }
+  std::uint32_t control_set() const { return header_->control_set; }
+  std::uint32_t entry_count() const { return entries_.size; }
+
+ private:
+  friend bool validate_policy(const void*, std::uint64_t, PolicyView&, PolicyError&);
+  const blob::Header* header_ = nullptr;
+  const char16_t* strings_ = nullptr;
+  Span<blob::Node> nodes_;
+  const blob::LiteralEdge* literal_edges_ = nullptr;
+  const blob::PatternEdge* pattern_edges_ = nullptr;
+  const blob::ClientRule* key_clients_ = nullptr;
+  const blob::ValuePattern* values_ = nullptr;
+  const blob::ClientRule* value_clients_ = nullptr;
+  Span<blob::Client> clients_;
+  Span<blob::Entry> entries_;
+  Span<blob::Range> hardened_keys_;
+  const blob::StrRef* hardened_parts_ = nullptr;
+  Span<blob::ProcessRule> processes_;
+  Rules rule_union_ = 0;
+};
+
+// Checks every byte of a blob that the engine will ever read: header, version, size, checksum,
+// section bounds and alignment, string references, indices, tree order (children after parents,
+// so walks end), sort order and hashes of literal edges, pattern kinds and counts. `data` must be
+// 8-byte aligned and stay alive while `out` is used. Runs in time linear in the blob's size.
+bool validate_policy(const void* data, std::uint64_t size, PolicyView& out, PolicyError& error);
+
+}  // namespace hivewarden

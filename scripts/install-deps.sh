@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages hivewarden builds with, only those that are missing.
+# Safe to run repeatedly; needs root (or sudo) only when something is missing.
+set -euo pipefail
+packages=(
+  cmake ninja-build g++ make pkg-config
+  libyaml-cpp-dev      # policy YAML (SPEC §8): line/column-aware parser
+  nlohmann-json3-dev   # eval JSON lines (SPEC §9)
+  libcli11-dev         # command line with --help on every subcommand
+  libfmt-dev           # readable output formatting
+  libgtest-dev libgmock-dev  # tests
+  libbenchmark-dev     # bench/
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

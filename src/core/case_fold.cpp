@@ -1,0 +1,35 @@
+#include "hivewarden/core/case_fold.hpp"
+
+namespace hivewarden {
+namespace {
+#include "case_fold_table.inc"
+}  // namespace
+
+char16_t fold_unit(char16_t unit) {
+  if (unit < 0x80) {  // ASCII fast path: most registry names
+    return (unit >= u'a' && unit <= u'z') ? static_cast<char16_t>(unit - 32) : unit;
+  }
+  const unsigned short delta = kFoldDeltaPages[kFoldPageIndex[unit >> 8]][unit & 0xFF];
+  return static_cast<char16_t>(unit + delta);
+}
+
+void fold_units(std::u16string_view in, char16_t* out) {
+  for (std::size_t i = 0; i < in.size(); ++i) out[i] = fold_unit(in[i]);
+}
+
+bool equal_folded(std::u16string_view a, std::u16string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i] && fold_unit(a[i]) != fold_unit(b[i])) return false;
+  }
+  return true;
+}
+
+bool is_folded(std::u16string_view folded) {
+  for (char16_t unit : folded) {
+    if (fold_unit(unit) != unit) return false;
+  }
+  return true;
+}
+
+}  // namespace hivewarden

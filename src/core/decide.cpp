@@ -1,0 +1,186 @@
+#include "hivewarden/core/decide.hpp"
+
+#include "hivewarden/core/case_fold.hpp"
+#include "hivewarden/core/glob.hpp"
+
+namespace hivewarden {
+namespace {
+
+constexpr ProcessFlags kHardeningExempt =
+    process_flag::kSystem | process_flag::kAvService | process_flag::kFriendly | process_flag::kServiceSid;
+
+Decision deny(Decision d, Reason reason, NotifyMode notify) {
+  d.verdict = Verdict::kDeny;
+  d.reason = reason;
+  d.notify = notify;
+  return d;
+}
+
+Decision allow(Decision d, Reason reason) {
+  d.verdict = Verdict::kAllow;
+  d.reason = reason;
+  return d;
+}
+
+Exemption exemption_of(const ProcessContext& p) {
+  if (p.rules & process_rule::kAllowAllRegistry) return Exemption::kAllowAllRegistry;
+  if (p.flags & process_flag::kExcluded) return Exemption::kExcluded;
+  if (p.flags & process_flag::kFriendly) return Exemption::kFriendly;
+  if (p.flags & process_flag::kServiceSid) return Exemption::kServiceSid;
+  return Exemption::kNone;
+}
+
+// Builds the rename target (parent + new name) in scratch.new_path.
+PathStatus build_rename_target(const OperationRequest& request, const CanonicalOptions& options,
+                               DecisionScratch& scratch) {
+  const PathStatus status = canonicalize_key(request.key, options, scratch.new_path);
+  if (status != PathStatus::kOk) return status;
+  drop_last_component(scratch.new_path);
+  return append_component(scratch.new_path, request.new_name, scratch.new_path.native_form);
+}
+
+}  // namespace
+
+ProcessContext classify_process(const PolicyView& policy, const ProcessIdentity& process,
+                                DecisionScratch& scratch) {
+  ProcessContext out;
+  out.flags = process.extra_flags & process_flag::kAll;
+  out.rules = process.extra_rules & process_rule::kAll;
+  if (process.pid == 4 && (process.image.empty() || equal_folded(process.image, u"System"))) {
+    out.flags |= process_flag::kSystem;
+  }
+  if (policy.processes().size == 0) return out;
+  const std::size_t length = process.image.size() > kMaxPathUnits ? kMaxPathUnits : process.image.size();
+  fold_units(process.image.substr(0, length), scratch.image_folded);
+  const std::u16string_view image(scratch.image_folded, length);
+  for (std::uint32_t i = 0; i < policy.processes().size; ++i) {
+    const blob::ProcessRule& rule = policy.processes()[i];
+    if (glob_match(policy.str(rule.image), image, u'\\')) {
+      out.flags |= rule.flags;
+      out.rules |= rule.rules;
+      out.matched_process_rule = i;
+      break;
+    }
+  }
+  return out;
+}
+
+Decision decide_on(const PolicyView& policy, const OperationRequest& request, DecisionScratch& scratch) {
+  Decision d;
+  scratch.match.reset();
+  d.process = classify_process(policy, request.process, scratch);
+  const CanonicalOptions options{policy.control_set(), request.process.user_sid};
+  const OperationTraits& op = traits(request.op);
+
+  d.path_status = canonicalize_key(request.key, options, scratch.path);
+  if (d.path_status == PathStatus::kInvalidName) {
+    d.path_status = PathStatus::kOk;
+    return deny(d, Reason::kInvalidName, NotifyMode::kNone);  // fail closed
+  }
+  if (d.path_status != PathStatus::kOk) return d;  // input error: not decided
+  const bool rename = request.op == Operation::kRenameKey;
+  if (rename && build_rename_target(request, options, scratch) != PathStatus::kOk) {
+    return deny(d, Reason::kInvalidName, NotifyMode::kNone);
+  }
+  const bool value_op = op.matches_values || request.op == Operation::kQueryValue;
+  if (value_op && (request.value.size() > kMaxValueNameUnits ||
+                   (!scratch.path.native_form && request.value.find(u'\0') != std::u16string_view::npos))) {
+    return deny(d, Reason::kInvalidName, NotifyMode::kNone);
+  }
+
+  // SPEC §5: the legacy hardening callback only looks at query-value.
+  if (request.op == Operation::kQueryValue) {
+    if (policy.legacy_hardening() && equal_folded(request.value, u"LoadAppInit_DLLs") &&
+        (d.process.flags & (process_flag::kSeces | process_flag::kServiceSid)) != 0) {
+      return deny(d, Reason::kLegacyHardening, NotifyMode::kNone);
+    }
+    return allow(d, Reason::kNoMatch);
+  }
+
+  // §4.1 hardened keys: no notification.
+  if ((d.process.flags & kHardeningExempt) == 0 &&
+      (is_hardened(policy, scratch.path, scratch.path.count) ||
+       (rename && is_hardened(policy, scratch.new_path, scratch.new_path.count)))) {
+    return deny(d, Reason::kHardenedKey, NotifyMode::kNone);
+  }
+
+  // §4.2 the rule-union gate, then create of an existing key (an open).
+  const Rules flag = op.notify_bit | op.deny_bit;
+  if ((policy.rule_union() & flag) == 0) return allow(d, Reason::kNoMatch);
+  if (request.op == Operation::kCreateKey && request.key_exists) return allow(d, Reason::kKeyExists);
+
+  // §4.3 match.
+  std::u16string_view value_folded;
+  if (op.matches_values) {
+    fold_units(request.value, scratch.match.value_folded);
+    value_folded = std::u16string_view(scratch.match.value_folded, request.value.size());
+  }
+  const std::u16string_view* value = op.matches_values ? &value_folded : nullptr;
+  d.rules = match_entries(policy, scratch.path, scratch.path.count, flag, value, scratch.match);
+  if (rename) d.rules |= match_entries(policy, scratch.new_path, scratch.new_path.count, flag, nullptr, scratch.match);
+  if (scratch.match.state_overflow) return deny(d, Reason::kMatchLimit, NotifyMode::kNone);
+  if (d.rules == 0) return allow(d, Reason::kNoMatch);
+
+  const NotifyMode mode =
+      (d.process.rules & process_rule::kNotifySync) != 0 ? NotifyMode::kSync : NotifyMode::kAsync;
+  d.capture_old_value = (d.rules & op.capture_bit) != 0;
+
+  // §4.4 tamper protection: every process.
+  if (d.rules & rule::kTamperProtection) return deny(d, Reason::kTamperProtection, mode);
+
+  // §4.5 the deny bit, unless the process is exempt.
+  if (d.rules & op.deny_bit) {
+    d.exemption = exemption_of(d.process);
+    if (d.exemption == Exemption::kNone) return deny(d, Reason::kDenyRule, mode);
+  }
+
+  // §4.6 the notify bit: reported after the operation.
+  const bool exempt = d.exemption != Exemption::kNone;
+  if (d.rules & op.notify_bit) {
+    d = allow(d, exempt ? Reason::kExempt : Reason::kNotify);
+    d.notify = mode;
+    return d;
+  }
+  d.capture_old_value = false;
+  return allow(d, Reason::kExempt);
+}
+
+const char* verdict_name(Verdict v) { return v == Verdict::kDeny ? "deny" : "allow"; }
+
+const char* reason_name(Reason r) {
+  switch (r) {
+    case Reason::kHardenedKey: return "hardened-key";
+    case Reason::kTamperProtection: return "tamper-protection";
+    case Reason::kDenyRule: return "deny-rule";
+    case Reason::kExempt: return "exempt";
+    case Reason::kNotify: return "notify";
+    case Reason::kNoMatch: return "no-match";
+    case Reason::kKeyExists: return "key-exists";
+    case Reason::kLegacyHardening: return "legacy-hardening";
+    case Reason::kInvalidName: return "invalid-name";
+    case Reason::kMatchLimit: return "match-limit";
+  }
+  return "?";
+}
+
+const char* notify_name(NotifyMode n) {
+  switch (n) {
+    case NotifyMode::kNone: return "none";
+    case NotifyMode::kAsync: return "async";
+    case NotifyMode::kSync: return "sync";
+  }
+  return "?";
+}
+
+const char* exemption_name(Exemption e) {
+  switch (e) {
+    case Exemption::kNone: return "none";
+    case Exemption::kAllowAllRegistry: return "allow-all-registry";
+    case Exemption::kExcluded: return "excluded";
+    case Exemption::kFriendly: return "friendly";
+    case Exemption::kServiceSid: return "service-sid";
+  }
+  return "?";
+}
+
+}  // namespace hivewarden

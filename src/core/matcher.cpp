@@ -1,0 +1,202 @@
+#include "hivewarden/core/matcher.hpp"
+
+#include "hivewarden/core/glob.hpp"
+#include "hivewarden/core/hash.hpp"
+
+namespace hivewarden {
+namespace {
+
+using namespace blob;
+
+// An alternative alive during the walk: at a node, inside a `**` edge (which may consume any
+// number of further components), or inside a `*{N}` edge with components still to consume.
+enum StateKind : std::uint64_t { kAtNode = 0, kInDeep = 1, kInSkip = 2 };
+
+constexpr std::uint64_t make_state(StateKind kind, std::uint32_t index, std::uint32_t remaining = 0) {
+  return (static_cast<std::uint64_t>(kind) << 62) | (static_cast<std::uint64_t>(remaining) << 32) | index;
+}
+constexpr StateKind state_kind(std::uint64_t s) { return static_cast<StateKind>(s >> 62); }
+constexpr std::uint32_t state_index(std::uint64_t s) { return static_cast<std::uint32_t>(s); }
+constexpr std::uint32_t state_remaining(std::uint64_t s) { return static_cast<std::uint32_t>(s >> 32) & 0x3FFFFFFF; }
+
+// A set of states with insertion order kept (the order is the worklist of the closure).
+class StateSet {
+ public:
+  StateSet(std::uint64_t* items, MatchScratch& scratch) : items_(items), scratch_(scratch) {}
+
+  // Adds a state; false when it was there already or there is no room (then overflow is set).
+  bool add(std::uint64_t state) {
+    for (std::uint32_t i = 0; i < size_; ++i) {
+      if (items_[i] == state) return false;
+    }
+    if (size_ == kMaxActiveStates) {
+      scratch_.state_overflow = true;
+      return false;
+    }
+    items_[size_++] = state;
+    return true;
+  }
+  std::uint32_t size() const { return size_; }
+  void clear() { size_ = 0; }
+  std::uint64_t operator[](std::uint32_t i) const { return items_[i]; }
+
+ private:
+  std::uint64_t* items_;
+  MatchScratch& scratch_;
+  std::uint32_t size_ = 0;
+};
+
+class Walker {
+ public:
+  Walker(const PolicyView& policy, MatchScratch& scratch) : policy_(policy), scratch_(scratch) {}
+
+  // Adds the states reachable without consuming a component: a node's `**` edges (zero
+  // components), and the child behind every `**` state.
+  void close(StateSet& set, std::uint32_t from) {
+    for (std::uint32_t i = from; i < set.size(); ++i) {
+      const std::uint64_t s = set[i];
+      if (state_kind(s) == kAtNode) {
+        const Node& node = policy_.nodes()[state_index(s)];
+        const std::uint32_t first = node.pattern_edges.first;
+        for (std::uint32_t e = first; e < first + node.pattern_edges.count; ++e) {
+          if (policy_.pattern_edge(e).kind == kAnyDeep) set.add(make_state(kInDeep, e));
+        }
+      } else if (state_kind(s) == kInDeep) {
+        set.add(make_state(kAtNode, policy_.pattern_edge(state_index(s)).child));
+      }
+    }
+  }
+
+  // Adds to `next` every state reached from `s` by consuming the component.
+  void step(std::uint64_t s, std::u16string_view component, std::uint64_t hash, StateSet& next) {
+    switch (state_kind(s)) {
+      case kAtNode: {
+        const Node& node = policy_.nodes()[state_index(s)];
+        literal_step(node.literal_edges, component, hash, next);
+        const std::uint32_t first = node.pattern_edges.first;
+        for (std::uint32_t e = first; e < first + node.pattern_edges.count; ++e) {
+          const PatternEdge& edge = policy_.pattern_edge(e);
+          switch (edge.kind) {
+            case kAnyOne:
+              next.add(make_state(kAtNode, edge.child));
+              break;
+            case kAnyN:
+              next.add(edge.count == 1 ? make_state(kAtNode, edge.child)
+                                       : make_state(kInSkip, e, edge.count - 1));
+              break;
+            case kGlob:
+              if (glob_match(policy_.str(edge.folded), component)) next.add(make_state(kAtNode, edge.child));
+              break;
+            default:  // kAnyDeep: its own state consumes components
+              break;
+          }
+        }
+        break;
+      }
+      case kInDeep:
+        next.add(s);
+        break;
+      case kInSkip: {
+        const PatternEdge& edge = policy_.pattern_edge(state_index(s));
+        const std::uint32_t remaining = state_remaining(s);
+        next.add(remaining == 1 ? make_state(kAtNode, edge.child) : make_state(kInSkip, state_index(s), remaining - 1));
+        break;
+      }
+    }
+  }
+
+  void add_hit(std::uint32_t entry, std::uint32_t client, Rules rules) {
+    for (std::uint32_t i = 0; i < scratch_.hit_count; ++i) {
+      if (scratch_.hits[i].entry == entry && scratch_.hits[i].client == client) return;
+    }
+    if (scratch_.hit_count == kMaxMatchHits) {
+      scratch_.hits_truncated = true;
+      return;
+    }
+    scratch_.hits[scratch_.hit_count++] = {entry, client, rules};
+  }
+
+  Rules collect_clients(Span<ClientRule> rules, Rules flag) {
+    Rules out = 0;
+    for (const ClientRule& rule : rules) {
+      if ((rule.rules & flag) == 0) continue;
+      out |= rule.rules;
+      add_hit(rule.entry, rule.client, rule.rules);
+    }
+    return out;
+  }
+
+ private:
+  void literal_step(Range edges, std::u16string_view component, std::uint64_t hash, StateSet& next) {
+    const Span<LiteralEdge> span = policy_.literal_edges(edges);
+    std::uint32_t lo = 0, hi = span.size;
+    while (lo < hi) {  // first edge whose hash is not below `hash`
+      const std::uint32_t mid = lo + (hi - lo) / 2;
+      if (span[mid].hash < hash) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    for (; lo < span.size && span[lo].hash == hash; ++lo) {
+      if (policy_.str(span[lo].folded) == component) next.add(make_state(kAtNode, span[lo].child));
+    }
+  }
+
+  const PolicyView& policy_;
+  MatchScratch& scratch_;
+};
+
+}  // namespace
+
+Rules match_entries(const PolicyView& policy, const KeyPath& path, std::uint32_t depth, Rules flag,
+                    const std::u16string_view* value_folded, MatchScratch& scratch) {
+  Walker walker(policy, scratch);
+  StateSet a(scratch.current, scratch), b(scratch.next, scratch);
+  StateSet* current = &a;
+  StateSet* next = &b;
+  current->add(make_state(kAtNode, 0));
+  walker.close(*current, 0);
+  for (std::uint32_t i = 0; i < depth && current->size() > 0; ++i) {
+    next->clear();
+    const std::u16string_view component = path.folded_component(i);
+    const std::uint64_t hash = path.components[i].hash;
+    for (std::uint32_t k = 0; k < current->size(); ++k) walker.step((*current)[k], component, hash, *next);
+    walker.close(*next, 0);
+    StateSet* t = current;
+    current = next;
+    next = t;
+  }
+
+  Rules rules = 0;
+  const std::uint64_t value_hash = value_folded != nullptr ? component_hash(*value_folded) : 0;
+  for (std::uint32_t k = 0; k < current->size(); ++k) {
+    const std::uint64_t s = (*current)[k];
+    if (state_kind(s) != kAtNode) continue;
+    const Node& node = policy.nodes()[state_index(s)];
+    if (value_folded == nullptr) {
+      rules |= walker.collect_clients(policy.key_clients(node.key_clients), flag);
+      continue;
+    }
+    for (const ValuePattern& value : policy.values(node.values)) {
+      const std::u16string_view pattern = policy.str(value.folded);
+      const bool hit = value.is_glob != 0 ? glob_match(pattern, *value_folded)
+                                          : (value.hash == value_hash && pattern == *value_folded);
+      if (hit) rules |= walker.collect_clients(policy.value_clients(value.clients), flag);
+    }
+  }
+  return rules;
+}
+
+bool is_hardened(const PolicyView& policy, const KeyPath& path, std::uint32_t depth) {
+  for (const Range& key : policy.hardened_keys()) {
+    if (key.count > depth) continue;
+    const Span<StrRef> parts = policy.hardened_parts(key);
+    std::uint32_t i = 0;
+    while (i < parts.size && path.folded_component(i) == policy.str(parts[i])) ++i;
+    if (i == parts.size) return true;
+  }
+  return false;
+}
+
+}  // namespace hivewarden

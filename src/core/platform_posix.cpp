@@ -1,0 +1,9 @@
+#include <sched.h>
+
+#include "platform.hpp"
+
+namespace hivewarden::platform {
+
+void yield_now() { sched_yield(); }
+
+}  // namespace hivewarden::platform
