@@ -26,7 +26,7 @@ inline constexpr Rules kSetValueDeny = 0x080000;
 inline constexpr Rules kReplaceKeyDeny = 0x100000;
 inline constexpr Rules kRestoreKeyDeny = 0x200000;
 inline constexpr Rules kTamperProtection = 0x400000;
-inline constexpr Rules kAll = 0x7FCD15;
+inline constexpr Rules kAll = 0x7FED15;  // every bit above
 }  // namespace rule
 
 // Process flags (SPEC §3). The write-up gives values for excluded, service-sid and friendly;
@@ -98,4 +98,17 @@ constexpr bool bit_by_name(const NamedBit (&table)[N], std::string_view name, st
   return false;
 }
 
+}  // namespace hivewarden
+
+namespace hivewarden {
+// The "every bit" masks must be exactly the named bits.
+template <std::size_t N>
+constexpr std::uint32_t union_of(const NamedBit (&table)[N]) {
+  std::uint32_t bits = 0;
+  for (const NamedBit& entry : table) bits |= entry.bit;
+  return bits;
+}
+static_assert(union_of(kRuleNames) == rule::kAll);
+static_assert(union_of(kProcessFlagNames) == process_flag::kAll);
+static_assert(union_of(kProcessRuleNames) == process_rule::kAll);
 }  // namespace hivewarden

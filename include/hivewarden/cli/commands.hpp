@@ -1,0 +1,29 @@
+// The subcommands of the `hivewarden` binary. Each returns the process exit code:
+// 0 on success, 2 on a usage or input error.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+
+namespace hivewarden::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitInputError = 2;
+
+struct CheckOptions {
+  std::string policy, op, key, value, new_name, image, user_sid;
+  std::uint32_t pid = 0;
+  bool key_exists = false;
+  bool json = false;
+  std::string flags, rules;  // comma-separated names
+};
+
+int run_compile(const std::string& policy_path, const std::string& output_path);
+int run_dump(const std::string& policy_path, std::ostream& out);
+int run_check(const CheckOptions& options, std::ostream& out);
+// Reads JSON lines from `in`, writes one JSON line per input line to `out`.
+int run_eval(const std::string& policy_path, std::istream& in, std::ostream& out);
+int run_demo(const std::string& policy_path, const std::string& ops_path, std::ostream& out);
+
+}  // namespace hivewarden::cli

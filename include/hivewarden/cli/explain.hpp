@@ -1,0 +1,45 @@
+// A decision made readable: which entries and clients matched, and why it came out as it did.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hivewarden/core/decision.hpp"
+#include "hivewarden/core/policy_view.hpp"
+
+namespace hivewarden::cli {
+
+struct MatchedEntry {
+  std::string key;    // the pattern as written in the policy
+  std::string value;  // value pattern, empty for key entries
+  bool has_value = false;
+  std::uint32_t line = 0;
+  std::string client;
+  std::string client_hash;  // 32 hex digits
+  std::uint32_t rules = 0;
+};
+
+struct Explanation {
+  std::string canonical_key;
+  std::string canonical_new_key;  // rename target
+  std::vector<std::string> clients;  // sorted, unique
+  std::vector<MatchedEntry> matches;
+  std::string process_rule;  // the policy's processes[] image that applied, if any
+  std::string why;           // one sentence
+};
+
+// Explains `d`, decided for `request` against `policy` with `scratch` (still holding its paths
+// and hits).
+Explanation explain(const PolicyView& policy, const OperationRequest& request, const Decision& d,
+                    const DecisionScratch& scratch);
+
+// The SPEC §9 output object: decision, reason, notify, clients, rules, plus key (canonical),
+// and with `detailed` the matches, process and explanation.
+nlohmann::ordered_json decision_json(const Decision& d, const Explanation& e, bool detailed);
+
+// "0x400500"
+std::string hex_rules(std::uint32_t rules);
+
+}  // namespace hivewarden::cli

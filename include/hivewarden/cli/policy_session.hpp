@@ -1,0 +1,23 @@
+// A loaded policy and an engine running it, as the commands use them.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "hivewarden/core/engine.hpp"
+#include "hivewarden/policy/compile.hpp"
+
+namespace hivewarden::cli {
+
+struct PolicySession {
+  policy::Blob blob;
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<DecisionScratch> scratch;
+  PolicyRef policy;
+};
+
+// Loads a policy file (.yaml or .hwp), or the built-in default when `path` is empty, and installs
+// it in a new engine. On failure prints every problem to stderr and returns null.
+std::unique_ptr<PolicySession> open_policy_session(const std::string& path);
+
+}  // namespace hivewarden::cli

@@ -1,0 +1,40 @@
+// Policy YAML -> checked source -> compiled blob (.hwp), and the way back to readable text.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hivewarden/policy/policy_source.hpp"
+
+namespace hivewarden::policy {
+
+using Blob = std::vector<unsigned char>;
+
+// Parses and checks policy YAML text. Every problem found is added to `problems` (each naming
+// the file, line and field); returns true only when there is none.
+bool parse_policy_yaml(std::string_view yaml, const std::string& file_name, PolicySource& out,
+                       std::vector<PolicyProblem>& problems);
+
+// Compiles a checked policy into a blob that validate_policy accepts. Problems that only show
+// when patterns are put together (a key pattern that does not parse) are added to `problems`.
+bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyProblem>& problems);
+
+// Reads a policy from a file: YAML (compiled in memory) or a compiled .hwp (checked with
+// validate_policy), told apart by the blob's magic bytes. On failure `problems` says why.
+bool load_policy_file(const std::string& path, Blob& out, std::vector<PolicyProblem>& problems);
+
+// The YAML of the built-in default policy (policies/default.yaml, embedded at build time).
+std::string_view builtin_default_policy_yaml();
+
+// Renders a validated blob as readable text: header, hardened keys, processes, and every
+// monitored entry with its clients, rules by name and values.
+std::string dump_policy(const void* blob, std::uint64_t size);
+
+// "create-key|set-value-deny" style names of rule bits ("none" for 0).
+std::string rule_names(std::uint32_t rules);
+std::string process_flag_names(std::uint32_t flags);
+std::string process_rule_names(std::uint32_t rules);
+
+}  // namespace hivewarden::policy

@@ -1,0 +1,17 @@
+// UTF-8 <-> UTF-16 conversion at the edges (files, JSON, command line); the engine works in UTF-16.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hivewarden {
+
+// Converts UTF-8 to UTF-16. Returns nullopt on malformed UTF-8 (overlong forms, surrogates,
+// truncated sequences, code points above U+10FFFF).
+std::optional<std::u16string> utf8_to_utf16(std::string_view utf8);
+
+// Converts UTF-16 to UTF-8. A lone surrogate (legal in a registry name) becomes U+FFFD.
+std::string utf16_to_utf8(std::u16string_view utf16);
+
+}  // namespace hivewarden

@@ -1,0 +1,68 @@
+// The `hivewarden` command line: one binary, one subcommand per job.
+#include <CLI/CLI.hpp>
+
+#include <fstream>
+#include <iostream>
+
+#include "hivewarden/cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  using namespace hivewarden::cli;
+  CLI::App app{"hivewarden: a registry-protection engine (WdFilter's registry logic, rebuilt)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "hivewarden 0.1.0");
+
+  std::string policy, output, input = "-", ops;
+  auto* compile = app.add_subcommand("compile", "Compile a policy (YAML) into a checked binary blob (.hwp)");
+  compile->add_option("policy", policy, "Policy file (.yaml or .hwp)")->required();
+  compile->add_option("-o,--output", output, "Where to write the compiled policy")->required();
+
+  auto* dump = app.add_subcommand("dump", "Print a policy (.yaml or .hwp) as compiled, entry by entry");
+  dump->add_option("policy", policy, "Policy file (.yaml or .hwp)")->required();
+
+  CheckOptions check;
+  auto* check_cmd = app.add_subcommand("check", "Decide one operation and explain why");
+  check_cmd->add_option("--policy", check.policy, "Policy file (.yaml or .hwp); default: the built-in policy");
+  check_cmd->add_option("--op", check.op, "create-key, delete-key, set-value, delete-value, rename-key, restore-key, replace-key, query-value")->required();
+  check_cmd->add_option("--key", check.key, "Key path: \\REGISTRY\\..., HKLM\\..., HKU\\..., HKCU\\... (with --user-sid), HKCR\\...")->required();
+  check_cmd->add_option("--value", check.value, "Value name (value operations)");
+  check_cmd->add_option("--new-name", check.new_name, "New last component (rename-key)");
+  check_cmd->add_option("--image", check.image, "Image path of the process (\"System\" with --pid 4 is the kernel)");
+  check_cmd->add_option("--pid", check.pid, "Process id");
+  check_cmd->add_option("--flags", check.flags, "Extra process flags, comma-separated (system, av-service, excluded, service-sid, friendly, seces)");
+  check_cmd->add_option("--rules", check.rules, "Extra process rules, comma-separated (allow-all-registry, notify-sync)");
+  check_cmd->add_option("--user-sid", check.user_sid, "The user's SID, for HKCU paths");
+  check_cmd->add_flag("--key-exists", check.key_exists, "create-key: the key already exists (an open)");
+  check_cmd->add_flag("--json", check.json, "Print one JSON object instead of text");
+
+  auto* eval = app.add_subcommand("eval", "Decide operations given as JSON lines (SPEC section 9), one JSON line out per line in");
+  eval->add_option("--policy", policy, "Policy file (.yaml or .hwp)")->required();
+  eval->add_option("--input", input, "JSON-lines file, or - for standard input")->capture_default_str();
+
+  auto* demo = app.add_subcommand("demo", "Run the built-in default policy over the bundled sample operations");
+  demo->add_option("--policy", policy, "Use this policy instead of the built-in one");
+  demo->add_option("--ops", ops, "Use these JSON-lines operations instead of the bundled ones");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitInputError;
+  }
+
+  if (*compile) return run_compile(policy, output);
+  if (*dump) return run_dump(policy, std::cout);
+  if (*check_cmd) return run_check(check, std::cout);
+  if (*demo) return run_demo(policy, ops, std::cout);
+  if (*eval) {
+    std::ios::sync_with_stdio(false);
+    if (input == "-") return run_eval(policy, std::cin, std::cout);
+    std::ifstream file(input);
+    if (!file) {
+      std::cerr << "error: cannot open " << input << "\n";
+      return kExitInputError;
+    }
+    return run_eval(policy, file, std::cout);
+  }
+  return kExitInputError;
+}

@@ -1,0 +1,101 @@
+// dump_policy: a validated blob rendered as readable text, entry by entry.
+#include <cstdio>
+#include <string>
+
+#include "hivewarden/core/policy_view.hpp"
+#include "hivewarden/policy/compile.hpp"
+#include "hivewarden/util/utf.hpp"
+
+namespace hivewarden::policy {
+namespace {
+
+std::string hex_hash(const unsigned char (&h)[16]) {
+  std::string s;
+  char b[3];
+  for (unsigned char c : h) {
+    std::snprintf(b, sizeof b, "%02x", c);
+    s += b;
+  }
+  return s;
+}
+
+class Dumper {
+ public:
+  Dumper(const PolicyView& view, std::string& out) : view_(view), out_(out) {}
+
+  void node(std::uint32_t index, const std::string& path) {
+    const blob::Node& n = view_.nodes()[index];
+    if (n.key_clients.count > 0 || n.values.count > 0) {
+      out_ += "  key " + (path.empty() ? std::string("\\") : path) + "\n";
+      for (const blob::ClientRule& c : view_.key_clients(n.key_clients)) client_line("    ", c);
+      for (const blob::ValuePattern& v : view_.values(n.values)) {
+        out_ += "    value '" + utf16_to_utf8(view_.str(v.folded)) + "'" + (v.is_glob ? " (glob)" : "") + "\n";
+        for (const blob::ClientRule& c : view_.value_clients(v.clients)) client_line("      ", c);
+      }
+    }
+    for (const blob::LiteralEdge& e : view_.literal_edges(n.literal_edges)) {
+      node(e.child, path + "\\" + utf16_to_utf8(view_.str(e.display)));
+    }
+    for (const blob::PatternEdge& e : view_.pattern_edges(n.pattern_edges)) {
+      std::string part;
+      switch (e.kind) {
+        case blob::kAnyOne: part = "*"; break;
+        case blob::kAnyN: part = "*{" + std::to_string(e.count) + "}"; break;
+        case blob::kAnyDeep: part = "**"; break;
+        default: part = utf16_to_utf8(view_.str(e.folded)); break;
+      }
+      node(e.child, path + "\\" + part);
+    }
+  }
+
+ private:
+  void client_line(const char* indent, const blob::ClientRule& c) {
+    const blob::Client& client = view_.clients()[c.client];
+    const blob::Entry& entry = view_.entries()[c.entry];
+    out_ += std::string(indent) + "client " + utf16_to_utf8(view_.str(client.name)) + " [" + hex_hash(client.hash) +
+            "] rules " + rule_names(c.rules);
+    char hex[16];
+    std::snprintf(hex, sizeof hex, " (0x%06x)", c.rules);
+    out_ += hex;
+    if (entry.line > 0) out_ += " line " + std::to_string(entry.line);
+    out_ += "\n";
+  }
+
+  const PolicyView& view_;
+  std::string& out_;
+};
+
+}  // namespace
+
+std::string dump_policy(const void* data, std::uint64_t size) {
+  PolicyView view;
+  PolicyError error;
+  if (!validate_policy(data, size, view, error)) return std::string("invalid policy: ") + error.what + "\n";
+  std::string out;
+  char line[160];
+  std::snprintf(line, sizeof line, "hivewarden policy, format %u, %llu bytes\n  control set %u, legacy hardening %s\n",
+                view.header().version, static_cast<unsigned long long>(size), view.control_set(),
+                view.legacy_hardening() ? "on" : "off");
+  out += line;
+  std::snprintf(line, sizeof line, " (0x%06x)\n", view.rule_union());
+  out += "  rule union " + rule_names(view.rule_union()) + line;
+  std::snprintf(line, sizeof line, "  %u entries, %u clients, %u nodes\n", view.entry_count(), view.clients().size,
+                view.nodes().size);
+  out += line;
+  out += "hardened keys (" + std::to_string(view.hardened_keys().size) + "):\n";
+  for (const blob::Range& key : view.hardened_keys()) {
+    std::string path;
+    for (const blob::StrRef& part : view.hardened_parts(key)) path += "\\" + utf16_to_utf8(view.str(part));
+    out += "  " + path + "\n";
+  }
+  out += "processes (" + std::to_string(view.processes().size) + ", first match wins):\n";
+  for (const blob::ProcessRule& p : view.processes()) {
+    out += "  " + utf16_to_utf8(view.str(p.display)) + "  flags " + process_flag_names(p.flags) + "  rules " +
+           process_rule_names(p.rules) + "\n";
+  }
+  out += "monitored:\n";
+  Dumper(view, out).node(0, "");
+  return out;
+}
+
+}  // namespace hivewarden::policy
