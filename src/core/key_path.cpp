@@ -80,7 +80,7 @@ void resolve_current_control_set(KeyPath& path, std::uint32_t control_set) {
 
 PathStatus append_component(KeyPath& path, std::u16string_view name, bool allow_nul) {
   if (name.empty() || name.size() > kMaxComponentUnits) return PathStatus::kInvalidName;
-  if (path.count >= kMaxPathDepth + 1) return PathStatus::kInvalidName;
+  if (path.count >= kMaxPathDepth) return PathStatus::kInvalidName;
   const std::uint32_t offset = path.length + 1;  // after the `\`
   if (offset + name.size() > kMaxPathUnits) return PathStatus::kInvalidName;
   path.display[path.length] = kSep;

@@ -1,0 +1,246 @@
+// The engine: call contexts from pre to post, policy swaps under concurrent deciders.
+#include "hivewarden/core/engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hivewarden/util/utf.hpp"
+#include "test_policy.hpp"
+
+namespace hivewarden {
+namespace {
+
+const char* const kNotifyPolicy = R"(version: 1
+monitored:
+  - key: 'HKLM\SOFTWARE\Watched'
+    client: watcher
+    rules: [create-key, delete-key]
+    values:
+      - name: '*'
+        rules: [set-value, set-value-capture]
+)";
+
+policy::Blob compile(const std::string& yaml) {
+  policy::PolicySource source;
+  std::vector<policy::PolicyProblem> problems;
+  EXPECT_TRUE(policy::parse_policy_yaml(yaml, "t.yaml", source, problems));
+  policy::Blob blob;
+  EXPECT_TRUE(policy::compile_policy(source, blob, problems));
+  for (const auto& p : problems) ADD_FAILURE() << p.to_string();
+  return blob;
+}
+
+void install(Engine& engine, const policy::Blob& blob) {
+  PolicyError error;
+  ASSERT_TRUE(engine.install_policy(blob.data(), blob.size(), error)) << error.what;
+}
+
+OperationRequest set_value(std::u16string_view key, std::uint64_t thread) {
+  OperationRequest r;
+  r.op = Operation::kSetValue;
+  r.key = key;
+  r.value = u"Anything";
+  r.process.image = u"C:\\x.exe";
+  r.process.pid = 100;
+  r.thread_id = thread;
+  return r;
+}
+
+TEST(Engine, WithoutPolicyEverythingIsAllowed) {
+  Engine engine;
+  ASSERT_TRUE(engine.ok());
+  auto scratch = std::make_unique<DecisionScratch>();
+  const Decision d = engine.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 1), *scratch);
+  EXPECT_EQ(d.verdict, Verdict::kAllow);
+  EXPECT_FALSE(d.context_kept);
+  EXPECT_FALSE(engine.current_policy());
+}
+
+TEST(Engine, NotifyKeepsAContextThatTheSuccessfulPostTakes) {
+  Engine engine;
+  install(engine, compile(kNotifyPolicy));
+  auto scratch = std::make_unique<DecisionScratch>();
+  const Decision d = engine.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 7), *scratch);
+  EXPECT_EQ(d.reason, Reason::kNotify);
+  EXPECT_TRUE(d.context_kept);
+  EXPECT_TRUE(d.capture_old_value);
+  EXPECT_EQ(engine.stats().contexts_outstanding, 1u);
+
+  EXPECT_FALSE(engine.complete(8, Operation::kSetValue, true).found);       // another thread
+  EXPECT_FALSE(engine.complete(7, Operation::kDeleteKey, true).found);      // another operation
+  PostOutcome post = engine.complete(7, Operation::kSetValue, true);
+  ASSERT_TRUE(post.found);
+  EXPECT_EQ(post.notify, NotifyMode::kAsync);
+  EXPECT_EQ(post.rules, rule::kSetValue | rule::kSetValueCapture);
+  ASSERT_EQ(post.hit_count, 1u);
+  ASSERT_TRUE(post.policy);
+  EXPECT_EQ(utf16_to_utf8(post.policy.view().str(post.policy.view().clients()[post.hits[0].client].name)), "watcher");
+  EXPECT_FALSE(engine.complete(7, Operation::kSetValue, true).found);  // taken once
+  const EngineStats s = engine.stats();
+  EXPECT_EQ(s.contexts_created, 1u);
+  EXPECT_EQ(s.contexts_completed, 1u);
+  EXPECT_EQ(s.contexts_outstanding, 0u);
+}
+
+TEST(Engine, FailedOperationFreesTheContextAndSendsNothing) {
+  Engine engine;
+  install(engine, compile(kNotifyPolicy));
+  auto scratch = std::make_unique<DecisionScratch>();
+  ASSERT_TRUE(engine.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 3), *scratch).context_kept);
+  const PostOutcome post = engine.complete(3, Operation::kSetValue, false);
+  EXPECT_TRUE(post.found);
+  EXPECT_EQ(post.notify, NotifyMode::kNone);
+  EXPECT_EQ(engine.stats().contexts_failed, 1u);
+  EXPECT_EQ(engine.stats().contexts_outstanding, 0u);
+}
+
+TEST(Engine, PostWithoutPreFindsNothing) {
+  Engine engine;
+  install(engine, compile(kNotifyPolicy));
+  EXPECT_FALSE(engine.complete(99, Operation::kSetValue, true).found);
+  EXPECT_EQ(engine.stats().contexts_outstanding, 0u);
+}
+
+TEST(Engine, ThreadExitFreesItsContexts) {
+  Engine engine;
+  install(engine, compile(kNotifyPolicy));
+  auto scratch = std::make_unique<DecisionScratch>();
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(engine.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 5), *scratch).context_kept);
+  ASSERT_TRUE(engine.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 6), *scratch).context_kept);
+  engine.thread_exited(5);
+  EXPECT_EQ(engine.stats().contexts_thread_exit, 40u);
+  EXPECT_EQ(engine.stats().contexts_outstanding, 1u);
+  EXPECT_TRUE(engine.complete(6, Operation::kSetValue, true).found);
+}
+
+TEST(Engine, NestedOperationsOnOneThreadTakeTheNewestFirst) {
+  Engine engine;
+  install(engine, compile(kNotifyPolicy));
+  auto scratch = std::make_unique<DecisionScratch>();
+  OperationRequest create = set_value(u"HKLM\\SOFTWARE\\Watched", 9);
+  create.op = Operation::kCreateKey;
+  ASSERT_TRUE(engine.decide(create, *scratch).context_kept);
+  ASSERT_TRUE(engine.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 9), *scratch).context_kept);
+  EXPECT_TRUE(engine.complete(9, Operation::kSetValue, true).found);
+  EXPECT_TRUE(engine.complete(9, Operation::kCreateKey, true).found);
+  EXPECT_EQ(engine.stats().contexts_outstanding, 0u);
+}
+
+TEST(Engine, ExhaustedPoolIsCountedAndTheDecisionStands) {
+  EngineConfig config;
+  config.context_capacity = 4;
+  Engine engine(config);
+  install(engine, compile(kNotifyPolicy));
+  auto scratch = std::make_unique<DecisionScratch>();
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(engine.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 100 + i), *scratch).context_kept);
+  const Decision d = engine.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 200), *scratch);
+  EXPECT_EQ(d.verdict, Verdict::kAllow);
+  EXPECT_FALSE(d.context_kept);
+  EXPECT_TRUE(d.context_exhausted);
+  EXPECT_EQ(engine.stats().contexts_exhausted, 1u);
+  EXPECT_TRUE(engine.complete(101, Operation::kSetValue, true).found);
+  EXPECT_TRUE(engine.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 201), *scratch).context_kept);  // slot reused
+}
+
+TEST(Engine, RejectedPolicyLeavesTheOldOneInForce) {
+  Engine engine;
+  const policy::Blob good = compile(kNotifyPolicy);
+  install(engine, good);
+  const std::uint64_t generation = engine.current_policy().generation();
+  policy::Blob bad = good;
+  bad[bad.size() / 2] ^= 0xFF;
+  PolicyError error;
+  EXPECT_FALSE(engine.install_policy(bad.data(), bad.size(), error));
+  EXPECT_NE(std::string(error.what), "");
+  EXPECT_EQ(engine.current_policy().generation(), generation);
+  EXPECT_EQ(engine.stats().policy_rejected, 1u);
+  auto scratch = std::make_unique<DecisionScratch>();
+  EXPECT_EQ(engine.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 1), *scratch).reason, Reason::kNotify);
+  engine.complete(1, Operation::kSetValue, true);
+}
+
+TEST(Engine, ContextKeepsItsPolicyAliveAcrossASwap) {
+  Engine engine;
+  install(engine, compile(kNotifyPolicy));
+  auto scratch = std::make_unique<DecisionScratch>();
+  ASSERT_TRUE(engine.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 11), *scratch).context_kept);
+  const std::uint64_t old_generation = engine.current_policy().generation();
+  install(engine, compile("version: 1\nmonitored:\n  - key: 'HKLM\\X'\n    client: other\n    rules: [create-key]\n"));
+  const PostOutcome post = engine.complete(11, Operation::kSetValue, true);
+  ASSERT_TRUE(post.found);
+  EXPECT_EQ(post.policy.generation(), old_generation);
+  // The old policy is still readable through the outcome's reference.
+  EXPECT_EQ(utf16_to_utf8(post.policy.view().str(post.policy.view().clients()[post.hits[0].client].name)), "watcher");
+}
+
+// Two deciding threads and a swapping thread: every decision comes from one whole policy, and
+// every context is taken or freed.
+TEST(Engine, ConcurrentDecisionsDuringSwapsSeeWholePolicies) {
+  const policy::Blob deny_a = compile(R"(version: 1
+monitored:
+  - key: 'HKLM\SOFTWARE\Target'
+    client: policy-a
+    values: [{name: '*', rules: [set-value, set-value-deny]}]
+)");
+  const policy::Blob notify_b = compile(R"(version: 1
+monitored:
+  - key: 'HKLM\SOFTWARE\Target'
+    client: policy-b
+    values: [{name: '*', rules: [set-value]}]
+  - key: 'HKLM\SOFTWARE\Other'
+    client: policy-b
+    rules: [create-key]
+)");
+  Engine engine;
+  install(engine, deny_a);
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> mixed{0}, seen_a{0}, seen_b{0};
+  constexpr int kOpsPerThread = 100000;
+
+  auto decider = [&](std::uint64_t thread) {
+    auto scratch = std::make_unique<DecisionScratch>();
+    for (int i = 0; i < kOpsPerThread; ++i) {
+      const Decision d = engine.decide(set_value(u"HKLM\\SOFTWARE\\Target", thread), *scratch);
+      const bool is_a = d.verdict == Verdict::kDeny && d.reason == Reason::kDenyRule && d.rules == (rule::kSetValue | rule::kSetValueDeny);
+      const bool is_b = d.verdict == Verdict::kAllow && d.reason == Reason::kNotify && d.rules == rule::kSetValue && d.context_kept;
+      if (is_a) ++seen_a;
+      if (is_b) ++seen_b;
+      if (!is_a && !is_b) ++mixed;
+      if (d.context_kept) engine.complete(thread, Operation::kSetValue, (i % 3) != 0);
+    }
+    engine.thread_exited(thread);
+  };
+  std::thread swapper([&] {
+    bool a = false;
+    while (!stop.load()) {
+      PolicyError error;
+      const policy::Blob& next = a ? deny_a : notify_b;
+      if (!engine.install_policy(next.data(), next.size(), error)) ++mixed;
+      a = !a;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
+  std::thread t1(decider, 1), t2(decider, 2);
+  t1.join();
+  t2.join();
+  stop = true;
+  swapper.join();
+
+  EXPECT_EQ(mixed.load(), 0u);
+  EXPECT_EQ(seen_a + seen_b, 2u * kOpsPerThread);
+  EXPECT_GT(seen_a.load(), 0u);
+  EXPECT_GT(seen_b.load(), 0u);
+  const EngineStats s = engine.stats();
+  EXPECT_GT(s.policy_swaps, 10u);
+  EXPECT_EQ(s.contexts_outstanding, 0u);
+  EXPECT_EQ(s.contexts_created, s.contexts_completed + s.contexts_failed + s.contexts_thread_exit);
+  EXPECT_EQ(s.contexts_created, seen_b.load());
+}
+
+}  // namespace
+}  // namespace hivewarden
