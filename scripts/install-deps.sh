@@ -7,7 +7,6 @@ packages=(
   libyaml-cpp-dev      # policy YAML (SPEC §8): line/column-aware parser
   nlohmann-json3-dev   # eval JSON lines (SPEC §9)
   libcli11-dev         # command line with --help on every subcommand
-  libfmt-dev           # readable output formatting
   libgtest-dev libgmock-dev  # tests
   libbenchmark-dev     # bench/
 )
