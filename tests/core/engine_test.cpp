@@ -198,13 +198,18 @@ monitored:
 )");
   Engine engine;
   install(engine, deny_a);
-  std::atomic<bool> stop{false};
-  std::atomic<std::uint64_t> mixed{0}, seen_a{0}, seen_b{0};
-  constexpr int kOpsPerThread = 100000;
+  // The swapper waits for a batch of decisions between swaps, and the deciders run until the
+  // swapper is done: both policies are in force many times while decisions are being made,
+  // however the threads are scheduled.
+  constexpr int kSwaps = 200;
+  constexpr std::uint64_t kDecisionsBetweenSwaps = 200;
+  constexpr std::uint64_t kMinOpsPerThread = 50000;
+  std::atomic<bool> swapper_done{false};
+  std::atomic<std::uint64_t> decisions{0}, mixed{0}, seen_a{0}, seen_b{0};
 
   auto decider = [&](std::uint64_t thread) {
     auto scratch = std::make_unique<DecisionScratch>();
-    for (int i = 0; i < kOpsPerThread; ++i) {
+    for (std::uint64_t i = 0; i < kMinOpsPerThread || !swapper_done.load(); ++i) {
       const Decision d = engine.decide(set_value(u"HKLM\\SOFTWARE\\Target", thread), *scratch);
       const bool is_a = d.verdict == Verdict::kDeny && d.reason == Reason::kDenyRule && d.rules == (rule::kSetValue | rule::kSetValueDeny);
       const bool is_b = d.verdict == Verdict::kAllow && d.reason == Reason::kNotify && d.rules == rule::kSetValue && d.context_kept;
@@ -212,31 +217,31 @@ monitored:
       if (is_b) ++seen_b;
       if (!is_a && !is_b) ++mixed;
       if (d.context_kept) engine.complete(thread, Operation::kSetValue, (i % 3) != 0);
+      ++decisions;
     }
     engine.thread_exited(thread);
   };
   std::thread swapper([&] {
-    bool a = false;
-    while (!stop.load()) {
+    for (int i = 0; i < kSwaps; ++i) {
+      const std::uint64_t target = decisions.load() + kDecisionsBetweenSwaps;
+      while (decisions.load() < target) std::this_thread::yield();
       PolicyError error;
-      const policy::Blob& next = a ? deny_a : notify_b;
+      const policy::Blob& next = i % 2 == 0 ? notify_b : deny_a;
       if (!engine.install_policy(next.data(), next.size(), error)) ++mixed;
-      a = !a;
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
+    swapper_done = true;
   });
   std::thread t1(decider, 1), t2(decider, 2);
   t1.join();
   t2.join();
-  stop = true;
   swapper.join();
 
   EXPECT_EQ(mixed.load(), 0u);
-  EXPECT_EQ(seen_a + seen_b, 2u * kOpsPerThread);
-  EXPECT_GT(seen_a.load(), 0u);
-  EXPECT_GT(seen_b.load(), 0u);
+  EXPECT_EQ(seen_a + seen_b, decisions.load());
+  EXPECT_GT(seen_a.load(), kSwaps / 2 * kDecisionsBetweenSwaps / 2);
+  EXPECT_GT(seen_b.load(), kSwaps / 2 * kDecisionsBetweenSwaps / 2);
   const EngineStats s = engine.stats();
-  EXPECT_GT(s.policy_swaps, 10u);
+  EXPECT_EQ(s.policy_swaps, kSwaps + 1u);
   EXPECT_EQ(s.contexts_outstanding, 0u);
   EXPECT_EQ(s.contexts_created, s.contexts_completed + s.contexts_failed + s.contexts_thread_exit);
   EXPECT_EQ(s.contexts_created, seen_b.load());
