@@ -1,0 +1,139 @@
+// Notification delivery between processes over a Unix-domain stream socket, the user-mode
+// analogue of WdFilter's filter communication port. The consumer (the service, `hivewarden
+// monitor`) listens; the producer (the host running the engine) connects, and reconnects when a
+// consumer comes back. Records are self-sized (SPEC §7); a sync record is answered by an
+// acknowledgement carrying its sequence number.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hivewarden/core/notification.hpp"
+
+namespace hivewarden {
+
+inline constexpr std::uint32_t kAckMagic = 0x4B415748;  // "HWAK"
+inline constexpr std::uint32_t kMaxRecordBytes = 16u << 20;
+
+struct ProducerConfig {
+  std::string path;
+  std::size_t queue_capacity = 4096;  // async records waiting to be written
+  bool drop_oldest = true;            // on overflow: drop the oldest queued record, else the new one
+  std::chrono::milliseconds reconnect_interval{100};
+};
+
+struct DeliveryStats {
+  std::uint64_t sent = 0;                  // records written whole
+  std::uint64_t dropped_overflow = 0;      // async records dropped because the queue was full
+  std::uint64_t dropped_disconnected = 0;  // records dropped because no consumer was there
+  std::uint64_t sync_acked = 0;
+  std::uint64_t sync_timeouts = 0;  // the sender stopped waiting; the operation went on
+  std::uint64_t connects = 0;
+  std::uint64_t disconnects = 0;
+};
+
+class SocketProducer {
+ public:
+  explicit SocketProducer(ProducerConfig config);
+  ~SocketProducer();
+  SocketProducer(const SocketProducer&) = delete;
+  SocketProducer& operator=(const SocketProducer&) = delete;
+
+  // True while a consumer is connected: callers build no record otherwise.
+  bool connected() const { return connected_.load(std::memory_order_acquire); }
+
+  // Queues a record and returns at once. Never blocks the caller: a full queue drops a record
+  // (counted), and so does a missing consumer.
+  void send_async(std::vector<unsigned char> record);
+
+  // Queues a sync record (its `sequence` field must be unique) and waits for the consumer's
+  // acknowledgement, at most `timeout`. Returns true when acknowledged; a timeout is counted.
+  bool send_sync(std::vector<unsigned char> record, std::uint64_t sequence, std::chrono::milliseconds timeout);
+
+  // Waits until every queued record is written or dropped, at most `timeout`.
+  bool flush(std::chrono::milliseconds timeout);
+
+  DeliveryStats stats() const;
+
+ private:
+  struct Item {
+    std::vector<unsigned char> bytes;
+    bool sync = false;
+    std::uint64_t sequence = 0;
+  };
+  void run();
+  bool try_connect();
+  void disconnect_locked();
+  void wake();
+
+  ProducerConfig config_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<Item> queue_;
+  std::size_t async_queued_ = 0;
+  std::size_t written_ = 0;  // bytes of queue_.front() already written
+  std::set<std::uint64_t> acked_, failed_;
+  DeliveryStats stats_;
+  std::atomic<bool> connected_{false};
+  std::atomic<bool> stop_{false};
+  int fd_ = -1;
+  int wake_fd_ = -1;
+  std::thread thread_;
+};
+
+struct ConsumerStats {
+  std::uint64_t received = 0;
+  std::uint64_t decode_errors = 0;
+  std::uint64_t acks_sent = 0;
+  std::uint64_t connections = 0;
+};
+
+class SocketConsumer {
+ public:
+  // Called for each record on the consumer's thread; returning false withholds a sync record's
+  // acknowledgement (a consumer that does not answer).
+  using Handler = std::function<bool(const RecordView&)>;
+  // Called for a malformed record: what is wrong. The connection is then closed.
+  using ErrorHandler = std::function<void(const std::string&)>;
+
+  SocketConsumer(std::string path, Handler handler, ErrorHandler on_error = {});
+  ~SocketConsumer();
+  SocketConsumer(const SocketConsumer&) = delete;
+  SocketConsumer& operator=(const SocketConsumer&) = delete;
+
+  // Binds and listens at the path (replacing a stale socket file) and starts serving.
+  bool start(std::string& error);
+  // Stops serving, closes every connection and removes the socket file.
+  void stop();
+  ConsumerStats stats() const;
+
+ private:
+  struct Connection {
+    int fd;
+    std::vector<unsigned char> buffer;
+  };
+  void run();
+  bool drain(Connection& c);
+
+  std::string path_;
+  Handler handler_;
+  ErrorHandler on_error_;
+  int listen_fd_ = -1;
+  int wake_fd_ = -1;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex stats_mutex_;
+  ConsumerStats stats_;
+  std::vector<Connection> connections_;
+  std::thread thread_;
+};
+
+}  // namespace hivewarden

@@ -1,0 +1,172 @@
+// Delivery between processes' ends: sync acknowledgements and timeouts, async floods with drops
+// counted, a consumer that dies and comes back.
+#include "hivewarden/consumer/socket_channel.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace hivewarden {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::vector<unsigned char> record(std::uint64_t sequence, MessageType type = MessageType::kRegistryEventAsync) {
+  RecordInput in;
+  in.type = type;
+  in.sequence = sequence;
+  in.operation = 0x01;
+  in.key_name = u"\\REGISTRY\\MACHINE\\SOFTWARE\\X";
+  in.value_name = u"V";
+  std::vector<unsigned char> out(record_size(in));
+  encode_record(in, out.data(), out.size());
+  return out;
+}
+
+class SocketChannelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/hw-sock-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    path_ = dir_ + "/notify.sock";
+  }
+  void TearDown() override {
+    unlink(path_.c_str());
+    rmdir(dir_.c_str());
+  }
+  template <class F>
+  static bool eventually(F f, std::chrono::milliseconds limit = 5000ms) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      if (f()) return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return f();
+  }
+  std::string dir_, path_;
+};
+
+TEST_F(SocketChannelTest, SyncRecordIsAcknowledged) {
+  std::atomic<int> received{0};
+  SocketConsumer consumer(path_, [&](const RecordView& r) {
+    EXPECT_EQ(r.fixed.sequence, 1u + static_cast<std::uint64_t>(received.load()));
+    ++received;
+    return true;
+  });
+  std::string error;
+  ASSERT_TRUE(consumer.start(error)) << error;
+  SocketProducer producer({path_});
+  ASSERT_TRUE(eventually([&] { return producer.connected(); }));
+  EXPECT_TRUE(producer.send_sync(record(1, MessageType::kRegistryEventSync), 1, 2000ms));
+  producer.send_async(record(2));
+  ASSERT_TRUE(producer.flush(2000ms));
+  ASSERT_TRUE(eventually([&] { return received.load() == 2; }));
+  EXPECT_EQ(producer.stats().sync_acked, 1u);
+  EXPECT_EQ(consumer.stats().acks_sent, 1u);
+}
+
+TEST_F(SocketChannelTest, ConsumerThatNeverAnswersCostsAtMostTheTimeout) {
+  SocketConsumer consumer(path_, [](const RecordView&) { return false; });  // never acknowledges
+  std::string error;
+  ASSERT_TRUE(consumer.start(error)) << error;
+  SocketProducer producer({path_});
+  ASSERT_TRUE(eventually([&] { return producer.connected(); }));
+  for (std::uint64_t s = 1; s <= 5; ++s) {
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_FALSE(producer.send_sync(record(s, MessageType::kRegistryEventSync), s, 50ms));
+    const auto waited = std::chrono::steady_clock::now() - start;
+    EXPECT_GE(waited, 50ms);
+    EXPECT_LT(waited, 2000ms);  // bounded by the timeout, not by the consumer
+  }
+  EXPECT_EQ(producer.stats().sync_timeouts, 5u);
+  EXPECT_EQ(producer.stats().sync_acked, 0u);
+}
+
+TEST_F(SocketChannelTest, AsyncFloodNeverBlocksAndCountsEveryDrop) {
+  std::atomic<std::uint64_t> received{0};
+  SocketConsumer consumer(path_, [&](const RecordView&) {
+    ++received;
+    std::this_thread::sleep_for(std::chrono::microseconds(50));  // a slow consumer
+    return true;
+  });
+  std::string error;
+  ASSERT_TRUE(consumer.start(error)) << error;
+  ProducerConfig config{path_};
+  config.queue_capacity = 64;
+  SocketProducer producer(config);
+  ASSERT_TRUE(eventually([&] { return producer.connected(); }));
+  constexpr std::uint64_t kRecords = 20000;
+  const auto start = std::chrono::steady_clock::now();
+  for (std::uint64_t s = 1; s <= kRecords; ++s) producer.send_async(record(s));
+  const auto enqueue_time = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(producer.flush(10000ms));
+  const DeliveryStats stats = producer.stats();
+  EXPECT_GT(stats.dropped_overflow, 0u);  // the queue did overflow
+  EXPECT_EQ(stats.sent + stats.dropped_overflow + stats.dropped_disconnected, kRecords);
+  ASSERT_TRUE(eventually([&] { return received.load() == stats.sent; }));
+  // Enqueueing 20,000 records took far less than the consumer needs for them (1 s at 50 us).
+  EXPECT_LT(enqueue_time, 1000ms);
+}
+
+TEST_F(SocketChannelTest, ProducerSurvivesAConsumerRestart) {
+  std::atomic<std::uint64_t> first{0}, second{0};
+  auto consumer = std::make_unique<SocketConsumer>(path_, [&](const RecordView&) { ++first; return true; });
+  std::string error;
+  ASSERT_TRUE(consumer->start(error)) << error;
+  ProducerConfig config{path_};
+  config.reconnect_interval = 20ms;
+  SocketProducer producer(config);
+  ASSERT_TRUE(eventually([&] { return producer.connected(); }));
+  for (std::uint64_t s = 1; s <= 100; ++s) producer.send_async(record(s));
+  ASSERT_TRUE(producer.flush(2000ms));
+  ASSERT_TRUE(eventually([&] { return first.load() == 100; }));
+
+  consumer.reset();  // the consumer dies
+  ASSERT_TRUE(eventually([&] { return !producer.connected(); }));
+  for (std::uint64_t s = 101; s <= 150; ++s) producer.send_async(record(s));  // nobody to send to
+  EXPECT_FALSE(producer.send_sync(record(151, MessageType::kRegistryEventSync), 151, 100ms));
+
+  consumer = std::make_unique<SocketConsumer>(path_, [&](const RecordView&) { ++second; return true; });
+  ASSERT_TRUE(consumer->start(error)) << error;
+  ASSERT_TRUE(eventually([&] { return producer.connected(); }));
+  for (std::uint64_t s = 152; s <= 200; ++s) producer.send_async(record(s));
+  ASSERT_TRUE(producer.flush(2000ms));
+  ASSERT_TRUE(eventually([&] { return second.load() == 49; }));
+  const DeliveryStats stats = producer.stats();
+  EXPECT_EQ(stats.sent, 149u);
+  EXPECT_EQ(stats.dropped_disconnected, 51u);  // 50 async + 1 sync, each counted
+  EXPECT_GE(stats.connects, 2u);
+}
+
+TEST_F(SocketChannelTest, GarbageInTheStreamIsAnErrorNotACrash) {
+  std::atomic<int> errors{0};
+  SocketConsumer consumer(path_, [](const RecordView&) { return true; }, [&](const std::string&) { ++errors; });
+  std::string error;
+  ASSERT_TRUE(consumer.start(error)) << error;
+  SocketProducer producer({path_});
+  ASSERT_TRUE(eventually([&] { return producer.connected(); }));
+  std::vector<unsigned char> junk(64, 0xAB);
+  producer.send_async(junk);
+  ASSERT_TRUE(eventually([&] { return errors.load() == 1; }));
+  EXPECT_EQ(consumer.stats().decode_errors, 1u);
+}
+
+TEST_F(SocketChannelTest, RefusesToReplaceARegularFile) {
+  FILE* f = fopen(path_.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fclose(f);
+  SocketConsumer consumer(path_, [](const RecordView&) { return true; });
+  std::string error;
+  EXPECT_FALSE(consumer.start(error));
+  EXPECT_NE(error.find("not a socket"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hivewarden
