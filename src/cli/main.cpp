@@ -39,6 +39,14 @@ int main(int argc, char** argv) {
   eval->add_option("--policy", policy, "Policy file (.yaml or .hwp)")->required();
   eval->add_option("--input", input, "JSON-lines file, or - for standard input")->capture_default_str();
 
+  MonitorOptions monitor_options;
+  auto* monitor = app.add_subcommand("monitor", "Receive notification records on a Unix socket and print each as it arrives");
+  monitor->add_option("--socket", monitor_options.socket, "Socket path to listen on")->required();
+  monitor->add_option("--policy", monitor_options.policy, "Policy whose client names to show for the hashes in records");
+  monitor->add_flag("--json", monitor_options.json, "One JSON object per record instead of text");
+  monitor->add_flag("--no-ack", monitor_options.no_ack, "Never acknowledge sync records (tests producers' timeouts)");
+  monitor->add_option("--count", monitor_options.count, "Stop after this many records (default: run until interrupted)");
+
   auto* demo = app.add_subcommand("demo", "Run the built-in default policy over the bundled sample operations");
   demo->add_option("--policy", policy, "Use this policy instead of the built-in one");
   demo->add_option("--ops", ops, "Use these JSON-lines operations instead of the bundled ones");
@@ -54,6 +62,7 @@ int main(int argc, char** argv) {
   if (*dump) return run_dump(policy, std::cout);
   if (*check_cmd) return run_check(check, std::cout);
   if (*demo) return run_demo(policy, ops, std::cout);
+  if (*monitor) return run_monitor(monitor_options, std::cout);
   if (*eval) {
     std::ios::sync_with_stdio(false);
     if (input == "-") return run_eval(policy, std::cin, std::cout);

@@ -19,11 +19,21 @@ struct CheckOptions {
   std::string flags, rules;  // comma-separated names
 };
 
+struct MonitorOptions {
+  std::string socket;
+  std::string policy;  // optional: names the clients whose hashes records carry
+  bool json = false;
+  bool no_ack = false;       // never acknowledge sync records (to test producers' timeouts)
+  std::uint64_t count = 0;   // stop after this many records (0: until SIGINT/SIGTERM)
+};
+
 int run_compile(const std::string& policy_path, const std::string& output_path);
 int run_dump(const std::string& policy_path, std::ostream& out);
 int run_check(const CheckOptions& options, std::ostream& out);
 // Reads JSON lines from `in`, writes one JSON line per input line to `out`.
 int run_eval(const std::string& policy_path, std::istream& in, std::ostream& out);
+// Listens for notification records and prints each as it arrives.
+int run_monitor(const MonitorOptions& options, std::ostream& out);
 int run_demo(const std::string& policy_path, const std::string& ops_path, std::ostream& out);
 
 }  // namespace hivewarden::cli

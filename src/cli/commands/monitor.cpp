@@ -1,0 +1,79 @@
+// `hivewarden monitor`: the consumer end of notifications, printing each record as it arrives.
+#include <atomic>
+#include <csignal>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "hivewarden/cli/commands.hpp"
+#include "hivewarden/cli/policy_session.hpp"
+#include "hivewarden/consumer/record_json.hpp"
+#include "hivewarden/consumer/socket_channel.hpp"
+#include "hivewarden/util/utf.hpp"
+
+namespace hivewarden::cli {
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_signal(int) { g_stop = 1; }
+
+std::string hex16(const unsigned char (&bytes)[16]) {
+  std::string s;
+  char b[3];
+  for (unsigned char c : bytes) {
+    std::snprintf(b, sizeof b, "%02x", c);
+    s += b;
+  }
+  return s;
+}
+
+}  // namespace
+
+int run_monitor(const MonitorOptions& options, std::ostream& out) {
+  ClientNames names;
+  if (!options.policy.empty()) {  // client names for the hashes in records
+    auto session = open_policy_session(options.policy);
+    if (!session) return kExitInputError;
+    const PolicyView& view = session->policy.view();
+    for (const blob::Client& c : view.clients()) names[hex16(c.hash)] = utf16_to_utf8(view.str(c.name));
+  }
+  std::mutex out_mutex;
+  std::atomic<std::uint64_t> seen{0};
+  SocketConsumer consumer(
+      options.socket,
+      [&](const RecordView& record) {
+        std::lock_guard<std::mutex> lock(out_mutex);
+        if (options.json) {
+          out << record_to_json(record, names.empty() ? nullptr : &names).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        } else {
+          out << record_to_text(record, names.empty() ? nullptr : &names) << "\n";
+        }
+        out.flush();
+        ++seen;
+        return !options.no_ack;
+      },
+      [&](const std::string& what) {
+        std::lock_guard<std::mutex> lock(out_mutex);
+        std::cerr << "monitor: dropped a connection: " << what << "\n";
+      });
+  std::string error;
+  if (!consumer.start(error)) {
+    std::cerr << "error: " << error << "\n";
+    return kExitInputError;
+  }
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::cerr << "monitor: listening on " << options.socket << " (Ctrl-C to stop)\n";
+  while (!g_stop && (options.count == 0 || seen.load() < options.count)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  consumer.stop();
+  const ConsumerStats s = consumer.stats();
+  std::cerr << "monitor: " << s.received << " records, " << s.acks_sent << " acknowledged, " << s.decode_errors
+            << " malformed, " << s.connections << " connections\n";
+  return kExitOk;
+}
+
+}  // namespace hivewarden::cli
