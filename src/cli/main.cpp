@@ -47,6 +47,15 @@ int main(int argc, char** argv) {
   monitor->add_flag("--no-ack", monitor_options.no_ack, "Never acknowledge sync records (tests producers' timeouts)");
   monitor->add_option("--count", monitor_options.count, "Stop after this many records (default: run until interrupted)");
 
+  std::vector<std::string> sigma_inputs;
+  std::string sigma_report;
+  bool sigma_quiet = false;
+  auto* import_sigma = app.add_subcommand("import-sigma", "Turn Sigma registry rules into a policy that reports what they detect");
+  import_sigma->add_option("rules", sigma_inputs, "Sigma rule files or directories (searched for .yml)")->required();
+  import_sigma->add_option("-o,--output", output, "Policy YAML to write")->required();
+  import_sigma->add_option("--report", sigma_report, "Also write a JSON report: each rule's status and what was not expressed");
+  import_sigma->add_flag("-q,--quiet", sigma_quiet, "List only the rules not imported whole");
+
   auto* demo = app.add_subcommand("demo", "Run the built-in default policy over the bundled sample operations");
   demo->add_option("--policy", policy, "Use this policy instead of the built-in one");
   demo->add_option("--ops", ops, "Use these JSON-lines operations instead of the bundled ones");
@@ -63,6 +72,7 @@ int main(int argc, char** argv) {
   if (*check_cmd) return run_check(check, std::cout);
   if (*demo) return run_demo(policy, ops, std::cout);
   if (*monitor) return run_monitor(monitor_options, std::cout);
+  if (*import_sigma) return run_import_sigma(sigma_inputs, output, sigma_report, sigma_quiet);
   if (*eval) {
     std::ios::sync_with_stdio(false);
     if (input == "-") return run_eval(policy, std::cin, std::cout);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 namespace hivewarden::cli {
 
@@ -34,6 +35,9 @@ int run_check(const CheckOptions& options, std::ostream& out);
 int run_eval(const std::string& policy_path, std::istream& in, std::ostream& out);
 // Listens for notification records and prints each as it arrives.
 int run_monitor(const MonitorOptions& options, std::ostream& out);
+// Imports Sigma registry rules (files or directories) into a reporting policy.
+int run_import_sigma(const std::vector<std::string>& inputs, const std::string& output, const std::string& report_path,
+                     bool quiet);
 int run_demo(const std::string& policy_path, const std::string& ops_path, std::ostream& out);
 
 }  // namespace hivewarden::cli

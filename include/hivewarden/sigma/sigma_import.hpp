@@ -1,0 +1,46 @@
+// Sigma registry rules -> monitored entries that report (issue: import-sigma). What a policy
+// can express is imported; every condition it cannot express is named with the reason.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace hivewarden::sigma {
+
+// One component pattern sequence over a registry path (policy key-pattern syntax), e.g.
+// {"\REGISTRY", "**", "Image File Execution Options", "*"}.
+using PathPattern = std::vector<std::string>;
+
+// A monitored entry produced from a rule.
+struct ImportedEntry {
+  std::string key;    // policy key pattern
+  std::string value;  // value name pattern; empty when `key_rules` applies
+  std::vector<std::string> key_rules;    // rule names for key operations
+  std::vector<std::string> value_rules;  // rule names for value operations
+};
+
+enum class ImportStatus { kWhole, kPartial, kNone };
+
+struct RuleImport {
+  std::string file;
+  std::string title;
+  std::string id;
+  std::string category;
+  ImportStatus status = ImportStatus::kNone;
+  std::vector<std::string> notes;  // every condition not expressed, and why
+  std::vector<ImportedEntry> entries;
+};
+
+// Reads one Sigma rule file and translates it. Never throws: a file that cannot be read or
+// parsed comes back with status kNone and a note saying why.
+RuleImport import_rule_file(const std::string& path);
+
+// Translates rule text (for tests); `file` names it in notes.
+RuleImport import_rule_text(const std::string& yaml, const std::string& file);
+
+// Writes a policy (SPEC §8 YAML) with one commented block of entries per imported rule.
+std::string render_policy(const std::vector<RuleImport>& rules);
+
+const char* status_name(ImportStatus s);
+
+}  // namespace hivewarden::sigma

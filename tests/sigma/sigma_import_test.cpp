@@ -1,0 +1,130 @@
+#include <gtest/gtest.h>
+
+#include "condition.hpp"
+#include "hivewarden/sigma/sigma_import.hpp"
+#include "path_pattern.hpp"
+
+namespace hivewarden::sigma {
+namespace {
+
+std::vector<std::string> dnf_text(const std::string& condition, const std::vector<std::string>& names) {
+  Dnf dnf;
+  std::string error;
+  EXPECT_TRUE(condition_to_dnf(condition, names, dnf, error)) << error;
+  std::vector<std::string> out;
+  for (const Term& t : dnf) {
+    std::string s;
+    for (const Literal& l : t) s += (s.empty() ? "" : "&") + std::string(l.negated ? "!" : "") + l.selection;
+    out.push_back(s);
+  }
+  return out;
+}
+
+TEST(SigmaCondition, CommonShapes) {
+  const std::vector<std::string> names = {"selection", "filter_main_a", "filter_main_b", "filter_optional_c", "sel_1", "sel_2"};
+  EXPECT_EQ(dnf_text("selection", names), (std::vector<std::string>{"selection"}));
+  EXPECT_EQ(dnf_text("selection and not 1 of filter_main_*", names),
+            (std::vector<std::string>{"selection&!filter_main_a&!filter_main_b"}));
+  EXPECT_EQ(dnf_text("1 of sel_*", names), (std::vector<std::string>{"sel_1", "sel_2"}));
+  EXPECT_EQ(dnf_text("all of sel_*", names), (std::vector<std::string>{"sel_1&sel_2"}));
+  EXPECT_EQ(dnf_text("selection and (sel_1 or sel_2)", names), (std::vector<std::string>{"selection&sel_1", "selection&sel_2"}));
+  EXPECT_EQ(dnf_text("not (sel_1 and sel_2)", names), (std::vector<std::string>{"!sel_1", "!sel_2"}));
+}
+
+TEST(SigmaCondition, ErrorsSayWhat) {
+  Dnf dnf;
+  std::string error;
+  EXPECT_FALSE(condition_to_dnf("selection and", {"selection"}, dnf, error));
+  EXPECT_FALSE(condition_to_dnf("nosuch", {"selection"}, dnf, error));
+  EXPECT_NE(error.find("nosuch"), std::string::npos);
+  EXPECT_FALSE(condition_to_dnf("selection | count() > 5", {"selection"}, dnf, error));
+  EXPECT_FALSE(condition_to_dnf("(selection", {"selection"}, dnf, error));
+}
+
+TEST(SigmaPathPattern, ModifiersBecomeComponentPatterns) {
+  std::vector<Components> out;
+  std::vector<std::string> notes;
+  ASSERT_TRUE(build_patterns({{Match::kEndsWith, "\\Image File Execution Options\\Debugger"}}, out, notes));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(join(out[0]), "\\REGISTRY\\**\\Image File Execution Options\\Debugger");
+  out.clear();
+  ASSERT_TRUE(build_patterns({{Match::kStartsWith, "HKLM\\System\\CurrentControlSet\\Services\\"},
+                              {Match::kEndsWith, "\\Start"}}, out, notes));
+  EXPECT_EQ(join(out[0]), "HKLM\\System\\ControlSet*\\Services\\**\\Start");  // the link, resolved
+  out.clear();
+  ASSERT_TRUE(build_patterns({{Match::kContains, "\\Run"}}, out, notes));
+  EXPECT_EQ(join(out[0]), "\\REGISTRY\\**\\Run*\\**");
+  out.clear();
+  ASSERT_TRUE(build_patterns({{Match::kContains, "Defender"}}, out, notes));
+  EXPECT_EQ(join(out[0]), "\\REGISTRY\\**\\*Defender*\\**");
+  out.clear();
+  ASSERT_TRUE(build_patterns({{Match::kContains, "\\A\\"}, {Match::kContains, "\\B\\"}}, out, notes));
+  EXPECT_EQ(out.size(), 2u);  // both orders
+  out.clear();
+  EXPECT_FALSE(build_patterns({{Match::kStartsWith, "SOFTWARE\\X"}}, out, notes));
+}
+
+TEST(SigmaImport, RegistrySetRuleBecomesValueEntries) {
+  const RuleImport r = import_rule_text(R"(title: Debugger
+id: 1111
+logsource: {category: registry_set, product: windows}
+detection:
+  selection:
+    TargetObject|endswith: '\Image File Execution Options\sethc.exe\Debugger'
+  condition: selection
+)", "t.yml");
+  EXPECT_EQ(r.status, ImportStatus::kWhole);
+  ASSERT_EQ(r.entries.size(), 1u);
+  EXPECT_EQ(r.entries[0].key, "\\REGISTRY\\**\\Image File Execution Options\\sethc.exe");
+  EXPECT_EQ(r.entries[0].value, "Debugger");
+  EXPECT_EQ(r.entries[0].value_rules, std::vector<std::string>{"set-value"});
+}
+
+TEST(SigmaImport, UnexpressibleConditionsAreListedNotDropped) {
+  const RuleImport r = import_rule_text(R"(title: T
+id: 2222
+logsource: {category: registry_set, product: windows}
+detection:
+  selection:
+    TargetObject|contains: '\Windows Defender\'
+    Details: 'DWORD (0x00000001)'
+    Image|endswith: '\reg.exe'
+  filter:
+    TargetObject|contains: '\Exclusions'
+  condition: selection and not filter
+)", "t.yml");
+  EXPECT_EQ(r.status, ImportStatus::kPartial);
+  EXPECT_FALSE(r.entries.empty());
+  bool details = false, image = false, filter = false;
+  for (const std::string& n : r.notes) {
+    details = details || n.find("Details") != std::string::npos;
+    image = image || n.find("Image") != std::string::npos;
+    filter = filter || n.find("not filter") != std::string::npos;
+  }
+  EXPECT_TRUE(details && image && filter);
+}
+
+TEST(SigmaImport, NonRegistryOrBrokenRulesImportNothingAndSayWhy) {
+  EXPECT_EQ(import_rule_text("title: x\nlogsource: {category: process_creation}\ndetection: {sel: {Image: a}, condition: sel}\n", "p.yml").status,
+            ImportStatus::kNone);
+  const RuleImport broken = import_rule_text("title: [unclosed\n", "b.yml");
+  EXPECT_EQ(broken.status, ImportStatus::kNone);
+  ASSERT_FALSE(broken.notes.empty());
+  EXPECT_NE(broken.notes[0].find("YAML"), std::string::npos);
+}
+
+TEST(SigmaImport, EscapedBackslashIsOneBackslash) {
+  const RuleImport r = import_rule_text(R"(title: T
+id: 3333
+logsource: {category: registry_set, product: windows}
+detection:
+  selection:
+    TargetObject|contains: '\PROTOCOLS\\Handler\rogue\CLSID'
+  condition: selection
+)", "t.yml");
+  ASSERT_FALSE(r.entries.empty());
+  for (const auto& e : r.entries) EXPECT_EQ(e.key.find("\\\\"), std::string::npos) << e.key;
+}
+
+}  // namespace
+}  // namespace hivewarden::sigma
