@@ -137,19 +137,22 @@ void Engine::leave_read(std::uint32_t slot, std::uint32_t parity) const {
   readers_[slot].count[parity].fetch_sub(1, std::memory_order_release);
 }
 
-bool Engine::install_policy(const void* data, std::uint64_t size, PolicyError& error) {
+PolicyRef Engine::prepare_policy(const void* data, std::uint64_t size, PolicyError& error) {
+  PolicyRef ref;
   if (!ok()) {
     error = {"engine has no memory", 0};
-    return false;
+    return ref;
   }
   void* raw_box = allocator_.allocate(sizeof(PolicyBox), allocator_.user);
-  void* bytes = size > 0 && size < (std::uint64_t{1} << 40) ? allocator_.allocate(static_cast<std::size_t>(size), allocator_.user) : nullptr;
+  void* bytes = size > 0 && size < (std::uint64_t{1} << 40)
+                    ? allocator_.allocate(static_cast<std::size_t>(size), allocator_.user)
+                    : nullptr;
   if (raw_box == nullptr || bytes == nullptr) {
     if (raw_box) allocator_.release(raw_box, allocator_.user);
     if (bytes) allocator_.release(bytes, allocator_.user);
     error = {size == 0 ? "empty policy" : "out of memory for the policy", 0};
     stat_rejected_.fetch_add(1, std::memory_order_relaxed);
-    return false;
+    return ref;
   }
   std::memcpy(bytes, data, static_cast<std::size_t>(size));
   auto* box = new (raw_box) PolicyBox;
@@ -158,11 +161,18 @@ bool Engine::install_policy(const void* data, std::uint64_t size, PolicyError& e
   if (!validate_policy(bytes, size, box->view, error)) {
     release_box(box);
     stat_rejected_.fetch_add(1, std::memory_order_relaxed);
-    return false;
+    return ref;
   }
+  box->generation = generation_.fetch_add(1, std::memory_order_relaxed) + 1;  // one per prepared policy
+  ref.box_ = box;
+  return ref;
+}
 
+bool Engine::install_prepared(const PolicyRef& policy) {
+  if (!ok() || !policy) return false;
+  PolicyBox* box = policy.box_;
+  box->refs.fetch_add(1, std::memory_order_relaxed);  // the engine's own reference
   SpinGuard guard(swap_lock_);
-  box->generation = ++generation_;
   PolicyBox* old = current_.exchange(box, std::memory_order_seq_cst);
   // Grace period: once no reader of the old parity is left, nobody reads `old` but its holders.
   const std::uint32_t old_parity = parity_.load(std::memory_order_seq_cst);
@@ -173,6 +183,11 @@ bool Engine::install_policy(const void* data, std::uint64_t size, PolicyError& e
   release_box(old);
   stat_swaps_.fetch_add(1, std::memory_order_relaxed);
   return true;
+}
+
+bool Engine::install_policy(const void* data, std::uint64_t size, PolicyError& error) {
+  const PolicyRef prepared = prepare_policy(data, size, error);
+  return prepared && install_prepared(prepared);
 }
 
 PolicyRef Engine::current_policy() const {

@@ -77,6 +77,13 @@ class Engine {
   // policy in force stays, and `error` says why.
   bool install_policy(const void* data, std::uint64_t size, PolicyError& error);
 
+  // Validates a blob (copied) into a policy that can be installed later without checking it
+  // again; empty on failure, with `error` saying why.
+  PolicyRef prepare_policy(const void* data, std::uint64_t size, PolicyError& error);
+
+  // Makes a prepared policy the one in force (the engine keeps its own reference).
+  bool install_prepared(const PolicyRef& policy);
+
   // The policy in force (empty before the first install).
   PolicyRef current_policy() const;
 
@@ -116,7 +123,7 @@ class Engine {
   ReaderSlot* readers_ = nullptr;
   void* readers_raw_ = nullptr;
   std::atomic_flag swap_lock_ = ATOMIC_FLAG_INIT;  // one swap at a time
-  std::uint64_t generation_ = 0;
+  std::atomic<std::uint64_t> generation_{0};
 
   ContextSlot* contexts_ = nullptr;
   std::uint32_t* buckets_ = nullptr;  // per thread-hash: newest context first
