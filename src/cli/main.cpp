@@ -56,6 +56,19 @@ int main(int argc, char** argv) {
   import_sigma->add_option("--report", sigma_report, "Also write a JSON report: each rule's status and what was not expressed");
   import_sigma->add_flag("-q,--quiet", sigma_quiet, "List only the rules not imported whole");
 
+  BenchOptions bench_options;
+  auto* bench = app.add_subcommand("bench", "Measure decisions against the baselines (floor, naive list, write-up tree walk, RE2::Set, Hyperscan)");
+  bench->add_option("--sizes", bench_options.sizes, "Policy sizes in entries")->delimiter(',')->capture_default_str();
+  bench->add_option("--ops", bench_options.ops, "Operations per size")->capture_default_str();
+  bench->add_option("--match-share", bench_options.match_share, "Share of operations that match an entry")->capture_default_str();
+  bench->add_option("--budget", bench_options.budget, "Seconds per matcher and size at most")->capture_default_str();
+  bench->add_option("--naive-max", bench_options.naive_max, "Largest policy to run the naive list on")->capture_default_str();
+  bench->add_option("--regex-max", bench_options.regex_max, "Largest policy to build RE2::Set and Hyperscan for")->capture_default_str();
+  bench->add_option("--thread-size", bench_options.thread_size, "Policy size of the two-thread swap run")->capture_default_str();
+  bench->add_option("--thread-seconds", bench_options.thread_seconds, "Seconds per thread-scaling run (0: skip)")->capture_default_str();
+  bench->add_option("--names", bench_options.names, "A .reg export (gzip or plain) to take key names from")->capture_default_str();
+  bench->add_flag("--markdown", bench_options.markdown, "Print the table as Markdown");
+
   auto* demo = app.add_subcommand("demo", "Run the built-in default policy over the bundled sample operations");
   demo->add_option("--policy", policy, "Use this policy instead of the built-in one");
   demo->add_option("--ops", ops, "Use these JSON-lines operations instead of the bundled ones");
@@ -72,6 +85,7 @@ int main(int argc, char** argv) {
   if (*check_cmd) return run_check(check, std::cout);
   if (*demo) return run_demo(policy, ops, std::cout);
   if (*monitor) return run_monitor(monitor_options, std::cout);
+  if (*bench) return run_bench(bench_options, std::cout);
   if (*import_sigma) return run_import_sigma(sigma_inputs, output, sigma_report, sigma_quiet);
   if (*eval) {
     std::ios::sync_with_stdio(false);

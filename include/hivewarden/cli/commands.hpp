@@ -28,6 +28,19 @@ struct MonitorOptions {
   std::uint64_t count = 0;   // stop after this many records (0: until SIGINT/SIGTERM)
 };
 
+struct BenchOptions {
+  std::vector<std::size_t> sizes = {1000, 10000, 100000, 1000000};
+  std::size_t ops = 20000;
+  double match_share = 0.1;
+  double budget = 2.0;  // seconds per matcher and size at most
+  std::size_t naive_max = 100000;
+  std::size_t regex_max = 100000;
+  std::size_t thread_size = 100000;  // policy size of the thread-scaling run
+  double thread_seconds = 2.0;       // 0: no thread-scaling run
+  bool markdown = false;
+  std::string names = "../shared/data/hives/exports/SYSTEM_WIN_10_1709.full.reg.gz";
+};
+
 int run_compile(const std::string& policy_path, const std::string& output_path);
 int run_dump(const std::string& policy_path, std::ostream& out);
 int run_check(const CheckOptions& options, std::ostream& out);
@@ -38,6 +51,8 @@ int run_monitor(const MonitorOptions& options, std::ostream& out);
 // Imports Sigma registry rules (files or directories) into a reporting policy.
 int run_import_sigma(const std::vector<std::string>& inputs, const std::string& output, const std::string& report_path,
                      bool quiet);
+// Measures the engine against its baselines (median and p99 per decision, ratios).
+int run_bench(const BenchOptions& options, std::ostream& out);
 int run_demo(const std::string& policy_path, const std::string& ops_path, std::ostream& out);
 
 }  // namespace hivewarden::cli
