@@ -5,13 +5,10 @@ namespace {
 #include "case_fold_table.inc"
 }  // namespace
 
-char16_t fold_unit(char16_t unit) {
-  if (unit < 0x80) {  // ASCII fast path: most registry names
-    return (unit >= u'a' && unit <= u'z') ? static_cast<char16_t>(unit - 32) : unit;
-  }
-  const unsigned short delta = kFoldDeltaPages[kFoldPageIndex[unit >> 8]][unit & 0xFF];
-  return static_cast<char16_t>(unit + delta);
-}
+namespace detail {
+const unsigned char* const kFoldPageIndex = hivewarden::kFoldPageIndex;
+const unsigned short (*const kFoldDeltaPages)[256] = hivewarden::kFoldDeltaPages;
+}  // namespace detail
 
 void fold_units(std::u16string_view in, char16_t* out) {
   for (std::size_t i = 0; i < in.size(); ++i) out[i] = fold_unit(in[i]);

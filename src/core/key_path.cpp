@@ -16,6 +16,7 @@ struct RootAlias {
 
 // HKCR is HKLM\SOFTWARE\Classes (SPEC §6); HKCC is the current hardware profile.
 constexpr RootAlias kRoots[] = {
+    {u"REGISTRY", u"REGISTRY", false},  // first: the kernel form is the common case
     {u"HKLM", u"REGISTRY\\MACHINE", false},
     {u"HKEY_LOCAL_MACHINE", u"REGISTRY\\MACHINE", false},
     {u"HKU", u"REGISTRY\\USER", false},
@@ -27,7 +28,6 @@ constexpr RootAlias kRoots[] = {
     {u"HKCC", u"REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Hardware Profiles\\Current", false},
     {u"HKEY_CURRENT_CONFIG",
      u"REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Hardware Profiles\\Current", false},
-    {u"REGISTRY", u"REGISTRY", false},
 };
 
 // Appends components split at `\` to out; empty components are invalid names.
@@ -85,15 +85,20 @@ PathStatus append_component(KeyPath& path, std::u16string_view name, bool allow_
   if (offset + name.size() > kMaxPathUnits) return PathStatus::kInvalidName;
   path.display[path.length] = kSep;
   path.folded[path.length] = kSep;
+  // One pass: copy, fold and hash (component_hash's FNV-1a, inlined).
+  std::uint64_t hash = 0xcbf29ce484222325ull;
+  char16_t* display = path.display + offset;
+  char16_t* folded = path.folded + offset;
   for (std::size_t i = 0; i < name.size(); ++i) {
     const char16_t unit = name[i];
     if (unit == kSep || (unit == 0 && !allow_nul)) return PathStatus::kInvalidName;
-    path.display[offset + i] = unit;
-    path.folded[offset + i] = fold_unit(unit);
+    const char16_t f = fold_unit(unit);
+    display[i] = unit;
+    folded[i] = f;
+    hash = (hash ^ f) * 0x100000001b3ull;
   }
   const auto length = static_cast<std::uint32_t>(name.size());
-  path.components[path.count] = {offset, length,
-                                  component_hash(std::u16string_view(path.folded + offset, length))};
+  path.components[path.count] = {offset, length, hash};
   ++path.count;
   path.length = offset + length;
   return PathStatus::kOk;

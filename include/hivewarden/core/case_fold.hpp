@@ -7,10 +7,22 @@
 
 namespace hivewarden {
 
+namespace detail {
+// The generated fold table (tools/gen_case_fold.py): deltas by page.
+extern const unsigned char* const kFoldPageIndex;
+extern const unsigned short (*const kFoldDeltaPages)[256];
+}  // namespace detail
+
 // Returns the folded form of one UTF-16 code unit. Two names are equal for the registry exactly
 // when their folded units are equal. The fold is at least as coarse as Windows' upcase table
 // (see tools/gen_case_fold.py), so a protected name cannot be reached by a case variant.
-char16_t fold_unit(char16_t unit);
+inline char16_t fold_unit(char16_t unit) {
+  if (unit < 0x80) {  // ASCII fast path: most registry names
+    return (unit >= u'a' && unit <= u'z') ? static_cast<char16_t>(unit - 32) : unit;
+  }
+  const unsigned short delta = detail::kFoldDeltaPages[detail::kFoldPageIndex[unit >> 8]][unit & 0xFF];
+  return static_cast<char16_t>(unit + delta);
+}
 
 // Writes the folded form of `in` to `out` (which has room for in.size() units).
 void fold_units(std::u16string_view in, char16_t* out);

@@ -60,6 +60,7 @@ void row(std::ostream& out, bool markdown, std::size_t size, const std::string& 
     std::snprintf(b, sizeof b, "%9zu  %-22s %s\n", size, name.c_str(), cells.c_str());
   }
   out << b;
+  out.flush();  // long runs: show each row as it is measured
 }
 
 std::string cells(const Timing& t, double floor, double engine, bool markdown) {
@@ -188,8 +189,13 @@ int run_bench(const BenchOptions& o, std::ostream& out) {
     if (size <= o.regex_max) {
       t0 = Clock::now();
       auto re2 = perf::make_re2_set(generated, error);
+      std::snprintf(line, sizeof line, "%zu entries: RE2::Set built in %.1f s\n", size, seconds_since(t0));
+      policy_lines += line;
       baselines.emplace_back(re2 ? "" : "RE2::Set: " + error, std::move(re2));
+      t0 = Clock::now();
       auto hs = perf::make_hyperscan(generated, error);
+      std::snprintf(line, sizeof line, "%zu entries: Hyperscan built in %.1f s\n", size, seconds_since(t0));
+      policy_lines += line;
       baselines.emplace_back(hs ? "" : "Hyperscan: " + error, std::move(hs));
     }
     for (auto& [why, m] : baselines) {
