@@ -1,0 +1,273 @@
+// SPEC §3-§5: process flags and rules, the decision order, the legacy hardening callback.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <tuple>
+
+#include "hivewarden/core/decide.hpp"
+#include "hivewarden/util/utf.hpp"
+#include "test_policy.hpp"
+
+namespace hivewarden {
+namespace {
+
+const char* const kPolicy = R"(version: 1
+legacy_hardening: true
+hardened_keys: ['HKLM\SYSTEM\CurrentControlSet\Services\WinDefend']
+processes:
+  - image: 'C:\Program Files\AV\*\engine.exe'
+    flags: [av-service]
+  - image: 'C:\Tools\friend?.exe'
+    flags: [friendly]
+  - image: 'C:\Tools\*.exe'
+    flags: [excluded]
+  - image: 'C:\Backup\backup.exe'
+    rules: [allow-all-registry, notify-sync]
+monitored:
+  - key: 'HKLM\SOFTWARE\Guarded'
+    client: guard
+    rules: [create-key, create-key-deny, delete-key, delete-deny, rename-key, rename-key-deny, restore-key, restore-key-deny, replace-key, replace-key-deny]
+    values:
+      - name: 'Set*'
+        rules: [set-value, set-value-deny, set-value-capture]
+      - name: Gone
+        rules: [delete-value, delete-deny, delete-value-capture]
+  - key: 'HKLM\SOFTWARE\Watched'
+    client: watch
+    rules: [create-key, delete-key]
+    values:
+      - name: '*'
+        rules: [set-value]
+  - key: 'HKLM\SOFTWARE\Locked'
+    client: lock
+    rules: [delete-key, tamper-protection]
+    values:
+      - name: V
+        rules: [set-value, tamper-protection]
+  - key: 'HKLM\SOFTWARE\OnlyTamper'
+    client: lonely
+    rules: [create-key, tamper-protection]
+)";
+
+class DecisionOrder : public ::testing::Test {
+ protected:
+  void SetUp() override { policy_ = test::compile_yaml(kPolicy); ASSERT_TRUE(policy_); }
+
+  Decision decide(Operation op, std::u16string_view key, std::u16string_view image = u"C:\\Users\\x\\evil.exe",
+                  std::u16string_view value = {}, std::u16string_view new_name = {}, std::uint32_t pid = 1234,
+                  bool key_exists = false, ProcessFlags flags = 0, ProcessRules rules = 0) {
+    OperationRequest r;
+    r.op = op;
+    r.key = key;
+    r.value = value;
+    r.new_name = new_name;
+    r.key_exists = key_exists;
+    r.process.image = image;
+    r.process.pid = pid;
+    r.process.extra_flags = flags;
+    r.process.extra_rules = rules;
+    return decide_on(policy_->view, r, *scratch_);
+  }
+
+  std::unique_ptr<test::CompiledPolicy> policy_;
+  std::unique_ptr<DecisionScratch> scratch_ = std::make_unique<DecisionScratch>();
+};
+
+// §1/§2: each operation tests its own notify and deny bits.
+TEST_F(DecisionOrder, EachOperationDeniedByItsOwnDenyBit) {
+  const Operation ops[] = {Operation::kCreateKey, Operation::kDeleteKey, Operation::kRenameKey, Operation::kRestoreKey,
+                           Operation::kReplaceKey};
+  for (Operation op : ops) {
+    const Decision d = decide(op, u"HKLM\\SOFTWARE\\Guarded", u"C:\\x.exe", {}, u"Other");
+    EXPECT_EQ(d.verdict, Verdict::kDeny) << traits(op).name;
+    EXPECT_EQ(d.reason, Reason::kDenyRule) << traits(op).name;
+    EXPECT_EQ(d.notify, NotifyMode::kAsync) << traits(op).name;
+    EXPECT_NE(d.rules & traits(op).deny_bit, 0u);
+  }
+  const Decision set = decide(Operation::kSetValue, u"HKLM\\SOFTWARE\\Guarded", u"C:\\x.exe", u"SetThis");
+  EXPECT_EQ(set.reason, Reason::kDenyRule);
+  EXPECT_TRUE(set.capture_old_value);
+  const Decision del = decide(Operation::kDeleteValue, u"HKLM\\SOFTWARE\\Guarded", u"C:\\x.exe", u"gone");
+  EXPECT_EQ(del.reason, Reason::kDenyRule);  // delete-deny covers value deletion too
+  EXPECT_TRUE(del.capture_old_value);
+  // A value the list does not name is not matched, and set-value bits never match delete-value.
+  EXPECT_EQ(decide(Operation::kSetValue, u"HKLM\\SOFTWARE\\Guarded", u"C:\\x.exe", u"Other").reason, Reason::kNoMatch);
+  EXPECT_EQ(decide(Operation::kDeleteValue, u"HKLM\\SOFTWARE\\Guarded", u"C:\\x.exe", u"SetThis").reason, Reason::kNoMatch);
+}
+
+TEST_F(DecisionOrder, RenameMatchesTheOldAndTheNewName) {
+  // Renaming another key TO the guarded name is denied too (the rules of both names are OR'ed).
+  const Decision d = decide(Operation::kRenameKey, u"HKLM\\SOFTWARE\\Innocent", u"C:\\x.exe", {}, u"Guarded");
+  EXPECT_EQ(d.reason, Reason::kDenyRule);
+  const Decision both = decide(Operation::kRenameKey, u"HKLM\\SOFTWARE\\Guarded", u"C:\\x.exe", {}, u"Innocent");
+  EXPECT_EQ(both.reason, Reason::kDenyRule);
+  EXPECT_EQ(decide(Operation::kRenameKey, u"HKLM\\SOFTWARE\\A", u"C:\\x.exe", {}, u"B").reason, Reason::kNoMatch);
+}
+
+TEST_F(DecisionOrder, NotifyOnlyEntriesReport) {
+  const Decision d = decide(Operation::kSetValue, u"HKLM\\SOFTWARE\\Watched", u"C:\\x.exe", u"Anything");
+  EXPECT_EQ(d.verdict, Verdict::kAllow);
+  EXPECT_EQ(d.reason, Reason::kNotify);
+  EXPECT_EQ(d.notify, NotifyMode::kAsync);
+  EXPECT_FALSE(d.capture_old_value);
+  EXPECT_EQ(decide(Operation::kRenameKey, u"HKLM\\SOFTWARE\\Watched", u"C:\\x.exe", {}, u"W2").reason, Reason::kNoMatch);
+}
+
+TEST_F(DecisionOrder, UnionGateSkipsOperationsNoRuleNames) {
+  // No entry of the policy has query or restore-notify bits beyond the guarded key: restore on an
+  // unrelated key never reaches the matcher; the gate itself is visible through the policy union.
+  EXPECT_EQ(policy_->view.rule_union() & rule::kSetValueDeny, rule::kSetValueDeny);
+  auto no_restore = test::compile_yaml("version: 1\nmonitored:\n  - key: 'HKLM\\X'\n    rules: [create-key]\n");
+  OperationRequest r;
+  r.op = Operation::kRestoreKey;
+  r.key = u"HKLM\\X";
+  EXPECT_EQ(decide_on(no_restore->view, r, *scratch_).reason, Reason::kNoMatch);
+}
+
+// §3: process flags and rules by image glob, first match wins.
+TEST_F(DecisionOrder, ProcessRulesByImageGlob) {
+  auto classify = [&](std::u16string_view image, std::uint32_t pid = 100) {
+    ProcessIdentity p;
+    p.image = image;
+    p.pid = pid;
+    return classify_process(policy_->view, p, *scratch_);
+  };
+  EXPECT_EQ(classify(u"C:\\Program Files\\AV\\4.18\\engine.exe").flags, process_flag::kAvService);
+  EXPECT_EQ(classify(u"c:\\program files\\av\\4.18\\ENGINE.EXE").flags, process_flag::kAvService);  // case-insensitive
+  EXPECT_EQ(classify(u"C:\\Program Files\\AV\\a\\b\\engine.exe").flags, 0u);  // `*` does not cross `\`
+  EXPECT_EQ(classify(u"C:\\Tools\\friend1.exe").flags, process_flag::kFriendly);  // first match wins over *.exe
+  EXPECT_EQ(classify(u"C:\\Tools\\friend12.exe").flags, process_flag::kExcluded);  // `?` is one character
+  EXPECT_EQ(classify(u"C:\\Backup\\backup.exe").rules, process_rule::kAllowAllRegistry | process_rule::kNotifySync);
+  EXPECT_EQ(classify(u"System", 4).flags, process_flag::kSystem);
+  EXPECT_EQ(classify(u"", 4).flags, process_flag::kSystem);
+  EXPECT_EQ(classify(u"C:\\evil.exe", 4).flags, 0u);  // pid 4 is System only under that name
+  EXPECT_EQ(classify(u"System", 5).flags, 0u);
+}
+
+// §4.1: hardened keys, component-wise prefix, exemptions, no notification.
+TEST_F(DecisionOrder, HardenedKeysDenyAllButTheExempt) {
+  const Decision d = decide(Operation::kSetValue, u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinDefend\\Parameters",
+                            u"C:\\x.exe", u"Start");
+  EXPECT_EQ(d.verdict, Verdict::kDeny);
+  EXPECT_EQ(d.reason, Reason::kHardenedKey);
+  EXPECT_EQ(d.notify, NotifyMode::kNone);
+  EXPECT_EQ(scratch_->match.hit_count, 0u);
+  EXPECT_EQ(decide(Operation::kDeleteKey, u"hklm\\system\\controlset001\\services\\windefend").reason, Reason::kHardenedKey);
+  EXPECT_EQ(decide(Operation::kDeleteKey, u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinDefendX").reason, Reason::kNoMatch);
+  EXPECT_EQ(decide(Operation::kRenameKey, u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\Decoy", u"C:\\x.exe", {}, u"WinDefend").reason,
+            Reason::kHardenedKey);
+  for (auto [image, pid, flags] : {std::tuple<const char16_t*, std::uint32_t, ProcessFlags>{u"System", 4, 0},
+                                   {u"C:\\Program Files\\AV\\1\\engine.exe", 10, 0},
+                                   {u"C:\\Tools\\friend1.exe", 11, 0},
+                                   {u"C:\\x.exe", 12, process_flag::kServiceSid}}) {
+    EXPECT_NE(decide(Operation::kDeleteKey, u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinDefend", image, {}, {}, pid, false, flags).reason,
+              Reason::kHardenedKey);
+  }
+  // Excluded and allow-all-registry do NOT pass hardened keys.
+  EXPECT_EQ(decide(Operation::kDeleteKey, u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinDefend", u"C:\\Tools\\x.exe").reason,
+            Reason::kHardenedKey);
+  EXPECT_EQ(decide(Operation::kDeleteKey, u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinDefend", u"C:\\Backup\\backup.exe").reason,
+            Reason::kHardenedKey);
+  // Query-value is not subject to hardening.
+  EXPECT_EQ(decide(Operation::kQueryValue, u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinDefend", u"C:\\x.exe", u"Start").verdict,
+            Verdict::kAllow);
+}
+
+// §4.2: create-key of an existing key is an open.
+TEST_F(DecisionOrder, CreateOfAnExistingKeyIsAnOpen) {
+  EXPECT_EQ(decide(Operation::kCreateKey, u"HKLM\\SOFTWARE\\Guarded", u"C:\\x.exe", {}, {}, 1, true).reason, Reason::kKeyExists);
+  EXPECT_EQ(decide(Operation::kCreateKey, u"HKLM\\SOFTWARE\\Guarded", u"C:\\x.exe", {}, {}, 1, false).reason, Reason::kDenyRule);
+}
+
+// §4.4: tamper protection denies every process, and reports.
+TEST_F(DecisionOrder, TamperProtectionHasNoExemption) {
+  for (auto [image, pid] : {std::pair<const char16_t*, std::uint32_t>{u"System", 4}, {u"C:\\Program Files\\AV\\1\\engine.exe", 9},
+                            {u"C:\\Backup\\backup.exe", 8}, {u"C:\\Tools\\friend1.exe", 7}}) {
+    const Decision d = decide(Operation::kSetValue, u"HKLM\\SOFTWARE\\Locked", image, u"V", {}, pid);
+    EXPECT_EQ(d.verdict, Verdict::kDeny);
+    EXPECT_EQ(d.reason, Reason::kTamperProtection);
+    EXPECT_NE(d.notify, NotifyMode::kNone);
+  }
+  EXPECT_EQ(decide(Operation::kSetValue, u"HKLM\\SOFTWARE\\Backup_sync_check", u"C:\\Backup\\backup.exe", u"V").notify,
+            NotifyMode::kNone);
+  EXPECT_EQ(decide(Operation::kSetValue, u"HKLM\\SOFTWARE\\Locked", u"C:\\Backup\\backup.exe", u"V").notify, NotifyMode::kSync);
+  // The tamper bit only counts when an operation bit matched: create-key on Locked is not named.
+  EXPECT_EQ(decide(Operation::kCreateKey, u"HKLM\\SOFTWARE\\Locked").reason, Reason::kNoMatch);
+  EXPECT_EQ(decide(Operation::kSetValue, u"HKLM\\SOFTWARE\\Locked", u"C:\\x.exe", u"Other").reason, Reason::kNoMatch);
+}
+
+// §4.5: the deny bit and each exemption; exempt processes go on to the notification.
+TEST_F(DecisionOrder, DenyBitExemptions) {
+  struct Case {
+    const char16_t* image;
+    ProcessFlags flags;
+    Exemption expected;
+  };
+  for (const Case& c : {Case{u"C:\\Backup\\backup.exe", 0, Exemption::kAllowAllRegistry}, Case{u"C:\\Tools\\x.exe", 0, Exemption::kExcluded},
+                        Case{u"C:\\Tools\\friend1.exe", 0, Exemption::kFriendly}, Case{u"C:\\x.exe", process_flag::kServiceSid, Exemption::kServiceSid}}) {
+    const Decision d = decide(Operation::kDeleteKey, u"HKLM\\SOFTWARE\\Guarded", c.image, {}, {}, 50, false, c.flags);
+    EXPECT_EQ(d.verdict, Verdict::kAllow);
+    EXPECT_EQ(d.reason, Reason::kExempt);
+    EXPECT_EQ(d.exemption, c.expected);
+    EXPECT_NE(d.notify, NotifyMode::kNone);  // the entry also asks for delete-key reports
+  }
+  // The AV service is not exempt from deny bits (only from hardened keys).
+  EXPECT_EQ(decide(Operation::kDeleteKey, u"HKLM\\SOFTWARE\\Guarded", u"C:\\Program Files\\AV\\1\\engine.exe").reason, Reason::kDenyRule);
+  // Rules given with the request are added: notify-sync makes the notification synchronous.
+  EXPECT_EQ(decide(Operation::kDeleteKey, u"HKLM\\SOFTWARE\\Guarded", u"C:\\x.exe", {}, {}, 1, false, 0, process_rule::kNotifySync).notify,
+            NotifyMode::kSync);
+}
+
+// §5: the legacy hardening callback.
+TEST_F(DecisionOrder, LegacyHardeningOfLoadAppInitDlls) {
+  const std::u16string_view key = u"HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Windows";
+  EXPECT_EQ(decide(Operation::kQueryValue, key, u"C:\\x.exe", u"LoadAppInit_DLLs", {}, 1, false, process_flag::kSeces).reason,
+            Reason::kLegacyHardening);
+  EXPECT_EQ(decide(Operation::kQueryValue, key, u"C:\\x.exe", u"loadappinit_dlls", {}, 1, false, process_flag::kServiceSid).reason,
+            Reason::kLegacyHardening);
+  EXPECT_EQ(decide(Operation::kQueryValue, key, u"C:\\x.exe", u"LoadAppInit_DLLs").verdict, Verdict::kAllow);
+  EXPECT_EQ(decide(Operation::kQueryValue, key, u"C:\\x.exe", u"AppInit_DLLs", {}, 1, false, process_flag::kSeces).verdict,
+            Verdict::kAllow);
+  auto off = test::compile_yaml("version: 1\nmonitored:\n  - key: 'HKLM\\X'\n    rules: [create-key]\n");
+  OperationRequest r;
+  r.op = Operation::kQueryValue;
+  r.key = key;
+  r.value = u"LoadAppInit_DLLs";
+  r.process.extra_flags = process_flag::kSeces;
+  EXPECT_EQ(decide_on(off->view, r, *scratch_).verdict, Verdict::kAllow);  // off by default
+}
+
+// §6: a rule applies to the key its entry matches fully, not to subkeys; several clients.
+TEST_F(DecisionOrder, FullMatchOnlyAndEveryClient) {
+  EXPECT_EQ(decide(Operation::kDeleteKey, u"HKLM\\SOFTWARE\\Guarded\\Sub").reason, Reason::kNoMatch);
+  auto two = test::compile_yaml(R"(version: 1
+monitored:
+  - key: 'HKLM\SOFTWARE\K'
+    client: zeta
+    rules: [delete-key]
+  - key: 'HKLM\SOFTWARE\*'
+    client: alpha
+    rules: [delete-key, delete-deny]
+  - key: 'HKLM\SOFTWARE\**'
+    client: mid
+    rules: [create-key]
+)");
+  OperationRequest r;
+  r.op = Operation::kDeleteKey;
+  r.key = u"hklm\\software\\k";
+  const Decision d = decide_on(two->view, r, *scratch_);
+  EXPECT_EQ(d.rules, rule::kDeleteKey | rule::kDeleteDeny);
+  EXPECT_EQ(scratch_->match.hit_count, 2u);  // zeta and alpha; mid has no delete bit
+  EXPECT_EQ(d.reason, Reason::kDenyRule);
+}
+
+TEST_F(DecisionOrder, MalformedNamesFailClosed) {
+  EXPECT_EQ(decide(Operation::kDeleteKey, u"HKLM\\SOFTWARE\\\\Guarded").reason, Reason::kInvalidName);
+  EXPECT_EQ(decide(Operation::kDeleteKey, u"HKLM\\SOFTWARE\\Guarded\\").reason, Reason::kDenyRule);  // trailing `\` ignored
+  EXPECT_EQ(decide(Operation::kDeleteKey, std::u16string(u"HKLM\\SOFTWARE\\Gua\0rded", 22)).reason, Reason::kInvalidName);
+  EXPECT_EQ(decide(Operation::kRenameKey, u"HKLM\\SOFTWARE\\A", u"C:\\x.exe", {}, u"x\\y").reason, Reason::kInvalidName);
+  EXPECT_EQ(decide(Operation::kDeleteKey, u"HKZZ\\SOFTWARE").path_status, PathStatus::kUnknownRoot);
+}
+
+}  // namespace
+}  // namespace hivewarden
