@@ -129,18 +129,39 @@ class Walker {
  private:
   void literal_step(Range edges, std::u16string_view component, std::uint64_t hash, StateSet& next) {
     const Span<LiteralEdge> span = policy_.literal_edges(edges);
-    std::uint32_t lo = 0, hi = span.size;
-    while (lo < hi) {  // first edge whose hash is not below `hash`
-      const std::uint32_t mid = lo + (hi - lo) / 2;
+    const std::uint32_t lo = first_not_below(span, hash);
+    for (std::uint32_t i = lo; i < span.size && span[i].hash == hash; ++i) {
+      if (policy_.str(span[i].folded) == component) next.add(make_state(kAtNode, span[i].child));
+    }
+  }
+
+  // The first edge whose hash is not below `hash`. The hashes are uniform, so interpolation
+  // lands next to the answer in one or two probes where binary search would take log2(n) cache
+  // misses; a few linear steps finish it. Integer arithmetic only (kernel builds use no FPU).
+  static std::uint32_t first_not_below(const Span<LiteralEdge>& span, std::uint64_t hash) {
+    std::uint32_t lo = 0, hi = span.size;  // answer in [lo, hi]
+    while (hi - lo > 8) {
+      const std::uint64_t h_lo = span[lo].hash, h_hi = span[hi - 1].hash;
+      if (hash <= h_lo) return lo;
+      if (hash > h_hi) return hi;
+      // Position by the top 32 bits of the distances: enough for uniform keys.
+      const std::uint64_t span_hashes = ((h_hi - h_lo) >> 32) + 1;
+      const std::uint64_t offset = ((hash - h_lo) >> 32) * (hi - 1 - lo) / span_hashes;
+      std::uint32_t mid = lo + static_cast<std::uint32_t>(offset);
+      if (mid >= hi) mid = hi - 1;
       if (span[mid].hash < hash) {
         lo = mid + 1;
+        // Probe a little further: usually the answer is within a few slots.
+        const std::uint32_t step = lo + 4 < hi ? lo + 4 : hi;
+        if (step < hi && span[step].hash >= hash) hi = step;
       } else {
         hi = mid;
+        const std::uint32_t back = hi > lo + 4 ? hi - 4 : lo;
+        if (back > lo && span[back - 1].hash < hash) lo = back;
       }
     }
-    for (; lo < span.size && span[lo].hash == hash; ++lo) {
-      if (policy_.str(span[lo].folded) == component) next.add(make_state(kAtNode, span[lo].child));
-    }
+    while (lo < hi && span[lo].hash < hash) ++lo;
+    return lo;
   }
 
   const PolicyView& policy_;

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <unordered_map>
 #include <tuple>
 
 #include "hivewarden/core/case_fold.hpp"
@@ -30,7 +31,8 @@ struct TrieValue {
 };
 
 struct TrieNode {
-  std::map<std::u16string, std::pair<std::u16string, std::unique_ptr<TrieNode>>> literals;  // folded -> (display, child)
+  // folded name -> (display name, child); the flattener sorts edges by hash, so no order here.
+  std::unordered_map<std::u16string, std::pair<std::u16string, std::unique_ptr<TrieNode>>> literals;
   std::map<std::tuple<int, std::uint32_t, std::u16string>, std::unique_ptr<TrieNode>> patterns;
   std::vector<blob::ClientRule> key_clients;
   std::vector<TrieValue> values;
@@ -39,19 +41,17 @@ struct TrieNode {
 class StringPool {
  public:
   blob::StrRef add(std::u16string_view s) {
-    auto it = index_.find(std::u16string(s));
-    if (it != index_.end()) return it->second;
     const blob::StrRef ref{static_cast<std::uint32_t>(units_.size()), static_cast<std::uint32_t>(s.size())};
-    units_.insert(units_.end(), s.begin(), s.end());
-    index_.emplace(std::u16string(s), ref);
-    return ref;
+    const auto [it, inserted] = index_.try_emplace(std::u16string(s), ref);
+    if (inserted) units_.insert(units_.end(), s.begin(), s.end());
+    return it->second;
   }
   blob::StrRef add_utf8(const std::string& s) { return add(utf8_to_utf16(s).value_or(u"?")); }
   const std::vector<char16_t>& units() const { return units_; }
 
  private:
   std::vector<char16_t> units_;
-  std::map<std::u16string, blob::StrRef> index_;
+  std::unordered_map<std::u16string, blob::StrRef> index_;
 };
 
 // Flattens the trie in pre-order, so that every child gets a higher index than its parent.
