@@ -36,6 +36,7 @@ test-asan: deps
 
 bench: build
 	$(BUILD)/bench/hivewarden_bench
+	$(BUILD)/bench/hivewarden_matcher_bench
 
 format:
 	find include src tests bench fuzz -name '*.hpp' -o -name '*.cpp' | xargs clang-format -i

@@ -41,6 +41,9 @@ std::string why_of(const Decision& d, const OperationRequest& request) {
       return "legacy hardening: seces and service-SID processes may not query LoadAppInit_DLLs (SPEC 5)";
     case Reason::kInvalidName:
       return "the key or value name is malformed (empty component, NUL where the form cannot carry one, or over a registry limit): denied, fail closed";
+    case Reason::kSubtreeProtected:
+      return op + " would move or overwrite protected keys or values below this key (" + policy::rule_names(d.subtree_rules) +
+             "), and the process has no exemption";
     case Reason::kMatchLimit:
       return "the policy's wildcards kept too many alternatives alive for this path: denied, fail closed";
   }
@@ -96,6 +99,7 @@ nlohmann::ordered_json decision_json(const Decision& d, const Explanation& e, bo
   if (!e.canonical_key.empty()) out["key"] = e.canonical_key;
   if (!e.canonical_new_key.empty()) out["new_key"] = e.canonical_new_key;
   if (d.exemption != Exemption::kNone) out["exemption"] = exemption_name(d.exemption);
+  if (d.subtree_rules != 0) out["subtree_rules"] = hex_rules(d.subtree_rules);
   if (!detailed) return out;
   out["rule_names"] = policy::rule_names(d.rules);
   out["process"] = {{"flags", policy::process_flag_names(d.process.flags)},

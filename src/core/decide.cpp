@@ -6,6 +6,14 @@
 namespace hivewarden {
 namespace {
 
+constexpr Rules kDenyBits = rule::kCreateKeyDeny | rule::kRenameKeyDeny | rule::kDeleteDeny | rule::kSetValueDeny |
+                           rule::kReplaceKeyDeny | rule::kRestoreKeyDeny;
+
+// Operations that move or overwrite a whole subtree: what lies below the key counts too.
+constexpr bool moves_subtree(Operation op) {
+  return op == Operation::kRenameKey || op == Operation::kRestoreKey || op == Operation::kReplaceKey;
+}
+
 constexpr ProcessFlags kHardeningExempt =
     process_flag::kSystem | process_flag::kAvService | process_flag::kFriendly | process_flag::kServiceSid;
 
@@ -97,16 +105,21 @@ Decision decide_on(const PolicyView& policy, const OperationRequest& request, De
     return allow(d, Reason::kNoMatch);
   }
 
-  // §4.1 hardened keys: no notification.
+  // §4.1 hardened keys: no notification. Moving or overwriting an ancestor of a hardened key
+  // moves or overwrites the hardened key too (WdFilter's prefix match misses that).
+  const bool subtree_op = moves_subtree(request.op);
   if ((d.process.flags & kHardeningExempt) == 0 &&
       (is_hardened(policy, scratch.path, scratch.path.count) ||
-       (rename && is_hardened(policy, scratch.new_path, scratch.new_path.count)))) {
+       (rename && is_hardened(policy, scratch.new_path, scratch.new_path.count)) ||
+       (subtree_op && is_hardened_below(policy, scratch.path, scratch.path.count)) ||
+       (rename && is_hardened_below(policy, scratch.new_path, scratch.new_path.count)))) {
     return deny(d, Reason::kHardenedKey, NotifyMode::kNone);
   }
 
   // §4.2 the rule-union gate, then create of an existing key (an open).
   const Rules flag = op.notify_bit | op.deny_bit;
-  if ((policy.rule_union() & flag) == 0) return allow(d, Reason::kNoMatch);
+  const Rules gate = subtree_op ? flag | kDenyBits | rule::kTamperProtection : flag;
+  if ((policy.rule_union() & gate) == 0) return allow(d, Reason::kNoMatch);
   if (request.op == Operation::kCreateKey && request.key_exists) return allow(d, Reason::kKeyExists);
 
   // §4.3 match.
@@ -118,20 +131,30 @@ Decision decide_on(const PolicyView& policy, const OperationRequest& request, De
   const std::u16string_view* value = op.matches_values ? &value_folded : nullptr;
   d.rules = match_entries(policy, scratch.path, scratch.path.count, flag, value, scratch.match);
   if (rename) d.rules |= match_entries(policy, scratch.new_path, scratch.new_path.count, flag, nullptr, scratch.match);
+  if (subtree_op) {  // what the key holds: its values and everything below it
+    d.subtree_rules = subtree_rules_at(policy, scratch.path, scratch.path.count, scratch.match);
+    if (rename) d.subtree_rules |= subtree_rules_at(policy, scratch.new_path, scratch.new_path.count, scratch.match);
+    d.subtree_rules &= kDenyBits | rule::kTamperProtection;
+  }
   if (scratch.match.state_overflow) return deny(d, Reason::kMatchLimit, NotifyMode::kNone);
-  if (d.rules == 0) return allow(d, Reason::kNoMatch);
+  if (d.rules == 0 && d.subtree_rules == 0) return allow(d, Reason::kNoMatch);
 
   const NotifyMode mode =
       (d.process.rules & process_rule::kNotifySync) != 0 ? NotifyMode::kSync : NotifyMode::kAsync;
   d.capture_old_value = (d.rules & op.capture_bit) != 0;
 
-  // §4.4 tamper protection: every process.
-  if (d.rules & rule::kTamperProtection) return deny(d, Reason::kTamperProtection, mode);
+  // §4.4 tamper protection: every process. Also when the key holds a tamper-protected key.
+  if ((d.rules | d.subtree_rules) & rule::kTamperProtection) return deny(d, Reason::kTamperProtection, mode);
 
-  // §4.5 the deny bit, unless the process is exempt.
+  // §4.5 the deny bit, unless the process is exempt. Moving or overwriting a key that holds
+  // protected keys or values is denied like changing them.
   if (d.rules & op.deny_bit) {
     d.exemption = exemption_of(d.process);
     if (d.exemption == Exemption::kNone) return deny(d, Reason::kDenyRule, mode);
+  }
+  if (d.subtree_rules & kDenyBits) {
+    d.exemption = exemption_of(d.process);
+    if (d.exemption == Exemption::kNone) return deny(d, Reason::kSubtreeProtected, mode);
   }
 
   // §4.6 the notify bit: reported after the operation.
@@ -159,6 +182,7 @@ const char* reason_name(Reason r) {
     case Reason::kLegacyHardening: return "legacy-hardening";
     case Reason::kInvalidName: return "invalid-name";
     case Reason::kMatchLimit: return "match-limit";
+    case Reason::kSubtreeProtected: return "subtree-protected";
   }
   return "?";
 }

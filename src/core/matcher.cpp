@@ -170,8 +170,12 @@ class Walker {
 
 }  // namespace
 
-Rules match_entries(const PolicyView& policy, const KeyPath& path, std::uint32_t depth, Rules flag,
-                    const std::u16string_view* value_folded, MatchScratch& scratch) {
+namespace {
+
+// Walks the first `depth` components of the path; returns the states alive at its end (in one
+// of the scratch arrays).
+std::uint32_t walk(const PolicyView& policy, const KeyPath& path, std::uint32_t depth, MatchScratch& scratch,
+                   const std::uint64_t*& states) {
   Walker walker(policy, scratch);
   StateSet a(scratch.current, scratch), b(scratch.next, scratch);
   StateSet* current = &a;
@@ -188,11 +192,21 @@ Rules match_entries(const PolicyView& policy, const KeyPath& path, std::uint32_t
     current = next;
     next = t;
   }
+  states = current == &a ? scratch.current : scratch.next;
+  return current->size();
+}
 
+}  // namespace
+
+Rules match_entries(const PolicyView& policy, const KeyPath& path, std::uint32_t depth, Rules flag,
+                    const std::u16string_view* value_folded, MatchScratch& scratch) {
+  const std::uint64_t* states = nullptr;
+  const std::uint32_t count = walk(policy, path, depth, scratch, states);
+  Walker walker(policy, scratch);
   Rules rules = 0;
   const std::uint64_t value_hash = value_folded != nullptr ? component_hash(*value_folded) : 0;
-  for (std::uint32_t k = 0; k < current->size(); ++k) {
-    const std::uint64_t s = (*current)[k];
+  for (std::uint32_t k = 0; k < count; ++k) {
+    const std::uint64_t s = states[k];
     if (state_kind(s) != kAtNode) continue;
     const Node& node = policy.nodes()[state_index(s)];
     if (value_folded == nullptr) {
@@ -207,6 +221,30 @@ Rules match_entries(const PolicyView& policy, const KeyPath& path, std::uint32_t
     }
   }
   return rules;
+}
+
+Rules subtree_rules_at(const PolicyView& policy, const KeyPath& path, std::uint32_t depth, MatchScratch& scratch) {
+  const std::uint64_t* states = nullptr;
+  const std::uint32_t count = walk(policy, path, depth, scratch, states);
+  Rules rules = 0;
+  for (std::uint32_t k = 0; k < count; ++k) {
+    const std::uint64_t s = states[k];
+    // A node: everything at it and below. Inside a `**` or `*{N}` edge: everything its child
+    // leads to, since some deeper path reaches it.
+    rules |= policy.subtree_rules(state_kind(s) == kAtNode ? state_index(s) : policy.pattern_edge(state_index(s)).child);
+  }
+  return rules;
+}
+
+bool is_hardened_below(const PolicyView& policy, const KeyPath& path, std::uint32_t depth) {
+  for (const Range& key : policy.hardened_keys()) {
+    if (key.count < depth) continue;
+    const Span<StrRef> parts = policy.hardened_parts(key);
+    std::uint32_t i = 0;
+    while (i < depth && path.folded_component(i) == policy.str(parts[i])) ++i;
+    if (i == depth) return true;
+  }
+  return false;
 }
 
 bool is_hardened(const PolicyView& policy, const KeyPath& path, std::uint32_t depth) {

@@ -16,6 +16,7 @@ constexpr std::uint32_t kRecordSize[kSectionCount] = {
     sizeof(char16_t),    sizeof(Node),         sizeof(LiteralEdge), sizeof(PatternEdge),
     sizeof(ClientRule),  sizeof(ValuePattern), sizeof(ClientRule),  sizeof(Client),
     sizeof(Entry),       sizeof(Range),        sizeof(StrRef),      sizeof(ProcessRule),
+    sizeof(Rules),
 };
 
 class Checker {
@@ -101,6 +102,8 @@ bool validate_policy(const void* data, std::uint64_t size, PolicyView& out, Poli
   const auto* hk = check.section<Range>(*h, kHardenedKeys, n_hk);
   const auto* hp = check.section<StrRef>(*h, kHardenedParts, n_hp);
   const auto* proc = check.section<ProcessRule>(*h, kProcesses, n_proc);
+  std::uint32_t n_subtree;
+  const auto* subtree = check.section<Rules>(*h, kSubtreeRules, n_subtree);
 
   auto str_ok = [&](StrRef r) { return r.offset <= n_strings && r.length <= n_strings - r.offset; };
   auto str = [&](StrRef r) { return std::u16string_view(strings + r.offset, r.length); };
@@ -181,6 +184,25 @@ bool validate_policy(const void* data, std::uint64_t size, PolicyView& out, Poli
       if (!client_rules_ok(vc, value.clients, "value client index out of bounds")) return false;
     }
   }
+  // Subtree rules: each node's must be its own rules and its children's subtree rules. Children
+  // come after parents, so checking every node's equation checks them all.
+  if (n_subtree != n_nodes) return check.fail("subtree rules do not cover every node", h->sections[kSubtreeRules].offset);
+  for (std::uint32_t n = 0; n < n_nodes; ++n) {
+    const Node& node = nodes[n];
+    Rules expected = 0;
+    for (std::uint32_t i = node.key_clients.first; i < node.key_clients.first + node.key_clients.count; ++i) expected |= kc[i].rules;
+    for (std::uint32_t v = node.values.first; v < node.values.first + node.values.count; ++v) {
+      for (std::uint32_t i = val[v].clients.first; i < val[v].clients.first + val[v].clients.count; ++i) expected |= vc[i].rules;
+    }
+    for (std::uint32_t e = node.literal_edges.first; e < node.literal_edges.first + node.literal_edges.count; ++e) {
+      expected |= subtree[lit[e].child];
+    }
+    for (std::uint32_t e = node.pattern_edges.first; e < node.pattern_edges.first + node.pattern_edges.count; ++e) {
+      expected |= subtree[pat[e].child];
+    }
+    if (subtree[n] != expected) return check.fail("subtree rules do not match the tree", check.offset_of(&subtree[n]));
+  }
+
   // The compiler writes a tree: one edge into every node but the root.
   std::uint64_t edge_total = static_cast<std::uint64_t>(n_lit) + n_pat;
   if (edge_total != n_nodes - 1ull) return check.fail("edge count does not make a tree", h->sections[kNodes].offset);
@@ -224,6 +246,7 @@ bool validate_policy(const void* data, std::uint64_t size, PolicyView& out, Poli
   out.hardened_keys_ = {hk, n_hk};
   out.hardened_parts_ = hp;
   out.processes_ = {proc, n_proc};
+  out.subtree_rules_ = subtree;
   out.rule_union_ = rule_union;  // recomputed: a stored union could hide rules from the gate
   return true;
 }

@@ -2,6 +2,8 @@
 // SubKey (first child) and NextKey (next sibling) in insertion order, walked one component at a
 // time as FsRtlDissectName splits the remaining name, with a stack of unvisited siblings.
 #include <memory>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "hivewarden/core/case_fold.hpp"
@@ -184,15 +186,29 @@ class WriteupTree : public KeyMatcher {
       name = *utf8_to_utf16(part);
       glob = part.find_first_of("*?") != std::string::npos;
     }
-    KeyEntry** link = &parent->sub_key;
-    while (*link != nullptr) {
-      KeyEntry* c = *link;
-      if (c->keys_to_skip == skip && c->glob == glob && (skip != 0 || equal_folded(c->key_name, name))) return c;
-      link = &c->next_key;
-    }
-    *link = make_entry(name, skip, glob);
-    return *link;
+    // Building looks children up in a side index (the walk itself never uses it); the new
+    // child goes to the end of the sibling list, as insertion order.
+    std::u16string key(name);
+    for (char16_t& c : key) c = fold_unit(c);
+    key += static_cast<char16_t>(skip);
+    key += glob ? u'g' : u'l';
+    auto [it, inserted] = index_.try_emplace({parent, key}, nullptr);
+    if (!inserted) return it->second;
+    KeyEntry* created = make_entry(name, skip, glob);
+    KeyEntry*& tail = last_child_[parent];
+    (tail == nullptr ? parent->sub_key : tail->next_key) = created;
+    tail = created;
+    it->second = created;
+    return created;
   }
+
+  struct IndexKeyHash {
+    std::size_t operator()(const std::pair<KeyEntry*, std::u16string>& k) const {
+      return std::hash<std::u16string>()(k.second) ^ (std::hash<const void*>()(k.first) * 31);
+    }
+  };
+  std::unordered_map<std::pair<KeyEntry*, std::u16string>, KeyEntry*, IndexKeyHash> index_;
+  std::unordered_map<KeyEntry*, KeyEntry*> last_child_;
 
   void insert(const PatternSpec& spec) {
     KeyEntry* e = child(root_, spec.components[0] == "HKU" ? "USER" : "MACHINE");

@@ -272,6 +272,21 @@ bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyPro
   append_section(out, header, blob::kHardenedKeys, hardened);
   append_section(out, header, blob::kHardenedParts, hardened_parts);
   append_section(out, header, blob::kProcesses, processes);
+  // Every node's rules and those of everything below it; children come after their parents.
+  std::vector<Rules> subtree(flat.nodes.size(), 0);
+  for (std::size_t n = flat.nodes.size(); n-- > 0;) {
+    const blob::Node& node = flat.nodes[n];
+    Rules r = 0;
+    for (std::uint32_t i = 0; i < node.key_clients.count; ++i) r |= flat.key_clients[node.key_clients.first + i].rules;
+    for (std::uint32_t v = 0; v < node.values.count; ++v) {
+      const blob::ValuePattern& vp = flat.values[node.values.first + v];
+      for (std::uint32_t i = 0; i < vp.clients.count; ++i) r |= flat.value_clients[vp.clients.first + i].rules;
+    }
+    for (std::uint32_t e = 0; e < node.literal_edges.count; ++e) r |= subtree[flat.literal_edges[node.literal_edges.first + e].child];
+    for (std::uint32_t e = 0; e < node.pattern_edges.count; ++e) r |= subtree[flat.pattern_edges[node.pattern_edges.first + e].child];
+    subtree[n] = r;
+  }
+  append_section(out, header, blob::kSubtreeRules, subtree);
   while (out.size() % 8 != 0) out.push_back(0);
   header.total_size = out.size();
   header.checksum = checksum32(out.data() + sizeof(blob::Header), out.size() - sizeof(blob::Header));

@@ -271,3 +271,99 @@ TEST_F(DecisionOrder, MalformedNamesFailClosed) {
 
 }  // namespace
 }  // namespace hivewarden
+
+namespace hivewarden {
+namespace {
+
+// Moving or overwriting an ancestor moves or overwrites what it holds (a bypass WdFilter's
+// full-path match leaves open): rename, restore and replace see the rules below the key.
+class AncestorProtection : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    policy_ = test::compile_yaml(R"(version: 1
+hardened_keys: ['HKLM\SYSTEM\CurrentControlSet\Services\WinDefend']
+processes:
+  - image: 'C:\Tools\*.exe'
+    flags: [excluded]
+monitored:
+  - key: 'HKLM\SOFTWARE\Policies\Microsoft\Windows Defender'
+    client: policy
+    values:
+      - name: DisableAntiSpyware
+        rules: [set-value, set-value-deny]
+  - key: 'HKLM\SOFTWARE\Self\**'
+    client: self
+    rules: [create-key, tamper-protection]
+  - key: 'HKLM\SOFTWARE\Watched'
+    client: watch
+    rules: [rename-key]
+)");
+    ASSERT_TRUE(policy_);
+  }
+  Decision decide(Operation op, std::u16string_view key, std::u16string_view new_name = {},
+                  std::u16string_view image = u"C:\\x.exe") {
+    OperationRequest r;
+    r.op = op;
+    r.key = key;
+    r.new_name = new_name;
+    r.process.image = image;
+    r.process.pid = 77;
+    return decide_on(policy_->view, r, *scratch_);
+  }
+  std::unique_ptr<test::CompiledPolicy> policy_;
+  std::unique_ptr<DecisionScratch> scratch_ = std::make_unique<DecisionScratch>();
+};
+
+TEST_F(AncestorProtection, RenamingAnAncestorOfAProtectedValueIsDenied) {
+  for (const char16_t* key : {u"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender", u"HKLM\\SOFTWARE\\Policies\\Microsoft",
+                              u"HKLM\\SOFTWARE\\Policies"}) {
+    const Decision d = decide(Operation::kRenameKey, key, u"Moved");
+    EXPECT_EQ(d.verdict, Verdict::kDeny);
+    EXPECT_EQ(d.reason, Reason::kSubtreeProtected);
+    EXPECT_EQ(d.subtree_rules, rule::kSetValueDeny);
+    EXPECT_NE(d.notify, NotifyMode::kNone);
+  }
+  // Renaming a prepared key INTO the protected place is the same route backwards.
+  EXPECT_EQ(decide(Operation::kRenameKey, u"HKLM\\SOFTWARE\\Policies\\Microsoft\\Prepared", u"Windows Defender").reason,
+            Reason::kSubtreeProtected);
+  // Unrelated keys, and keys below the protected one, are not affected.
+  EXPECT_EQ(decide(Operation::kRenameKey, u"HKLM\\SOFTWARE\\Policies\\Google", u"Moved").reason, Reason::kNoMatch);
+  EXPECT_EQ(decide(Operation::kRenameKey, u"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender\\Sub", u"X").reason,
+            Reason::kNoMatch);
+  // A notify-only rule below is no protection: renaming its parent is allowed.
+  EXPECT_EQ(decide(Operation::kRenameKey, u"HKLM\\SOFTWARE", u"X").verdict, Verdict::kDeny);  // holds Policies...
+  EXPECT_EQ(decide(Operation::kRenameKey, u"HKLM\\SOFTWARE\\Watched", u"X").reason, Reason::kNotify);
+}
+
+TEST_F(AncestorProtection, RestoreAndReplaceOverAnAncestorAreDenied) {
+  EXPECT_EQ(decide(Operation::kRestoreKey, u"HKLM\\SOFTWARE\\Policies\\Microsoft").reason, Reason::kSubtreeProtected);
+  EXPECT_EQ(decide(Operation::kReplaceKey, u"HKLM\\SOFTWARE\\Policies").reason, Reason::kSubtreeProtected);
+  EXPECT_EQ(decide(Operation::kRestoreKey, u"HKLM\\SOFTWARE\\Classes").reason, Reason::kNoMatch);
+  // Delete and create are not subtree operations: deleting a key with subkeys fails anyway.
+  EXPECT_EQ(decide(Operation::kDeleteKey, u"HKLM\\SOFTWARE\\Policies\\Microsoft").reason, Reason::kNoMatch);
+}
+
+TEST_F(AncestorProtection, TamperProtectedSubtreeDeniesEveryone) {
+  EXPECT_EQ(decide(Operation::kRenameKey, u"HKLM\\SOFTWARE\\Self", u"Moved").reason, Reason::kTamperProtection);
+  EXPECT_EQ(decide(Operation::kRenameKey, u"HKLM\\SOFTWARE", u"Moved", u"C:\\Tools\\x.exe").reason, Reason::kTamperProtection);
+  EXPECT_EQ(decide(Operation::kRestoreKey, u"HKLM\\SOFTWARE\\Self\\Deep\\Er").reason, Reason::kTamperProtection);
+}
+
+TEST_F(AncestorProtection, ExemptProcessesMayMoveWhatTheyMayChange) {
+  const Decision d = decide(Operation::kRenameKey, u"HKLM\\SOFTWARE\\Policies\\Microsoft", u"Moved", u"C:\\Tools\\x.exe");
+  EXPECT_EQ(d.verdict, Verdict::kAllow);
+  EXPECT_EQ(d.reason, Reason::kExempt);
+  EXPECT_EQ(d.exemption, Exemption::kExcluded);
+}
+
+TEST_F(AncestorProtection, AncestorsOfHardenedKeysAreHardened) {
+  EXPECT_EQ(decide(Operation::kRenameKey, u"HKLM\\SYSTEM\\CurrentControlSet\\Services", u"X").reason, Reason::kHardenedKey);
+  EXPECT_EQ(decide(Operation::kRestoreKey, u"HKLM\\SYSTEM\\CurrentControlSet").reason, Reason::kHardenedKey);
+  EXPECT_EQ(decide(Operation::kReplaceKey, u"HKLM\\SYSTEM").reason, Reason::kHardenedKey);
+  EXPECT_EQ(decide(Operation::kRenameKey, u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\Other", u"X").reason, Reason::kNoMatch);
+  // Creating or setting under an ancestor is not moving it.
+  EXPECT_EQ(decide(Operation::kCreateKey, u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\New").reason, Reason::kNoMatch);
+}
+
+}  // namespace
+}  // namespace hivewarden

@@ -48,6 +48,15 @@ struct MatchScratch {
 Rules match_entries(const PolicyView& policy, const KeyPath& path, std::uint32_t depth, Rules flag,
                     const std::u16string_view* value_folded, MatchScratch& scratch);
 
+// The OR of every rule of every entry at or below the key the path's first `depth` components
+// name (key and value rules alike): what moving or overwriting that key would touch. When
+// scratch.state_overflow is set the caller must fail closed.
+Rules subtree_rules_at(const PolicyView& policy, const KeyPath& path, std::uint32_t depth, MatchScratch& scratch);
+
+// True when the path's first `depth` components are a prefix of (or equal to) a hardened key:
+// the key is the hardened key or one of its ancestors.
+bool is_hardened_below(const PolicyView& policy, const KeyPath& path, std::uint32_t depth);
+
 // True when a hardened key of the policy is a component-wise prefix of the path's first `depth`
 // components (SPEC §4.1).
 bool is_hardened(const PolicyView& policy, const KeyPath& path, std::uint32_t depth);

@@ -8,7 +8,7 @@
 namespace hivewarden::blob {
 
 inline constexpr char kMagic[8] = {'H', 'W', 'P', 'O', 'L', 'I', 'C', 'Y'};
-inline constexpr std::uint32_t kPolicyFormatVersion = 1;
+inline constexpr std::uint32_t kPolicyFormatVersion = 2;
 inline constexpr std::uint32_t kNoIndex = 0xFFFFFFFFu;
 
 // A run of UTF-16 units in the string pool.
@@ -36,6 +36,7 @@ enum Section : std::uint32_t {
   kHardenedKeys,    // Range into kHardenedParts
   kHardenedParts,   // StrRef of folded components
   kProcesses,       // ProcessRule, in policy order (first match wins)
+  kSubtreeRules,    // Rules per node: the OR of every rule at the node and below it
   kSectionCount,
 };
 

@@ -44,6 +44,10 @@ class PolicyView {
   Span<blob::StrRef> hardened_parts(blob::Range r) const { return {hardened_parts_ + r.first, r.count}; }
   Span<blob::ProcessRule> processes() const { return processes_; }
 
+  // Every rule at node `n` or below it (key and value rules): what an operation that moves or
+  // overwrites the node's key would affect.
+  Rules subtree_rules(std::uint32_t n) const { return subtree_rules_[n]; }
+
   Rules rule_union() const { return rule_union_; }
   bool legacy_hardening() const { return (header_->flags & blob::kFlagLegacyHardening) != 0; }
   std::uint32_t control_set() const { return header_->control_set; }
@@ -64,6 +68,7 @@ class PolicyView {
   Span<blob::Range> hardened_keys_;
   const blob::StrRef* hardened_parts_ = nullptr;
   Span<blob::ProcessRule> processes_;
+  const Rules* subtree_rules_ = nullptr;
   Rules rule_union_ = 0;
 };
 
