@@ -8,6 +8,8 @@ namespace {
 
 using namespace blob;
 
+bool part_matches(std::u16string_view part, std::u16string_view component);
+
 // An alternative alive during the walk: at a node, inside a `**` edge (which may consume any
 // number of further components), or inside a `*{N}` edge with components still to consume.
 enum StateKind : std::uint64_t { kAtNode = 0, kInDeep = 1, kInSkip = 2 };
@@ -236,12 +238,19 @@ Rules subtree_rules_at(const PolicyView& policy, const KeyPath& path, std::uint3
   return rules;
 }
 
+namespace {
+// A hardened key's component against a path component: a name, or a name glob.
+bool part_matches(std::u16string_view part, std::u16string_view component) {
+  return part == component || (has_glob_chars(part) && glob_match(part, component));
+}
+}  // namespace
+
 bool is_hardened_below(const PolicyView& policy, const KeyPath& path, std::uint32_t depth) {
   for (const Range& key : policy.hardened_keys()) {
     if (key.count < depth) continue;
     const Span<StrRef> parts = policy.hardened_parts(key);
     std::uint32_t i = 0;
-    while (i < depth && path.folded_component(i) == policy.str(parts[i])) ++i;
+    while (i < depth && part_matches(policy.str(parts[i]), path.folded_component(i))) ++i;
     if (i == depth) return true;
   }
   return false;
@@ -252,7 +261,7 @@ bool is_hardened(const PolicyView& policy, const KeyPath& path, std::uint32_t de
     if (key.count > depth) continue;
     const Span<StrRef> parts = policy.hardened_parts(key);
     std::uint32_t i = 0;
-    while (i < parts.size && path.folded_component(i) == policy.str(parts[i])) ++i;
+    while (i < parts.size && part_matches(policy.str(parts[i]), path.folded_component(i))) ++i;
     if (i == parts.size) return true;
   }
   return false;

@@ -136,8 +136,9 @@ bool parse_key_pattern(std::string_view utf8, std::uint32_t control_set, KeyPatt
 bool parse_literal_key(std::string_view utf8, std::uint32_t control_set, KeyPattern& out, std::string& error) {
   if (!parse_key_pattern(utf8, control_set, out, error)) return false;
   for (const PatternComponent& c : out.components) {
-    if (c.kind != ComponentKind::kLiteral) {
-      error = "a hardened key must be a plain path: no `*`, `**` or globs (HKCU is not allowed either)";
+    if (c.kind != ComponentKind::kLiteral && c.kind != ComponentKind::kGlob) {
+      error = "a hardened key is a path of names, where a name may hold `*` / `?` globs (e.g. ControlSet*); "
+              "whole-component wildcards `*`, `*{N}`, `**` and HKCU are not allowed";
       return false;
     }
   }

@@ -367,3 +367,33 @@ TEST_F(AncestorProtection, AncestorsOfHardenedKeysAreHardened) {
 
 }  // namespace
 }  // namespace hivewarden
+
+namespace hivewarden {
+namespace {
+
+TEST(HardenedGlobs, EveryControlSetIsGuarded) {
+  auto policy = test::compile_yaml("version: 1\nhardened_keys: ['HKLM\\SYSTEM\\ControlSet*\\Services\\WinDefend']\n");
+  ASSERT_TRUE(policy);
+  auto scratch = std::make_unique<DecisionScratch>();
+  for (const char16_t* key : {u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinDefend", u"HKLM\\SYSTEM\\ControlSet002\\Services\\WinDefend\\Parameters",
+                              u"\\REGISTRY\\MACHINE\\SYSTEM\\controlset003\\services\\windefend"}) {
+    OperationRequest r;
+    r.op = Operation::kSetValue;
+    r.key = key;
+    r.value = u"Start";
+    r.process.image = u"C:\\x.exe";
+    EXPECT_EQ(decide_on(policy->view, r, *scratch).reason, Reason::kHardenedKey) << utf16_to_utf8(key);
+  }
+  OperationRequest other;
+  other.op = Operation::kSetValue;
+  other.key = u"HKLM\\SYSTEM\\ControlSet002\\Services\\WinDefendX";
+  other.value = u"Start";
+  EXPECT_EQ(decide_on(policy->view, other, *scratch).reason, Reason::kNoMatch);
+  // Whole-component wildcards stay refused in hardened keys.
+  policy::PolicySource source;
+  std::vector<policy::PolicyProblem> problems;
+  EXPECT_FALSE(policy::parse_policy_yaml("version: 1\nhardened_keys: ['HKLM\\SYSTEM\\**\\WinDefend']\n", "h.yaml", source, problems));
+}
+
+}  // namespace
+}  // namespace hivewarden

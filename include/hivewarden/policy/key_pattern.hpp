@@ -26,7 +26,8 @@ struct KeyPattern {
 // \REGISTRY\MACHINE\SYSTEM becomes ControlSet00N. On failure returns false and says why.
 bool parse_key_pattern(std::string_view utf8, std::uint32_t control_set, KeyPattern& out, std::string& error);
 
-// Parses a hardened key: like a key pattern, but every component literal.
+// Parses a hardened key: like a key pattern, but every component a name (globs inside a name
+// allowed, whole-component wildcards not).
 bool parse_literal_key(std::string_view utf8, std::uint32_t control_set, KeyPattern& out, std::string& error);
 
 }  // namespace hivewarden::policy
