@@ -9,6 +9,9 @@ packages=(
   libcli11-dev         # command line with --help on every subcommand
   libgtest-dev libgmock-dev  # tests
   libbenchmark-dev     # bench/
+  libre2-dev libhyperscan-dev  # bench baselines: the regex engines the matcher is measured against
+  zlib1g-dev           # reads gzip'd hive exports for benchmark key names
+  clang libclang-rt-14-dev     # libFuzzer targets (make fuzz, make fuzz-smoke)
 )
 missing=()
 for p in "${packages[@]}"; do
