@@ -49,6 +49,22 @@ PathStatus build_rename_target(const OperationRequest& request, const CanonicalO
 
 }  // namespace
 
+namespace {
+// An image path with `.` or `..` components is not a normalized full path: a glob such as
+// `Platform\*\MsMpEng.exe` could match `Platform\..\MsMpEng.exe` somewhere else entirely.
+bool has_dot_components(std::u16string_view image) {
+  std::size_t start = 0;
+  while (start <= image.size()) {
+    std::size_t end = image.find(u'\\', start);
+    if (end == std::u16string_view::npos) end = image.size();
+    const std::u16string_view part = image.substr(start, end - start);
+    if (part == u"." || part == u"..") return true;
+    start = end + 1;
+  }
+  return false;
+}
+}  // namespace
+
 ProcessContext classify_process(const PolicyView& policy, const ProcessIdentity& process,
                                 DecisionScratch& scratch) {
   ProcessContext out;
@@ -57,7 +73,7 @@ ProcessContext classify_process(const PolicyView& policy, const ProcessIdentity&
   if (process.pid == 4 && (process.image.empty() || equal_folded(process.image, u"System"))) {
     out.flags |= process_flag::kSystem;
   }
-  if (policy.processes().size == 0) return out;
+  if (policy.processes().size == 0 || has_dot_components(process.image)) return out;  // no privileges by name
   const std::size_t length = process.image.size() > kMaxPathUnits ? kMaxPathUnits : process.image.size();
   fold_units(process.image.substr(0, length), scratch.image_folded);
   const std::u16string_view image(scratch.image_folded, length);

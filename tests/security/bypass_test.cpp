@@ -1,0 +1,214 @@
+// Attempts to change what the built-in default policy protects by another name or route. Each is
+// one test case; docs/SECURITY.md describes every route and how it is closed.
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <cstring>
+#include <ostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hivewarden/core/decide.hpp"
+#include "hivewarden/policy/compile.hpp"
+#include "hivewarden/util/utf.hpp"
+
+namespace hivewarden {
+namespace {
+
+enum class Expect { kDenied, kReported, kDistinct };  // kDistinct: a different key, rightly untouched
+
+struct Attempt {
+  const char* route = "";  // docs/SECURITY.md section
+  const char* what = "";
+  Operation op = Operation::kCreateKey;
+  std::u16string key = {};
+  std::u16string value = {};
+  std::u16string new_name = {};
+  std::u16string image = u"C:\\Users\\eve\\Downloads\\tool.exe";
+  std::uint32_t pid = 6666;
+  Expect expect = Expect::kDenied;
+  std::u16string user_sid = {};
+};
+
+void PrintTo(const Attempt& a, std::ostream* os) { *os << a.route << ": " << a.what; }
+
+const std::u16string kDefender = u"HKLM\\SOFTWARE\\Microsoft\\Windows Defender";
+const std::u16string kService = u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinDefend";
+const std::u16string kPolicyKey = u"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender";
+const std::u16string kSid = u"S-1-5-21-1004336348-1177238915-682003330-1001";
+
+std::u16string nul_in(std::u16string s, std::size_t at) {
+  s.insert(s.begin() + static_cast<std::ptrdiff_t>(at), u'\0');
+  return s;
+}
+
+std::vector<Attempt> attempts() {
+  const Operation set = Operation::kSetValue, del = Operation::kDeleteValue, create = Operation::kCreateKey,
+                  dkey = Operation::kDeleteKey, ren = Operation::kRenameKey, restore = Operation::kRestoreKey,
+                  replace = Operation::kReplaceKey;
+  std::vector<Attempt> a = {
+      // Case and Unicode case.
+      {"case", "lower case key", set, u"hklm\\software\\microsoft\\windows defender", u"DisableAntiSpyware"},
+      {"case", "upper case value", set, kDefender, u"DISABLEANTISPYWARE"},
+      {"case", "mixed case everything", set, u"HkLm\\SoFtWaRe\\MiCrOsOfT\\WiNdOwS dEfEnDeR", u"disableantispyware"},
+      {"case", "dotless i (U+0131) folds with I", set, u"HKLM\\SOFTWARE\\Microsoft\\W\u0131ndows Defender", u"DisableAntiSpyware"},
+      {"case", "long s (U+017F) folds with S", set, kDefender, u"Di\u017FableAntiSpyware"},
+      {"case", "Kelvin sign (U+212A) folds with K", set, u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinDefend", u"Start"},
+      {"case", "fullwidth W is another name", set, u"HKLM\\SOFTWARE\\Microsoft\\\uFF37indows Defender", u"DisableAntiSpyware",
+       {}, u"C:\\x.exe", 1, Expect::kDistinct},
+      {"case", "Cyrillic e is another name", set, u"HKLM\\SOFTWARE\\Microsoft\\Windows D\u0435fender", u"DisableAntiSpyware",
+       {}, u"C:\\x.exe", 1, Expect::kDistinct},
+      // Every alias of the root.
+      {"roots", "HKEY_LOCAL_MACHINE", set, u"HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows Defender", u"DisableAntiSpyware"},
+      {"roots", "kernel form", set, u"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows Defender", u"DisableAntiSpyware"},
+      {"roots", "kernel form, lower case", set, u"\\registry\\machine\\software\\microsoft\\windows defender", u"DisableAntiSpyware"},
+      {"roots", "kernel form without leading separator", set, u"REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows Defender", u"DisableAntiSpyware"},
+      {"roots", "hkey_local_machine lower case", set, u"hkey_local_machine\\software\\microsoft\\windows defender", u"DisableAntiSpyware"},
+      {"roots", "HKCC reaches the control set", set, u"HKCC\\..\\Services\\WinDefend", u"Start", {}, u"C:\\x.exe", 1, Expect::kDistinct},
+      {"roots", "hardened key through HKEY_LOCAL_MACHINE", dkey, u"HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\WinDefend"},
+      {"roots", "hardened key through the kernel form", dkey, u"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet001\\Services\\WinDefend"},
+      // Control sets.
+      {"control-sets", "CurrentControlSet", set, kService, u"Start"},
+      {"control-sets", "ControlSet001", set, u"HKLM\\SYSTEM\\ControlSet001\\Services\\WinDefend", u"Start"},
+      {"control-sets", "stand-by ControlSet002", set, u"HKLM\\SYSTEM\\ControlSet002\\Services\\WinDefend", u"Start"},
+      {"control-sets", "stand-by ControlSet003, a subkey", set, u"HKLM\\SYSTEM\\ControlSet003\\Services\\WinDefend\\Parameters", u"X"},
+      {"control-sets", "WdFilter in a stand-by set", set, u"HKLM\\SYSTEM\\ControlSet002\\Services\\WdFilter", u"Start"},
+      {"control-sets", "switch the next boot to another set", set, u"HKLM\\SYSTEM\\Select", u"Current"},
+      {"control-sets", "LastKnownGood", set, u"HKLM\\SYSTEM\\Select", u"LastKnownGood"},
+      {"control-sets", "delete the selection", del, u"HKLM\\SYSTEM\\Select", u"Default"},
+      // Separators.
+      {"separators", "trailing separator", set, kDefender + u"\\", u"DisableAntiSpyware"},
+      {"separators", "doubled separator inside", set, u"HKLM\\SOFTWARE\\Microsoft\\\\Windows Defender", u"DisableAntiSpyware"},
+      {"separators", "doubled trailing separator", set, kDefender + u"\\\\", u"DisableAntiSpyware"},
+      {"separators", "doubled separator in a hardened key", dkey, u"HKLM\\SYSTEM\\CurrentControlSet\\\\Services\\WinDefend"},
+      {"separators", "separator in a rename's new name", ren, u"HKLM\\SOFTWARE\\Microsoft\\Decoy", {}, u"x\\Windows Defender"},
+      // NUL and odd characters.
+      {"nul", "NUL inside a Win32 key name", set, nul_in(kDefender, 30), u"DisableAntiSpyware"},
+      {"nul", "NUL at the end of a Win32 key name", set, kDefender + std::u16string(1, u'\0'), u"DisableAntiSpyware"},
+      {"nul", "NUL in a Win32 value name", set, kDefender, nul_in(u"DisableAntiSpyware", 7)},
+      {"nul", "kernel-form name with NUL is another key", set,
+       nul_in(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows Defender", 50), u"DisableAntiSpyware", {}, u"C:\\x.exe", 1,
+       Expect::kDistinct},
+      {"nul", "NUL in a rename's new name (Win32)", ren, u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\Decoy", {}, nul_in(u"WinDefend", 9)},
+      {"nul", "trailing space is another name", set, kDefender + u" ", u"DisableAntiSpyware"},
+      // Lengths.
+      {"lengths", "component of 256 units", create, kDefender + u"\\Exclusions\\" + std::u16string(256, u'A')},
+      {"lengths", "value name over 16,383 units", set, kDefender, std::u16string(16384, u'A')},
+      {"lengths", "255-unit name under the exclusions is still an exclusion", create,
+       kDefender + u"\\Exclusions\\" + std::u16string(255, u'A')},
+      {"lengths", "path over 512 levels", create, [] {
+         std::u16string k = u"HKLM\\SOFTWARE\\Microsoft\\Windows Defender\\Exclusions";
+         for (int i = 0; i < 520; ++i) k += u"\\a";
+         return k;
+       }()},
+      // Renaming.
+      {"rename", "rename the protected key away", ren, kDefender, {}, u"Disabled"},
+      {"rename", "rename its parent away", ren, u"HKLM\\SOFTWARE\\Microsoft", {}, u"Moved"},
+      {"rename", "rename a prepared key into its place", ren, u"HKLM\\SOFTWARE\\Microsoft\\Prepared", {}, u"Windows Defender"},
+      {"rename", "rename the policy key away", ren, kPolicyKey, {}, u"Old"},
+      {"rename", "rename a prepared key into the policy place", ren, u"HKLM\\SOFTWARE\\Policies\\Microsoft\\Evil", {}, u"Windows Defender"},
+      {"rename", "rename the hardened service key", ren, kService, {}, u"Gone"},
+      {"rename", "rename a decoy onto the hardened name", ren, u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\Decoy", {}, u"WinDefend"},
+      {"rename", "rename Services, the hardened key's parent", ren, u"HKLM\\SYSTEM\\CurrentControlSet\\Services", {}, u"S2"},
+      {"rename", "rename a decoy onto the name in another case", ren, u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\Decoy", {}, u"windefend"},
+      // Restoring over and replacing ancestors.
+      {"restore-replace", "restore over the protected key", restore, kDefender},
+      {"restore-replace", "restore over its parent", restore, u"HKLM\\SOFTWARE\\Microsoft"},
+      {"restore-replace", "restore over SOFTWARE", restore, u"HKLM\\SOFTWARE"},
+      {"restore-replace", "replace the SOFTWARE hive", replace, u"HKLM\\SOFTWARE"},
+      {"restore-replace", "restore over the policy key's parent", restore, u"HKLM\\SOFTWARE\\Policies\\Microsoft"},
+      {"restore-replace", "restore over the hardened service key", restore, kService},
+      {"restore-replace", "restore over Services", restore, u"HKLM\\SYSTEM\\CurrentControlSet\\Services"},
+      {"restore-replace", "replace the SYSTEM hive", replace, u"HKLM\\SYSTEM"},
+      // Deleting and recreating.
+      {"delete-recreate", "delete the protected value", del, kDefender, u"DisableAntiSpyware"},
+      {"delete-recreate", "delete the protected key", dkey, kDefender},
+      {"delete-recreate", "delete the hardened key", dkey, kService},
+      {"delete-recreate", "recreate an exclusion key", create, kDefender + u"\\Exclusions\\Paths"},
+      {"delete-recreate", "create the hardened key anew", create, u"HKLM\\SYSTEM\\ControlSet002\\Services\\WinDefend"},
+      {"delete-recreate", "set a value in a recreated policy key", set, kPolicyKey + u"\\Real-Time Protection", u"DisableRealtimeMonitoring"},
+      // Per-user hives and processes.
+      {"per-user", "Run key through HKCU", set, u"HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run", u"x", {},
+       u"C:\\x.exe", 1, Expect::kReported, kSid},
+      {"per-user", "Run key through HKU and the SID", set, u"HKU\\" + kSid + u"\\Software\\Microsoft\\Windows\\CurrentVersion\\Run", u"x",
+       {}, u"C:\\x.exe", 1, Expect::kReported},
+      {"per-user", "RunOnce through the kernel form", set,
+       u"\\REGISTRY\\USER\\" + kSid + u"\\Software\\Microsoft\\Windows\\CurrentVersion\\RunOnce", u"x", {}, u"C:\\x.exe", 1,
+       Expect::kReported},
+      {"processes", "a fake AV image name elsewhere", set, kDefender, u"DisableAntiSpyware", {},
+       u"C:\\Users\\eve\\MsMpEng.exe"},
+      {"processes", "AV image reached through `..`", dkey, kService, {}, {},
+       u"C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\..\\MsMpEng.exe"},
+      {"processes", "a deeper path under the AV folder", dkey, kService, {}, {},
+       u"C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\a\\b\\MsMpEng.exe"},
+      {"processes", "the real AV service is still bound by tamper protection", set, kDefender, u"DisableAntiSpyware", {},
+       u"C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.1\\MsMpEng.exe", 3312},
+      {"processes", "pid 4 with another name is not System", dkey, kService, {}, {}, u"C:\\evil.exe", 4},
+  };
+  return a;
+}
+
+class Bypass : public ::testing::TestWithParam<Attempt> {
+ protected:
+  static void SetUpTestSuite() {
+    policy::PolicySource source;
+    std::vector<policy::PolicyProblem> problems;
+    policy::Blob blob;
+    ASSERT_TRUE(policy::parse_policy_yaml(policy::builtin_default_policy_yaml(), "default", source, problems) &&
+                policy::compile_policy(source, blob, problems));
+    storage_ = new std::vector<std::uint64_t>((blob.size() + 7) / 8);
+    std::memcpy(storage_->data(), blob.data(), blob.size());
+    view_ = new PolicyView;
+    PolicyError error;
+    ASSERT_TRUE(validate_policy(storage_->data(), blob.size(), *view_, error));
+  }
+  static void TearDownTestSuite() {
+    delete view_;
+    delete storage_;
+  }
+  static std::vector<std::uint64_t>* storage_;
+  static PolicyView* view_;
+};
+std::vector<std::uint64_t>* Bypass::storage_ = nullptr;
+PolicyView* Bypass::view_ = nullptr;
+
+TEST_P(Bypass, IsClosed) {
+  const Attempt& a = GetParam();
+  auto scratch = std::make_unique<DecisionScratch>();
+  OperationRequest r;
+  r.op = a.op;
+  r.key = a.key;
+  r.value = a.value;
+  r.new_name = a.new_name;
+  r.process.image = a.image;
+  r.process.pid = a.pid;
+  r.process.user_sid = a.user_sid;
+  const Decision d = decide_on(*view_, r, *scratch);
+  ASSERT_EQ(d.path_status, PathStatus::kOk) << a.what;
+  switch (a.expect) {
+    case Expect::kDenied:
+      EXPECT_EQ(d.verdict, Verdict::kDeny) << a.route << ": " << a.what << " -> " << reason_name(d.reason);
+      break;
+    case Expect::kReported:
+      EXPECT_NE(d.notify, NotifyMode::kNone) << a.route << ": " << a.what << " -> " << reason_name(d.reason);
+      break;
+    case Expect::kDistinct:
+      EXPECT_EQ(d.verdict, Verdict::kAllow) << a.route << ": " << a.what << " -> " << reason_name(d.reason);
+      EXPECT_EQ(d.reason, Reason::kNoMatch) << a.what;
+      break;
+  }
+}
+
+std::string name_of(const ::testing::TestParamInfo<Attempt>& info) {
+  std::string n = std::to_string(info.index) + "_" + info.param.route;
+  for (char& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return n;
+}
+
+INSTANTIATE_TEST_SUITE_P(DefaultPolicy, Bypass, ::testing::ValuesIn(attempts()), name_of);
+
+TEST(BypassSuite, HasAtLeastSixtyAttempts) { EXPECT_GE(attempts().size(), 60u); }
+
+}  // namespace
+}  // namespace hivewarden
