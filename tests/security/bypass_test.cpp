@@ -91,7 +91,7 @@ std::vector<Attempt> attempts() {
        nul_in(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows Defender", 50), u"DisableAntiSpyware", {}, u"C:\\x.exe", 1,
        Expect::kDistinct},
       {"nul", "NUL in a rename's new name (Win32)", ren, u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\Decoy", {}, nul_in(u"WinDefend", 9)},
-      {"nul", "trailing space is another name", set, kDefender + u" ", u"DisableAntiSpyware"},
+      {"nul", "trailing space is another name", set, kDefender + u" ", u"DisableAntiSpyware", {}, u"C:\\x.exe", 1, Expect::kDistinct},
       // Lengths.
       {"lengths", "component of 256 units", create, kDefender + u"\\Exclusions\\" + std::u16string(256, u'A')},
       {"lengths", "value name over 16,383 units", set, kDefender, std::u16string(16384, u'A')},
