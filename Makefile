@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build demo test test-release test-asan bench format clean
+.PHONY: all deps configure build demo test test-release test-asan test-tsan bench format clean
 
 all: build
 
@@ -23,7 +23,7 @@ demo: configure
 	cmake --build $(BUILD) -j $(JOBS) --target hivewarden
 	$(BUILD)/src/cli/hivewarden demo
 
-test: test-release test-asan
+test: test-release test-asan test-tsan
 
 test-release: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
@@ -33,6 +33,14 @@ test-asan: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+# ThreadSanitizer over the tests that run threads: engine swaps and contexts, socket delivery.
+TSAN_BUILD ?= build-tsan
+test-tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHIVEWARDEN_TSAN=ON -DHIVEWARDEN_BENCH=OFF $(CMAKE_ARGS)
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target hivewarden_core_tests hivewarden_consumer_tests
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) -R 'Engine|SocketChannel'
 
 bench: build
 	$(BUILD)/bench/hivewarden_bench

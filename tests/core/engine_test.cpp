@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <new>
 #include <memory>
 #include <string>
 #include <thread>
@@ -245,6 +246,70 @@ monitored:
   EXPECT_EQ(s.contexts_outstanding, 0u);
   EXPECT_EQ(s.contexts_created, s.contexts_completed + s.contexts_failed + s.contexts_thread_exit);
   EXPECT_EQ(s.contexts_created, seen_b.load());
+}
+
+}  // namespace
+}  // namespace hivewarden
+
+namespace hivewarden {
+namespace {
+
+// SPEC §1: the write-up's bitmasks are exactly the classes of the operation table.
+TEST(Operations, NotifyClassMasksMatchTheOperationTable) {
+  std::uint64_t pre = 0, post = 0;
+  for (const OperationTraits& t : kOperationTraits) {
+    if (t.notify_bit == 0) continue;  // query-value: only the legacy callback
+    pre |= std::uint64_t{1} << t.pre_class;
+    if (t.post_class != kNoPostClass) post |= std::uint64_t{1} << t.post_class;
+  }
+  // The pre mask leaves out RegNtPreCreateKeyEx, which WdFilter tests on its own.
+  EXPECT_EQ(pre & ~(std::uint64_t{1} << notify_class::kPreCreateKeyEx), notify_class::kPreMask);
+  EXPECT_EQ(post, notify_class::kPostMask);
+  EXPECT_EQ(pre | post, notify_class::kAllHandledMask | (std::uint64_t{1} << notify_class::kPreCreateKeyEx));
+  Operation op;
+  ASSERT_TRUE(operation_by_pre_class(0x29, op));
+  EXPECT_EQ(op, Operation::kRestoreKey);  // the bitmask's 0x29, not the write-up's "PostRestoreKey"
+  ASSERT_TRUE(operation_by_post_class(0x2A, op));
+  EXPECT_EQ(op, Operation::kRestoreKey);
+  EXPECT_FALSE(operation_by_pre_class(0x03, op));
+}
+
+// Memory for the engine's fixed parts and for policies comes from an injected allocator; when it
+// fails, the engine says so and the policy in force stays.
+struct FailingAllocator {
+  static int budget;
+  static void* allocate(std::size_t size, void*) { return budget-- > 0 ? ::operator new(size, std::nothrow) : nullptr; }
+  static void release(void* p, void*) { ::operator delete(p); }
+};
+int FailingAllocator::budget = 0;
+
+TEST(Engine, AllocationFailureKeepsThePolicyInForce) {
+  EngineConfig config;
+  config.allocator = {&FailingAllocator::allocate, &FailingAllocator::release, nullptr};
+  FailingAllocator::budget = 0;
+  {
+    Engine starved(config);
+    EXPECT_FALSE(starved.ok());
+    PolicyError error;
+    const policy::Blob blob = compile(kNotifyPolicy);
+    EXPECT_FALSE(starved.install_policy(blob.data(), blob.size(), error));
+    auto scratch = std::make_unique<DecisionScratch>();
+    EXPECT_EQ(starved.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 1), *scratch).verdict, Verdict::kAllow);
+  }
+  FailingAllocator::budget = 4;  // the engine's parts and one policy
+  Engine engine(config);
+  ASSERT_TRUE(engine.ok());
+  const policy::Blob blob = compile(kNotifyPolicy);
+  PolicyError error;
+  ASSERT_TRUE(engine.install_policy(blob.data(), blob.size(), error)) << error.what;
+  const std::uint64_t generation = engine.current_policy().generation();
+  EXPECT_FALSE(engine.install_policy(blob.data(), blob.size(), error));  // no memory for a second
+  EXPECT_STREQ(error.what, "out of memory for the policy");
+  EXPECT_EQ(engine.current_policy().generation(), generation);
+  auto scratch = std::make_unique<DecisionScratch>();
+  const Decision d = engine.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 2), *scratch);
+  EXPECT_EQ(d.reason, Reason::kNotify);
+  engine.complete(2, Operation::kSetValue, true);
 }
 
 }  // namespace
