@@ -80,13 +80,22 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitInputError;
   }
 
-  if (*compile) return run_compile(policy, output);
-  if (*dump) return run_dump(policy, std::cout);
-  if (*check_cmd) return run_check(check, std::cout);
-  if (*demo) return run_demo(policy, ops, std::cout);
-  if (*monitor) return run_monitor(monitor_options, std::cout);
-  if (*bench) return run_bench(bench_options, std::cout);
-  if (*import_sigma) return run_import_sigma(sigma_inputs, output, sigma_report, sigma_quiet);
+  // Whatever a command printed must have reached its destination (a full disk is an error).
+  const auto finish = [](int code) {
+    std::cout.flush();
+    if (!std::cout) {
+      std::cerr << "error: writing the output failed (disk full or closed); the output is incomplete\n";
+      return kExitInputError;
+    }
+    return code;
+  };
+  if (*compile) return finish(run_compile(policy, output));
+  if (*dump) return finish(run_dump(policy, std::cout));
+  if (*check_cmd) return finish(run_check(check, std::cout));
+  if (*demo) return finish(run_demo(policy, ops, std::cout));
+  if (*monitor) return finish(run_monitor(monitor_options, std::cout));
+  if (*bench) return finish(run_bench(bench_options, std::cout));
+  if (*import_sigma) return finish(run_import_sigma(sigma_inputs, output, sigma_report, sigma_quiet));
   if (*eval) {
     std::ios::sync_with_stdio(false);
     if (input == "-") return run_eval(policy, std::cin, std::cout);

@@ -21,8 +21,14 @@ int run_eval(const std::string& policy_path, std::istream& in, std::ostream& out
     const EvalResult result = eval_line(*session, line, number);
     if (result.error) ++errors;
     out << result.json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    if (!out) break;  // the output is gone (disk full, closed pipe): stop, say so below
   }
   out.flush();
+  if (!out) {
+    std::cerr << "error: writing the output failed at input line " << number
+              << " (disk full or closed); the output is incomplete\n";
+    return kExitInputError;
+  }
   if (in.bad()) {
     std::cerr << "error: reading the input failed after line " << number << "\n";
     return kExitInputError;
