@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build demo test test-release test-asan test-tsan bench format clean
+.PHONY: all deps configure build demo test test-release test-asan test-tsan windows bench format clean
 
 all: build
 
@@ -42,6 +42,13 @@ test-tsan: deps
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) -R 'Engine|SocketChannel'
 
+# The Windows driver and service, cross-compiled with mingw-w64, and the checks on them.
+WIN_BUILD ?= build-win
+windows: deps
+	cmake -S src/win/cross -B $(WIN_BUILD) -G Ninja -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/mingw-w64-x86_64.cmake
+	cmake --build $(WIN_BUILD) -j $(JOBS)
+	bash scripts/check-windows-binaries.sh $(WIN_BUILD)
+
 bench: build
 	$(BUILD)/bench/hivewarden_bench
 	$(BUILD)/bench/hivewarden_matcher_bench
@@ -50,7 +57,7 @@ format:
 	find include src tests bench fuzz -name '*.hpp' -o -name '*.cpp' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(WIN_BUILD) $(FUZZ_BUILD)
 
 # Fuzzing (clang + libFuzzer): `make fuzz-smoke` runs every target briefly (CI), `make fuzz` longer.
 SHELL := /bin/bash
