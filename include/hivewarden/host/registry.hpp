@@ -1,0 +1,81 @@
+// An in-memory registry with the configuration manager's outcomes: case-insensitive,
+// case-preserving names (the engine's own folding), typed values, symbolic links, and the
+// statuses Windows returns. Keys are named in the kernel form (\REGISTRY\MACHINE\...).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+namespace hivewarden::host {
+
+// NTSTATUS values the registry returns.
+enum class Status : std::uint32_t {
+  kSuccess = 0x00000000,
+  kAccessDenied = 0xC0000022,
+  kObjectNameNotFound = 0xC0000034,
+  kObjectNameCollision = 0xC0000035,
+  kCannotDelete = 0xC0000121,
+  kInvalidParameter = 0xC000000D,
+  kNameTooLong = 0xC0000106,
+  kReparseLoop = 0xC000026B,  // too many symbolic links
+};
+const char* status_name(Status s);
+
+struct Value {
+  std::u16string name;  // as written
+  std::uint32_t type = 0;
+  std::string data;     // raw bytes, as Windows stores them
+};
+
+struct Key {
+  std::u16string name;  // as written
+  std::map<std::u16string, std::unique_ptr<Key>> children;  // by folded name
+  std::map<std::u16string, Value> values;                   // by folded name
+  bool link = false;  // a symbolic link: its SymbolicLinkValue (REG_LINK) names the target
+};
+
+// A saved subtree (RegSaveKey / RegRestoreKey).
+using Subtree = std::unique_ptr<Key>;
+
+class Registry {
+ public:
+  Registry();  // \REGISTRY with MACHINE and USER
+
+  // Resolves symbolic links along a kernel-form path (at most 16 hops) into the path of the key
+  // it names; returns kObjectNameNotFound for a missing link target, kReparseLoop for a loop.
+  // A missing last component is fine (create-key): `exists` says whether it is there.
+  Status resolve(const std::u16string& path, std::u16string& resolved, bool& exists) const;
+
+  Status create_key(const std::u16string& path, bool& created, bool link = false);
+  Status delete_key(const std::u16string& path);  // kCannotDelete while it has subkeys
+  Status set_value(const std::u16string& path, const std::u16string& name, std::uint32_t type, const std::string& data);
+  Status delete_value(const std::u16string& path, const std::u16string& name);
+  Status query_value(const std::u16string& path, const std::u16string& name, Value& out) const;
+  Status rename_key(const std::u16string& path, const std::u16string& new_name);  // kObjectNameCollision
+  Status save_key(const std::u16string& path, Subtree& out) const;
+  // Replaces the key's values and subkeys with a copy of `saved` (restore and replace alike).
+  Status restore_key(const std::u16string& path, const Key& saved);
+
+  bool key_exists(const std::u16string& path) const;
+  // Every key below (and including) `path`, depth first, for exports and counts.
+  void walk(const std::function<void(const std::u16string& path, const Key& key)>& visit) const;
+  std::size_t key_count() const;
+  std::size_t value_count() const;
+
+ private:
+  Key* find(const std::u16string& path) const;                     // no links followed
+  Key* find_parent(const std::u16string& path, std::u16string& leaf) const;
+  mutable std::shared_mutex mutex_;
+  std::unique_ptr<Key> root_;
+};
+
+// "A\B\C" -> {"A","B","C"}, skipping the leading separator of the kernel form.
+std::vector<std::u16string> split_path(const std::u16string& path);
+std::u16string fold(const std::u16string& name);
+
+}  // namespace hivewarden::host

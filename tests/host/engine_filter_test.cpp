@@ -1,0 +1,147 @@
+// The engine as a callback in the host: denials block the operation, watched operations are
+// reported after they succeed, with the value before and after, and every context is freed.
+#include "hivewarden/host/engine_filter.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "hivewarden/consumer/record_json.hpp"
+#include "hivewarden/policy/compile.hpp"
+
+namespace hivewarden::host {
+namespace {
+
+using namespace std::chrono_literals;
+
+const char* const kPolicy = R"(version: 1
+monitored:
+  - key: 'HKLM\SOFTWARE\Guarded'
+    client: guard
+    values: [{name: Locked, rules: [set-value, set-value-deny]}]
+  - key: 'HKLM\SOFTWARE\Watched'
+    client: watch
+    values: [{name: '*', rules: [set-value, set-value-capture]}]
+)";
+
+class EngineFilterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    policy::PolicySource source;
+    std::vector<policy::PolicyProblem> problems;
+    ASSERT_TRUE(policy::parse_policy_yaml(kPolicy, "t.yaml", source, problems) && policy::compile_policy(source, blob_, problems));
+    PolicyError error;
+    ASSERT_TRUE(engine_.install_policy(blob_.data(), blob_.size(), error));
+    bool c;
+    for (const char16_t* k : {u"\\REGISTRY\\MACHINE\\SOFTWARE", u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched"}) {
+      registry_.create_key(k, c);
+    }
+    registry_.set_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run", 4, std::string("\x00\0\0\0", 4));
+    char dir[] = "/tmp/hw-host-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+  }
+  void TearDown() override {
+    unlink((dir_ + "/s").c_str());
+    rmdir(dir_.c_str());
+  }
+  HostOperation set(std::u16string key, std::u16string value, std::uint64_t thread = 1) {
+    HostOperation op;
+    op.op = Operation::kSetValue;
+    op.key = std::move(key);
+    op.value = std::move(value);
+    op.type = 4;
+    op.data = std::string("\x01\0\0\0", 4);
+    op.image = u"C:\\x.exe";
+    op.pid = 42;
+    op.thread = thread;
+    return op;
+  }
+  policy::Blob blob_;
+  Engine engine_;
+  Registry registry_;
+  std::string dir_;
+};
+
+TEST_F(EngineFilterTest, DenialBlocksAndIsReportedWatchedChangeReportsBeforeAndAfter) {
+  std::vector<nlohmann::ordered_json> records;
+  std::mutex m;
+  SocketConsumer consumer(dir_ + "/s", [&](const RecordView& r) {
+    std::lock_guard<std::mutex> lock(m);
+    records.push_back(record_to_json(r));
+    return true;
+  });
+  std::string error;
+  ASSERT_TRUE(consumer.start(error)) << error;
+  SocketProducer producer({dir_ + "/s"});
+  for (int i = 0; i < 500 && !producer.connected(); ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(producer.connected());
+  Notifier notifier(&producer, 100ms);
+  EngineFilter filter(engine_, &notifier);
+  CallbackChain chain;
+  chain.add(328010, filter.callback());
+
+  EXPECT_EQ(apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"Locked")), Status::kAccessDenied);
+  Value v;
+  EXPECT_EQ(registry_.query_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"Locked", v), Status::kObjectNameNotFound);
+  EXPECT_EQ(apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run")), Status::kSuccess);
+  EXPECT_EQ(apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Other", u"X")), Status::kObjectNameNotFound);
+  ASSERT_TRUE(producer.flush(2000ms));
+  for (int i = 0; i < 400; ++i) {
+    std::lock_guard<std::mutex> lock(m);
+    if (records.size() == 2) break;
+    std::this_thread::sleep_for(5ms);
+  }
+  std::lock_guard<std::mutex> lock(m);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0]["denied"], true);
+  EXPECT_EQ(records[0]["operation"], "set-value");
+  EXPECT_EQ(records[0]["value"], "Locked");
+  EXPECT_EQ(records[1]["denied"], false);
+  EXPECT_EQ(records[1]["before"]["data"], 0);
+  EXPECT_EQ(records[1]["after"]["data"], 1);
+  EXPECT_EQ(engine_.stats().contexts_outstanding, 0u);
+}
+
+TEST_F(EngineFilterTest, FailedOperationSendsNothingAndFreesTheContext) {
+  EngineFilter filter(engine_, nullptr);
+  CallbackChain chain;
+  chain.add(328010, filter.callback());
+  chain.add(100, [](std::uint32_t cls, const OperationArgs&) {  // a lower filter that refuses
+    return cls == notify_class::kPreSetValueKey ? Status::kAccessDenied : Status::kSuccess;
+  });
+  EXPECT_EQ(apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run")), Status::kAccessDenied);
+  const EngineStats s = engine_.stats();
+  EXPECT_EQ(s.contexts_created, 1u);
+  EXPECT_EQ(s.contexts_failed, 1u);
+  EXPECT_EQ(s.contexts_outstanding, 0u);
+}
+
+TEST_F(EngineFilterTest, TwoThreadsHundredThousandPairsLeakNoContext) {
+  EngineFilter filter(engine_, nullptr);
+  CallbackChain chain;
+  chain.add(328010, filter.callback());
+  constexpr int kOps = 100000;
+  auto worker = [&](std::uint64_t thread) {
+    for (int i = 0; i < kOps; ++i) {
+      const Status s = apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run", thread));
+      ASSERT_EQ(s, Status::kSuccess);
+    }
+  };
+  std::thread a(worker, 1), b(worker, 2);
+  a.join();
+  b.join();
+  const EngineStats s = engine_.stats();
+  EXPECT_EQ(s.contexts_created, 2u * kOps);
+  EXPECT_EQ(s.contexts_completed, 2u * kOps);
+  EXPECT_EQ(s.contexts_outstanding, 0u);
+}
+
+}  // namespace
+}  // namespace hivewarden::host

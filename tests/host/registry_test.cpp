@@ -1,0 +1,75 @@
+#include "hivewarden/host/registry.hpp"
+
+#include <gtest/gtest.h>
+
+namespace hivewarden::host {
+namespace {
+
+TEST(Registry, RealOutcomesOfEachOperation) {
+  Registry r;
+  bool created = false;
+  ASSERT_EQ(r.create_key(u"\\REGISTRY\\MACHINE\\SOFTWARE", created), Status::kSuccess);
+  EXPECT_TRUE(created);
+  ASSERT_EQ(r.create_key(u"\\REGISTRY\\MACHINE\\software", created), Status::kSuccess);
+  EXPECT_FALSE(created);  // an open, case-insensitive
+  EXPECT_EQ(r.create_key(u"\\REGISTRY\\MACHINE\\Missing\\Child", created), Status::kObjectNameNotFound);
+  ASSERT_EQ(r.create_key(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Äpfel", created), Status::kSuccess);
+  EXPECT_TRUE(r.key_exists(u"\\REGISTRY\\MACHINE\\SOFTWARE\\äPFEL"));
+  EXPECT_EQ(r.delete_key(u"\\REGISTRY\\MACHINE\\SOFTWARE"), Status::kCannotDelete);  // has subkeys
+  ASSERT_EQ(r.set_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Äpfel", u"Count", 4, std::string("\x01\0\0\0", 4)), Status::kSuccess);
+  Value v;
+  ASSERT_EQ(r.query_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\äpfel", u"COUNT", v), Status::kSuccess);
+  EXPECT_EQ(v.name, u"Count");  // case preserved
+  EXPECT_EQ(v.type, 4u);
+  EXPECT_EQ(r.delete_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Äpfel", u"Nope"), Status::kObjectNameNotFound);
+  EXPECT_EQ(r.delete_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Äpfel", u"count"), Status::kSuccess);
+  ASSERT_EQ(r.create_key(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Birnen", created), Status::kSuccess);
+  EXPECT_EQ(r.rename_key(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Birnen", u"ÄPFEL"), Status::kObjectNameCollision);
+  EXPECT_EQ(r.rename_key(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Birnen", u"Pflaumen"), Status::kSuccess);
+  EXPECT_TRUE(r.key_exists(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Pflaumen"));
+  EXPECT_FALSE(r.key_exists(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Birnen"));
+  EXPECT_EQ(r.delete_key(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Pflaumen"), Status::kSuccess);
+  EXPECT_EQ(r.delete_key(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Pflaumen"), Status::kObjectNameNotFound);
+}
+
+TEST(Registry, SaveAndRestoreReplaceASubtree) {
+  Registry r;
+  bool c;
+  r.create_key(u"\\REGISTRY\\MACHINE\\A", c);
+  r.create_key(u"\\REGISTRY\\MACHINE\\A\\Old", c);
+  r.create_key(u"\\REGISTRY\\MACHINE\\B", c);
+  r.create_key(u"\\REGISTRY\\MACHINE\\B\\New", c);
+  r.set_value(u"\\REGISTRY\\MACHINE\\B\\New", u"V", 1, std::string("x\0\0\0", 4));
+  Subtree saved;
+  ASSERT_EQ(r.save_key(u"\\REGISTRY\\MACHINE\\B", saved), Status::kSuccess);
+  ASSERT_EQ(r.restore_key(u"\\REGISTRY\\MACHINE\\A", *saved), Status::kSuccess);
+  EXPECT_FALSE(r.key_exists(u"\\REGISTRY\\MACHINE\\A\\Old"));
+  Value v;
+  EXPECT_EQ(r.query_value(u"\\REGISTRY\\MACHINE\\A\\New", u"V", v), Status::kSuccess);
+}
+
+TEST(Registry, SymbolicLinksResolveAndLoopsAreRefused) {
+  Registry r;
+  bool c;
+  r.create_key(u"\\REGISTRY\\MACHINE\\SYSTEM", c);
+  r.create_key(u"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet001", c);
+  r.create_key(u"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet001\\Services", c);
+  r.create_key(u"\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet", c, /*link=*/true);
+  const std::u16string target = u"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet001";
+  r.set_value(u"\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet", u"SymbolicLinkValue", 6,
+              std::string(reinterpret_cast<const char*>(target.data()), target.size() * 2));
+  std::u16string resolved;
+  bool exists = false;
+  ASSERT_EQ(r.resolve(u"\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Services", resolved, exists), Status::kSuccess);
+  EXPECT_EQ(resolved, u"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet001\\Services");
+  EXPECT_TRUE(exists);
+  ASSERT_EQ(r.resolve(u"\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\New", resolved, exists), Status::kSuccess);
+  EXPECT_FALSE(exists);
+  r.create_key(u"\\REGISTRY\\MACHINE\\Loop", c, true);
+  const std::u16string self = u"\\REGISTRY\\MACHINE\\Loop";
+  r.set_value(self, u"SymbolicLinkValue", 6, std::string(reinterpret_cast<const char*>(self.data()), self.size() * 2));
+  EXPECT_EQ(r.resolve(u"\\REGISTRY\\MACHINE\\Loop\\X", resolved, exists), Status::kReparseLoop);
+}
+
+}  // namespace
+}  // namespace hivewarden::host
