@@ -52,6 +52,7 @@ windows: deps
 bench: build
 	$(BUILD)/bench/hivewarden_bench
 	$(BUILD)/bench/hivewarden_matcher_bench
+	$(BUILD)/bench/hivewarden_host_bench
 
 format:
 	find include src tests bench fuzz -name '*.hpp' -o -name '*.cpp' | xargs clang-format -i

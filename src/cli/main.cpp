@@ -69,6 +69,15 @@ int main(int argc, char** argv) {
   bench->add_option("--names", bench_options.names, "A .reg export (gzip or plain) to take key names from")->capture_default_str();
   bench->add_flag("--markdown", bench_options.markdown, "Print the table as Markdown");
 
+  RunOptions run_options;
+  auto* run = app.add_subcommand("run", "Apply operations (JSON lines) to a registry through the callback chain, with real outcomes");
+  run->add_option("--policy", run_options.policy, "Policy file (.yaml or .hwp); default: the built-in policy");
+  run->add_option("--registry", run_options.registry, "Starting registry: a .reg file (regedit 4 or 5, UTF-16 or UTF-8)");
+  run->add_option("--ops", run_options.ops, "Operations as JSON lines, or - for standard input")->capture_default_str();
+  run->add_option("--socket", run_options.socket, "Send notification records to a consumer listening here (hivewarden monitor)");
+  run->add_option("--sync-timeout", run_options.sync_timeout_ms, "How long a sync notification waits for its acknowledgement (ms)")->capture_default_str();
+  run->add_option("--export", run_options.export_path, "Write the final registry to this .reg file");
+
   auto* demo = app.add_subcommand("demo", "Run the built-in default policy over the bundled sample operations");
   demo->add_option("--policy", policy, "Use this policy instead of the built-in one");
   demo->add_option("--ops", ops, "Use these JSON-lines operations instead of the bundled ones");
@@ -95,6 +104,7 @@ int main(int argc, char** argv) {
   if (*demo) return finish(run_demo(policy, ops, std::cout));
   if (*monitor) return finish(run_monitor(monitor_options, std::cout));
   if (*bench) return finish(run_bench(bench_options, std::cout));
+  if (*run) return finish(run_run(run_options, std::cout));
   if (*import_sigma) return finish(run_import_sigma(sigma_inputs, output, sigma_report, sigma_quiet));
   if (*eval) {
     std::ios::sync_with_stdio(false);

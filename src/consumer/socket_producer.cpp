@@ -32,6 +32,7 @@ void SocketProducer::wake() {
 }
 
 void SocketProducer::send_async(std::vector<unsigned char> record) {
+  bool was_empty = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!connected_) {
@@ -50,10 +51,11 @@ void SocketProducer::send_async(std::vector<unsigned char> record) {
         }
       }
     }
+    was_empty = queue_.empty();
     queue_.push_back({std::move(record), false, 0});
     ++async_queued_;
   }
-  wake();
+  if (was_empty) wake();  // the I/O thread drains everything queued once it is awake
 }
 
 bool SocketProducer::send_sync(std::vector<unsigned char> record, std::uint64_t sequence,
@@ -188,22 +190,27 @@ void SocketProducer::run() {
         changed_.notify_all();
       }
     }
-    if ((p[0].revents & POLLOUT) && !queue_.empty()) {
+    // Write everything queued until the socket is full: one wake-up, many records.
+    bool broken = false;
+    while ((p[0].revents & POLLOUT) && !queue_.empty()) {
       Item& item = queue_.front();
       const ssize_t n = send(fd_, item.bytes.data() + written_, item.bytes.size() - written_, MSG_NOSIGNAL);
-      if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        disconnect_locked();
-        continue;
+      if (n < 0) {
+        broken = errno != EAGAIN && errno != EINTR;
+        break;
       }
-      if (n > 0) written_ += static_cast<std::size_t>(n);
-      if (written_ == item.bytes.size()) {
-        if (!item.sync) --async_queued_;
-        queue_.pop_front();
-        written_ = 0;
-        ++stats_.sent;
-        changed_.notify_all();
-      }
+      written_ += static_cast<std::size_t>(n);
+      if (written_ < item.bytes.size()) break;  // the socket is full: wait for POLLOUT
+      if (!item.sync) --async_queued_;
+      queue_.pop_front();
+      written_ = 0;
+      ++stats_.sent;
     }
+    if (broken) {
+      disconnect_locked();
+      continue;
+    }
+    changed_.notify_all();
   }
 }
 

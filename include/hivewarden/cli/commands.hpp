@@ -41,6 +41,11 @@ struct BenchOptions {
   std::string names = "../shared/data/hives/exports/SYSTEM_WIN_10_1709.full.reg.gz";
 };
 
+struct RunOptions {
+  std::string policy, registry, ops = "-", socket, export_path;
+  std::uint32_t sync_timeout_ms = 1000;
+};
+
 int run_compile(const std::string& policy_path, const std::string& output_path);
 int run_dump(const std::string& policy_path, std::ostream& out);
 int run_check(const CheckOptions& options, std::ostream& out);
@@ -53,6 +58,8 @@ int run_import_sigma(const std::vector<std::string>& inputs, const std::string& 
                      bool quiet);
 // Measures the engine against its baselines (median and p99 per decision, ratios).
 int run_bench(const BenchOptions& options, std::ostream& out);
+// Applies operations to a registry through the callback chain with the engine in it.
+int run_run(const RunOptions& options, std::ostream& out);
 int run_demo(const std::string& policy_path, const std::string& ops_path, std::ostream& out);
 
 }  // namespace hivewarden::cli
