@@ -49,7 +49,7 @@ Status apply(Registry& registry, const CallbackChain& chain, const HostOperation
   const OperationTraits& t = traits(op.op);
   std::u16string key;
   bool exists = false;
-  Status st = registry.resolve(op.key, key, exists);
+  Status st = registry.resolve(op.key, key, exists, op.open_link);
   if (st != Status::kSuccess) return st;
   if (!exists && op.op != Operation::kCreateKey) return Status::kObjectNameNotFound;
   Value old;
@@ -75,7 +75,7 @@ Status apply(Registry& registry, const CallbackChain& chain, const HostOperation
   if (st == Status::kSuccess) {
     bool created = false;
     switch (op.op) {
-      case Operation::kCreateKey: st = registry.create_key(key, created); break;
+      case Operation::kCreateKey: st = registry.create_key(key, created, op.create_link); break;
       case Operation::kDeleteKey: st = registry.delete_key(key); break;
       case Operation::kSetValue: st = registry.set_value(key, op.value, op.type, op.data); break;
       case Operation::kDeleteValue: st = registry.delete_value(key, op.value); break;

@@ -100,7 +100,7 @@ Key* Registry::find_parent(const std::u16string& path, std::u16string& leaf) con
   return find(join(parts, parts.size()));
 }
 
-Status Registry::resolve(const std::u16string& path, std::u16string& resolved, bool& exists) const {
+Status Registry::resolve(const std::u16string& path, std::u16string& resolved, bool& exists, bool open_link) const {
   std::shared_lock lock(mutex_);
   std::u16string current = path;
   for (int hop = 0; hop <= kMaxLinkHops; ++hop) {
@@ -113,7 +113,7 @@ Status Registry::resolve(const std::u16string& path, std::u16string& resolved, b
       auto it = k->children.find(fold(parts[i]));
       if (it == k->children.end()) break;
       k = it->second.get();
-      if (k->link) {  // continue at the link's target, with the rest of the path
+      if (k->link && !(open_link && i + 1 == parts.size())) {  // continue at the target, with the rest
         auto v = k->values.find(kLinkValue);
         if (v == k->values.end() || v->second.type != kRegLink) return Status::kObjectNameNotFound;
         std::u16string target(v->second.data.size() / 2, u'\0');

@@ -145,3 +145,30 @@ TEST_F(EngineFilterTest, TwoThreadsHundredThousandPairsLeakNoContext) {
 
 }  // namespace
 }  // namespace hivewarden::host
+
+namespace hivewarden::host {
+namespace {
+
+// docs/SECURITY.md "links": a REG_LINK key pointing into a protected key is decided on its target.
+TEST_F(EngineFilterTest, SymbolicLinkIntoAProtectedKeyIsDecidedOnItsTarget) {
+  EngineFilter filter(engine_, nullptr);
+  CallbackChain chain;
+  chain.add(328010, filter.callback());
+  bool c;
+  ASSERT_EQ(registry_.create_key(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Alias", c, /*link=*/true), Status::kSuccess);
+  const std::u16string target = u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded";
+  // Making the link is allowed (nothing protects Alias) ...
+  HostOperation make = set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Alias", u"SymbolicLinkValue");
+  make.type = 6;
+  make.open_link = true;
+  make.data = std::string(reinterpret_cast<const char*>(target.data()), target.size() * 2);
+  ASSERT_EQ(apply(registry_, chain, make), Status::kSuccess);
+  // ... but going through it reaches Guarded, and is denied there.
+  EXPECT_EQ(apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Alias", u"Locked")), Status::kAccessDenied);
+  EXPECT_EQ(EngineFilter::last_decision().reason, Reason::kDenyRule);
+  Value v;
+  EXPECT_EQ(registry_.query_value(target, u"Locked", v), Status::kObjectNameNotFound);
+}
+
+}  // namespace
+}  // namespace hivewarden::host

@@ -75,6 +75,8 @@ struct HostOperation {
   std::uint32_t type = 1;
   std::string data;
   const Key* saved = nullptr;  // restore-key / replace-key: the subtree to put in place
+  bool open_link = false;      // act on a link key itself, not its target (REG_OPTION_OPEN_LINK)
+  bool create_link = false;    // create-key: the new key is a symbolic link (REG_OPTION_CREATE_LINK)
   std::u16string image;
   std::uint32_t pid = 0;
   std::uint64_t thread = 0;

@@ -48,8 +48,9 @@ class Registry {
 
   // Resolves symbolic links along a kernel-form path (at most 16 hops) into the path of the key
   // it names; returns kObjectNameNotFound for a missing link target, kReparseLoop for a loop.
-  // A missing last component is fine (create-key): `exists` says whether it is there.
-  Status resolve(const std::u16string& path, std::u16string& resolved, bool& exists) const;
+  // A missing last component is fine (create-key): `exists` says whether it is there. With
+  // `open_link` a link named by the last component is not followed (REG_OPTION_OPEN_LINK).
+  Status resolve(const std::u16string& path, std::u16string& resolved, bool& exists, bool open_link = false) const;
 
   Status create_key(const std::u16string& path, bool& created, bool link = false);
   Status delete_key(const std::u16string& path);  // kCannotDelete while it has subkeys

@@ -161,6 +161,8 @@ int run_run(const RunOptions& o, std::ostream& out) {
     op.image = input->image;
     op.pid = input->pid;
     op.thread = input->thread;
+    op.open_link = line.value("open_link", false);
+    op.create_link = line.value("link", false);
     host::Subtree saved;
     if (op.op == Operation::kSetValue && !value_data(line, op.type, op.data, error)) {
       fail(error);
@@ -182,8 +184,10 @@ int run_run(const RunOptions& o, std::ostream& out) {
       for (std::size_t i = 0; i < parts.size() && status == host::Status::kSuccess; ++i) {
         level += u"\\" + parts[i];
         if (i + 1 < parts.size() && registry.key_exists(level)) continue;
-        op.key = level;
-        status = host::apply(registry, chain, op);
+        host::HostOperation step = op;
+        step.key = level;
+        step.create_link = op.create_link && i + 1 == parts.size();  // only the last level is the link
+        status = host::apply(registry, chain, step);
       }
     } else {
       status = host::apply(registry, chain, op);
