@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "Apply operations (JSON lines) to a registry through the callback chain, with real outcomes");
   run->add_option("--policy", run_options.policy, "Policy file (.yaml or .hwp); default: the built-in policy");
   run->add_option("--registry", run_options.registry, "Starting registry: a .reg file (regedit 4 or 5, UTF-16 or UTF-8)");
+  run->add_option("--hive", run_options.hives, "Mount a real hive file: FILE=KEY (e.g. SYSTEM=HKLM\\SYSTEM); repeatable");
   run->add_option("--ops", run_options.ops, "Operations as JSON lines, or - for standard input")->capture_default_str();
   run->add_option("--socket", run_options.socket, "Send notification records to a consumer listening here (hivewarden monitor)");
   run->add_option("--sync-timeout", run_options.sync_timeout_ms, "How long a sync notification waits for its acknowledgement (ms)")->capture_default_str();

@@ -43,6 +43,7 @@ struct BenchOptions {
 
 struct RunOptions {
   std::string policy, registry, ops = "-", socket, export_path;
+  std::vector<std::string> hives;  // FILE=MOUNT, e.g. SYSTEM=HKLM\SYSTEM
   std::uint32_t sync_timeout_ms = 1000;
 };
 

@@ -14,6 +14,7 @@
 #include "hivewarden/cli/policy_session.hpp"
 #include "hivewarden/consumer/notifier.hpp"
 #include "hivewarden/host/engine_filter.hpp"
+#include "hivewarden/host/hive_file.hpp"
 #include "hivewarden/host/reg_file.hpp"
 #include "hivewarden/util/utf.hpp"
 
@@ -105,6 +106,23 @@ int run_run(const RunOptions& o, std::ostream& out) {
       std::cerr << "error: " << error << "\n";
       return kExitInputError;
     }
+  }
+  for (const std::string& spec : o.hives) {  // FILE=MOUNT
+    const std::size_t eq = spec.rfind('=');
+    std::u16string mount;
+    std::unique_ptr<KeyPath> mount_path(new KeyPath);
+    const auto mount16 = utf8_to_utf16(eq == std::string::npos ? "" : spec.substr(eq + 1));
+    if (eq == std::string::npos || !mount16 || canonicalize_key(*mount16, {}, *mount_path) != PathStatus::kOk) {
+      std::cerr << "error: --hive " << spec << ": expected FILE=KEY, e.g. SYSTEM=HKLM\SYSTEM\n";
+      return kExitInputError;
+    }
+    host::HiveImportStats stats;
+    std::string error;
+    if (!host::import_hive(spec.substr(0, eq), std::u16string(mount_path->text()), registry, stats, error)) {
+      std::cerr << "error: " << error << "\n";
+      return kExitInputError;
+    }
+    std::cerr << "run: mounted " << spec.substr(0, eq) << " (" << stats.keys << " keys, " << stats.values << " values)\n";
   }
   std::unique_ptr<SocketProducer> producer;
   if (!o.socket.empty()) {

@@ -1,0 +1,97 @@
+// Real hives from the shared data: the key counts hivexregedit reported (HIVE_INVENTORY.tsv), the
+// value counts of hivexregedit's own export, and clear errors for damaged files.
+#include "hivewarden/host/hive_file.hpp"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "hivewarden/host/reg_file.hpp"
+
+namespace hivewarden::host {
+namespace {
+
+namespace fs = std::filesystem;
+const fs::path kHives = fs::path(HIVEWARDEN_SHARED_DATA) / "hives";
+
+TEST(HiveFile, KeyCountsMatchHivexregedit) {
+  std::ifstream inventory(kHives / "HIVE_INVENTORY.tsv");
+  if (!inventory) GTEST_SKIP() << "no hive inventory";
+  std::string line;
+  std::getline(inventory, line);  // header
+  int checked = 0;
+  while (std::getline(inventory, line)) {
+    std::istringstream row(line);
+    std::string path, size, magic, sha, rc, keys;
+    std::getline(row, path, '\t');
+    std::getline(row, size, '\t');
+    std::getline(row, magic, '\t');
+    std::getline(row, sha, '\t');
+    std::getline(row, rc, '\t');
+    std::getline(row, keys, '\t');
+    if (rc != "0" || path.find("xz") != std::string::npos) continue;
+    Registry r;
+    HiveImportStats stats;
+    std::string error;
+    ASSERT_TRUE(import_hive((kHives / path).string(), u"\\REGISTRY\\MACHINE\\MOUNTED", r, stats, error)) << error;
+    EXPECT_EQ(stats.keys, std::stoul(keys)) << path;
+    ++checked;
+  }
+  EXPECT_GE(checked, 15);
+}
+
+TEST(HiveFile, ValueCountsMatchHivexregeditsExport) {
+  const fs::path hive = kHives / "regipy" / "decompressed" / "SYSTEM_WIN_10_1709";
+  const fs::path exported = kHives / "exports" / "SYSTEM_WIN_10_1709.full.reg.gz";
+  if (!fs::exists(hive) || !fs::exists(exported)) GTEST_SKIP();
+  Registry from_hive;
+  HiveImportStats hs;
+  std::string error;
+  ASSERT_TRUE(import_hive(hive.string(), u"\\REGISTRY\\MACHINE\\SYSTEM", from_hive, hs, error)) << error;
+  gzFile gz = gzopen(exported.c_str(), "rb");
+  ASSERT_NE(gz, nullptr);
+  std::string text;
+  char buffer[1 << 16];
+  int n;
+  while ((n = gzread(gz, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(n));
+  gzclose(gz);
+  Registry from_export;
+  RegImportStats rs;
+  ASSERT_TRUE(import_reg(text, exported.filename().string(), from_export, rs, error)) << error;
+  EXPECT_EQ(hs.keys, rs.keys);
+  EXPECT_EQ(hs.values, rs.values);
+  EXPECT_EQ(from_hive.value_count(), from_export.value_count());
+  EXPECT_EQ(hs.keys, 43211u);
+}
+
+TEST(HiveFile, DamagedFilesGiveClearErrors) {
+  const fs::path dir = fs::temp_directory_path() / "hw-hive-test";
+  fs::create_directories(dir);
+  const fs::path good = kHives / "regipy" / "decompressed" / "SAM";
+  if (!fs::exists(good)) GTEST_SKIP();
+  std::ifstream in(good, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (std::size_t cut : {std::size_t{0}, std::size_t{100}, std::size_t{4096}, bytes.size() / 2}) {
+    const fs::path bad = dir / ("cut" + std::to_string(cut));
+    std::ofstream(bad, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(cut));
+    Registry r;
+    HiveImportStats stats;
+    std::string error;
+    const bool ok = import_hive(bad.string(), u"\\REGISTRY\\MACHINE\\X", r, stats, error);
+    if (!ok) {
+      EXPECT_NE(error.find(bad.string()), std::string::npos) << error;
+    }
+    fs::remove(bad);
+  }
+  Registry r;
+  HiveImportStats stats;
+  std::string error;
+  EXPECT_FALSE(import_hive((dir / "missing").string(), u"\\REGISTRY\\MACHINE\\X", r, stats, error));
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace hivewarden::host
