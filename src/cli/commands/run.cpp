@@ -113,7 +113,7 @@ int run_run(const RunOptions& o, std::ostream& out) {
     std::unique_ptr<KeyPath> mount_path(new KeyPath);
     const auto mount16 = utf8_to_utf16(eq == std::string::npos ? "" : spec.substr(eq + 1));
     if (eq == std::string::npos || !mount16 || canonicalize_key(*mount16, {}, *mount_path) != PathStatus::kOk) {
-      std::cerr << "error: --hive " << spec << ": expected FILE=KEY, e.g. SYSTEM=HKLM\SYSTEM\n";
+      std::cerr << "error: --hive " << spec << ": expected FILE=KEY, e.g. SYSTEM=HKLM\\SYSTEM\n";
       return kExitInputError;
     }
     host::HiveImportStats stats;
