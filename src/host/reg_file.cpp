@@ -13,6 +13,22 @@ namespace {
 
 constexpr std::uint32_t kSz = 1, kExpandSz = 2, kBinary = 3, kDword = 4, kMultiSz = 7;
 
+// A hex number of 1 to 8 digits, no sign, no spaces; false otherwise (never throws).
+bool parse_type(const std::string& digits, std::uint32_t& out) {
+  if (digits.empty() || digits.size() > 8) return false;
+  out = 0;
+  for (char c : digits) {
+    const int v = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+                  : (c >= 'a' && c <= 'f')                     ? c - 'a' + 10
+                  : (c >= 'A' && c <= 'F')                     ? c - 'A' + 10
+                                                               : -1;
+    if (v < 0) return false;
+    out = out * 16 + static_cast<std::uint32_t>(v);
+  }
+  return true;
+}
+
+
 // The file as UTF-8 lines: UTF-16LE (with BOM) is converted, UTF-8 BOM dropped.
 bool decode(const std::string& bytes, std::string& text, bool& version4, std::string& error) {
   if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0xFF && static_cast<unsigned char>(bytes[1]) == 0xFE) {
@@ -158,7 +174,10 @@ bool parse_value(const std::string& line, bool version4, std::u16string& name, b
       why = "str(N): needs a type and a quoted string";
       return false;
     }
-    type = static_cast<std::uint32_t>(std::stoul(rhs.substr(4, close - 4), nullptr, 16));
+    if (!parse_type(rhs.substr(4, close - 4), type)) {
+      why = "str(N): N must be a hex type number";
+      return false;
+    }
     data = utf16le_bytes(utf8_to_utf16(rhs.substr(close + 3, rhs.size() - close - 4)).value_or(u""), true);
     return true;
   }
@@ -183,7 +202,10 @@ bool parse_value(const std::string& line, bool version4, std::u16string& name, b
         why = "hex(N): needs a closing )";
         return false;
       }
-      type = static_cast<std::uint32_t>(std::stoul(rhs.substr(4, close - 4), nullptr, 16));
+      if (!parse_type(rhs.substr(4, close - 4), type)) {
+        why = "hex(N): N must be a hex type number";
+        return false;
+      }
     }
     if (colon == std::string::npos || !parse_hex(rhs.substr(colon + 1), data)) {
       why = "malformed hex data";

@@ -121,3 +121,27 @@ TEST(RegFile, RealExportsFromTheSharedDataImport) {
 
 }  // namespace
 }  // namespace hivewarden::host
+
+namespace hivewarden::host {
+namespace {
+
+// Inputs the fuzzer found (fuzz/fuzz_reg_file.cpp): each must give a clear error, not a crash.
+TEST(RegFile, FuzzerFindingsAreErrors) {
+  const std::filesystem::path dir = std::filesystem::path(HIVEWARDEN_SOURCE_DIR) / "tests" / "host" / "regressions";
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(e.path(), std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    Registry r;
+    RegImportStats stats;
+    std::string error;
+    EXPECT_FALSE(import_reg(buffer.str(), "found.reg", r, stats, error)) << e.path();
+    EXPECT_NE(error.find("found.reg:"), std::string::npos) << error;
+    ++files;
+  }
+  EXPECT_GT(files, 0);
+}
+
+}  // namespace
+}  // namespace hivewarden::host
