@@ -12,6 +12,8 @@ packages=(
   libre2-dev libhyperscan-dev  # bench baselines: the regex engines the matcher is measured against
   zlib1g-dev           # reads gzip'd hive exports for benchmark key names
   libhivex-dev         # real registry hive files (regf) into the in-memory registry
+  libevtx-dev libbfio-dev libevtx-utils  # Windows event logs (.evtx; libevtx.h needs libbfio.h); evtxexport for the tests' counts
+  libpugixml-dev       # event XML (wevtutil, evtxexport, and EVTX records as XML)
   clang libclang-rt-14-dev     # libFuzzer targets (make fuzz, make fuzz-smoke)
   g++-mingw-w64-x86-64 mingw-w64-x86-64-dev binutils-mingw-w64-x86-64  # hivewarden.sys / hivewarden-svc.exe
 )

@@ -79,6 +79,15 @@ int main(int argc, char** argv) {
   run->add_option("--sync-timeout", run_options.sync_timeout_ms, "How long a sync notification waits for its acknowledgement (ms)")->capture_default_str();
   run->add_option("--export", run_options.export_path, "Write the final registry to this .reg file");
 
+  ReplayOptions replay_options;
+  auto* replay = app.add_subcommand("replay", "Replay Sysmon registry events (EVTX, XML, JSON lines, .gz) through a policy, in time order");
+  replay->add_option("logs", replay_options.logs, "Event logs: .evtx, XML, JSON lines (plain or .gz)")->required();
+  replay->add_option("--policy", replay_options.policy, "Policy file (.yaml or .hwp); default: the built-in policy");
+  replay->add_option("--what-if", replay_options.what_if, "A second policy: print only the events on which the two differ");
+  replay->add_option("--summary", replay_options.summary_path, "Write the summary (counts, top keys and processes) as JSON here");
+  replay->add_flag("--all", replay_options.all, "A line for every event, not only the denied or reported ones");
+  replay->add_flag("!--no-progress", replay_options.progress, "No progress bar");
+
   auto* demo = app.add_subcommand("demo", "Run the built-in default policy over the bundled sample operations");
   demo->add_option("--policy", policy, "Use this policy instead of the built-in one");
   demo->add_option("--ops", ops, "Use these JSON-lines operations instead of the bundled ones");
@@ -106,6 +115,7 @@ int main(int argc, char** argv) {
   if (*monitor) return finish(run_monitor(monitor_options, std::cout));
   if (*bench) return finish(run_bench(bench_options, std::cout));
   if (*run) return finish(run_run(run_options, std::cout));
+  if (*replay) return finish(run_replay(replay_options, std::cout));
   if (*import_sigma) return finish(run_import_sigma(sigma_inputs, output, sigma_report, sigma_quiet));
   if (*eval) {
     std::ios::sync_with_stdio(false);

@@ -41,6 +41,13 @@ struct BenchOptions {
   std::string names = "../shared/data/hives/exports/SYSTEM_WIN_10_1709.full.reg.gz";
 };
 
+struct ReplayOptions {
+  std::string policy, what_if, summary_path;
+  std::vector<std::string> logs;
+  bool all = false;       // a line for every event, not only denied or reported ones
+  bool progress = true;   // a progress bar on a terminal
+};
+
 struct RunOptions {
   std::string policy, registry, ops = "-", socket, export_path;
   std::vector<std::string> hives;  // FILE=MOUNT, e.g. SYSTEM=HKLM\SYSTEM
@@ -61,6 +68,8 @@ int run_import_sigma(const std::vector<std::string>& inputs, const std::string& 
 int run_bench(const BenchOptions& options, std::ostream& out);
 // Applies operations to a registry through the callback chain with the engine in it.
 int run_run(const RunOptions& options, std::ostream& out);
+// Replays Sysmon registry events from event logs through a policy (and a second one, --what-if).
+int run_replay(const ReplayOptions& options, std::ostream& out);
 int run_demo(const std::string& policy_path, const std::string& ops_path, std::ostream& out);
 
 }  // namespace hivewarden::cli

@@ -1,0 +1,46 @@
+// A Sysmon registry event (Event ID 12, 13, 14) as hivewarden replays it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "hivewarden/core/operation.hpp"
+
+namespace hivewarden::replay {
+
+struct RegistryEvent {
+  std::string source;       // file it came from
+  std::uint64_t index = 0;  // position in that file (record number or line)
+  std::uint32_t event_id = 0;
+  std::string event_type;   // CreateKey, DeleteKey, SetValue, DeleteValue, RenameKey ("" when lost)
+  std::string target_object, details, new_name_path;
+  std::string image, process_guid, computer, utc_time;
+  std::uint32_t pid = 0, thread = 0;
+  std::int64_t time_key = 0;  // UtcTime as sortable microseconds since 1601 (0 when unknown)
+};
+
+// What an event means as an operation of SPEC §1 (TargetObject split into key and value for value
+// operations at the last `\`, or at a doubled `\\` where the value name itself starts with `\`;
+// Sysmon's "(Default)" is the unnamed value).
+struct MappedOperation {
+  Operation op = Operation::kCreateKey;
+  std::string key, value, new_name;  // new_name: the last component of NewName
+  std::uint32_t type = 0;            // set-value: REG_DWORD / REG_QWORD / REG_BINARY / REG_SZ
+  std::string data;                  // set-value: raw bytes as Windows stores them ("" for Binary Data)
+  bool data_known = false;
+};
+
+// Maps an event; nullopt with `why` for one it cannot (no EventType, unknown type, no key).
+std::optional<MappedOperation> map_event(const RegistryEvent& event, std::string& why);
+
+// Sysmon's Details text: "DWORD (0x00000001)", "QWORD (0x00000000-0x00000001)", "Binary Data", or a
+// string. Sets type and the bytes Windows would store.
+void parse_details(const std::string& details, std::uint32_t& type, std::string& data, bool& known);
+
+// "2019-07-19 14:44:08.197" -> microseconds since 1601-01-01 (0 if malformed).
+std::int64_t parse_utc_time(const std::string& text);
+
+}  // namespace hivewarden::replay

@@ -1,0 +1,31 @@
+// Readers of Sysmon registry events: EVTX files (libevtx), their XML form (wevtutil / evtxexport),
+// and JSON (normalized lines, Winlogbeat, evtx_dump, raw Security-Datasets records), plain or gzip.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "hivewarden/replay/event.hpp"
+
+namespace hivewarden::replay {
+
+struct ReadStats {
+  std::uint64_t records = 0;   // everything read
+  std::uint64_t registry = 0;  // Sysmon 12 / 13 / 14 handed on
+  std::map<std::string, std::uint64_t> skipped;  // "Security 4656" -> count
+};
+
+using EventSink = std::function<void(RegistryEvent&&)>;
+
+// Reads one file, telling its kind by name and content (.evtx / ElfFile header, XML, JSON, .gz).
+// Every event read before a corruption is handed on; then false with `error` naming the file and
+// the record or line.
+bool read_events(const std::string& path, const EventSink& sink, ReadStats& stats, std::string& error);
+
+bool read_json_events(const std::string& path, const EventSink& sink, ReadStats& stats, std::string& error);
+bool read_xml_events(const std::string& path, const EventSink& sink, ReadStats& stats, std::string& error);
+bool read_evtx_events(const std::string& path, const EventSink& sink, ReadStats& stats, std::string& error);
+
+}  // namespace hivewarden::replay

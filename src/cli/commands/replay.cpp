@@ -1,0 +1,178 @@
+// `hivewarden replay`: real Windows event logs (Sysmon 12/13/14) through a policy, in time order.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "hivewarden/cli/commands.hpp"
+#include "hivewarden/cli/explain.hpp"
+#include "hivewarden/cli/operation_input.hpp"
+#include "hivewarden/cli/policy_session.hpp"
+#include "hivewarden/policy/compile.hpp"
+#include "hivewarden/replay/readers.hpp"
+#include "hivewarden/util/utf.hpp"
+
+namespace hivewarden::cli {
+namespace {
+
+struct Tally {
+  std::map<std::string, std::uint64_t> by_decision, by_reason, by_op, by_client, by_rule, keys, processes, unmapped;
+  std::uint64_t decided = 0;
+};
+
+nlohmann::ordered_json top(const std::map<std::string, std::uint64_t>& counts, std::size_t n) {
+  std::vector<std::pair<std::string, std::uint64_t>> v(counts.begin(), counts.end());
+  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < v.size() && i < n; ++i) out.push_back({{"name", v[i].first}, {"count", v[i].second}});
+  return out;
+}
+
+class Progress {
+ public:
+  Progress(std::uint64_t total, bool enabled) : total_(total), enabled_(enabled && total >= 10000 && isatty(2)) {}
+  void tick(std::uint64_t done) {
+    if (!enabled_ || (done % 2048 != 0 && done != total_)) return;
+    const int width = 40, filled = static_cast<int>(width * done / std::max<std::uint64_t>(total_, 1));
+    std::fprintf(stderr, "\r[%.*s%*s] %llu/%llu events", filled, "########################################", width - filled, "",
+                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_));
+    if (done == total_) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  std::uint64_t total_;
+  bool enabled_;
+};
+
+}  // namespace
+
+int run_replay(const ReplayOptions& o, std::ostream& out) {
+  auto session = open_policy_session(o.policy);
+  if (!session) return kExitInputError;
+  std::unique_ptr<PolicySession> other;
+  if (!o.what_if.empty()) {
+    other = open_policy_session(o.what_if);
+    if (!other) return kExitInputError;
+  }
+  // Read every log, then put all events in time order (stable: a file's order breaks ties).
+  std::vector<replay::RegistryEvent> events;
+  replay::ReadStats stats;
+  int read_errors = 0;
+  for (const std::string& log : o.logs) {
+    std::string error;
+    if (!replay::read_events(log, [&](replay::RegistryEvent&& e) { events.push_back(std::move(e)); }, stats, error)) {
+      std::cerr << "error: " << error << "\n";
+      ++read_errors;
+    }
+  }
+  std::stable_sort(events.begin(), events.end(),
+                   [](const replay::RegistryEvent& a, const replay::RegistryEvent& b) { return a.time_key < b.time_key; });
+
+  Tally tally;
+  Progress progress(events.size(), o.progress);
+  std::uint64_t done = 0, differing = 0;
+  for (const replay::RegistryEvent& e : events) {
+    progress.tick(++done);
+    std::string why;
+    const auto mapped = replay::map_event(e, why);
+    if (!mapped) {
+      ++tally.unmapped[why];
+      continue;
+    }
+    OperationInput input;
+    input.op = mapped->op;
+    input.key = utf8_to_utf16(mapped->key).value_or(u"");
+    input.value = utf8_to_utf16(mapped->value).value_or(u"");
+    input.new_name = utf8_to_utf16(mapped->new_name).value_or(u"");
+    input.image = utf8_to_utf16(e.image).value_or(u"");
+    input.pid = e.pid;
+    input.thread = e.thread;
+    const OperationRequest request = input.request();
+    const Decision d = session->engine->decide(request, *session->scratch);
+    if (d.context_kept) session->engine->complete(request.thread_id, request.op, true);  // the log says it happened
+    if (d.path_status != PathStatus::kOk) {
+      ++tally.unmapped[std::string("key: ") + path_status_text(d.path_status)];
+      continue;
+    }
+    const Explanation x = explain(session->policy.view(), request, d, *session->scratch);
+    ++tally.decided;
+    ++tally.by_decision[verdict_name(d.verdict)];
+    ++tally.by_reason[reason_name(d.reason)];
+    ++tally.by_op[std::string(traits(mapped->op).name)];
+    for (const auto& c : x.clients) ++tally.by_client[c];
+    for (const NamedBit& nb : kRuleNames) {
+      if (d.rules & nb.bit) ++tally.by_rule[std::string(nb.name)];
+    }
+    const bool interesting = d.verdict == Verdict::kDeny || d.notify != NotifyMode::kNone;
+    if (interesting) {
+      ++tally.keys[x.canonical_key];
+      ++tally.processes[e.image];
+    }
+    nlohmann::ordered_json line;
+    if (other) {
+      const Decision od = other->engine->decide(request, *other->scratch);
+      if (od.context_kept) other->engine->complete(request.thread_id, request.op, true);
+      const Explanation ox = explain(other->policy.view(), request, od, *other->scratch);
+      if (od.verdict == d.verdict && od.reason == d.reason && od.notify == d.notify && ox.clients == x.clients) continue;
+      ++differing;
+      line["policy"] = decision_json(d, x, false);
+      line["what_if"] = decision_json(od, ox, false);
+    } else if (o.all || interesting) {
+      line = decision_json(d, x, false);
+    } else {
+      continue;
+    }
+    line["time"] = e.utc_time;
+    line["computer"] = e.computer;
+    line["process"] = {{"image", e.image}, {"pid", e.pid}, {"guid", e.process_guid}};
+    line["op"] = traits(mapped->op).name;
+    line["event"] = {{"source", e.source}, {"index", e.index}, {"id", e.event_id}};
+    if (!mapped->value.empty() || mapped->op == Operation::kSetValue || mapped->op == Operation::kDeleteValue) line["value"] = mapped->value;
+    if (!e.details.empty()) line["details"] = e.details;
+    out << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    if (!out) break;
+  }
+
+  nlohmann::ordered_json summary;
+  summary["records"] = stats.records;
+  summary["registry_events"] = stats.registry;
+  summary["decided"] = tally.decided;
+  nlohmann::ordered_json skipped = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : stats.skipped) skipped[k] = v;
+  summary["skipped_by_id"] = skipped;
+  summary["unmapped"] = tally.unmapped;
+  summary["by_decision"] = tally.by_decision;
+  summary["by_reason"] = tally.by_reason;
+  summary["by_operation"] = tally.by_op;
+  summary["by_client"] = tally.by_client;
+  summary["by_rule"] = tally.by_rule;
+  summary["top_keys"] = top(tally.keys, 10);
+  summary["top_processes"] = top(tally.processes, 10);
+  if (other) summary["differing"] = differing;
+  if (!o.summary_path.empty()) {
+    std::ofstream f(o.summary_path);
+    f << summary.dump(2) << "\n";
+  }
+  std::cerr << "replay: " << stats.registry << " registry events of " << stats.records << " records; " << tally.decided
+            << " decided (";
+  bool first = true;
+  for (const auto& [k, v] : tally.by_reason) {
+    std::cerr << (first ? "" : ", ") << k << " " << v;
+    first = false;
+  }
+  std::uint64_t unmapped = 0;
+  for (const auto& [k, v] : tally.unmapped) unmapped += v;
+  std::cerr << "); " << unmapped << " not mapped";
+  if (other) std::cerr << "; " << differing << " differ under " << o.what_if;
+  std::cerr << "\n";
+  return read_errors == 0 ? kExitOk : kExitInputError;
+}
+
+}  // namespace hivewarden::cli

@@ -1,0 +1,124 @@
+#include "hivewarden/replay/event.hpp"
+
+#include <cstdio>
+
+#include "hivewarden/util/utf.hpp"
+
+namespace hivewarden::replay {
+namespace {
+
+std::string le(std::uint64_t v, int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) s += static_cast<char>((v >> (8 * i)) & 0xFF);
+  return s;
+}
+
+bool hex_number(const std::string& s, std::uint64_t& out) {
+  if (s.size() < 3 || s.size() > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) return false;
+  out = 0;
+  for (std::size_t i = 2; i < s.size(); ++i) {
+    const char c = s[i];
+    const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (v < 0) return false;
+    out = out * 16 + static_cast<std::uint64_t>(v);
+  }
+  return true;
+}
+
+}  // namespace
+
+void parse_details(const std::string& d, std::uint32_t& type, std::string& data, bool& known) {
+  known = true;
+  std::uint64_t v = 0, hi = 0;
+  if (d.rfind("DWORD (", 0) == 0 && d.back() == ')' && hex_number(d.substr(7, d.size() - 8), v)) {
+    type = 4;
+    data = le(v, 4);
+    return;
+  }
+  if (d.rfind("QWORD (", 0) == 0 && d.back() == ')') {  // Sysmon writes the high and low halves
+    const std::string inner = d.substr(7, d.size() - 8);
+    const std::size_t dash = inner.find('-');
+    if (dash != std::string::npos && hex_number(inner.substr(0, dash), hi) && hex_number(inner.substr(dash + 1), v)) {
+      type = 11;
+      data = le((hi << 32) | (v & 0xFFFFFFFFu), 8);
+      return;
+    }
+  }
+  if (d == "Binary Data") {  // Sysmon does not log the bytes
+    type = 3;
+    data.clear();
+    known = false;
+    return;
+  }
+  type = 1;
+  const std::u16string u = utf8_to_utf16(d).value_or(u"");
+  data.clear();
+  for (char16_t c : u) data += le(c, 2);
+  data += le(0, 2);
+}
+
+std::int64_t parse_utc_time(const std::string& t) {
+  int y, mo, d, h, mi, s, ms = 0;
+  if (std::sscanf(t.c_str(), "%d-%d-%d %d:%d:%d.%d", &y, &mo, &d, &h, &mi, &s, &ms) < 6 &&
+      std::sscanf(t.c_str(), "%d-%d-%dT%d:%d:%d.%d", &y, &mo, &d, &h, &mi, &s, &ms) < 6) {
+    return 0;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31) return 0;
+  // Days since 1601-01-01 by the civil-calendar formula.
+  const int yy = mo <= 2 ? y - 1 : y;
+  const int era = yy / 400;
+  const int yoe = yy - era * 400;
+  const int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 584694;  // shift to 1601-03-01 base
+  return ((days * 24 + h) * 60 + mi) * 60000000LL + s * 1000000LL + ms * 1000LL;
+}
+
+std::optional<MappedOperation> map_event(const RegistryEvent& e, std::string& why) {
+  MappedOperation m;
+  if (e.event_type == "CreateKey") {
+    m.op = Operation::kCreateKey;
+  } else if (e.event_type == "DeleteKey") {
+    m.op = Operation::kDeleteKey;
+  } else if (e.event_type == "SetValue") {
+    m.op = Operation::kSetValue;
+  } else if (e.event_type == "DeleteValue") {
+    m.op = Operation::kDeleteValue;
+  } else if (e.event_type == "RenameKey") {
+    m.op = Operation::kRenameKey;
+  } else {
+    why = e.event_type.empty() ? "no EventType in the event (the collector lost it)" : "unknown EventType " + e.event_type;
+    return std::nullopt;
+  }
+  if (e.target_object.empty()) {
+    why = "no TargetObject";
+    return std::nullopt;
+  }
+  m.key = e.target_object;
+  if (m.op == Operation::kSetValue || m.op == Operation::kDeleteValue) {
+    // Sysmon joins key and value name with `\`. Value names may hold `\` themselves (BAM keeps
+    // "\Device\HarddiskVolume2\...exe" names), which shows as a doubled separator: the value
+    // starts there. Otherwise the value is the last component.
+    const std::size_t doubled = e.target_object.find("\\\\");
+    const std::size_t cut = doubled != std::string::npos ? doubled : e.target_object.rfind('\\');
+    if (cut == std::string::npos) {
+      why = "TargetObject has no value part";
+      return std::nullopt;
+    }
+    m.key = e.target_object.substr(0, cut);
+    m.value = e.target_object.substr(cut + 1);
+    if (m.value == "(Default)") m.value.clear();
+  }
+  if (m.op == Operation::kSetValue) parse_details(e.details, m.type, m.data, m.data_known);
+  if (m.op == Operation::kRenameKey) {
+    const std::size_t cut = e.new_name_path.rfind('\\');
+    m.new_name = cut == std::string::npos ? e.new_name_path : e.new_name_path.substr(cut + 1);
+    if (m.new_name.empty()) {
+      why = "RenameKey without NewName";
+      return std::nullopt;
+    }
+  }
+  return m;
+}
+
+}  // namespace hivewarden::replay
