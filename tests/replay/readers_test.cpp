@@ -1,0 +1,271 @@
+// Sysmon registry events from the shared data: every event read (as evtxexport counts them), every
+// OTRF event mapped or accounted for, damaged inputs reported with what came before, and the
+// samples that tamper with Defender denied or reported by the default policy.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <regex>
+#include <sstream>
+
+#include "hivewarden/core/decide.hpp"
+#include "hivewarden/policy/compile.hpp"
+#include "hivewarden/replay/readers.hpp"
+#include "hivewarden/util/utf.hpp"
+
+namespace hivewarden::replay {
+namespace {
+
+namespace fs = std::filesystem;
+const fs::path kData = fs::path(HIVEWARDEN_SHARED_DATA);
+
+std::vector<RegistryEvent> read_all(const std::string& path, ReadStats& stats, std::string& error, bool& ok) {
+  std::vector<RegistryEvent> out;
+  ok = read_events(path, [&](RegistryEvent&& e) { out.push_back(std::move(e)); }, stats, error);
+  return out;
+}
+
+// evtxexport's own count of Sysmon 12/13/14 events in a file (its XML output, counted by text).
+int evtxexport_count(const fs::path& file) {
+  const std::string command = "evtxexport -f xml '" + file.string() + "' 2>/dev/null";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return -1;
+  std::string text;
+  char buffer[65536];
+  std::size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) text.append(buffer, n);
+  if (pclose(pipe) != 0) return -1;
+  int count = 0;
+  std::size_t at = 0;
+  while ((at = text.find("<Event ", at)) != std::string::npos) {
+    const std::size_t end = text.find("</Event>", at);
+    const std::string event = text.substr(at, end - at);
+    if (event.find("Microsoft-Windows-Sysmon") != std::string::npos &&
+        std::regex_search(event, std::regex("<EventID>1[234]</EventID>"))) {
+      ++count;
+    }
+    at = end;
+  }
+  return count;
+}
+
+TEST(Replay, DetailsAndTimes) {
+  std::uint32_t type;
+  std::string data;
+  bool known;
+  parse_details("DWORD (0x00000001)", type, data, known);
+  EXPECT_EQ(type, 4u);
+  EXPECT_EQ(data, std::string("\x01\0\0\0", 4));
+  parse_details("QWORD (0x00000001-0x00000002)", type, data, known);
+  EXPECT_EQ(type, 11u);
+  EXPECT_EQ(data, std::string("\x02\0\0\0\x01\0\0\0", 8));
+  parse_details("Binary Data", type, data, known);
+  EXPECT_EQ(type, 3u);
+  EXPECT_FALSE(known);
+  parse_details("C:\\x.exe", type, data, known);
+  EXPECT_EQ(type, 1u);
+  EXPECT_EQ(data.size(), 18u);  // 8 units and a NUL
+  EXPECT_EQ(parse_utc_time("1970-01-01 00:00:00.000"), 134774LL * 86400 * 1000000);
+  EXPECT_LT(parse_utc_time("2019-07-19 14:44:08.197"), parse_utc_time("2019-07-19 14:44:08.198"));
+  EXPECT_EQ(parse_utc_time("not a time"), 0);
+}
+
+TEST(Replay, MappingSplitsKeysAndValues) {
+  RegistryEvent e;
+  e.event_type = "SetValue";
+  e.target_object = "HKLM\\SOFTWARE\\Run\\(Default)";
+  std::string why;
+  auto m = map_event(e, why);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->key, "HKLM\\SOFTWARE\\Run");
+  EXPECT_EQ(m->value, "");
+  e.target_object = "HKLM\\System\\bam\\UserSettings\\S-1-5-18\\\\Device\\HarddiskVolume2\\x.exe";  // a value named \Device\...
+  m = map_event(e, why);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->key, "HKLM\\System\\bam\\UserSettings\\S-1-5-18");
+  EXPECT_EQ(m->value, "\\Device\\HarddiskVolume2\\x.exe");
+  e.event_type = "RenameKey";
+  e.target_object = "HKLM\\A\\Old";
+  e.new_name_path = "HKLM\\A\\New";
+  m = map_event(e, why);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->new_name, "New");
+  e.event_type = "";
+  EXPECT_FALSE(map_event(e, why));
+  EXPECT_NE(why.find("EventType"), std::string::npos);
+}
+
+TEST(Replay, EvtxSamplesAgreeWithEvtxexport) {
+  const fs::path dir = kData / "evtx";
+  if (!fs::exists(dir)) GTEST_SKIP();
+  int files = 0;
+  std::uint64_t total = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (entry.path().extension() != ".evtx") continue;
+    ReadStats stats;
+    std::string error;
+    bool ok = false;
+    read_all(entry.path().string(), stats, error, ok);
+    ASSERT_TRUE(ok) << error;
+    const int expected = evtxexport_count(entry.path());
+    ASSERT_GE(expected, 0) << "evtxexport failed on " << entry.path();
+    EXPECT_EQ(stats.registry, static_cast<std::uint64_t>(expected)) << entry.path();
+    total += stats.registry;
+    ++files;
+  }
+  EXPECT_GE(files, 70);
+  std::printf("[ replay ] %d EVTX files, %llu Sysmon registry events, each file's count as evtxexport's\n", files,
+              static_cast<unsigned long long>(total));
+}
+
+TEST(Replay, EveryOtrfEventIsReadAndMappedOrAccountedFor) {
+  const fs::path file = kData / "otrf" / "registry_events.jsonl.gz";
+  if (!fs::exists(file)) GTEST_SKIP();
+  ReadStats stats;
+  std::string error;
+  bool ok = false;
+  const auto events = read_all(file.string(), stats, error, ok);
+  ASSERT_TRUE(ok) << error;
+  EXPECT_EQ(stats.records, 186797u);
+  std::uint64_t skipped = 0;
+  for (const auto& [k, v] : stats.skipped) skipped += v;
+  EXPECT_EQ(stats.registry + skipped, stats.records);
+  std::uint64_t mapped = 0, no_type = 0;
+  std::unique_ptr<KeyPath> path(new KeyPath);
+  for (const auto& e : events) {
+    std::string why;
+    const auto m = map_event(e, why);
+    if (!m) {
+      ASSERT_TRUE(e.event_type.empty()) << why;  // the only events left out: the collector lost EventType
+      ++no_type;
+      continue;
+    }
+    ASSERT_EQ(canonicalize_key(*utf8_to_utf16(m->key), {}, *path), PathStatus::kOk) << m->key;
+    ++mapped;
+  }
+  EXPECT_EQ(no_type, 27158u);  // as data/replay/COUNTS.txt counts them
+  EXPECT_EQ(mapped + no_type, stats.registry);
+}
+
+TEST(Replay, DamagedInputsGiveErrorsAndEverythingBefore) {
+  const fs::path tmp = fs::temp_directory_path() / "hw-replay-test";
+  fs::create_directories(tmp);
+  // Broken JSON after two good events.
+  {
+    std::ofstream(tmp / "broken.jsonl") << R"({"EventID":13,"Provider":"Microsoft-Windows-Sysmon","EventData":{"EventType":"SetValue","TargetObject":"HKLM\\A\\v"}})" "\n"
+                                         << R"({"EventID":12,"Provider":"Microsoft-Windows-Sysmon","EventData":{"EventType":"CreateKey","TargetObject":"HKLM\\B"}})" "\n"
+                                         << "{\"EventID\": 13, \"Provider\n";
+    ReadStats stats;
+    std::string error;
+    bool ok = true;
+    const auto events = read_all((tmp / "broken.jsonl").string(), stats, error, ok);
+    EXPECT_FALSE(ok);
+    EXPECT_EQ(events.size(), 2u);
+    EXPECT_NE(error.find("event 3"), std::string::npos) << error;
+  }
+  // A gzip file cut short.
+  const fs::path otrf = kData / "otrf" / "registry_events.jsonl.gz";
+  if (fs::exists(otrf)) {
+    std::ifstream in(otrf, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(tmp / "cut.jsonl.gz", std::ios::binary).write(bytes.data(), 200000);
+    ReadStats stats;
+    std::string error;
+    bool ok = true;
+    const auto events = read_all((tmp / "cut.jsonl.gz").string(), stats, error, ok);
+    EXPECT_FALSE(ok);
+    EXPECT_GT(stats.records, 100u);
+    EXPECT_NE(error.find("cut.jsonl.gz"), std::string::npos) << error;
+  }
+  // An EVTX file cut short, and broken XML.
+  fs::path sample;
+  for (const auto& e : fs::recursive_directory_iterator(kData / "evtx")) {
+    if (e.path().extension() == ".evtx" && fs::file_size(e.path()) > 100000) {
+      sample = e.path();
+      break;
+    }
+  }
+  if (!sample.empty()) {
+    std::ifstream in(sample, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (std::size_t cut : {std::size_t{100}, std::size_t{5000}, bytes.size() / 2}) {
+      std::ofstream(tmp / "cut.evtx", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(cut));
+      ReadStats stats;
+      std::string error;
+      bool ok = true;
+      read_all((tmp / "cut.evtx").string(), stats, error, ok);  // never a crash; errors name the file
+      if (!ok) {
+        EXPECT_NE(error.find("cut.evtx"), std::string::npos) << error;
+      }
+    }
+  }
+  std::ofstream(tmp / "broken.xml") << "<Event xmlns=\"x\"><System><Provider Name=\"Microsoft-Windows-Sysmon\"/><EventID>13</EventID></System>"
+                                       "<EventData><Data Name=\"EventType\">SetValue</Data><Data Name=\"TargetObject\">HKLM\\A\\v</Data></EventData></Event>\n"
+                                       "<Event xmlns=\"x\"><System><EventID>13</EventID></System><EventData><Data Name=\"x\">unclosed</EventData></Event>\n";
+  ReadStats stats;
+  std::string error;
+  bool ok = true;
+  const auto events = read_all((tmp / "broken.xml").string(), stats, error, ok);
+  EXPECT_FALSE(ok);
+  EXPECT_EQ(events.size(), 1u);
+  EXPECT_NE(error.find("event 2"), std::string::npos) << error;
+  fs::remove_all(tmp);
+}
+
+TEST(Replay, DefenderTamperingSamplesAreDeniedOrReported) {
+  policy::PolicySource source;
+  std::vector<policy::PolicyProblem> problems;
+  policy::Blob blob;
+  ASSERT_TRUE(policy::parse_policy_yaml(policy::builtin_default_policy_yaml(), "default", source, problems) &&
+              policy::compile_policy(source, blob, problems));
+  std::vector<std::uint64_t> aligned((blob.size() + 7) / 8);
+  std::memcpy(aligned.data(), blob.data(), blob.size());
+  PolicyView view;
+  PolicyError perror;
+  ASSERT_TRUE(validate_policy(aligned.data(), blob.size(), view, perror));
+  auto scratch = std::make_unique<DecisionScratch>();
+  // Defender's own keys and services, changed by anything but Defender itself (its own writes are
+  // Defender working, not tampering).
+  const std::regex defender(R"(\\Windows Defender(\\|$)|\\(WinDefend|WdFilter|WdBoot|WdNisDrv|WdNisSvc|MpHardCodedBlockHive)(\\|$))",
+                            std::regex::icase);
+  int samples = 0;
+  std::vector<fs::path> logs = {kData / "evtx" / "registry_events_all.jsonl.gz", kData / "otrf" / "registry_events.jsonl.gz"};
+  if (fs::exists(kData / "evtx" / "sample_xml")) {
+    for (const auto& e : fs::directory_iterator(kData / "evtx" / "sample_xml")) logs.push_back(e.path());
+  }
+  for (const auto& log : logs) {
+    if (!fs::exists(log)) continue;
+    ReadStats stats;
+    std::string error;
+    bool ok = false;
+    for (const auto& e : read_all(log.string(), stats, error, ok)) {
+      std::string why;
+      const auto m = map_event(e, why);
+      if (!m || !std::regex_search(m->key, defender)) continue;
+      const std::u16string key = *utf8_to_utf16(m->key), value = *utf8_to_utf16(m->value), image = *utf8_to_utf16(e.image);
+      ProcessIdentity who;
+      who.image = image;
+      who.pid = e.pid;
+      if (classify_process(view, who, *scratch).flags & process_flag::kAvService) continue;  // Defender itself
+      OperationRequest r;
+      r.op = m->op;
+      r.key = key;
+      r.value = value;
+      r.process.image = image;
+      r.process.pid = e.pid;
+      const Decision d = decide_on(view, r, *scratch);
+      std::printf("[ defender ] %s %s %s:%s -> %s (%s)\n", log.filename().c_str(), std::string(traits(m->op).name).c_str(),
+                  m->key.c_str(), m->value.c_str(), verdict_name(d.verdict), reason_name(d.reason));
+      EXPECT_TRUE(d.verdict == Verdict::kDeny || d.notify != NotifyMode::kNone) << m->key << " " << m->value;
+      ++samples;
+    }
+  }
+  EXPECT_GT(samples, 0);
+}
+
+}  // namespace
+}  // namespace hivewarden::replay
