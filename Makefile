@@ -53,6 +53,7 @@ bench: build
 	$(BUILD)/bench/hivewarden_bench
 	$(BUILD)/bench/hivewarden_matcher_bench
 	$(BUILD)/bench/hivewarden_host_bench
+	$(BUILD)/bench/hivewarden_replay_bench
 
 format:
 	find include src tests bench fuzz -name '*.hpp' -o -name '*.cpp' | xargs clang-format -i
