@@ -65,14 +65,17 @@ bool import_hive(const std::string& file, const std::u16string& mount, Registry&
     }
     for (hive_value_h* v = values.get(); *v != 0; ++v) {
       const std::u16string name = name16(hivex_value_key(hive.get(), *v));
-      hive_type type;
+      // Hives hold types outside hivex's enum (BCD's 0x221...): keep the raw number, never an enum.
+      static_assert(sizeof(hive_type) == sizeof(std::uint32_t));
+      std::uint32_t type = 0;
       std::size_t length = 0;
-      std::unique_ptr<char, FreeDeleter> data(hivex_value_value(hive.get(), *v, &type, &length));
+      std::unique_ptr<char, FreeDeleter> data(
+          hivex_value_value(hive.get(), *v, reinterpret_cast<hive_type*>(&type), &length));
       if (!data && length != 0) {
         error = file + ": damaged value data under " + utf16_to_utf8(here.path);
         return false;
       }
-      registry.set_value(here.path, name, static_cast<std::uint32_t>(type), std::string(data ? data.get() : "", length));
+      registry.set_value(here.path, name, type, std::string(data ? data.get() : "", length));
       ++stats.values;
     }
     std::unique_ptr<hive_node_h, FreeDeleter> children(hivex_node_children(hive.get(), here.node));
