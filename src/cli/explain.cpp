@@ -4,20 +4,11 @@
 #include <cstdio>
 
 #include "hivewarden/policy/compile.hpp"
+#include "hivewarden/util/hex.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::cli {
 namespace {
-
-std::string hex16(const unsigned char (&bytes)[16]) {
-  std::string s;
-  char b[3];
-  for (unsigned char c : bytes) {
-    std::snprintf(b, sizeof b, "%02x", c);
-    s += b;
-  }
-  return s;
-}
 
 std::string why_of(const Decision& d, const OperationRequest& request) {
   const std::string op(traits(request.op).name);
@@ -75,7 +66,7 @@ Explanation explain(const PolicyView& policy, const OperationRequest& request, c
     if (m.has_value) m.value = utf16_to_utf8(policy.str(entry.value));
     m.line = entry.line;
     m.client = utf16_to_utf8(policy.str(client.name));
-    m.client_hash = hex16(client.hash);
+    m.client_hash = hex_bytes(client.hash, sizeof client.hash);
     m.rules = hit.rules;
     e.clients.push_back(m.client);
     e.matches.push_back(std::move(m));

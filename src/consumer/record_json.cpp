@@ -5,6 +5,7 @@
 #include "hivewarden/consumer/value_text.hpp"
 #include "hivewarden/core/operation.hpp"
 #include "hivewarden/policy/compile.hpp"
+#include "hivewarden/util/hex.hpp"
 
 namespace hivewarden {
 namespace {
@@ -15,16 +16,6 @@ std::string operation_name(std::uint32_t pre_class) {
   char b[24];
   std::snprintf(b, sizeof b, "class-0x%x", pre_class);
   return b;
-}
-
-std::string hex_bytes(std::string_view bytes) {
-  std::string s;
-  char b[3];
-  for (char c : bytes) {
-    std::snprintf(b, sizeof b, "%02x", static_cast<unsigned char>(c));
-    s += b;
-  }
-  return s;
 }
 
 nlohmann::ordered_json value_json(std::uint32_t type, std::uint32_t size, std::string_view data) {
@@ -95,7 +86,7 @@ nlohmann::ordered_json record_to_json(const RecordView& r, const ClientNames* na
   bool any_transaction = false;
   for (unsigned char b : f.transaction_id) any_transaction = any_transaction || b != 0;
   if (any_transaction) {
-    j["transaction"] = hex_bytes(std::string_view(reinterpret_cast<const char*>(f.transaction_id), 16));
+    j["transaction"] = hex_bytes(f.transaction_id, sizeof f.transaction_id);
   }
   return j;
 }

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "hivewarden/util/hex.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden {
@@ -12,17 +13,6 @@ std::u16string utf16_of(std::string_view bytes) {
   std::u16string s(bytes.size() / 2, u'\0');
   std::memcpy(s.data(), bytes.data(), s.size() * 2);
   return s;
-}
-
-std::string hex(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  char b[3];
-  for (char c : bytes) {
-    std::snprintf(b, sizeof b, "%02x", static_cast<unsigned char>(c));
-    out += b;
-  }
-  return out;
 }
 
 std::uint64_t little_endian(std::string_view bytes) {
@@ -92,7 +82,7 @@ nlohmann::ordered_json value_to_json(std::uint32_t type, std::string_view data) 
     default:
       break;
   }
-  return hex(data);
+  return hex_bytes(data);
 }
 
 }  // namespace hivewarden

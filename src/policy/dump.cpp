@@ -4,20 +4,11 @@
 
 #include "hivewarden/core/policy_view.hpp"
 #include "hivewarden/policy/compile.hpp"
+#include "hivewarden/util/hex.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::policy {
 namespace {
-
-std::string hex_hash(const unsigned char (&h)[16]) {
-  std::string s;
-  char b[3];
-  for (unsigned char c : h) {
-    std::snprintf(b, sizeof b, "%02x", c);
-    s += b;
-  }
-  return s;
-}
 
 class Dumper {
  public:
@@ -52,7 +43,7 @@ class Dumper {
   void client_line(const char* indent, const blob::ClientRule& c) {
     const blob::Client& client = view_.clients()[c.client];
     const blob::Entry& entry = view_.entries()[c.entry];
-    out_ += std::string(indent) + "client " + utf16_to_utf8(view_.str(client.name)) + " [" + hex_hash(client.hash) +
+    out_ += std::string(indent) + "client " + utf16_to_utf8(view_.str(client.name)) + " [" + hex_bytes(client.hash, sizeof client.hash) +
             "] rules " + rule_names(c.rules);
     char hex[16];
     std::snprintf(hex, sizeof hex, " (0x%06x)", c.rules);

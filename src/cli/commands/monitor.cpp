@@ -11,6 +11,7 @@
 #include "hivewarden/cli/policy_session.hpp"
 #include "hivewarden/consumer/record_json.hpp"
 #include "hivewarden/consumer/socket_channel.hpp"
+#include "hivewarden/util/hex.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::cli {
@@ -18,16 +19,6 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
-
-std::string hex16(const unsigned char (&bytes)[16]) {
-  std::string s;
-  char b[3];
-  for (unsigned char c : bytes) {
-    std::snprintf(b, sizeof b, "%02x", c);
-    s += b;
-  }
-  return s;
-}
 
 }  // namespace
 
@@ -37,7 +28,7 @@ int run_monitor(const MonitorOptions& options, std::ostream& out) {
     auto session = open_policy_session(options.policy);
     if (!session) return kExitInputError;
     const PolicyView& view = session->policy.view();
-    for (const blob::Client& c : view.clients()) names[hex16(c.hash)] = utf16_to_utf8(view.str(c.name));
+    for (const blob::Client& c : view.clients()) names[hex_bytes(c.hash, sizeof c.hash)] = utf16_to_utf8(view.str(c.name));
   }
   std::mutex out_mutex;
   std::atomic<std::uint64_t> seen{0};
