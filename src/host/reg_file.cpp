@@ -276,6 +276,10 @@ bool import_reg(const std::string& bytes, const std::string& file_name, Registry
         error = where + e;
         return false;
       }
+      if (remove && split_path(current).size() <= 2) {
+        error = where + "a root key cannot be deleted";
+        return false;
+      }
       if (remove) {  // delete the whole subtree, deepest first
         std::vector<std::u16string> doomed;
         registry.walk([&](const std::u16string& p, const Key&) {

@@ -155,6 +155,7 @@ Status Registry::create_key(const std::u16string& path, bool& created, bool link
 
 Status Registry::delete_key(const std::u16string& path) {
   std::unique_lock lock(mutex_);
+  if (split_path(path).size() <= 2) return Status::kCannotDelete;  // \REGISTRY and the hive roots stay
   std::u16string leaf;
   Key* parent = find_parent(path, leaf);
   if (parent == nullptr) return Status::kObjectNameNotFound;
@@ -194,6 +195,7 @@ Status Registry::query_value(const std::u16string& path, const std::u16string& n
 Status Registry::rename_key(const std::u16string& path, const std::u16string& new_name) {
   std::unique_lock lock(mutex_);
   if (new_name.empty() || new_name.find(u'\\') != std::u16string::npos) return Status::kInvalidParameter;
+  if (split_path(path).size() <= 2) return Status::kAccessDenied;  // the hive roots keep their names
   std::u16string leaf;
   Key* parent = find_parent(path, leaf);
   if (parent == nullptr) return Status::kObjectNameNotFound;

@@ -73,3 +73,18 @@ TEST(Registry, SymbolicLinksResolveAndLoopsAreRefused) {
 
 }  // namespace
 }  // namespace hivewarden::host
+
+namespace hivewarden::host {
+namespace {
+
+TEST(Registry, HiveRootsCannotBeDeletedOrRenamed) {
+  Registry r;
+  EXPECT_EQ(r.delete_key(u"\\REGISTRY\\MACHINE"), Status::kCannotDelete);
+  EXPECT_EQ(r.delete_key(u"\\REGISTRY"), Status::kCannotDelete);
+  EXPECT_EQ(r.rename_key(u"\\REGISTRY\\USER", u"Other"), Status::kAccessDenied);
+  EXPECT_TRUE(r.key_exists(u"\\REGISTRY\\MACHINE"));
+  EXPECT_TRUE(r.key_exists(u"\\REGISTRY\\USER"));
+}
+
+}  // namespace
+}  // namespace hivewarden::host
