@@ -1,5 +1,6 @@
 #include "hivewarden/host/registry.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 #include "hivewarden/core/case_fold.hpp"
@@ -20,10 +21,18 @@ std::unique_ptr<Key> copy(const Key& k) {
   return out;
 }
 
-std::u16string join(const std::vector<std::u16string>& parts, std::size_t count) {
-  std::u16string out;
-  for (std::size_t i = 0; i < count; ++i) out += u"\\" + parts[i];
-  return out;
+Key* child_of(const Key& k, std::u16string_view name) {
+  const FoldedName folded(name);
+  auto it = k.children.find(folded.view());
+  return it == k.children.end() ? nullptr : it->second.get();
+}
+
+std::size_t component_count(std::u16string_view path) {
+  PathComponents parts(path);
+  std::u16string_view c;
+  std::size_t n = 0;
+  while (parts.next(c)) ++n;
+  return n;
 }
 
 std::size_t count_keys(const Key& k) {
@@ -42,22 +51,49 @@ std::size_t count_values(const Key& k) {
 
 const char* status_name(Status s) {
   switch (s) {
-    case Status::kSuccess: return "success";
-    case Status::kAccessDenied: return "access-denied";
-    case Status::kObjectNameNotFound: return "object-name-not-found";
-    case Status::kObjectNameCollision: return "object-name-collision";
-    case Status::kCannotDelete: return "cannot-delete";
-    case Status::kInvalidParameter: return "invalid-parameter";
-    case Status::kNameTooLong: return "name-too-long";
-    case Status::kReparseLoop: return "reparse-point-loop";
+    case Status::kSuccess:
+      return "success";
+    case Status::kAccessDenied:
+      return "access-denied";
+    case Status::kObjectNameNotFound:
+      return "object-name-not-found";
+    case Status::kObjectNameCollision:
+      return "object-name-collision";
+    case Status::kCannotDelete:
+      return "cannot-delete";
+    case Status::kInvalidParameter:
+      return "invalid-parameter";
+    case Status::kNameTooLong:
+      return "name-too-long";
+    case Status::kReparseLoop:
+      return "reparse-point-loop";
   }
   return "?";
 }
 
-std::u16string fold(const std::u16string& name) {
+std::u16string fold(std::u16string_view name) {
   std::u16string out(name.size(), u'\0');
   fold_units(name, out.data());
   return out;
+}
+
+bool PathComponents::next(std::u16string_view& component) {
+  while (!rest_.empty() && rest_.front() == u'\\') rest_.remove_prefix(1);
+  if (rest_.empty()) return false;
+  const std::size_t end = std::min(rest_.find(u'\\'), rest_.size());
+  component = rest_.substr(0, end);
+  rest_.remove_prefix(end);
+  return true;
+}
+
+FoldedName::FoldedName(std::u16string_view name) {
+  if (name.size() <= kMaxKeyNameLength + 1) {
+    fold_units(name, local_);
+    view_ = {local_, name.size()};
+  } else {
+    heap_ = fold(name);
+    view_ = heap_;
+  }
 }
 
 std::vector<std::u16string> split_path(const std::u16string& path) {
@@ -81,57 +117,64 @@ Registry::Registry() : root_(std::make_unique<Key>()) {
   }
 }
 
-Key* Registry::find(const std::u16string& path) const {
-  const auto parts = split_path(path);
-  if (parts.empty() || fold(parts[0]) != u"REGISTRY") return nullptr;
+Key* Registry::find(std::u16string_view path) const {
+  PathComponents parts(path);
+  std::u16string_view c;
+  if (!parts.next(c) || !equal_folded(c, u"REGISTRY")) return nullptr;
   Key* k = root_.get();
-  for (std::size_t i = 1; i < parts.size() && k != nullptr; ++i) {
-    auto it = k->children.find(fold(parts[i]));
-    k = it == k->children.end() ? nullptr : it->second.get();
-  }
+  while (k != nullptr && parts.next(c)) k = child_of(*k, c);
   return k;
 }
 
-Key* Registry::find_parent(const std::u16string& path, std::u16string& leaf) const {
-  auto parts = split_path(path);
-  if (parts.size() < 2) return nullptr;
-  leaf = parts.back();
-  parts.pop_back();
-  return find(join(parts, parts.size()));
+Key* Registry::find_parent(std::u16string_view path, std::u16string_view& leaf) const {
+  while (!path.empty() && path.back() == u'\\') path.remove_suffix(1);
+  const std::size_t cut = path.rfind(u'\\');
+  if (cut == std::u16string_view::npos) return nullptr;
+  leaf = path.substr(cut + 1);
+  const std::u16string_view parent = path.substr(0, cut);
+  if (component_count(parent) == 0) return nullptr;
+  return find(parent);
 }
 
-Status Registry::resolve(const std::u16string& path, std::u16string& resolved, bool& exists, bool open_link) const {
+Status Registry::resolve(const std::u16string& path, std::u16string& resolved, bool& exists,
+                         bool open_link) const {
   std::shared_lock lock(mutex_);
   std::u16string current = path;
   for (int hop = 0; hop <= kMaxLinkHops; ++hop) {
-    const auto parts = split_path(current);
-    if (parts.empty() || fold(parts[0]) != u"REGISTRY") return Status::kObjectNameNotFound;
+    PathComponents parts(current);
+    std::u16string_view c;
+    if (!parts.next(c) || !equal_folded(c, u"REGISTRY")) return Status::kObjectNameNotFound;
     Key* k = root_.get();
-    std::size_t i = 1;
+    bool missing = false;  // a component not found; anything after it makes the path not found
     bool relinked = false;
-    for (; i < parts.size(); ++i) {
-      auto it = k->children.find(fold(parts[i]));
-      if (it == k->children.end()) break;
-      k = it->second.get();
-      if (k->link && !(open_link && i + 1 == parts.size())) {  // continue at the target, with the rest
+    while (parts.next(c)) {
+      if (missing) return Status::kObjectNameNotFound;  // a missing parent
+      Key* child = child_of(*k, c);
+      if (child == nullptr) {
+        missing = true;
+        continue;
+      }
+      k = child;
+      if (k->link && !(open_link && component_count(parts.rest()) ==
+                                        0)) {  // continue at the target, with the rest
         auto v = k->values.find(kLinkValue);
         if (v == k->values.end() || v->second.type != kRegLink) return Status::kObjectNameNotFound;
         std::u16string target(v->second.data.size() / 2, u'\0');
-        for (std::size_t c = 0; c < target.size(); ++c) {
-          target[c] = static_cast<char16_t>(static_cast<unsigned char>(v->second.data[2 * c]) |
-                                            (static_cast<unsigned char>(v->second.data[2 * c + 1]) << 8));
+        for (std::size_t i = 0; i < target.size(); ++i) {
+          target[i] =
+              static_cast<char16_t>(static_cast<unsigned char>(v->second.data[2 * i]) |
+                                    (static_cast<unsigned char>(v->second.data[2 * i + 1]) << 8));
         }
         while (!target.empty() && target.back() == u'\0') target.pop_back();
-        for (std::size_t r = i + 1; r < parts.size(); ++r) target += u"\\" + parts[r];
-        current = target;
+        while (parts.next(c)) (target += u'\\') += c;
+        current = std::move(target);
         relinked = true;
         break;
       }
     }
     if (relinked) continue;
-    if (i < parts.size() - 1) return Status::kObjectNameNotFound;  // a missing parent
     resolved = current;
-    exists = i == parts.size();
+    exists = !missing;
     return Status::kSuccess;
   }
   return Status::kReparseLoop;
@@ -141,10 +184,12 @@ Status Registry::create_key(const std::u16string& path, bool& created, bool link
   std::unique_lock lock(mutex_);
   created = false;
   if (find(path) != nullptr) return Status::kSuccess;  // an open
-  std::u16string leaf;
+  std::u16string_view leaf;
   Key* parent = find_parent(path, leaf);
   if (parent == nullptr) return Status::kObjectNameNotFound;
-  if (leaf.size() > 255) return Status::kNameTooLong;
+  // \REGISTRY and its hive root come before the levels Windows counts.
+  if (leaf.size() > kMaxKeyNameLength || component_count(path) > kMaxKeyDepth + 2)
+    return Status::kNameTooLong;
   auto k = std::make_unique<Key>();
   k->name = leaf;
   k->link = link;
@@ -155,23 +200,29 @@ Status Registry::create_key(const std::u16string& path, bool& created, bool link
 
 Status Registry::delete_key(const std::u16string& path) {
   std::unique_lock lock(mutex_);
-  if (split_path(path).size() <= 2) return Status::kCannotDelete;  // \REGISTRY and the hive roots stay
-  std::u16string leaf;
+  if (component_count(path) <= 2)
+    return Status::kCannotDelete;  // \REGISTRY and the hive roots stay
+  std::u16string_view leaf;
   Key* parent = find_parent(path, leaf);
   if (parent == nullptr) return Status::kObjectNameNotFound;
-  auto it = parent->children.find(fold(leaf));
+  auto it = parent->children.find(FoldedName(leaf).view());
   if (it == parent->children.end()) return Status::kObjectNameNotFound;
   if (!it->second->children.empty()) return Status::kCannotDelete;
   parent->children.erase(it);
   return Status::kSuccess;
 }
 
-Status Registry::set_value(const std::u16string& path, const std::u16string& name, std::uint32_t type,
-                           const std::string& data) {
+Status Registry::set_value(const std::u16string& path, const std::u16string& name,
+                           std::uint32_t type, const std::string& data) {
   std::unique_lock lock(mutex_);
   Key* k = find(path);
   if (k == nullptr) return Status::kObjectNameNotFound;
-  k->values[fold(name)] = Value{name, type, data};
+  auto it = k->values.find(FoldedName(name).view());
+  if (it != k->values.end()) {
+    it->second = Value{name, type, data};
+  } else {
+    k->values.emplace(fold(name), Value{name, type, data});
+  }
   return Status::kSuccess;
 }
 
@@ -179,14 +230,18 @@ Status Registry::delete_value(const std::u16string& path, const std::u16string& 
   std::unique_lock lock(mutex_);
   Key* k = find(path);
   if (k == nullptr) return Status::kObjectNameNotFound;
-  return k->values.erase(fold(name)) ? Status::kSuccess : Status::kObjectNameNotFound;
+  auto it = k->values.find(FoldedName(name).view());
+  if (it == k->values.end()) return Status::kObjectNameNotFound;
+  k->values.erase(it);
+  return Status::kSuccess;
 }
 
-Status Registry::query_value(const std::u16string& path, const std::u16string& name, Value& out) const {
+Status Registry::query_value(const std::u16string& path, const std::u16string& name,
+                             Value& out) const {
   std::shared_lock lock(mutex_);
   Key* k = find(path);
   if (k == nullptr) return Status::kObjectNameNotFound;
-  auto it = k->values.find(fold(name));
+  auto it = k->values.find(FoldedName(name).view());
   if (it == k->values.end()) return Status::kObjectNameNotFound;
   out = it->second;
   return Status::kSuccess;
@@ -194,12 +249,13 @@ Status Registry::query_value(const std::u16string& path, const std::u16string& n
 
 Status Registry::rename_key(const std::u16string& path, const std::u16string& new_name) {
   std::unique_lock lock(mutex_);
-  if (new_name.empty() || new_name.find(u'\\') != std::u16string::npos) return Status::kInvalidParameter;
-  if (split_path(path).size() <= 2) return Status::kAccessDenied;  // the hive roots keep their names
-  std::u16string leaf;
+  if (new_name.empty() || new_name.find(u'\\') != std::u16string::npos)
+    return Status::kInvalidParameter;
+  if (component_count(path) <= 2) return Status::kAccessDenied;  // the hive roots keep their names
+  std::u16string_view leaf;
   Key* parent = find_parent(path, leaf);
   if (parent == nullptr) return Status::kObjectNameNotFound;
-  auto it = parent->children.find(fold(leaf));
+  auto it = parent->children.find(FoldedName(leaf).view());
   if (it == parent->children.end()) return Status::kObjectNameNotFound;
   const std::u16string target = fold(new_name);
   if (target != it->first && parent->children.count(target)) return Status::kObjectNameCollision;
@@ -235,7 +291,8 @@ bool Registry::key_exists(const std::u16string& path) const {
 
 void Registry::walk(const std::function<void(const std::u16string&, const Key&)>& visit) const {
   std::shared_lock lock(mutex_);
-  std::function<void(const std::u16string&, const Key&)> rec = [&](const std::u16string& p, const Key& k) {
+  std::function<void(const std::u16string&, const Key&)> rec = [&](const std::u16string& p,
+                                                                   const Key& k) {
     visit(p, k);
     for (const auto& [f, c] : k.children) rec(p + u"\\" + c->name, *c);
   };

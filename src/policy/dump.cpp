@@ -20,7 +20,8 @@ class Dumper {
       out_ += "  key " + (path.empty() ? std::string("\\") : path) + "\n";
       for (const blob::ClientRule& c : view_.key_clients(n.key_clients)) client_line("    ", c);
       for (const blob::ValuePattern& v : view_.values(n.values)) {
-        out_ += "    value '" + utf16_to_utf8(view_.str(v.folded)) + "'" + (v.is_glob ? " (glob)" : "") + "\n";
+        out_ += "    value '" + utf16_to_utf8(view_.str(v.folded)) + "'" +
+                (v.is_glob ? " (glob)" : "") + "\n";
         for (const blob::ClientRule& c : view_.value_clients(v.clients)) client_line("      ", c);
       }
     }
@@ -30,10 +31,18 @@ class Dumper {
     for (const blob::PatternEdge& e : view_.pattern_edges(n.pattern_edges)) {
       std::string part;
       switch (e.kind) {
-        case blob::kAnyOne: part = "*"; break;
-        case blob::kAnyN: part = "*{" + std::to_string(e.count) + "}"; break;
-        case blob::kAnyDeep: part = "**"; break;
-        default: part = utf16_to_utf8(view_.str(e.folded)); break;
+        case blob::kAnyOne:
+          part = "*";
+          break;
+        case blob::kAnyN:
+          part = "*{" + std::to_string(e.count) + "}";
+          break;
+        case blob::kAnyDeep:
+          part = "**";
+          break;
+        default:
+          part = utf16_to_utf8(view_.str(e.folded));
+          break;
       }
       node(e.child, path + "\\" + part);
     }
@@ -43,8 +52,8 @@ class Dumper {
   void client_line(const char* indent, const blob::ClientRule& c) {
     const blob::Client& client = view_.clients()[c.client];
     const blob::Entry& entry = view_.entries()[c.entry];
-    out_ += std::string(indent) + "client " + utf16_to_utf8(view_.str(client.name)) + " [" + hex_bytes(client.hash, sizeof client.hash) +
-            "] rules " + rule_names(c.rules);
+    out_ += std::string(indent) + "client " + utf16_to_utf8(view_.str(client.name)) + " [" +
+            hex_bytes(client.hash, sizeof client.hash) + "] rules " + rule_names(c.rules);
     char hex[16];
     std::snprintf(hex, sizeof hex, " (0x%06x)", c.rules);
     out_ += hex;
@@ -61,28 +70,31 @@ class Dumper {
 std::string dump_policy(const void* data, std::uint64_t size) {
   PolicyView view;
   PolicyError error;
-  if (!validate_policy(data, size, view, error)) return std::string("invalid policy: ") + error.what + "\n";
+  if (!validate_policy(data, size, view, error))
+    return std::string("invalid policy: ") + error.what + "\n";
   std::string out;
   char line[160];
-  std::snprintf(line, sizeof line, "hivewarden policy, format %u, %llu bytes\n  control set %u, legacy hardening %s\n",
+  std::snprintf(line, sizeof line,
+                "hivewarden policy, format %u, %llu bytes\n  control set %u, legacy hardening %s\n",
                 view.header().version, static_cast<unsigned long long>(size), view.control_set(),
                 view.legacy_hardening() ? "on" : "off");
   out += line;
   std::snprintf(line, sizeof line, " (0x%06x)\n", view.rule_union());
   out += "  rule union " + rule_names(view.rule_union()) + line;
-  std::snprintf(line, sizeof line, "  %u entries, %u clients, %u nodes\n", view.entry_count(), view.clients().size,
-                view.nodes().size);
+  std::snprintf(line, sizeof line, "  %u entries, %u clients, %u nodes\n", view.entry_count(),
+                view.clients().size, view.nodes().size);
   out += line;
   out += "hardened keys (" + std::to_string(view.hardened_keys().size) + "):\n";
   for (const blob::Range& key : view.hardened_keys()) {
     std::string path;
-    for (const blob::StrRef& part : view.hardened_parts(key)) path += "\\" + utf16_to_utf8(view.str(part));
+    for (const blob::StrRef& part : view.hardened_parts(key))
+      path += "\\" + utf16_to_utf8(view.str(part));
     out += "  " + path + "\n";
   }
   out += "processes (" + std::to_string(view.processes().size) + ", first match wins):\n";
   for (const blob::ProcessRule& p : view.processes()) {
-    out += "  " + utf16_to_utf8(view.str(p.display)) + "  flags " + process_flag_names(p.flags) + "  rules " +
-           process_rule_names(p.rules) + "\n";
+    out += "  " + utf16_to_utf8(view.str(p.display)) + "  flags " + process_flag_names(p.flags) +
+           "  rules " + process_rule_names(p.rules) + "\n";
   }
   out += "monitored:\n";
   Dumper(view, out).node(0, "");

@@ -74,7 +74,8 @@ bool is_literal(const KeyPattern& p, std::size_t i, std::u16string_view upper) {
 
 }  // namespace
 
-bool parse_key_pattern(std::string_view utf8, std::uint32_t control_set, KeyPattern& out, std::string& error) {
+bool parse_key_pattern(std::string_view utf8, std::uint32_t control_set, KeyPattern& out,
+                       std::string& error) {
   out.components.clear();
   const auto text16 = utf8_to_utf16(utf8);
   if (!text16) {
@@ -111,7 +112,8 @@ bool parse_key_pattern(std::string_view utf8, std::uint32_t control_set, KeyPatt
     return false;
   }
   for (std::uint32_t i = 0; i < path->count; ++i) {
-    out.components.push_back({ComponentKind::kLiteral, 1, std::u16string(path->display_component(i))});
+    out.components.push_back(
+        {ComponentKind::kLiteral, 1, std::u16string(path->display_component(i))});
   }
   if (every_user) out.components.push_back({ComponentKind::kAnyOne, 1, {}});
   for (std::size_t i = 1; i < parts.size(); ++i) {
@@ -124,8 +126,8 @@ bool parse_key_pattern(std::string_view utf8, std::uint32_t control_set, KeyPatt
     return false;
   }
   // CurrentControlSet is a link to ControlSet00N: write it as the engine will see it.
-  if (is_literal(out, 0, u"REGISTRY") && is_literal(out, 1, u"MACHINE") && is_literal(out, 2, u"SYSTEM") &&
-      is_literal(out, 3, u"CURRENTCONTROLSET")) {
+  if (is_literal(out, 0, u"REGISTRY") && is_literal(out, 1, u"MACHINE") &&
+      is_literal(out, 2, u"SYSTEM") && is_literal(out, 3, u"CURRENTCONTROLSET")) {
     char buffer[16];
     std::snprintf(buffer, sizeof buffer, "ControlSet%03u", control_set % 1000);
     out.components[3].text = *utf8_to_utf16(buffer);
@@ -133,12 +135,15 @@ bool parse_key_pattern(std::string_view utf8, std::uint32_t control_set, KeyPatt
   return true;
 }
 
-bool parse_literal_key(std::string_view utf8, std::uint32_t control_set, KeyPattern& out, std::string& error) {
+bool parse_literal_key(std::string_view utf8, std::uint32_t control_set, KeyPattern& out,
+                       std::string& error) {
   if (!parse_key_pattern(utf8, control_set, out, error)) return false;
   for (const PatternComponent& c : out.components) {
     if (c.kind != ComponentKind::kLiteral && c.kind != ComponentKind::kGlob) {
-      error = "a hardened key is a path of names, where a name may hold `*` / `?` globs (e.g. ControlSet*); "
-              "whole-component wildcards `*`, `*{N}`, `**` and HKCU are not allowed";
+      error =
+          "a hardened key is a path of names, where a name may hold `*` / `?` globs (e.g. "
+          "ControlSet*); "
+          "whole-component wildcards `*`, `*{N}`, `**` and HKCU are not allowed";
       return false;
     }
   }

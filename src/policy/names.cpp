@@ -27,8 +27,14 @@ std::string names_of(std::uint32_t bits, const NamedBit (&table)[N]) {
 
 }  // namespace
 
-std::string rule_names(std::uint32_t rules) { return names_of(rules, kRuleNames); }
-std::string process_flag_names(std::uint32_t flags) { return names_of(flags, kProcessFlagNames); }
-std::string process_rule_names(std::uint32_t rules) { return names_of(rules, kProcessRuleNames); }
+std::string rule_names(std::uint32_t rules) {
+  return names_of(rules, kRuleNames);
+}
+std::string process_flag_names(std::uint32_t flags) {
+  return names_of(flags, kProcessFlagNames);
+}
+std::string process_rule_names(std::uint32_t rules) {
+  return names_of(rules, kProcessRuleNames);
+}
 
 }  // namespace hivewarden::policy

@@ -19,14 +19,19 @@ bool load_policy_file(const std::string& path, Blob& out, std::vector<PolicyProb
   std::ostringstream buffer;
   buffer << in.rdbuf();
   const std::string bytes = buffer.str();
-  if (bytes.size() >= sizeof(blob::kMagic) && std::memcmp(bytes.data(), blob::kMagic, sizeof(blob::kMagic)) == 0) {
+  if (bytes.size() >= sizeof(blob::kMagic) &&
+      std::memcmp(bytes.data(), blob::kMagic, sizeof(blob::kMagic)) == 0) {
     // A compiled policy: validate a copy in 8-byte aligned memory.
     std::unique_ptr<std::uint64_t[]> aligned(new std::uint64_t[(bytes.size() + 7) / 8]);
     std::memcpy(aligned.get(), bytes.data(), bytes.size());
     PolicyView view;
     PolicyError error;
     if (!validate_policy(aligned.get(), bytes.size(), view, error)) {
-      problems.push_back({path, {}, "(blob)", std::string(error.what) + " (at byte offset " + std::to_string(error.offset) + ")"});
+      problems.push_back(
+          {path,
+           {},
+           "(blob)",
+           std::string(error.what) + " (at byte offset " + std::to_string(error.offset) + ")"});
       return false;
     }
     out.assign(bytes.begin(), bytes.end());

@@ -12,35 +12,40 @@ namespace hivewarden::policy {
 namespace {
 
 // Rules that mean something on a key (key operations) and on a value (value operations).
-constexpr Rules kKeyRules = rule::kCreateKey | rule::kRenameKey | rule::kDeleteKey | rule::kRestoreKey |
-                            rule::kReplaceKey | rule::kCreateKeyDeny | rule::kRenameKeyDeny |
-                            rule::kDeleteDeny | rule::kReplaceKeyDeny | rule::kRestoreKeyDeny |
-                            rule::kTamperProtection;
+constexpr Rules kKeyRules = rule::kCreateKey | rule::kRenameKey | rule::kDeleteKey |
+                            rule::kRestoreKey | rule::kReplaceKey | rule::kCreateKeyDeny |
+                            rule::kRenameKeyDeny | rule::kDeleteDeny | rule::kReplaceKeyDeny |
+                            rule::kRestoreKeyDeny | rule::kTamperProtection;
 constexpr Rules kValueRules = rule::kSetValue | rule::kSetValueCapture | rule::kSetValueDeny |
                               rule::kDeleteValue | rule::kDeleteValueCapture | rule::kDeleteDeny |
                               rule::kTamperProtection;
 constexpr Rules kKeyOperationBits = kKeyRules & ~rule::kTamperProtection;
-constexpr Rules kValueOperationBits = rule::kSetValue | rule::kSetValueDeny | rule::kDeleteValue | rule::kDeleteDeny;
+constexpr Rules kValueOperationBits =
+    rule::kSetValue | rule::kSetValueDeny | rule::kDeleteValue | rule::kDeleteDeny;
 
 class Loader {
  public:
-  Loader(const std::string& file, std::vector<PolicyProblem>& problems) : file_(file), problems_(problems) {}
+  Loader(const std::string& file, std::vector<PolicyProblem>& problems)
+      : file_(file), problems_(problems) {}
 
   void problem(const YAML::Node& node, const std::string& field, const std::string& message) {
     SourceLocation where;
     if (node.IsDefined() && node.Mark().line >= 0) {
-      where = {static_cast<std::uint32_t>(node.Mark().line + 1), static_cast<std::uint32_t>(node.Mark().column + 1)};
+      where = {static_cast<std::uint32_t>(node.Mark().line + 1),
+               static_cast<std::uint32_t>(node.Mark().column + 1)};
     }
     problems_.push_back({file_, where, field, message});
   }
 
   static SourceLocation where(const YAML::Node& node) {
     if (!node.IsDefined() || node.Mark().line < 0) return {};
-    return {static_cast<std::uint32_t>(node.Mark().line + 1), static_cast<std::uint32_t>(node.Mark().column + 1)};
+    return {static_cast<std::uint32_t>(node.Mark().line + 1),
+            static_cast<std::uint32_t>(node.Mark().column + 1)};
   }
 
   // Reports keys of a mapping that are not in `allowed` (typos must not pass silently).
-  void check_fields(const YAML::Node& map, const std::string& field, std::initializer_list<const char*> allowed) {
+  void check_fields(const YAML::Node& map, const std::string& field,
+                    std::initializer_list<const char*> allowed) {
     for (const auto& item : map) {
       const std::string name = item.first.Scalar();
       bool known = false;
@@ -48,12 +53,14 @@ class Loader {
       if (!known) {
         std::string list;
         for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
-        problem(item.first, field.empty() ? name : field + "." + name, "unknown field (expected one of: " + list + ")");
+        problem(item.first, field.empty() ? name : field + "." + name,
+                "unknown field (expected one of: " + list + ")");
       }
     }
   }
 
-  bool string_field(const YAML::Node& map, const char* name, const std::string& field, std::string& out, bool required) {
+  bool string_field(const YAML::Node& map, const char* name, const std::string& field,
+                    std::string& out, bool required) {
     const YAML::Node node = map[name];
     if (!node.IsDefined() || node.IsNull()) {
       if (required) problem(map, field + "." + name, "missing (required)");
@@ -75,7 +82,9 @@ class Loader {
     if (!node.IsDefined() || node.IsNull()) return 0;
     const std::string path = field + "." + name;
     if (!node.IsSequence()) {
-      problem(node, path, std::string("must be a list of ") + what + " names, e.g. [" + std::string(table[0].name) + "]");
+      problem(node, path,
+              std::string("must be a list of ") + what + " names, e.g. [" +
+                  std::string(table[0].name) + "]");
       return 0;
     }
     std::uint32_t bits = 0;
@@ -85,8 +94,11 @@ class Loader {
       std::uint32_t bit = 0;
       if (!item.IsScalar() || !bit_by_name(table, item.Scalar(), bit)) {
         std::string names;
-        for (const NamedBit& nb : table) names += std::string(names.empty() ? "" : ", ") + std::string(nb.name);
-        problem(item, item_path, "unknown " + std::string(what) + " '" + (item.IsScalar() ? item.Scalar() : "?") + "' (known: " + names + ")");
+        for (const NamedBit& nb : table)
+          names += std::string(names.empty() ? "" : ", ") + std::string(nb.name);
+        problem(item, item_path,
+                "unknown " + std::string(what) + " '" + (item.IsScalar() ? item.Scalar() : "?") +
+                    "' (known: " + names + ")");
         continue;
       }
       bits |= bit;
@@ -96,15 +108,20 @@ class Loader {
 
   void top(const YAML::Node& root, PolicySource& out) {
     if (!root.IsMap()) {
-      problem(root, "(document)", "a policy is a mapping with version, hardened_keys, processes, monitored");
+      problem(root, "(document)",
+              "a policy is a mapping with version, hardened_keys, processes, monitored");
       return;
     }
-    check_fields(root, "", {"version", "legacy_hardening", "control_set", "hardened_keys", "processes", "monitored"});
+    check_fields(
+        root, "",
+        {"version", "legacy_hardening", "control_set", "hardened_keys", "processes", "monitored"});
     const YAML::Node version = root["version"];
     if (!version.IsDefined()) {
       problem(root, "version", "missing (required; this build reads version 1)");
     } else if (!version.IsScalar() || version.Scalar() != "1") {
-      problem(version, "version", "unsupported policy version '" + (version.IsScalar() ? version.Scalar() : "?") + "' (this build reads version 1)");
+      problem(version, "version",
+              "unsupported policy version '" + (version.IsScalar() ? version.Scalar() : "?") +
+                  "' (this build reads version 1)");
     }
     if (const YAML::Node n = root["legacy_hardening"]; n.IsDefined() && !n.IsNull()) {
       bool value = false;
@@ -116,7 +133,8 @@ class Loader {
     if (const YAML::Node n = root["control_set"]; n.IsDefined() && !n.IsNull()) {
       int value = 0;
       if (!n.IsScalar() || !YAML::convert<int>::decode(n, value) || value < 1 || value > 999) {
-        problem(n, "control_set", "must be a number from 1 to 999 (CurrentControlSet = ControlSet00N)");
+        problem(n, "control_set",
+                "must be a number from 1 to 999 (CurrentControlSet = ControlSet00N)");
       } else {
         out.control_set = static_cast<std::uint32_t>(value);
       }
@@ -168,11 +186,13 @@ class Loader {
       entry.where = where(item);
       if (string_field(item, "image", field, entry.image, true)) {
         if (entry.image.empty()) problem(item["image"], field + ".image", "empty image pattern");
-        if (entry.image.find('\0') != std::string::npos) problem(item["image"], field + ".image", "NUL in image pattern");
+        if (entry.image.find('\0') != std::string::npos)
+          problem(item["image"], field + ".image", "NUL in image pattern");
       }
       entry.flags = bits_field(item, "flags", field, kProcessFlagNames, "process flag");
       entry.rules = bits_field(item, "rules", field, kProcessRuleNames, "process rule");
-      if (entry.flags == 0 && entry.rules == 0) problem(item, field, "gives the process neither flags nor rules");
+      if (entry.flags == 0 && entry.rules == 0)
+        problem(item, field, "gives the process neither flags nor rules");
       out.processes.push_back(std::move(entry));
     }
   }
@@ -192,7 +212,8 @@ class Loader {
       if (string_field(item, "key", field, entry.key, true)) {
         KeyPattern pattern;
         std::string error;
-        if (!parse_key_pattern(entry.key, out.control_set, pattern, error)) problem(item["key"], field + ".key", error);
+        if (!parse_key_pattern(entry.key, out.control_set, pattern, error))
+          problem(item["key"], field + ".key", error);
       }
       if (!string_field(item, "client", field, entry.client, false)) entry.client = "default";
       if (entry.client.empty()) problem(item["client"], field + ".client", "empty client name");
@@ -200,7 +221,8 @@ class Loader {
       check_rule_kinds(item["rules"], field + ".rules", entry.rules, kKeyRules, kKeyOperationBits,
                        "a value rule: put it under `values`", "key operations");
       values(item["values"], field + ".values", entry);
-      if (entry.rules == 0 && entry.values.empty()) problem(item, field, "has no rules and no values: it matches nothing");
+      if (entry.rules == 0 && entry.values.empty())
+        problem(item, field, "has no rules and no values: it matches nothing");
       out.monitored.push_back(std::move(entry));
     }
   }
@@ -218,24 +240,31 @@ class Loader {
       ValueRule value;
       value.where = where(item);
       string_field(item, "name", vfield, value.name, true);
-      if (value.name.size() > 16383 * 3) problem(item["name"], vfield + ".name", "value name longer than the registry allows");
-      if (value.name.find("**") != std::string::npos) problem(item["name"], vfield + ".name", "`**` has no meaning in a value name (use `*`)");
+      if (value.name.size() > 16383 * 3)
+        problem(item["name"], vfield + ".name", "value name longer than the registry allows");
+      if (value.name.find("**") != std::string::npos)
+        problem(item["name"], vfield + ".name", "`**` has no meaning in a value name (use `*`)");
       value.rules = bits_field(item, "rules", vfield, kRuleNames, "rule");
-      check_rule_kinds(item["rules"], vfield + ".rules", value.rules, kValueRules, kValueOperationBits,
-                       "a key rule: put it on the entry, not under `values`", "value operations");
+      check_rule_kinds(item["rules"], vfield + ".rules", value.rules, kValueRules,
+                       kValueOperationBits, "a key rule: put it on the entry, not under `values`",
+                       "value operations");
       entry.values.push_back(std::move(value));
     }
   }
 
   // A rule that can never fire where it is written is an error, not a silent no-op.
-  void check_rule_kinds(const YAML::Node& node, const std::string& field, Rules rules, Rules allowed,
-                        Rules operations, const char* misplaced, const char* what) {
+  void check_rule_kinds(const YAML::Node& node, const std::string& field, Rules rules,
+                        Rules allowed, Rules operations, const char* misplaced, const char* what) {
     if (!node.IsDefined() || rules == 0) return;
     for (const NamedBit& nb : kRuleNames) {
-      if ((rules & nb.bit) && !(allowed & nb.bit)) problem(node, field, std::string(nb.name) + " is " + misplaced);
+      if ((rules & nb.bit) && !(allowed & nb.bit))
+        problem(node, field, std::string(nb.name) + " is " + misplaced);
     }
     if ((rules & operations) == 0) {
-      problem(node, field, std::string("names no ") + what + ": rules like capture or tamper-protection only apply to an operation that matches");
+      problem(
+          node, field,
+          std::string("names no ") + what +
+              ": rules like capture or tamper-protection only apply to an operation that matches");
     }
   }
 
@@ -257,7 +286,9 @@ bool parse_policy_yaml(std::string_view yaml, const std::string& file_name, Poli
     loader.top(root, out);
   } catch (const YAML::Exception& e) {
     SourceLocation where;
-    if (e.mark.line >= 0) where = {static_cast<std::uint32_t>(e.mark.line + 1), static_cast<std::uint32_t>(e.mark.column + 1)};
+    if (e.mark.line >= 0)
+      where = {static_cast<std::uint32_t>(e.mark.line + 1),
+               static_cast<std::uint32_t>(e.mark.column + 1)};
     problems.push_back({file_name, where, "(yaml)", e.msg});
   }
   return problems.size() == before;

@@ -12,24 +12,65 @@ TEST(Registry, RealOutcomesOfEachOperation) {
   EXPECT_TRUE(created);
   ASSERT_EQ(r.create_key(u"\\REGISTRY\\MACHINE\\software", created), Status::kSuccess);
   EXPECT_FALSE(created);  // an open, case-insensitive
-  EXPECT_EQ(r.create_key(u"\\REGISTRY\\MACHINE\\Missing\\Child", created), Status::kObjectNameNotFound);
+  EXPECT_EQ(r.create_key(u"\\REGISTRY\\MACHINE\\Missing\\Child", created),
+            Status::kObjectNameNotFound);
   ASSERT_EQ(r.create_key(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Äpfel", created), Status::kSuccess);
   EXPECT_TRUE(r.key_exists(u"\\REGISTRY\\MACHINE\\SOFTWARE\\äPFEL"));
   EXPECT_EQ(r.delete_key(u"\\REGISTRY\\MACHINE\\SOFTWARE"), Status::kCannotDelete);  // has subkeys
-  ASSERT_EQ(r.set_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Äpfel", u"Count", 4, std::string("\x01\0\0\0", 4)), Status::kSuccess);
+  ASSERT_EQ(r.set_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Äpfel", u"Count", 4,
+                        std::string("\x01\0\0\0", 4)),
+            Status::kSuccess);
   Value v;
   ASSERT_EQ(r.query_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\äpfel", u"COUNT", v), Status::kSuccess);
   EXPECT_EQ(v.name, u"Count");  // case preserved
   EXPECT_EQ(v.type, 4u);
-  EXPECT_EQ(r.delete_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Äpfel", u"Nope"), Status::kObjectNameNotFound);
+  EXPECT_EQ(r.delete_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Äpfel", u"Nope"),
+            Status::kObjectNameNotFound);
   EXPECT_EQ(r.delete_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Äpfel", u"count"), Status::kSuccess);
   ASSERT_EQ(r.create_key(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Birnen", created), Status::kSuccess);
-  EXPECT_EQ(r.rename_key(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Birnen", u"ÄPFEL"), Status::kObjectNameCollision);
+  EXPECT_EQ(r.rename_key(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Birnen", u"ÄPFEL"),
+            Status::kObjectNameCollision);
   EXPECT_EQ(r.rename_key(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Birnen", u"Pflaumen"), Status::kSuccess);
   EXPECT_TRUE(r.key_exists(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Pflaumen"));
   EXPECT_FALSE(r.key_exists(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Birnen"));
   EXPECT_EQ(r.delete_key(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Pflaumen"), Status::kSuccess);
   EXPECT_EQ(r.delete_key(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Pflaumen"), Status::kObjectNameNotFound);
+}
+
+TEST(Registry, KeysStopAtWindowsNameAndDepthLimits) {
+  Registry r;
+  bool created = false;
+  const std::u16string long_name(kMaxKeyNameLength + 1, u'n');
+  EXPECT_EQ(r.create_key(u"\\REGISTRY\\MACHINE\\" + long_name, created), Status::kNameTooLong);
+  EXPECT_EQ(r.create_key(u"\\REGISTRY\\MACHINE\\" + long_name.substr(1), created),
+            Status::kSuccess);
+  std::u16string path = u"\\REGISTRY\\MACHINE";
+  for (std::size_t level = 1; level <= kMaxKeyDepth; ++level) {
+    path += u"\\d";
+    ASSERT_EQ(r.create_key(path, created), Status::kSuccess) << level;
+  }
+  // One level more would make a tree that exports and copies recurse without bound.
+  EXPECT_EQ(r.create_key(path + u"\\d", created), Status::kNameTooLong);
+  EXPECT_EQ(r.key_count(), 2u + 1u + 1u + kMaxKeyDepth);
+}
+
+TEST(Registry, DoubledAndTrailingSeparatorsNameTheSameKey) {
+  Registry r;
+  bool created = false;
+  ASSERT_EQ(r.create_key(u"\\REGISTRY\\MACHINE\\SOFTWARE", created), Status::kSuccess);
+  ASSERT_EQ(r.create_key(u"\\REGISTRY\\\\MACHINE\\SOFTWARE\\\\Vendor\\", created),
+            Status::kSuccess);
+  EXPECT_TRUE(created);
+  EXPECT_TRUE(r.key_exists(u"\\REGISTRY\\MACHINE\\software\\VENDOR"));
+  std::u16string resolved;
+  bool exists = false;
+  ASSERT_EQ(r.resolve(u"\\REGISTRY\\MACHINE\\SOFTWARE\\\\New", resolved, exists), Status::kSuccess);
+  EXPECT_FALSE(exists);
+  EXPECT_EQ(r.resolve(u"\\REGISTRY\\MACHINE\\Nope\\New", resolved, exists),
+            Status::kObjectNameNotFound);
+  EXPECT_EQ(r.delete_key(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Vendor\\"), Status::kSuccess);
+  EXPECT_FALSE(r.key_exists(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Vendor"));
+  EXPECT_EQ(r.delete_key(u"\\REGISTRY\\\\MACHINE\\"), Status::kCannotDelete);
 }
 
 TEST(Registry, SaveAndRestoreReplaceASubtree) {
@@ -60,14 +101,18 @@ TEST(Registry, SymbolicLinksResolveAndLoopsAreRefused) {
               std::string(reinterpret_cast<const char*>(target.data()), target.size() * 2));
   std::u16string resolved;
   bool exists = false;
-  ASSERT_EQ(r.resolve(u"\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Services", resolved, exists), Status::kSuccess);
+  ASSERT_EQ(
+      r.resolve(u"\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Services", resolved, exists),
+      Status::kSuccess);
   EXPECT_EQ(resolved, u"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet001\\Services");
   EXPECT_TRUE(exists);
-  ASSERT_EQ(r.resolve(u"\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\New", resolved, exists), Status::kSuccess);
+  ASSERT_EQ(r.resolve(u"\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\New", resolved, exists),
+            Status::kSuccess);
   EXPECT_FALSE(exists);
   r.create_key(u"\\REGISTRY\\MACHINE\\Loop", c, true);
   const std::u16string self = u"\\REGISTRY\\MACHINE\\Loop";
-  r.set_value(self, u"SymbolicLinkValue", 6, std::string(reinterpret_cast<const char*>(self.data()), self.size() * 2));
+  r.set_value(self, u"SymbolicLinkValue", 6,
+              std::string(reinterpret_cast<const char*>(self.data()), self.size() * 2));
   EXPECT_EQ(r.resolve(u"\\REGISTRY\\MACHINE\\Loop\\X", resolved, exists), Status::kReparseLoop);
 }
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace hivewarden::host {
@@ -24,18 +25,23 @@ enum class Status : std::uint32_t {
   kNameTooLong = 0xC0000106,
   kReparseLoop = 0xC000026B,  // too many symbolic links
 };
+
+// Windows' limits: a key name of 255 units, a tree 512 levels deep below a hive root.
+inline constexpr std::size_t kMaxKeyNameLength = 255;
+inline constexpr std::size_t kMaxKeyDepth = 512;
 const char* status_name(Status s);
 
 struct Value {
   std::u16string name;  // as written
   std::uint32_t type = 0;
-  std::string data;     // raw bytes, as Windows stores them
+  std::string data;  // raw bytes, as Windows stores them
 };
 
 struct Key {
   std::u16string name;  // as written
-  std::map<std::u16string, std::unique_ptr<Key>> children;  // by folded name
-  std::map<std::u16string, Value> values;                   // by folded name
+  // By folded name; std::less<> so that lookups take a folded view without building a string.
+  std::map<std::u16string, std::unique_ptr<Key>, std::less<>> children;
+  std::map<std::u16string, Value, std::less<>> values;
   bool link = false;  // a symbolic link: its SymbolicLinkValue (REG_LINK) names the target
 };
 
@@ -50,14 +56,18 @@ class Registry {
   // it names; returns kObjectNameNotFound for a missing link target, kReparseLoop for a loop.
   // A missing last component is fine (create-key): `exists` says whether it is there. With
   // `open_link` a link named by the last component is not followed (REG_OPTION_OPEN_LINK).
-  Status resolve(const std::u16string& path, std::u16string& resolved, bool& exists, bool open_link = false) const;
+  Status resolve(const std::u16string& path, std::u16string& resolved, bool& exists,
+                 bool open_link = false) const;
 
+  // kNameTooLong for a name over kMaxKeyNameLength or a key deeper than kMaxKeyDepth levels.
   Status create_key(const std::u16string& path, bool& created, bool link = false);
   Status delete_key(const std::u16string& path);  // kCannotDelete while it has subkeys
-  Status set_value(const std::u16string& path, const std::u16string& name, std::uint32_t type, const std::string& data);
+  Status set_value(const std::u16string& path, const std::u16string& name, std::uint32_t type,
+                   const std::string& data);
   Status delete_value(const std::u16string& path, const std::u16string& name);
   Status query_value(const std::u16string& path, const std::u16string& name, Value& out) const;
-  Status rename_key(const std::u16string& path, const std::u16string& new_name);  // kObjectNameCollision
+  Status rename_key(const std::u16string& path,
+                    const std::u16string& new_name);  // kObjectNameCollision
   Status save_key(const std::u16string& path, Subtree& out) const;
   // Replaces the key's values and subkeys with a copy of `saved` (restore and replace alike).
   Status restore_key(const std::u16string& path, const Key& saved);
@@ -69,14 +79,38 @@ class Registry {
   std::size_t value_count() const;
 
  private:
-  Key* find(const std::u16string& path) const;                     // no links followed
-  Key* find_parent(const std::u16string& path, std::u16string& leaf) const;
+  Key* find(std::u16string_view path) const;  // no links followed
+  Key* find_parent(std::u16string_view path, std::u16string_view& leaf) const;
   mutable std::shared_mutex mutex_;
   std::unique_ptr<Key> root_;
 };
 
 // "A\B\C" -> {"A","B","C"}, skipping the leading separator of the kernel form.
 std::vector<std::u16string> split_path(const std::u16string& path);
-std::u16string fold(const std::u16string& name);
+std::u16string fold(std::u16string_view name);
+
+// The components of a path one by one, as views, skipping empty ones (doubled, leading and
+// trailing separators), as split_path does, without allocating.
+class PathComponents {
+ public:
+  explicit PathComponents(std::u16string_view path) : rest_(path) {}
+  bool next(std::u16string_view& component);
+  std::u16string_view rest() const { return rest_; }  // what next() has not handed out yet
+
+ private:
+  std::u16string_view rest_;
+};
+
+// A name folded for lookups: on the stack for names up to a key name's length.
+class FoldedName {
+ public:
+  explicit FoldedName(std::u16string_view name);
+  std::u16string_view view() const { return view_; }
+
+ private:
+  char16_t local_[kMaxKeyNameLength + 1];
+  std::u16string heap_;
+  std::u16string_view view_;
+};
 
 }  // namespace hivewarden::host

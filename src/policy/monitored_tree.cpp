@@ -1,0 +1,255 @@
+#include "monitored_tree.hpp"
+
+#include <algorithm>
+
+#include "hivewarden/core/case_fold.hpp"
+#include "hivewarden/core/hash.hpp"
+
+namespace hivewarden::policy {
+namespace {
+
+constexpr std::uint32_t kFree = 0xFFFFFFFFu;
+constexpr std::uint64_t kLiteralTag = 1ull << 32;
+constexpr std::uint64_t kValueTag = 2ull << 32;
+constexpr std::uint64_t kValueGlobTag = 3ull << 32;
+constexpr std::uint64_t kPatternTag = 4ull << 32;
+constexpr std::uint64_t kGlobTag = 5ull << 32;
+
+std::uint64_t packed(blob::StrRef ref) {
+  return (static_cast<std::uint64_t>(ref.offset) << 32) | ref.length;
+}
+
+std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t h = (a * 0x9E3779B97F4A7C15ull) ^ (b + 0x632BE59BD9B4E019ull + (a << 6));
+  h ^= h >> 29;
+  h *= 0xBF58476D1CE4E5B9ull;
+  return h ^ (h >> 32);
+}
+
+// Indices of `items` grouped by key(item) in 0..groups-1, keeping their order inside a group;
+// begin[g]..begin[g+1] is group g's run.
+template <class Items, class Key>
+std::vector<std::uint32_t> group_by(const Items& items, std::size_t groups, Key key,
+                                    std::vector<std::uint32_t>& begin) {
+  begin.assign(groups + 1, 0);
+  for (const auto& item : items) ++begin[key(item) + 1];
+  for (std::size_t g = 0; g < groups; ++g) begin[g + 1] += begin[g];
+  std::vector<std::uint32_t> order(items.size());
+  std::vector<std::uint32_t> next(begin.begin(), begin.end() - 1);
+  for (std::uint32_t i = 0; i < items.size(); ++i) order[next[key(items[i])]++] = i;
+  return order;
+}
+
+}  // namespace
+
+MonitoredTree::MonitoredTree(StringPool& strings) : strings_(strings), slots_(1024) {}
+
+std::u16string_view MonitoredTree::fold(std::u16string_view s) {
+  fold_buffer_.resize(s.size());
+  fold_units(s, fold_buffer_.data());
+  return fold_buffer_;
+}
+
+std::uint32_t MonitoredTree::find_or_add(std::uint64_t a, std::uint64_t b, std::uint32_t fresh,
+                                         bool& added) {
+  std::size_t mask = slots_.size() - 1;
+  std::size_t i = mix(a, b) & mask;
+  for (; slots_[i].index != kFree; i = (i + 1) & mask) {
+    if (slots_[i].key_a == a && slots_[i].key_b == b) {
+      added = false;
+      return slots_[i].index;
+    }
+  }
+  added = true;
+  slots_[i] = {a, b, fresh};
+  if (++used_slots_ * 2 > slots_.size()) {
+    std::vector<Slot> old(slots_.size() * 2);
+    old.swap(slots_);
+    mask = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.index == kFree) continue;
+      std::size_t j = mix(s.key_a, s.key_b) & mask;
+      while (slots_[j].index != kFree) j = (j + 1) & mask;
+      slots_[j] = s;
+    }
+  }
+  return fresh;
+}
+
+std::uint32_t MonitoredTree::child_literal(std::uint32_t parent, std::u16string_view name) {
+  const blob::StrRef folded = strings_.add(fold(name));
+  bool added = false;
+  const auto edge = find_or_add(kLiteralTag | parent, packed(folded),
+                                static_cast<std::uint32_t>(literals_.size()), added);
+  if (!added) return literals_[edge].child;
+  literals_.push_back(
+      {parent, node_count_, component_hash(strings_.view(folded)), folded, strings_.add(name)});
+  return node_count_++;
+}
+
+std::uint32_t MonitoredTree::child_pattern(std::uint32_t parent, const PatternComponent& c) {
+  std::uint32_t kind = blob::kAnyOne;
+  std::uint32_t count = 1;
+  switch (c.kind) {
+    case ComponentKind::kAnyN:
+      kind = c.count == 1 ? blob::kAnyOne : blob::kAnyN;
+      count = c.count;
+      break;
+    case ComponentKind::kAnyDeep:
+      kind = blob::kAnyDeep;
+      count = 0;
+      break;
+    case ComponentKind::kGlob:
+      kind = blob::kGlob;
+      break;
+    default:
+      break;
+  }
+  const blob::StrRef glob = kind == blob::kGlob ? strings_.add(fold(c.text)) : blob::StrRef{0, 0};
+  const std::uint64_t key_b =
+      kind == blob::kGlob ? packed(glob) : (static_cast<std::uint64_t>(kind) << 32) | count;
+  bool added = false;
+  const auto edge = find_or_add((kind == blob::kGlob ? kGlobTag : kPatternTag) | parent, key_b,
+                                static_cast<std::uint32_t>(patterns_.size()), added);
+  if (!added) return patterns_[edge].child;
+  patterns_.push_back({parent, node_count_, kind, count, glob});
+  return node_count_++;
+}
+
+std::uint32_t MonitoredTree::insert(const KeyPattern& pattern) {
+  std::uint32_t node = 0;
+  for (const PatternComponent& c : pattern.components) {
+    node = c.kind == ComponentKind::kLiteral ? child_literal(node, c.text) : child_pattern(node, c);
+  }
+  return node;
+}
+
+void MonitoredTree::add_key_client(std::uint32_t node, blob::ClientRule rule) {
+  key_clients_.emplace_back(node, rule);
+}
+
+void MonitoredTree::add_value_client(std::uint32_t node, std::u16string_view name,
+                                     blob::ClientRule rule) {
+  const std::u16string_view f = fold(name);
+  const bool is_glob = f.find_first_of(u"*?") != std::u16string_view::npos;
+  const blob::StrRef folded = strings_.add(f);
+  bool added = false;
+  const auto value = find_or_add((is_glob ? kValueGlobTag : kValueTag) | node, packed(folded),
+                                 static_cast<std::uint32_t>(values_.size()), added);
+  if (added) values_.push_back({node, folded, is_glob});
+  value_clients_.emplace_back(value, rule);
+}
+
+FlatTree MonitoredTree::flatten() const {
+  const std::size_t n = node_count_;
+  std::vector<std::uint32_t> lit_begin, pat_begin, key_begin, value_begin, value_client_begin;
+  std::vector<std::uint32_t> lits = group_by(
+      literals_, n, [](const LiteralEdge& e) { return e.parent; }, lit_begin);
+  for (std::size_t node = 0; node < n; ++node) {
+    std::sort(lits.begin() + lit_begin[node], lits.begin() + lit_begin[node + 1],
+              [&](std::uint32_t a, std::uint32_t b) {
+                const LiteralEdge& x = literals_[a];
+                const LiteralEdge& y = literals_[b];
+                if (x.hash != y.hash) return x.hash < y.hash;
+                return strings_.view(x.folded) < strings_.view(y.folded);
+              });
+  }
+  std::vector<std::uint32_t> pats = group_by(
+      patterns_, n, [](const PatternEdge& e) { return e.parent; }, pat_begin);
+  for (std::size_t node = 0; node < n; ++node) {
+    std::sort(pats.begin() + pat_begin[node], pats.begin() + pat_begin[node + 1],
+              [&](std::uint32_t a, std::uint32_t b) {
+                const PatternEdge& x = patterns_[a];
+                const PatternEdge& y = patterns_[b];
+                if (x.kind != y.kind) return x.kind < y.kind;
+                if (x.count != y.count) return x.count < y.count;
+                return strings_.view(x.glob) < strings_.view(y.glob);
+              });
+  }
+  const auto keys = group_by(
+      key_clients_, n, [](const auto& kc) { return kc.first; }, key_begin);
+  const auto vals = group_by(
+      values_, n, [](const Value& v) { return v.node; }, value_begin);
+  const auto vclients = group_by(
+      value_clients_, values_.size(), [](const auto& vc) { return vc.first; }, value_client_begin);
+
+  FlatTree flat;
+  flat.nodes.resize(n);
+  flat.literal_edges.reserve(literals_.size());
+  flat.pattern_edges.reserve(pats.size());
+  flat.key_clients.reserve(key_clients_.size());
+  flat.values.reserve(values_.size());
+  flat.value_clients.reserve(value_clients_.size());
+  std::vector<std::uint32_t> position(n, 0);  // tree node -> index in the blob (pre-order)
+  std::uint32_t next_index = 0;
+  std::vector<std::uint32_t> stack{0};
+  while (!stack.empty()) {
+    const std::uint32_t node = stack.back();
+    stack.pop_back();
+    const std::uint32_t index = next_index++;
+    position[node] = index;
+    blob::Node& out = flat.nodes[index];
+    out.literal_edges = {static_cast<std::uint32_t>(flat.literal_edges.size()),
+                         lit_begin[node + 1] - lit_begin[node]};
+    for (std::uint32_t i = lit_begin[node]; i < lit_begin[node + 1]; ++i) {
+      const LiteralEdge& e = literals_[lits[i]];
+      flat.literal_edges.push_back(
+          {e.hash, e.folded, e.display, e.child, 0});  // child renumbered below
+    }
+    out.pattern_edges = {static_cast<std::uint32_t>(flat.pattern_edges.size()),
+                         pat_begin[node + 1] - pat_begin[node]};
+    for (std::uint32_t i = pat_begin[node]; i < pat_begin[node + 1]; ++i) {
+      const PatternEdge& p = patterns_[pats[i]];
+      flat.pattern_edges.push_back({p.kind, p.count, p.glob, p.child, 0});
+    }
+    out.key_clients = {static_cast<std::uint32_t>(flat.key_clients.size()),
+                       key_begin[node + 1] - key_begin[node]};
+    for (std::uint32_t i = key_begin[node]; i < key_begin[node + 1]; ++i)
+      flat.key_clients.push_back(key_clients_[keys[i]].second);
+    out.values = {static_cast<std::uint32_t>(flat.values.size()),
+                  value_begin[node + 1] - value_begin[node]};
+    for (std::uint32_t i = value_begin[node]; i < value_begin[node + 1]; ++i) {
+      const std::uint32_t v = vals[i];
+      const Value& value = values_[v];
+      blob::ValuePattern vp{};
+      vp.folded = value.folded;
+      vp.is_glob = value.is_glob ? 1 : 0;
+      vp.hash = value.is_glob ? 0 : component_hash(strings_.view(value.folded));
+      vp.clients = {static_cast<std::uint32_t>(flat.value_clients.size()),
+                    value_client_begin[v + 1] - value_client_begin[v]};
+      for (std::uint32_t c = value_client_begin[v]; c < value_client_begin[v + 1]; ++c) {
+        flat.value_clients.push_back(value_clients_[vclients[c]].second);
+      }
+      flat.values.push_back(vp);
+    }
+    // Children in reverse, so the first literal child is visited next and each subtree is whole.
+    for (std::uint32_t i = pat_begin[node + 1]; i-- > pat_begin[node];)
+      stack.push_back(patterns_[pats[i]].child);
+    for (std::uint32_t i = lit_begin[node + 1]; i-- > lit_begin[node];)
+      stack.push_back(literals_[lits[i]].child);
+  }
+  for (auto& e : flat.literal_edges) e.child = position[e.child];
+  for (auto& e : flat.pattern_edges) e.child = position[e.child];
+
+  // Children come after their parents, so one backward pass sees every child first.
+  flat.subtree_rules.assign(n, 0);
+  for (std::size_t i = n; i-- > 0;) {
+    const blob::Node& node = flat.nodes[i];
+    std::uint32_t r = 0;
+    for (std::uint32_t k = 0; k < node.key_clients.count; ++k)
+      r |= flat.key_clients[node.key_clients.first + k].rules;
+    for (std::uint32_t v = 0; v < node.values.count; ++v) {
+      const blob::ValuePattern& vp = flat.values[node.values.first + v];
+      for (std::uint32_t k = 0; k < vp.clients.count; ++k)
+        r |= flat.value_clients[vp.clients.first + k].rules;
+    }
+    for (std::uint32_t e = 0; e < node.literal_edges.count; ++e)
+      r |= flat.subtree_rules[flat.literal_edges[node.literal_edges.first + e].child];
+    for (std::uint32_t e = 0; e < node.pattern_edges.count; ++e)
+      r |= flat.subtree_rules[flat.pattern_edges[node.pattern_edges.first + e].child];
+    flat.subtree_rules[i] = r;
+  }
+  return flat;
+}
+
+}  // namespace hivewarden::policy
