@@ -9,8 +9,9 @@ std::uint64_t CallbackChain::add(std::uint32_t altitude, RegistryCallback callba
   auto next = std::make_shared<Snapshot>(callbacks_ ? *callbacks_ : Snapshot{});
   const std::uint64_t cookie = next_cookie_++;
   next->entries.push_back({altitude, cookie, std::move(callback)});
-  std::stable_sort(next->entries.begin(), next->entries.end(),
-                   [](const Snapshot::Entry& a, const Snapshot::Entry& b) { return a.altitude > b.altitude; });
+  std::stable_sort(
+      next->entries.begin(), next->entries.end(),
+      [](const Snapshot::Entry& a, const Snapshot::Entry& b) { return a.altitude > b.altitude; });
   callbacks_ = std::move(next);
   return cookie;
 }
@@ -31,7 +32,8 @@ std::shared_ptr<const CallbackChain::Snapshot> CallbackChain::snapshot() const {
   return callbacks_ ? callbacks_ : std::make_shared<const Snapshot>();
 }
 
-Status CallbackChain::pre(const Snapshot& s, std::uint32_t cls, const OperationArgs& args, std::size_t& called) {
+Status CallbackChain::pre(const Snapshot& s, std::uint32_t cls, const OperationArgs& args,
+                          std::size_t& called) {
   called = 0;
   for (const auto& e : s.entries) {
     ++called;
@@ -41,7 +43,8 @@ Status CallbackChain::pre(const Snapshot& s, std::uint32_t cls, const OperationA
   return Status::kSuccess;
 }
 
-void CallbackChain::post(const Snapshot& s, std::uint32_t cls, const OperationArgs& args, std::size_t called) {
+void CallbackChain::post(const Snapshot& s, std::uint32_t cls, const OperationArgs& args,
+                         std::size_t called) {
   for (std::size_t i = called; i-- > 0;) s.entries[i].callback(cls, args);
 }
 
@@ -75,16 +78,28 @@ Status apply(Registry& registry, const CallbackChain& chain, const HostOperation
   if (st == Status::kSuccess) {
     bool created = false;
     switch (op.op) {
-      case Operation::kCreateKey: st = registry.create_key(key, created, op.create_link); break;
-      case Operation::kDeleteKey: st = registry.delete_key(key); break;
-      case Operation::kSetValue: st = registry.set_value(key, op.value, op.type, op.data); break;
-      case Operation::kDeleteValue: st = registry.delete_value(key, op.value); break;
-      case Operation::kRenameKey: st = registry.rename_key(key, op.new_name); break;
+      case Operation::kCreateKey:
+        st = registry.create_key(key, created, op.create_link);
+        break;
+      case Operation::kDeleteKey:
+        st = registry.delete_key(key);
+        break;
+      case Operation::kSetValue:
+        st = registry.set_value(key, op.value, op.type, op.data);
+        break;
+      case Operation::kDeleteValue:
+        st = registry.delete_value(key, op.value);
+        break;
+      case Operation::kRenameKey:
+        st = registry.rename_key(key, op.new_name);
+        break;
       case Operation::kRestoreKey:
       case Operation::kReplaceKey:
         st = op.saved == nullptr ? Status::kInvalidParameter : registry.restore_key(key, *op.saved);
         break;
-      case Operation::kQueryValue: st = registry.query_value(key, op.value, old); break;
+      case Operation::kQueryValue:
+        st = registry.query_value(key, op.value, old);
+        break;
     }
   }
   if (t.post_class != kNoPostClass) {

@@ -27,7 +27,9 @@ ThreadState& state() {
 
 }  // namespace
 
-const Decision& EngineFilter::last_decision() { return state().last; }
+const Decision& EngineFilter::last_decision() {
+  return state().last;
+}
 
 RegistryCallback EngineFilter::callback() {
   return [this](std::uint32_t cls, const OperationArgs& args) {
@@ -62,7 +64,8 @@ Status EngineFilter::pre(std::uint32_t, const OperationArgs& args) {
       e.status = static_cast<std::uint32_t>(Status::kAccessDenied);
       e.key = s.scratch->path.text();
       e.value = args.value;
-      e.new_key = args.op == Operation::kRenameKey ? s.scratch->new_path.text() : std::u16string_view();
+      e.new_key =
+          args.op == Operation::kRenameKey ? s.scratch->new_path.text() : std::u16string_view();
       e.process_id = args.pid;
       e.thread_id = args.thread;
       e.rules = d.rules | d.subtree_rules;
@@ -110,7 +113,8 @@ void EngineFilter::post(std::uint32_t, const OperationArgs& args) {
   e.value = args.value;
   std::u16string new_key;
   if (args.op == Operation::kRenameKey) {
-    new_key = std::u16string(args.key.substr(0, args.key.rfind(u'\\') + 1)) + std::u16string(args.new_name);
+    new_key = std::u16string(args.key.substr(0, args.key.rfind(u'\\') + 1)) +
+              std::u16string(args.new_name);
     e.new_key = new_key;
   }
   e.process_id = args.pid;

@@ -28,22 +28,18 @@ std::u16string name16(char* utf8) {
 
 }  // namespace
 
-bool import_hive(const std::string& file, const std::u16string& mount, Registry& registry, HiveImportStats& stats,
-                 std::string& error) {
+bool import_hive(const std::string& file, const std::u16string& mount, Registry& registry,
+                 HiveImportStats& stats, std::string& error) {
   std::unique_ptr<hive_h, HiveCloser> hive(hivex_open(file.c_str(), 0));
   if (!hive) {
     error = file + ": not a readable registry hive (" + std::strerror(errno) + ")";
     return false;
   }
   // Create the mount point and its parents.
-  std::u16string p;
-  for (const auto& part : split_path(mount)) {
-    p += u"\\" + part;
-    bool created = false;
-    if (registry.create_key(p, created) != Status::kSuccess) {
-      error = file + ": cannot mount under " + utf16_to_utf8(mount);
-      return false;
-    }
+  std::size_t created = 0;
+  if (registry.create_key_path(mount, created) != Status::kSuccess) {
+    error = file + ": cannot mount under " + utf16_to_utf8(mount);
+    return false;
   }
   struct Pending {
     hive_node_h node;
@@ -60,7 +56,8 @@ bool import_hive(const std::string& file, const std::u16string& mount, Registry&
     ++stats.keys;
     std::unique_ptr<hive_value_h, FreeDeleter> values(hivex_node_values(hive.get(), here.node));
     if (!values) {
-      error = file + ": damaged value list under " + utf16_to_utf8(here.path) + " (" + std::strerror(errno) + ")";
+      error = file + ": damaged value list under " + utf16_to_utf8(here.path) + " (" +
+              std::strerror(errno) + ")";
       return false;
     }
     for (hive_value_h* v = values.get(); *v != 0; ++v) {
@@ -80,13 +77,15 @@ bool import_hive(const std::string& file, const std::u16string& mount, Registry&
     }
     std::unique_ptr<hive_node_h, FreeDeleter> children(hivex_node_children(hive.get(), here.node));
     if (!children) {
-      error = file + ": damaged subkey list under " + utf16_to_utf8(here.path) + " (" + std::strerror(errno) + ")";
+      error = file + ": damaged subkey list under " + utf16_to_utf8(here.path) + " (" +
+              std::strerror(errno) + ")";
       return false;
     }
     for (hive_node_h* c = children.get(); *c != 0; ++c) {
       const std::u16string name = name16(hivex_node_name(hive.get(), *c));
       if (name.empty() || name.find(u'\\') != std::u16string::npos) {
-        error = file + ": a key under " + utf16_to_utf8(here.path) + " has a name the registry cannot hold";
+        error = file + ": a key under " + utf16_to_utf8(here.path) +
+                " has a name the registry cannot hold";
         return false;
       }
       const std::u16string child = here.path + u"\\" + name;

@@ -1,9 +1,9 @@
 #include "hivewarden/host/reg_file.hpp"
 
-#include <memory>
-#include <sstream>
 #include <cctype>
 #include <cstdio>
+#include <memory>
+#include <sstream>
 
 #include "hivewarden/core/key_path.hpp"
 #include "hivewarden/util/utf.hpp"
@@ -19,22 +19,23 @@ bool parse_type(const std::string& digits, std::uint32_t& out) {
   out = 0;
   for (char c : digits) {
     const int v = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
-                  : (c >= 'a' && c <= 'f')                     ? c - 'a' + 10
-                  : (c >= 'A' && c <= 'F')                     ? c - 'A' + 10
-                                                               : -1;
+                  : (c >= 'a' && c <= 'f')                    ? c - 'a' + 10
+                  : (c >= 'A' && c <= 'F')                    ? c - 'A' + 10
+                                                              : -1;
     if (v < 0) return false;
     out = out * 16 + static_cast<std::uint32_t>(v);
   }
   return true;
 }
 
-
 // The file as UTF-8 lines: UTF-16LE (with BOM) is converted, UTF-8 BOM dropped.
 bool decode(const std::string& bytes, std::string& text, bool& version4, std::string& error) {
-  if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0xFF && static_cast<unsigned char>(bytes[1]) == 0xFE) {
+  if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0xFF &&
+      static_cast<unsigned char>(bytes[1]) == 0xFE) {
     std::u16string u((bytes.size() - 2) / 2, u'\0');
     for (std::size_t i = 0; i < u.size(); ++i) {
-      u[i] = static_cast<char16_t>(static_cast<unsigned char>(bytes[2 + 2 * i]) | (static_cast<unsigned char>(bytes[3 + 2 * i]) << 8));
+      u[i] = static_cast<char16_t>(static_cast<unsigned char>(bytes[2 + 2 * i]) |
+                                   (static_cast<unsigned char>(bytes[3 + 2 * i]) << 8));
     }
     text = utf16_to_utf8(u);
   } else if (bytes.size() >= 3 && bytes.compare(0, 3, "\xEF\xBB\xBF") == 0) {
@@ -46,7 +47,9 @@ bool decode(const std::string& bytes, std::string& text, bool& version4, std::st
   const std::string header = text.substr(0, end);
   version4 = header == "REGEDIT4";
   if (!version4 && header != "Windows Registry Editor Version 5.00") {
-    error = "not a .reg file: the first line must be \"Windows Registry Editor Version 5.00\" or \"REGEDIT4\"";
+    error =
+        "not a .reg file: the first line must be \"Windows Registry Editor Version 5.00\" or "
+        "\"REGEDIT4\"";
     return false;
   }
   return true;
@@ -102,7 +105,8 @@ bool parse_hex(const std::string& s, std::string& out) {
   while (i < s.size()) {
     while (i < s.size() && (s[i] == ',' || s[i] == ' ' || s[i] == '\t')) ++i;
     if (i >= s.size()) break;
-    if (i + 1 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i])) || !std::isxdigit(static_cast<unsigned char>(s[i + 1]))) {
+    if (i + 1 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i])) ||
+        !std::isxdigit(static_cast<unsigned char>(s[i + 1]))) {
       return false;
     }
     out += static_cast<char>(std::stoi(s.substr(i, 2), nullptr, 16));
@@ -139,8 +143,8 @@ std::vector<std::pair<std::size_t, std::string>> logical_lines(const std::string
 }
 
 // Parses `"name"=data` or `@=data`; false with a reason.
-bool parse_value(const std::string& line, bool version4, std::u16string& name, bool& remove, std::uint32_t& type,
-                 std::string& data, std::string& why) {
+bool parse_value(const std::string& line, bool version4, std::u16string& name, bool& remove,
+                 std::uint32_t& type, std::string& data, std::string& why) {
   std::size_t at = 0;
   std::string raw_name;
   if (line[0] == '@') {
@@ -168,7 +172,8 @@ bool parse_value(const std::string& line, bool version4, std::u16string& name, b
     data = utf16le_bytes(utf8_to_utf16(s).value_or(u""), true);
     return true;
   }
-  if (rhs.rfind("str(", 0) == 0) {  // hivexregedit --unsafe-printable-strings: str(N):"text", unescaped
+  if (rhs.rfind("str(", 0) ==
+      0) {  // hivexregedit --unsafe-printable-strings: str(N):"text", unescaped
     const std::size_t close = rhs.find("):\"");
     if (close == std::string::npos || rhs.back() != '"' || rhs.size() < close + 4) {
       why = "str(N): needs a type and a quoted string";
@@ -178,12 +183,14 @@ bool parse_value(const std::string& line, bool version4, std::u16string& name, b
       why = "str(N): N must be a hex type number";
       return false;
     }
-    data = utf16le_bytes(utf8_to_utf16(rhs.substr(close + 3, rhs.size() - close - 4)).value_or(u""), true);
+    data = utf16le_bytes(utf8_to_utf16(rhs.substr(close + 3, rhs.size() - close - 4)).value_or(u""),
+                         true);
     return true;
   }
   if (rhs.rfind("dword:", 0) == 0) {
     const std::string digits = rhs.substr(6);
-    if (digits.size() != 8 || digits.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+    if (digits.size() != 8 ||
+        digits.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
       why = "dword: needs 8 hex digits";
       return false;
     }
@@ -211,7 +218,8 @@ bool parse_value(const std::string& line, bool version4, std::u16string& name, b
       why = "malformed hex data";
       return false;
     }
-    if (version4 && (type == kExpandSz || type == kMultiSz)) {  // REGEDIT4 stores these as 8-bit text
+    if (version4 &&
+        (type == kExpandSz || type == kMultiSz)) {  // REGEDIT4 stores these as 8-bit text
       std::u16string wide;
       for (char c : data) wide += static_cast<char16_t>(static_cast<unsigned char>(c));
       data = utf16le_bytes(wide, false);
@@ -250,8 +258,8 @@ std::string hex_list(const std::string& data) {
 
 }  // namespace
 
-bool import_reg(const std::string& bytes, const std::string& file_name, Registry& registry, RegImportStats& stats,
-                std::string& error) {
+bool import_reg(const std::string& bytes, const std::string& file_name, Registry& registry,
+                RegImportStats& stats, std::string& error) {
   std::string text;
   bool version4 = false;
   if (!decode(bytes, text, version4, error)) {
@@ -293,16 +301,11 @@ bool import_reg(const std::string& bytes, const std::string& file_name, Registry
         have_key = false;
         continue;
       }
-      const auto parts = split_path(current);
-      std::u16string p;
-      for (const auto& part : parts) {  // create missing parents, as regedit does
-        p += u"\\" + part;
-        bool created = false;
-        const Status s = registry.create_key(p, created);
-        if (s != Status::kSuccess) {
-          error = where + "cannot create key: " + status_name(s);
-          return false;
-        }
+      std::size_t created = 0;  // missing parents too, as regedit does
+      const Status s = registry.create_key_path(current, created);
+      if (s != Status::kSuccess) {
+        error = where + "cannot create key: " + status_name(s);
+        return false;
       }
       have_key = true;
       ++stats.keys;
@@ -342,13 +345,15 @@ std::string export_reg(const Registry& registry, const std::u16string& root) {
     for (const auto& [folded, v] : key.values) {
       out += v.name.empty() ? std::string("@") : "\"" + escape(utf16_to_utf8(v.name)) + "\"";
       out += "=";
-      if (v.type == kSz && v.data.size() % 2 == 0 && v.data.size() >= 2 && v.data[v.data.size() - 1] == 0 &&
-          v.data[v.data.size() - 2] == 0) {
+      if (v.type == kSz && v.data.size() % 2 == 0 && v.data.size() >= 2 &&
+          v.data[v.data.size() - 1] == 0 && v.data[v.data.size() - 2] == 0) {
         std::u16string s(v.data.size() / 2 - 1, u'\0');
         for (std::size_t i = 0; i < s.size(); ++i) {
-          s[i] = static_cast<char16_t>(static_cast<unsigned char>(v.data[2 * i]) | (static_cast<unsigned char>(v.data[2 * i + 1]) << 8));
+          s[i] = static_cast<char16_t>(static_cast<unsigned char>(v.data[2 * i]) |
+                                       (static_cast<unsigned char>(v.data[2 * i + 1]) << 8));
         }
-        // Line breaks cannot stand in a quoted string: such values go out as hex(1), as regedit does.
+        // Line breaks cannot stand in a quoted string: such values go out as hex(1), as regedit
+        // does.
         if (s.find_first_of(std::u16string(u"\0\r\n", 3)) == std::u16string::npos) {
           out += "\"" + escape(utf16_to_utf8(s)) + "\"\r\n";
           continue;
@@ -357,7 +362,8 @@ std::string export_reg(const Registry& registry, const std::u16string& root) {
       if (v.type == kDword && v.data.size() == 4) {
         char b[16];
         std::uint32_t x = 0;
-        for (int i = 3; i >= 0; --i) x = (x << 8) | static_cast<unsigned char>(v.data[static_cast<std::size_t>(i)]);
+        for (int i = 3; i >= 0; --i)
+          x = (x << 8) | static_cast<unsigned char>(v.data[static_cast<std::size_t>(i)]);
         std::snprintf(b, sizeof b, "dword:%08x", x);
         out += std::string(b) + "\r\n";
         continue;
@@ -370,7 +376,8 @@ std::string export_reg(const Registry& registry, const std::u16string& root) {
   return out;
 }
 
-bool load_subtree(const std::string& bytes, const std::string& file_name, Subtree& out, std::string& error) {
+bool load_subtree(const std::string& bytes, const std::string& file_name, Subtree& out,
+                  std::string& error) {
   Registry scratch;
   RegImportStats stats;
   if (!import_reg(bytes, file_name, scratch, stats, error)) return false;
@@ -383,7 +390,8 @@ bool load_subtree(const std::string& bytes, const std::string& file_name, Subtre
     if (line.size() > 2 && line[0] == '[' && line[1] != '-') {
       std::u16string first;
       if (!kernel_path(line.substr(1, line.size() - 2), first, error)) return false;
-      return scratch.save_key(first, out) == Status::kSuccess || (error = file_name + ": no key to restore", false);
+      return scratch.save_key(first, out) == Status::kSuccess ||
+             (error = file_name + ": no key to restore", false);
     }
   }
   error = file_name + ": no [key] section to restore";

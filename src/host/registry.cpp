@@ -198,6 +198,29 @@ Status Registry::create_key(const std::u16string& path, bool& created, bool link
   return Status::kSuccess;
 }
 
+Status Registry::create_key_path(std::u16string_view path, std::size_t& created) {
+  std::unique_lock lock(mutex_);
+  created = 0;
+  PathComponents parts(path);
+  std::u16string_view c;
+  if (!parts.next(c) || !equal_folded(c, u"REGISTRY")) return Status::kObjectNameNotFound;
+  Key* k = root_.get();
+  for (std::size_t depth = 1; parts.next(c); ++depth) {
+    const FoldedName folded(c);
+    auto it = k->children.find(folded.view());
+    if (it != k->children.end()) {
+      k = it->second.get();
+      continue;
+    }
+    if (c.size() > kMaxKeyNameLength || depth > kMaxKeyDepth + 1) return Status::kNameTooLong;
+    auto fresh = std::make_unique<Key>();
+    fresh->name = c;
+    k = k->children.emplace(std::u16string(folded.view()), std::move(fresh)).first->second.get();
+    ++created;
+  }
+  return Status::kSuccess;
+}
+
 Status Registry::delete_key(const std::u16string& path) {
   std::unique_lock lock(mutex_);
   if (component_count(path) <= 2)

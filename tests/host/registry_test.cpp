@@ -54,6 +54,23 @@ TEST(Registry, KeysStopAtWindowsNameAndDepthLimits) {
   EXPECT_EQ(r.key_count(), 2u + 1u + 1u + kMaxKeyDepth);
 }
 
+TEST(Registry, CreateKeyPathMakesEveryMissingParentInOneWalk) {
+  Registry r;
+  std::size_t created = 0;
+  ASSERT_EQ(r.create_key_path(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Vendor\\App", created),
+            Status::kSuccess);
+  EXPECT_EQ(created, 3u);
+  ASSERT_EQ(r.create_key_path(u"\\REGISTRY\\MACHINE\\software\\VENDOR\\App\\Sub", created),
+            Status::kSuccess);
+  EXPECT_EQ(created, 1u);
+  EXPECT_TRUE(r.key_exists(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Vendor\\App\\Sub"));
+  EXPECT_EQ(r.create_key_path(u"\\Elsewhere\\MACHINE", created), Status::kObjectNameNotFound);
+  std::u16string deep = u"\\REGISTRY\\USER";
+  for (std::size_t level = 0; level <= kMaxKeyDepth; ++level) deep += u"\\d";
+  EXPECT_EQ(r.create_key_path(deep, created), Status::kNameTooLong);
+  EXPECT_EQ(created, kMaxKeyDepth);  // every level up to the limit was made
+}
+
 TEST(Registry, DoubledAndTrailingSeparatorsNameTheSameKey) {
   Registry r;
   bool created = false;

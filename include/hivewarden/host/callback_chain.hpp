@@ -27,7 +27,8 @@ struct OperationArgs {
   std::uint32_t type = 0;  // set-value: the new data
   std::string_view data;
   bool key_exists = false;
-  const Value* old_value = nullptr;  // set-value / delete-value: the value before, when there is one
+  const Value* old_value =
+      nullptr;  // set-value / delete-value: the value before, when there is one
   std::u16string_view image;
   std::uint32_t pid = 0;
   std::uint64_t thread = 0;
@@ -35,7 +36,8 @@ struct OperationArgs {
 };
 
 // Returns kSuccess to let the operation go on (pre), anything else to block it.
-using RegistryCallback = std::function<Status(std::uint32_t notify_class, const OperationArgs& args)>;
+using RegistryCallback =
+    std::function<Status(std::uint32_t notify_class, const OperationArgs& args)>;
 
 class CallbackChain {
  public:
@@ -48,9 +50,11 @@ class CallbackChain {
   std::shared_ptr<const Snapshot> snapshot() const;
 
   // Calls pre-callbacks in altitude order until one fails; `called` counts those called.
-  static Status pre(const Snapshot& s, std::uint32_t cls, const OperationArgs& args, std::size_t& called);
+  static Status pre(const Snapshot& s, std::uint32_t cls, const OperationArgs& args,
+                    std::size_t& called);
   // Calls the post-callbacks of the first `called` callbacks, in reverse order.
-  static void post(const Snapshot& s, std::uint32_t cls, const OperationArgs& args, std::size_t called);
+  static void post(const Snapshot& s, std::uint32_t cls, const OperationArgs& args,
+                   std::size_t called);
 
  private:
   mutable std::shared_mutex mutex_;
@@ -76,7 +80,7 @@ struct HostOperation {
   std::string data;
   const Key* saved = nullptr;  // restore-key / replace-key: the subtree to put in place
   bool open_link = false;      // act on a link key itself, not its target (REG_OPTION_OPEN_LINK)
-  bool create_link = false;    // create-key: the new key is a symbolic link (REG_OPTION_CREATE_LINK)
+  bool create_link = false;  // create-key: the new key is a symbolic link (REG_OPTION_CREATE_LINK)
   std::u16string image;
   std::uint32_t pid = 0;
   std::uint64_t thread = 0;

@@ -10,7 +10,7 @@
 namespace hivewarden::host {
 
 struct HiveImportStats {
-  std::size_t keys = 0;    // the hive's root counts as one, as hivexregedit counts it
+  std::size_t keys = 0;  // the hive's root counts as one, as hivexregedit counts it
   std::size_t values = 0;
 };
 
@@ -18,7 +18,7 @@ struct HiveImportStats {
 // missing): the hive's root becomes the mount key. A file that is not a valid hive, or is cut
 // short, gives false and an error naming the file; nothing is half-mounted only if the hive could
 // not be opened at all (a damaged node inside stops the walk and says where).
-bool import_hive(const std::string& file, const std::u16string& mount, Registry& registry, HiveImportStats& stats,
-                 std::string& error);
+bool import_hive(const std::string& file, const std::u16string& mount, Registry& registry,
+                 HiveImportStats& stats, std::string& error);
 
 }  // namespace hivewarden::host

@@ -61,6 +61,9 @@ class Registry {
 
   // kNameTooLong for a name over kMaxKeyNameLength or a key deeper than kMaxKeyDepth levels.
   Status create_key(const std::u16string& path, bool& created, bool link = false);
+  // Creates the key and every missing key above it in one walk, as RegCreateKeyEx and regedit
+  // do (create_key, like NtCreateKey, wants the parent to be there); `created` counts new keys.
+  Status create_key_path(std::u16string_view path, std::size_t& created);
   Status delete_key(const std::u16string& path);  // kCannotDelete while it has subkeys
   Status set_value(const std::u16string& path, const std::u16string& name, std::uint32_t type,
                    const std::string& data);
