@@ -20,14 +20,16 @@ std::uint64_t Notifier::notify(const NotifyEvent& e) {
     for (std::uint32_t i = 0; i < e.hit_count; ++i) {
       const blob::Client& client = e.policy->clients()[e.hits[i].client];
       bool seen = false;
-      for (std::uint32_t k = 0; k < hash_count && !seen; ++k) seen = std::memcmp(&hashes[k * 16], client.hash, 16) == 0;
+      for (std::uint32_t k = 0; k < hash_count && !seen; ++k)
+        seen = std::memcmp(&hashes[k * 16], client.hash, 16) == 0;
       if (seen) continue;
       hashes.insert(hashes.end(), client.hash, client.hash + 16);
       ++hash_count;
     }
   }
   RecordInput in;
-  in.type = e.mode == NotifyMode::kSync ? MessageType::kRegistryEventSync : MessageType::kRegistryEventAsync;
+  in.type = e.mode == NotifyMode::kSync ? MessageType::kRegistryEventSync
+                                        : MessageType::kRegistryEventAsync;
   in.sequence = sequence_.fetch_add(1, std::memory_order_relaxed) + 1;
   in.operation = traits(e.op).pre_class;
   in.status = e.status;
@@ -36,8 +38,10 @@ std::uint64_t Notifier::notify(const NotifyEvent& e) {
   in.thread_id = e.thread_id;
   in.session_id = e.session_id;
   in.final_key_rules = e.rules;
-  in.flags = (e.denied ? record_flag::kDenied : 0) | (e.has_before ? record_flag::kHasDataBefore : 0) |
-             (e.has_after ? record_flag::kHasDataAfter : 0) | (e.hits_truncated ? record_flag::kHashesTruncated : 0);
+  in.flags = (e.denied ? record_flag::kDenied : 0) |
+             (e.has_before ? record_flag::kHasDataBefore : 0) |
+             (e.has_after ? record_flag::kHasDataAfter : 0) |
+             (e.hits_truncated ? record_flag::kHashesTruncated : 0);
   in.value_type_before = e.type_before;
   in.value_size_before = static_cast<std::uint32_t>(e.data_before.size());
   in.value_type_after = e.type_after;
@@ -55,7 +59,8 @@ std::uint64_t Notifier::notify(const NotifyEvent& e) {
   if (bytes.empty() || encode_record(in, bytes.data(), bytes.size()) == 0) return 0;
   records_.fetch_add(1, std::memory_order_relaxed);
   if (in.type == MessageType::kRegistryEventSync) {
-    if (!producer_->send_sync(std::move(bytes), in.sequence, sync_timeout_)) timeouts_.fetch_add(1, std::memory_order_relaxed);
+    if (!producer_->send_sync(std::move(bytes), in.sequence, sync_timeout_))
+      timeouts_.fetch_add(1, std::memory_order_relaxed);
   } else {
     producer_->send_async(std::move(bytes));
   }

@@ -31,12 +31,18 @@ nlohmann::ordered_json value_json(std::uint32_t type, std::uint32_t size, std::s
 
 std::string status_name(std::uint32_t status) {
   switch (status) {
-    case 0x00000000: return "success";
-    case 0xC0000022: return "access-denied";
-    case 0xC0000034: return "object-name-not-found";
-    case 0xC0000035: return "object-name-collision";
-    case 0xC0000121: return "cannot-delete";
-    case 0xC000000D: return "invalid-parameter";
+    case 0x00000000:
+      return "success";
+    case 0xC0000022:
+      return "access-denied";
+    case 0xC0000034:
+      return "object-name-not-found";
+    case 0xC0000035:
+      return "object-name-collision";
+    case 0xC0000121:
+      return "cannot-delete";
+    case 0xC000000D:
+      return "invalid-parameter";
     default: {
       char b[16];
       std::snprintf(b, sizeof b, "0x%08x", status);
@@ -58,9 +64,12 @@ nlohmann::ordered_json record_to_json(const RecordView& r, const ClientNames* na
       f.operation == notify_class::kPreDeleteValueKey) {
     j["value"] = utf16le_bytes_to_utf8(r.bytes(kFieldValueName));
   }
-  if (!r.bytes(kFieldNewKeyName).empty()) j["new_key"] = utf16le_bytes_to_utf8(r.bytes(kFieldNewKeyName));
-  if (!r.bytes(kFieldOldFileName).empty()) j["old_file"] = utf16le_bytes_to_utf8(r.bytes(kFieldOldFileName));
-  if (!r.bytes(kFieldNewFileName).empty()) j["new_file"] = utf16le_bytes_to_utf8(r.bytes(kFieldNewFileName));
+  if (!r.bytes(kFieldNewKeyName).empty())
+    j["new_key"] = utf16le_bytes_to_utf8(r.bytes(kFieldNewKeyName));
+  if (!r.bytes(kFieldOldFileName).empty())
+    j["old_file"] = utf16le_bytes_to_utf8(r.bytes(kFieldOldFileName));
+  if (!r.bytes(kFieldNewFileName).empty())
+    j["new_file"] = utf16le_bytes_to_utf8(r.bytes(kFieldNewFileName));
   j["process"] = {{"pid", f.process_id}, {"creation_time", f.process_creation_time}};
   j["thread"] = f.thread_id;
   j["session"] = f.session_id;
@@ -68,8 +77,10 @@ nlohmann::ordered_json record_to_json(const RecordView& r, const ClientNames* na
   std::snprintf(hex, sizeof hex, "0x%06x", f.final_key_rules);
   j["rules"] = hex;
   j["rule_names"] = policy::rule_names(f.final_key_rules);
-  if (f.flags & record_flag::kHasDataBefore) j["before"] = value_json(f.value_type_before, f.value_size_before, r.bytes(kFieldDataBefore));
-  if (f.flags & record_flag::kHasDataAfter) j["after"] = value_json(f.value_type_after, f.value_size_after, r.bytes(kFieldDataAfter));
+  if (f.flags & record_flag::kHasDataBefore)
+    j["before"] = value_json(f.value_type_before, f.value_size_before, r.bytes(kFieldDataBefore));
+  if (f.flags & record_flag::kHasDataAfter)
+    j["after"] = value_json(f.value_type_after, f.value_size_after, r.bytes(kFieldDataAfter));
   if (f.restore_flags != 0) j["restore_flags"] = f.restore_flags;
   nlohmann::ordered_json clients = nlohmann::ordered_json::array();
   const std::string_view hashes = r.bytes(kFieldHashes);
@@ -93,16 +104,20 @@ nlohmann::ordered_json record_to_json(const RecordView& r, const ClientNames* na
 
 std::string record_to_text(const RecordView& r, const ClientNames* names) {
   const nlohmann::ordered_json j = record_to_json(r, names);
-  std::string line = "#" + std::to_string(r.fixed.sequence) + " " + j["operation"].get<std::string>() +
+  std::string line = "#" + std::to_string(r.fixed.sequence) + " " +
+                     j["operation"].get<std::string>() +
                      (j["denied"].get<bool>() ? " DENIED " : " ") + j["key"].get<std::string>();
   if (j.contains("value")) line += " : " + j["value"].get<std::string>();
   if (j.contains("new_key")) line += " -> " + j["new_key"].get<std::string>();
-  line += "  pid " + std::to_string(r.fixed.process_id) + " thread " + std::to_string(r.fixed.thread_id);
+  line += "  pid " + std::to_string(r.fixed.process_id) + " thread " +
+          std::to_string(r.fixed.thread_id);
   line += "  " + j["status"].get<std::string>() + "  rules " + j["rule_names"].get<std::string>();
   if (j.contains("before")) line += "  before " + j["before"]["data"].dump();
   if (j.contains("after")) line += "  after " + j["after"]["data"].dump();
   std::string clients;
-  for (const auto& c : j["clients"]) clients += (clients.empty() ? "" : ",") + c.value("name", c["hash"].get<std::string>().substr(0, 8));
+  for (const auto& c : j["clients"])
+    clients +=
+        (clients.empty() ? "" : ",") + c.value("name", c["hash"].get<std::string>().substr(0, 8));
   if (!clients.empty()) line += "  clients " + clients;
   if (j["sync"].get<bool>()) line += "  [sync]";
   return line;

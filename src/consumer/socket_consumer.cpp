@@ -15,13 +15,16 @@ namespace hivewarden {
 SocketConsumer::SocketConsumer(std::string path, Handler handler, ErrorHandler on_error)
     : path_(std::move(path)), handler_(std::move(handler)), on_error_(std::move(on_error)) {}
 
-SocketConsumer::~SocketConsumer() { stop(); }
+SocketConsumer::~SocketConsumer() {
+  stop();
+}
 
 bool SocketConsumer::start(std::string& error) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path_.empty() || path_.size() >= sizeof addr.sun_path) {
-    error = "socket path must be 1 to " + std::to_string(sizeof addr.sun_path - 1) + " bytes: " + path_;
+    error =
+        "socket path must be 1 to " + std::to_string(sizeof addr.sun_path - 1) + " bytes: " + path_;
     return false;
   }
   std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
@@ -76,7 +79,9 @@ bool SocketConsumer::drain(Connection& c) {
     if (magic != kNotificationMagic || size < sizeof(RecordFixed) || size > kMaxRecordBytes) {
       std::lock_guard<std::mutex> lock(stats_mutex_);
       ++stats_.decode_errors;
-      if (on_error_) on_error_(magic != kNotificationMagic ? "bad magic in the stream" : "record size out of range");
+      if (on_error_)
+        on_error_(magic != kNotificationMagic ? "bad magic in the stream"
+                                              : "record size out of range");
       return false;
     }
     if (c.buffer.size() - at < size) break;
@@ -93,7 +98,8 @@ bool SocketConsumer::drain(Connection& c) {
       ++stats_.received;
     }
     const bool ack = handler_ ? handler_(view) : true;
-    if (ack && view.fixed.message_type == static_cast<std::uint16_t>(MessageType::kRegistryEventSync)) {
+    if (ack &&
+        view.fixed.message_type == static_cast<std::uint16_t>(MessageType::kRegistryEventSync)) {
       unsigned char reply[16] = {};
       std::memcpy(reply, &kAckMagic, 4);
       std::memcpy(reply + 8, &view.fixed.sequence, 8);

@@ -2,6 +2,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -54,6 +55,10 @@ void SocketProducer::send_async(std::vector<unsigned char> record) {
     was_empty = queue_.empty();
     queue_.push_back({std::move(record), false, 0});
     ++async_queued_;
+    if (async_queued_ == config_.queue_capacity / 2 + 1) {  // write before it overflows
+      urgent_ = true;
+      was_empty = true;
+    }
   }
   if (was_empty) wake();  // the I/O thread drains everything queued once it is awake
 }
@@ -67,6 +72,7 @@ bool SocketProducer::send_sync(std::vector<unsigned char> record, std::uint64_t 
     return false;
   }
   queue_.push_back({std::move(record), true, sequence});
+  urgent_ = true;
   lock.unlock();
   wake();
   lock.lock();
@@ -91,6 +97,11 @@ bool SocketProducer::send_sync(std::vector<unsigned char> record, std::uint64_t 
 }
 
 bool SocketProducer::flush(std::chrono::milliseconds timeout) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    urgent_ = true;
+  }
+  wake();
   std::unique_lock<std::mutex> lock(mutex_);
   return changed_.wait_for(lock, timeout, [&] { return queue_.empty(); });
 }
@@ -139,9 +150,42 @@ void SocketProducer::disconnect_locked() {
   changed_.notify_all();
 }
 
+bool SocketProducer::write_queued_locked() {
+  constexpr std::size_t kMaxBatch = 256;
+  iovec parts[kMaxBatch];
+  while (!queue_.empty()) {
+    std::size_t count = 0;
+    for (auto it = queue_.begin(); it != queue_.end() && count < kMaxBatch; ++it, ++count) {
+      const std::size_t skip = count == 0 ? written_ : 0;
+      parts[count] = {it->bytes.data() + skip, it->bytes.size() - skip};
+    }
+    msghdr message{};
+    message.msg_iov = parts;
+    message.msg_iovlen = count;
+    const ssize_t n = sendmsg(fd_, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) return errno == EAGAIN || errno == EINTR;  // full: wait for POLLOUT
+    auto left = static_cast<std::size_t>(n);
+    while (left > 0) {
+      Item& item = queue_.front();
+      const std::size_t rest = item.bytes.size() - written_;
+      if (left < rest) {
+        written_ += left;
+        return true;  // the socket took part of it: wait for POLLOUT
+      }
+      left -= rest;
+      if (!item.sync) --async_queued_;
+      queue_.pop_front();
+      written_ = 0;
+      ++stats_.sent;
+    }
+  }
+  return true;
+}
+
 void SocketProducer::run() {
   unsigned char ack_buffer[16];
   std::size_t ack_have = 0;
+  bool was_idle = true;  // the queue was empty after the last write
   while (!stop_) {
     if (fd_ < 0) {
       if (!try_connect()) {
@@ -154,11 +198,24 @@ void SocketProducer::run() {
       ack_have = 0;
     }
     bool want_write;
+    bool linger;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       want_write = !queue_.empty();
+      linger = want_write && was_idle && !urgent_ && config_.batch_delay.count() > 0;
+      urgent_ = false;
     }
-    pollfd p[2] = {{fd_, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0}, {wake_fd_, POLLIN, 0}};
+    if (linger) {  // let the records of the next moments join this one (a wake-up cuts it short)
+      pollfd w{wake_fd_, POLLIN, 0};
+      const auto delay =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(config_.batch_delay).count();
+      const timespec ts{static_cast<time_t>(delay / 1000000000),
+                        static_cast<long>(delay % 1000000000)};
+      (void)ppoll(&w, 1, &ts, nullptr);
+      was_idle = false;
+    }
+    pollfd p[2] = {{fd_, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0},
+                   {wake_fd_, POLLIN, 0}};
     if (poll(p, 2, 100) < 0 && errno != EINTR) break;
     if (p[1].revents & POLLIN) {
       std::uint64_t drained;
@@ -191,25 +248,11 @@ void SocketProducer::run() {
       }
     }
     // Write everything queued until the socket is full: one wake-up, many records.
-    bool broken = false;
-    while ((p[0].revents & POLLOUT) && !queue_.empty()) {
-      Item& item = queue_.front();
-      const ssize_t n = send(fd_, item.bytes.data() + written_, item.bytes.size() - written_, MSG_NOSIGNAL);
-      if (n < 0) {
-        broken = errno != EAGAIN && errno != EINTR;
-        break;
-      }
-      written_ += static_cast<std::size_t>(n);
-      if (written_ < item.bytes.size()) break;  // the socket is full: wait for POLLOUT
-      if (!item.sync) --async_queued_;
-      queue_.pop_front();
-      written_ = 0;
-      ++stats_.sent;
-    }
-    if (broken) {
+    if ((p[0].revents & POLLOUT) && !write_queued_locked()) {
       disconnect_locked();
       continue;
     }
+    if (want_write) was_idle = queue_.empty();  // a round that only woke up does not end a batch
     changed_.notify_all();
   }
 }

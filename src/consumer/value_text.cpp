@@ -25,15 +25,24 @@ std::uint64_t little_endian(std::string_view bytes) {
 
 std::string reg_type_name(std::uint32_t type) {
   switch (type) {
-    case reg_type::kNone: return "REG_NONE";
-    case reg_type::kSz: return "REG_SZ";
-    case reg_type::kExpandSz: return "REG_EXPAND_SZ";
-    case reg_type::kBinary: return "REG_BINARY";
-    case reg_type::kDword: return "REG_DWORD";
-    case reg_type::kDwordBigEndian: return "REG_DWORD_BIG_ENDIAN";
-    case reg_type::kLink: return "REG_LINK";
-    case reg_type::kMultiSz: return "REG_MULTI_SZ";
-    case reg_type::kQword: return "REG_QWORD";
+    case reg_type::kNone:
+      return "REG_NONE";
+    case reg_type::kSz:
+      return "REG_SZ";
+    case reg_type::kExpandSz:
+      return "REG_EXPAND_SZ";
+    case reg_type::kBinary:
+      return "REG_BINARY";
+    case reg_type::kDword:
+      return "REG_DWORD";
+    case reg_type::kDwordBigEndian:
+      return "REG_DWORD_BIG_ENDIAN";
+    case reg_type::kLink:
+      return "REG_LINK";
+    case reg_type::kMultiSz:
+      return "REG_MULTI_SZ";
+    case reg_type::kQword:
+      return "REG_QWORD";
     default: {
       char b[24];
       std::snprintf(b, sizeof b, "REG_0x%x", type);
@@ -42,7 +51,9 @@ std::string reg_type_name(std::uint32_t type) {
   }
 }
 
-std::string utf16le_bytes_to_utf8(std::string_view bytes) { return utf16_to_utf8(utf16_of(bytes)); }
+std::string utf16le_bytes_to_utf8(std::string_view bytes) {
+  return utf16_to_utf8(utf16_of(bytes));
+}
 
 nlohmann::ordered_json value_to_json(std::uint32_t type, std::string_view data) {
   switch (type) {

@@ -41,6 +41,12 @@ std::size_t count_keys(const Key& k) {
   return n;
 }
 
+std::size_t height(const Key& k) {  // levels below k; bounded, as every tree keeps to kMaxKeyDepth
+  std::size_t h = 0;
+  for (const auto& [f, c] : k.children) h = std::max(h, 1 + height(*c));
+  return h;
+}
+
 std::size_t count_values(const Key& k) {
   std::size_t n = k.values.size();
   for (const auto& [f, c] : k.children) n += count_values(*c);
@@ -301,6 +307,8 @@ Status Registry::restore_key(const std::u16string& path, const Key& saved) {
   std::unique_lock lock(mutex_);
   Key* k = find(path);
   if (k == nullptr) return Status::kObjectNameNotFound;
+  // Restoring a key's saved tree below itself would otherwise double its depth each time.
+  if (component_count(path) + height(saved) > kMaxKeyDepth + 2) return Status::kNameTooLong;
   auto fresh = copy(saved);
   k->values = std::move(fresh->values);
   k->children = std::move(fresh->children);

@@ -35,7 +35,8 @@ TEST(CallbackChain, PreByAltitudeDownPostBackUp) {
   chain.add(300, recorder("high"));
   chain.add(200, recorder("mid"));
   EXPECT_EQ(apply(r, chain, set_op(u"\\REGISTRY\\MACHINE")), Status::kSuccess);
-  EXPECT_EQ(calls, (std::vector<std::string>{"high:pre", "mid:pre", "low:pre", "low:post", "mid:post", "high:post"}));
+  EXPECT_EQ(calls, (std::vector<std::string>{"high:pre", "mid:pre", "low:pre", "low:post",
+                                             "mid:post", "high:post"}));
 }
 
 TEST(CallbackChain, AFailingPreBlocksTheOperationAndPostSeesIt) {
@@ -58,7 +59,8 @@ TEST(CallbackChain, AFailingPreBlocksTheOperationAndPostSeesIt) {
   });
   EXPECT_EQ(apply(r, chain, set_op(u"\\REGISTRY\\MACHINE")), Status::kAccessDenied);
   Value v;
-  EXPECT_EQ(r.query_value(u"\\REGISTRY\\MACHINE", u"V", v), Status::kObjectNameNotFound);  // not changed
+  EXPECT_EQ(r.query_value(u"\\REGISTRY\\MACHINE", u"V", v),
+            Status::kObjectNameNotFound);  // not changed
   EXPECT_EQ(seen, Status::kAccessDenied);
   EXPECT_EQ(calls, (std::vector<std::string>{"high", "blocker", "blocker", "high"}));
 }
@@ -101,12 +103,15 @@ TEST(CallbackChain, ManyThreadsLoseNoUpdateAndCallbacksComeAndGo) {
   auto worker = [&](int t) {
     for (int i = 0; i < kOps; ++i) {
       HostOperation op = set_op(u"\\REGISTRY\\MACHINE\\T", static_cast<std::uint64_t>(t));
-      op.value = u"V" + std::u16string(1, static_cast<char16_t>(u'a' + t)) + std::u16string(1, static_cast<char16_t>(u'A' + i % 26));
+      op.value = u"V" + std::u16string(1, static_cast<char16_t>(u'a' + t)) +
+                 std::u16string(1, static_cast<char16_t>(u'A' + i % 26));
       ASSERT_EQ(apply(r, chain, op), Status::kSuccess);
     }
   };
   std::thread churn([&] {
-    for (int i = 0; i < 200; ++i) chain.remove(chain.add(1, [](std::uint32_t, const OperationArgs&) { return Status::kSuccess; }));
+    for (int i = 0; i < 200; ++i)
+      chain.remove(
+          chain.add(1, [](std::uint32_t, const OperationArgs&) { return Status::kSuccess; }));
   });
   std::thread a(worker, 0), b(worker, 1);
   a.join();

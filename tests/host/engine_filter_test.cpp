@@ -35,14 +35,18 @@ class EngineFilterTest : public ::testing::Test {
   void SetUp() override {
     policy::PolicySource source;
     std::vector<policy::PolicyProblem> problems;
-    ASSERT_TRUE(policy::parse_policy_yaml(kPolicy, "t.yaml", source, problems) && policy::compile_policy(source, blob_, problems));
+    ASSERT_TRUE(policy::parse_policy_yaml(kPolicy, "t.yaml", source, problems) &&
+                policy::compile_policy(source, blob_, problems));
     PolicyError error;
     ASSERT_TRUE(engine_.install_policy(blob_.data(), blob_.size(), error));
     bool c;
-    for (const char16_t* k : {u"\\REGISTRY\\MACHINE\\SOFTWARE", u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched"}) {
+    for (const char16_t* k :
+         {u"\\REGISTRY\\MACHINE\\SOFTWARE", u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded",
+          u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched"}) {
       registry_.create_key(k, c);
     }
-    registry_.set_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run", 4, std::string("\x00\0\0\0", 4));
+    registry_.set_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run", 4,
+                        std::string("\x00\0\0\0", 4));
     char dir[] = "/tmp/hw-host-XXXXXX";
     ASSERT_NE(mkdtemp(dir), nullptr);
     dir_ = dir;
@@ -87,11 +91,15 @@ TEST_F(EngineFilterTest, DenialBlocksAndIsReportedWatchedChangeReportsBeforeAndA
   CallbackChain chain;
   chain.add(328010, filter.callback());
 
-  EXPECT_EQ(apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"Locked")), Status::kAccessDenied);
+  EXPECT_EQ(apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"Locked")),
+            Status::kAccessDenied);
   Value v;
-  EXPECT_EQ(registry_.query_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"Locked", v), Status::kObjectNameNotFound);
-  EXPECT_EQ(apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run")), Status::kSuccess);
-  EXPECT_EQ(apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Other", u"X")), Status::kObjectNameNotFound);
+  EXPECT_EQ(registry_.query_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"Locked", v),
+            Status::kObjectNameNotFound);
+  EXPECT_EQ(apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run")),
+            Status::kSuccess);
+  EXPECT_EQ(apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Other", u"X")),
+            Status::kObjectNameNotFound);
   ASSERT_TRUE(producer.flush(2000ms));
   for (int i = 0; i < 400; ++i) {
     std::lock_guard<std::mutex> lock(m);
@@ -116,7 +124,8 @@ TEST_F(EngineFilterTest, FailedOperationSendsNothingAndFreesTheContext) {
   chain.add(100, [](std::uint32_t cls, const OperationArgs&) {  // a lower filter that refuses
     return cls == notify_class::kPreSetValueKey ? Status::kAccessDenied : Status::kSuccess;
   });
-  EXPECT_EQ(apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run")), Status::kAccessDenied);
+  EXPECT_EQ(apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run")),
+            Status::kAccessDenied);
   const EngineStats s = engine_.stats();
   EXPECT_EQ(s.contexts_created, 1u);
   EXPECT_EQ(s.contexts_failed, 1u);
@@ -130,7 +139,8 @@ TEST_F(EngineFilterTest, TwoThreadsHundredThousandPairsLeakNoContext) {
   constexpr int kOps = 100000;
   auto worker = [&](std::uint64_t thread) {
     for (int i = 0; i < kOps; ++i) {
-      const Status s = apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run", thread));
+      const Status s =
+          apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run", thread));
       ASSERT_EQ(s, Status::kSuccess);
     }
   };
@@ -155,7 +165,8 @@ TEST_F(EngineFilterTest, SymbolicLinkIntoAProtectedKeyIsDecidedOnItsTarget) {
   CallbackChain chain;
   chain.add(328010, filter.callback());
   bool c;
-  ASSERT_EQ(registry_.create_key(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Alias", c, /*link=*/true), Status::kSuccess);
+  ASSERT_EQ(registry_.create_key(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Alias", c, /*link=*/true),
+            Status::kSuccess);
   const std::u16string target = u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded";
   // Making the link is allowed (nothing protects Alias) ...
   HostOperation make = set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Alias", u"SymbolicLinkValue");
@@ -164,7 +175,8 @@ TEST_F(EngineFilterTest, SymbolicLinkIntoAProtectedKeyIsDecidedOnItsTarget) {
   make.data = std::string(reinterpret_cast<const char*>(target.data()), target.size() * 2);
   ASSERT_EQ(apply(registry_, chain, make), Status::kSuccess);
   // ... but going through it reaches Guarded, and is denied there.
-  EXPECT_EQ(apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Alias", u"Locked")), Status::kAccessDenied);
+  EXPECT_EQ(apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Alias", u"Locked")),
+            Status::kAccessDenied);
   EXPECT_EQ(EngineFilter::last_decision().reason, Reason::kDenyRule);
   Value v;
   EXPECT_EQ(registry_.query_value(target, u"Locked", v), Status::kObjectNameNotFound);

@@ -36,7 +36,9 @@ TEST(HiveFile, KeyCountsMatchHivexregedit) {
     Registry r;
     HiveImportStats stats;
     std::string error;
-    ASSERT_TRUE(import_hive((kHives / path).string(), u"\\REGISTRY\\MACHINE\\MOUNTED", r, stats, error)) << error;
+    ASSERT_TRUE(
+        import_hive((kHives / path).string(), u"\\REGISTRY\\MACHINE\\MOUNTED", r, stats, error))
+        << error;
     EXPECT_EQ(stats.keys, std::stoul(keys)) << path;
     ++checked;
   }
@@ -50,13 +52,15 @@ TEST(HiveFile, ValueCountsMatchHivexregeditsExport) {
   Registry from_hive;
   HiveImportStats hs;
   std::string error;
-  ASSERT_TRUE(import_hive(hive.string(), u"\\REGISTRY\\MACHINE\\SYSTEM", from_hive, hs, error)) << error;
+  ASSERT_TRUE(import_hive(hive.string(), u"\\REGISTRY\\MACHINE\\SYSTEM", from_hive, hs, error))
+      << error;
   gzFile gz = gzopen(exported.c_str(), "rb");
   ASSERT_NE(gz, nullptr);
   std::string text;
   char buffer[1 << 16];
   int n;
-  while ((n = gzread(gz, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(n));
+  while ((n = gzread(gz, buffer, sizeof buffer)) > 0)
+    text.append(buffer, static_cast<std::size_t>(n));
   gzclose(gz);
   Registry from_export;
   RegImportStats rs;

@@ -62,7 +62,8 @@ TEST(RegFile, ImportThenExportThenImportIsTheSame) {
 }
 
 TEST(RegFile, Utf16WithBomAndRegedit4) {
-  std::u16string wide = u"Windows Registry Editor Version 5.00\r\n\r\n[HKEY_USERS\\S-1-5-18\\X]\r\n\"A\"=\"b\"\r\n";
+  std::u16string wide =
+      u"Windows Registry Editor Version 5.00\r\n\r\n[HKEY_USERS\\S-1-5-18\\X]\r\n\"A\"=\"b\"\r\n";
   std::string bytes = "\xFF\xFE";
   for (char16_t c : wide) {
     bytes += static_cast<char>(c & 0xFF);
@@ -73,7 +74,9 @@ TEST(RegFile, Utf16WithBomAndRegedit4) {
   std::string error;
   ASSERT_TRUE(import_reg(bytes, "wide.reg", r, stats, error)) << error;
   EXPECT_TRUE(r.key_exists(u"\\REGISTRY\\USER\\S-1-5-18\\X"));
-  ASSERT_TRUE(import_reg("REGEDIT4\n\n[HKEY_LOCAL_MACHINE\\A]\n\"E\"=hex(2):41,42,00\n", "v4.reg", r, stats, error)) << error;
+  ASSERT_TRUE(import_reg("REGEDIT4\n\n[HKEY_LOCAL_MACHINE\\A]\n\"E\"=hex(2):41,42,00\n", "v4.reg",
+                         r, stats, error))
+      << error;
   Value v;
   ASSERT_EQ(r.query_value(u"\\REGISTRY\\MACHINE\\A", u"E", v), Status::kSuccess);
   EXPECT_EQ(v.data, std::string("A\0B\0\0\0", 6));  // widened to UTF-16, as Windows stores it
@@ -84,21 +87,30 @@ TEST(RegFile, DeletionsAndErrorsWithLineNumbers) {
   RegImportStats stats;
   std::string error;
   ASSERT_TRUE(import_reg(kSample, "s.reg", r, stats, error));
-  ASSERT_TRUE(import_reg("Windows Registry Editor Version 5.00\n[-HKEY_LOCAL_MACHINE\\SOFTWARE\\Test]\n", "d.reg", r, stats, error));
+  ASSERT_TRUE(
+      import_reg("Windows Registry Editor Version 5.00\n[-HKEY_LOCAL_MACHINE\\SOFTWARE\\Test]\n",
+                 "d.reg", r, stats, error));
   EXPECT_FALSE(r.key_exists(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Test"));
   EXPECT_FALSE(r.key_exists(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Test\\Sub"));
   EXPECT_FALSE(import_reg("not a reg file\n", "x.reg", r, stats, error));
   EXPECT_NE(error.find("x.reg:1"), std::string::npos);
-  EXPECT_FALSE(import_reg("Windows Registry Editor Version 5.00\n[HKEY_LOCAL_MACHINE\\A]\n\"v\"=dword:12\n", "y.reg", r, stats, error));
+  EXPECT_FALSE(
+      import_reg("Windows Registry Editor Version 5.00\n[HKEY_LOCAL_MACHINE\\A]\n\"v\"=dword:12\n",
+                 "y.reg", r, stats, error));
   EXPECT_NE(error.find("y.reg:3"), std::string::npos) << error;
-  EXPECT_FALSE(import_reg("Windows Registry Editor Version 5.00\n\"v\"=\"x\"\n", "z.reg", r, stats, error));
+  EXPECT_FALSE(
+      import_reg("Windows Registry Editor Version 5.00\n\"v\"=\"x\"\n", "z.reg", r, stats, error));
   EXPECT_NE(error.find("outside"), std::string::npos);
-  EXPECT_FALSE(import_reg("Windows Registry Editor Version 5.00\n[HKEY_NOWHERE\\A]\n", "w.reg", r, stats, error));
-  EXPECT_FALSE(import_reg("Windows Registry Editor Version 5.00\n[HKEY_LOCAL_MACHINE\\A]\n\"v\"=hex:zz\n", "h.reg", r, stats, error));
+  EXPECT_FALSE(import_reg("Windows Registry Editor Version 5.00\n[HKEY_NOWHERE\\A]\n", "w.reg", r,
+                          stats, error));
+  EXPECT_FALSE(
+      import_reg("Windows Registry Editor Version 5.00\n[HKEY_LOCAL_MACHINE\\A]\n\"v\"=hex:zz\n",
+                 "h.reg", r, stats, error));
 }
 
 TEST(RegFile, RealExportsFromTheSharedDataImport) {
-  const std::filesystem::path dir = std::filesystem::path(HIVEWARDEN_SHARED_DATA) / "hives" / "exports";
+  const std::filesystem::path dir =
+      std::filesystem::path(HIVEWARDEN_SHARED_DATA) / "hives" / "exports";
   if (!std::filesystem::exists(dir)) GTEST_SKIP() << "no " << dir;
   int files = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
@@ -127,7 +139,8 @@ namespace {
 
 // Inputs the fuzzer found (fuzz/fuzz_reg_file.cpp): each must give a clear error, not a crash.
 TEST(RegFile, FuzzerFindingsAreErrors) {
-  const std::filesystem::path dir = std::filesystem::path(HIVEWARDEN_SOURCE_DIR) / "tests" / "host" / "regressions";
+  const std::filesystem::path dir =
+      std::filesystem::path(HIVEWARDEN_SOURCE_DIR) / "tests" / "host" / "regressions";
   int files = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     std::ifstream in(e.path(), std::ios::binary);

@@ -54,6 +54,25 @@ TEST(Registry, KeysStopAtWindowsNameAndDepthLimits) {
   EXPECT_EQ(r.key_count(), 2u + 1u + 1u + kMaxKeyDepth);
 }
 
+TEST(Registry, RestoringATreeBelowItselfCannotGrowPastTheDepthLimit) {
+  Registry r;
+  std::size_t created = 0;
+  std::u16string path = u"\\REGISTRY\\MACHINE\\T";
+  for (int level = 0; level < 200; ++level) path += u"\\n";
+  ASSERT_EQ(r.create_key_path(path, created), Status::kSuccess);
+  Subtree saved;
+  ASSERT_EQ(r.save_key(u"\\REGISTRY\\MACHINE\\T", saved), Status::kSuccess);
+  // 203 + 200 levels fit; the next restore of a 400-level tree under the 403rd level does not.
+  ASSERT_EQ(r.restore_key(path, *saved), Status::kSuccess);
+  ASSERT_EQ(r.save_key(u"\\REGISTRY\\MACHINE\\T", saved), Status::kSuccess);
+  const std::size_t keys = r.key_count();
+  std::u16string deepest = path;
+  for (int level = 0; level < 200; ++level) deepest += u"\\n";
+  ASSERT_TRUE(r.key_exists(deepest));
+  EXPECT_EQ(r.restore_key(deepest, *saved), Status::kNameTooLong);
+  EXPECT_EQ(r.key_count(), keys);  // nothing changed
+}
+
 TEST(Registry, CreateKeyPathMakesEveryMissingParentInOneWalk) {
   Registry r;
   std::size_t created = 0;

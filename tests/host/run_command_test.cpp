@@ -13,20 +13,28 @@ namespace {
 
 TEST(RunCommand, SamplesGiveRealStatusesAndDecisions) {
   const std::string src = HIVEWARDEN_SOURCE_DIR;
-  const std::string command = std::string(HIVEWARDEN_BINARY) + " run --registry " + src + "/samples/start.reg --ops " + src +
+  const std::string command = std::string(HIVEWARDEN_BINARY) + " run --registry " + src +
+                              "/samples/start.reg --ops " + src +
                               "/samples/run-ops.jsonl 2>/dev/null";
   FILE* pipe = popen(command.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
   std::vector<nlohmann::json> lines;
   char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) lines.push_back(nlohmann::json::parse(buffer));
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr)
+    lines.push_back(nlohmann::json::parse(buffer));
   const int status = pclose(pipe);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
   ASSERT_EQ(lines.size(), 8u);
   const std::vector<std::pair<std::string, std::string>> expected = {
-      {"access-denied", "tamper-protection"}, {"success", "notify"}, {"success", "notify"}, {"access-denied", "hardened-key"},
-      {"success", "no-match"}, {"cannot-delete", "no-match"}, {"success", "no-match"}, {"object-name-not-found", "no-match"}};
+      {"access-denied", "tamper-protection"},
+      {"success", "notify"},
+      {"success", "notify"},
+      {"access-denied", "hardened-key"},
+      {"success", "no-match"},
+      {"cannot-delete", "no-match"},
+      {"success", "no-match"},
+      {"object-name-not-found", "no-match"}};
   for (std::size_t i = 0; i < lines.size(); ++i) {
     EXPECT_EQ(lines[i]["line"], i + 1);
     EXPECT_EQ(lines[i]["status"], expected[i].first) << i;

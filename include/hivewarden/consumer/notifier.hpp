@@ -34,7 +34,7 @@ struct NotifyEvent {
 };
 
 struct NotifierStats {
-  std::uint64_t records = 0;             // built and handed to the producer
+  std::uint64_t records = 0;              // built and handed to the producer
   std::uint64_t skipped_no_consumer = 0;  // not built: nobody listening
   std::uint64_t sync_timeouts = 0;
 };

@@ -27,8 +27,13 @@ inline constexpr std::uint32_t kMaxRecordBytes = 16u << 20;
 struct ProducerConfig {
   std::string path;
   std::size_t queue_capacity = 4096;  // async records waiting to be written
-  bool drop_oldest = true;            // on overflow: drop the oldest queued record, else the new one
+  bool drop_oldest = true;  // on overflow: drop the oldest queued record, else the new one
   std::chrono::milliseconds reconnect_interval{100};
+  // How long an async record may wait for others to be written with it: the first record after
+  // a quiet spell wakes the I/O thread, which gathers for this long and writes them all at once
+  // (one wake-up and one system call for many records). A sync record, flush() or a half-full
+  // queue cut the wait short. Zero writes every record as soon as it comes.
+  std::chrono::microseconds batch_delay{200};
 };
 
 struct DeliveryStats {
@@ -57,7 +62,8 @@ class SocketProducer {
 
   // Queues a sync record (its `sequence` field must be unique) and waits for the consumer's
   // acknowledgement, at most `timeout`. Returns true when acknowledged; a timeout is counted.
-  bool send_sync(std::vector<unsigned char> record, std::uint64_t sequence, std::chrono::milliseconds timeout);
+  bool send_sync(std::vector<unsigned char> record, std::uint64_t sequence,
+                 std::chrono::milliseconds timeout);
 
   // Waits until every queued record is written or dropped, at most `timeout`.
   bool flush(std::chrono::milliseconds timeout);
@@ -74,6 +80,7 @@ class SocketProducer {
   bool try_connect();
   void disconnect_locked();
   void wake();
+  bool write_queued_locked();  // false when the connection broke
 
   ProducerConfig config_;
   mutable std::mutex mutex_;
@@ -81,6 +88,7 @@ class SocketProducer {
   std::deque<Item> queue_;
   std::size_t async_queued_ = 0;
   std::size_t written_ = 0;  // bytes of queue_.front() already written
+  bool urgent_ = false;      // write now: a sync record, a flush or a half-full queue is waiting
   std::set<std::uint64_t> acked_, failed_;
   DeliveryStats stats_;
   std::atomic<bool> connected_{false};

@@ -72,11 +72,12 @@ class Registry {
   Status rename_key(const std::u16string& path,
                     const std::u16string& new_name);  // kObjectNameCollision
   Status save_key(const std::u16string& path, Subtree& out) const;
-  // Replaces the key's values and subkeys with a copy of `saved` (restore and replace alike).
+  // Replaces the key's values and subkeys with a copy of `saved` (restore and replace alike);
+  // kNameTooLong when that would make the tree deeper than kMaxKeyDepth.
   Status restore_key(const std::u16string& path, const Key& saved);
 
   bool key_exists(const std::u16string& path) const;
-  // Every key below (and including) `path`, depth first, for exports and counts.
+  // Every key, depth first, subkeys in folded-name order, for exports and counts.
   void walk(const std::function<void(const std::u16string& path, const Key& key)>& visit) const;
   std::size_t key_count() const;
   std::size_t value_count() const;
