@@ -17,7 +17,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::vector<unsigned char> record(std::uint64_t sequence, MessageType type = MessageType::kRegistryEventAsync) {
+std::vector<unsigned char> record(std::uint64_t sequence,
+                                  MessageType type = MessageType::kRegistryEventAsync) {
   RecordInput in;
   in.type = type;
   in.sequence = sequence;
@@ -115,9 +116,47 @@ TEST_F(SocketChannelTest, AsyncFloodNeverBlocksAndCountsEveryDrop) {
   EXPECT_LT(enqueue_time, 1000ms);
 }
 
+TEST_F(SocketChannelTest, BatchingNeverHoldsBackSyncRecordsFlushesOrAFillingQueue) {
+  std::atomic<std::uint64_t> received{0};
+  SocketConsumer consumer(path_, [&](const RecordView&) {
+    ++received;
+    return true;
+  });
+  std::string error;
+  ASSERT_TRUE(consumer.start(error)) << error;
+  ProducerConfig config{path_};
+  config.queue_capacity = 16;
+  config.batch_delay = std::chrono::seconds(30);  // a gather that would outlast the test
+  SocketProducer producer(config);
+  ASSERT_TRUE(eventually([&] { return producer.connected(); }));
+
+  // Async records alone wait for the batch...
+  producer.send_async(record(1));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(received.load(), 0u);
+  // ...a sync record goes at once and takes them along.
+  EXPECT_TRUE(producer.send_sync(record(2, MessageType::kRegistryEventSync), 2, 5000ms));
+  ASSERT_TRUE(eventually([&] { return received.load() == 2; }, 5000ms));
+
+  // A queue filling past half its capacity is written before it overflows.
+  for (std::uint64_t s = 3; s < 3 + 9; ++s) producer.send_async(record(s));
+  ASSERT_TRUE(eventually([&] { return received.load() == 11; }, 5000ms));
+  EXPECT_EQ(producer.stats().dropped_overflow, 0u);
+
+  // flush() does not wait for the batch either.
+  producer.send_async(record(12));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(producer.flush(5000ms));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5000ms);
+  ASSERT_TRUE(eventually([&] { return received.load() == 12; }, 5000ms));
+}
+
 TEST_F(SocketChannelTest, ProducerSurvivesAConsumerRestart) {
   std::atomic<std::uint64_t> first{0}, second{0};
-  auto consumer = std::make_unique<SocketConsumer>(path_, [&](const RecordView&) { ++first; return true; });
+  auto consumer = std::make_unique<SocketConsumer>(path_, [&](const RecordView&) {
+    ++first;
+    return true;
+  });
   std::string error;
   ASSERT_TRUE(consumer->start(error)) << error;
   ProducerConfig config{path_};
@@ -133,7 +172,10 @@ TEST_F(SocketChannelTest, ProducerSurvivesAConsumerRestart) {
   for (std::uint64_t s = 101; s <= 150; ++s) producer.send_async(record(s));  // nobody to send to
   EXPECT_FALSE(producer.send_sync(record(151, MessageType::kRegistryEventSync), 151, 100ms));
 
-  consumer = std::make_unique<SocketConsumer>(path_, [&](const RecordView&) { ++second; return true; });
+  consumer = std::make_unique<SocketConsumer>(path_, [&](const RecordView&) {
+    ++second;
+    return true;
+  });
   ASSERT_TRUE(consumer->start(error)) << error;
   ASSERT_TRUE(eventually([&] { return producer.connected(); }));
   for (std::uint64_t s = 152; s <= 200; ++s) producer.send_async(record(s));
@@ -147,7 +189,8 @@ TEST_F(SocketChannelTest, ProducerSurvivesAConsumerRestart) {
 
 TEST_F(SocketChannelTest, GarbageInTheStreamIsAnErrorNotACrash) {
   std::atomic<int> errors{0};
-  SocketConsumer consumer(path_, [](const RecordView&) { return true; }, [&](const std::string&) { ++errors; });
+  SocketConsumer consumer(
+      path_, [](const RecordView&) { return true; }, [&](const std::string&) { ++errors; });
   std::string error;
   ASSERT_TRUE(consumer.start(error)) << error;
   SocketProducer producer({path_});
