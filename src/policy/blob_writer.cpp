@@ -74,6 +74,11 @@ bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyPro
     return last_client = client_index[name] = static_cast<std::uint32_t>(clients.size() - 1);
   };
 
+  // Every entry's key as written goes into the pool (for explanations); with a million entries
+  // growing the pool step by step would copy hundreds of megabytes again and again.
+  std::size_t written_units = 0;
+  for (const MonitoredEntry& entry : source.monitored) written_units += entry.key.size();
+  strings.reserve_units(written_units + written_units / 4 + 4096);
   KeyPattern pattern;
   std::string error;
   for (std::size_t i = 0; i < source.monitored.size(); ++i) {
@@ -86,7 +91,7 @@ bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyPro
     max_depth = std::max(max_depth, static_cast<std::uint32_t>(pattern.components.size()));
     const std::uint32_t node = tree.insert(pattern);
     const std::uint32_t client = client_of(entry.client);
-    const blob::StrRef key_text = strings.add_utf8(entry.key);
+    const blob::StrRef key_text = strings.append_utf8(entry.key);
     if (entry.rules != 0) {
       entries.push_back({key_text, {0, 0}, entry.where.line, 0});
       tree.add_key_client(node,

@@ -79,9 +79,9 @@ std::uint32_t MonitoredTree::find_or_add(std::uint64_t a, std::uint64_t b, std::
 std::uint32_t MonitoredTree::child_literal(std::uint32_t parent, std::u16string_view name) {
   const blob::StrRef folded = strings_.add(fold(name));
   bool added = false;
-  const auto edge = find_or_add(kLiteralTag | parent, packed(folded),
-                                static_cast<std::uint32_t>(literals_.size()), added);
-  if (!added) return literals_[edge].child;
+  // The table holds the child itself, so a known edge costs one lookup.
+  const auto child = find_or_add(kLiteralTag | parent, packed(folded), node_count_, added);
+  if (!added) return child;
   literals_.push_back(
       {parent, node_count_, component_hash(strings_.view(folded)), folded, strings_.add(name)});
   return node_count_++;
@@ -109,9 +109,9 @@ std::uint32_t MonitoredTree::child_pattern(std::uint32_t parent, const PatternCo
   const std::uint64_t key_b =
       kind == blob::kGlob ? packed(glob) : (static_cast<std::uint64_t>(kind) << 32) | count;
   bool added = false;
-  const auto edge = find_or_add((kind == blob::kGlob ? kGlobTag : kPatternTag) | parent, key_b,
-                                static_cast<std::uint32_t>(patterns_.size()), added);
-  if (!added) return patterns_[edge].child;
+  const auto child = find_or_add((kind == blob::kGlob ? kGlobTag : kPatternTag) | parent, key_b,
+                                 node_count_, added);
+  if (!added) return child;
   patterns_.push_back({parent, node_count_, kind, count, glob});
   return node_count_++;
 }

@@ -4,35 +4,21 @@
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::policy {
-namespace {
-constexpr std::uint32_t kEmpty = 0xFFFFFFFFu;
-}
-
-StringPool::StringPool() : slots_(1024, kEmpty) {}
+StringPool::StringPool() : slots_(1024) {}
 
 blob::StrRef StringPool::add(std::u16string_view s) {
-  const std::uint64_t hash = component_hash(s);
+  const std::uint64_t full = component_hash(s);
+  const auto hash = static_cast<std::uint32_t>(full ^ (full >> 32));
   const std::size_t mask = slots_.size() - 1;
-  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
-    const std::uint32_t index = slots_[i];
-    if (index == kEmpty) break;
-    if (hashes_[index] == hash && view(refs_[index]) == s) return refs_[index];
+  std::size_t i = hash & mask;
+  for (; slots_[i].used != 0; i = (i + 1) & mask) {
+    if (slots_[i].hash == hash && view(slots_[i].ref) == s) return slots_[i].ref;
   }
   const blob::StrRef ref{static_cast<std::uint32_t>(units_.size()),
                          static_cast<std::uint32_t>(s.size())};
   units_.insert(units_.end(), s.begin(), s.end());
-  refs_.push_back(ref);
-  hashes_.push_back(hash);
-  if (refs_.size() * 2 > slots_.size()) {
-    grow();
-  } else {
-    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
-      if (slots_[i] == kEmpty) {
-        slots_[i] = static_cast<std::uint32_t>(refs_.size() - 1);
-        break;
-      }
-    }
-  }
+  slots_[i] = {ref, hash, 1};
+  if (++count_ * 2 > slots_.size()) grow();
   return ref;
 }
 
@@ -40,13 +26,22 @@ blob::StrRef StringPool::add_utf8(std::string_view s) {
   return add(utf8_to_utf16(s).value_or(u"?"));
 }
 
+blob::StrRef StringPool::append_utf8(std::string_view s) {
+  const std::u16string text = utf8_to_utf16(s).value_or(u"?");
+  const blob::StrRef ref{static_cast<std::uint32_t>(units_.size()),
+                         static_cast<std::uint32_t>(text.size())};
+  units_.insert(units_.end(), text.begin(), text.end());
+  return ref;
+}
+
 void StringPool::grow() {
-  std::vector<std::uint32_t> slots(slots_.size() * 2, kEmpty);
+  std::vector<Slot> slots(slots_.size() * 2);
   const std::size_t mask = slots.size() - 1;
-  for (std::uint32_t index = 0; index < refs_.size(); ++index) {
-    std::size_t i = hashes_[index] & mask;
-    while (slots[i] != kEmpty) i = (i + 1) & mask;
-    slots[i] = index;
+  for (const Slot& slot : slots_) {
+    if (slot.used == 0) continue;
+    std::size_t i = slot.hash & mask;
+    while (slots[i].used != 0) i = (i + 1) & mask;
+    slots[i] = slot;
   }
   slots_.swap(slots);
 }
