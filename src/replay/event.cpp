@@ -18,7 +18,10 @@ bool hex_number(const std::string& s, std::uint64_t& out) {
   out = 0;
   for (std::size_t i = 2; i < s.size(); ++i) {
     const char c = s[i];
-    const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    const int v = c >= '0' && c <= '9'   ? c - '0'
+                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                  : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                         : -1;
     if (v < 0) return false;
     out = out * 16 + static_cast<std::uint64_t>(v);
   }
@@ -38,7 +41,8 @@ void parse_details(const std::string& d, std::uint32_t& type, std::string& data,
   if (d.rfind("QWORD (", 0) == 0 && d.back() == ')') {  // Sysmon writes the high and low halves
     const std::string inner = d.substr(7, d.size() - 8);
     const std::size_t dash = inner.find('-');
-    if (dash != std::string::npos && hex_number(inner.substr(0, dash), hi) && hex_number(inner.substr(dash + 1), v)) {
+    if (dash != std::string::npos && hex_number(inner.substr(0, dash), hi) &&
+        hex_number(inner.substr(dash + 1), v)) {
       type = 11;
       data = le((hi << 32) | (v & 0xFFFFFFFFu), 8);
       return;
@@ -59,18 +63,25 @@ void parse_details(const std::string& d, std::uint32_t& type, std::string& data,
 
 std::int64_t parse_utc_time(const std::string& t) {
   int y, mo, d, h, mi, s, ms = 0;
-  if (std::sscanf(t.c_str(), "%d-%d-%d %d:%d:%d.%d", &y, &mo, &d, &h, &mi, &s, &ms) < 6 &&
-      std::sscanf(t.c_str(), "%d-%d-%dT%d:%d:%d.%d", &y, &mo, &d, &h, &mi, &s, &ms) < 6) {
+  // Field widths keep sscanf from reading a number too big for an int (found by fuzzing: a
+  // 17-digit year overflowed the arithmetic below); the fraction's first three digits are ms.
+  if (std::sscanf(t.c_str(), "%5d-%2d-%2d %2d:%2d:%2d.%3d", &y, &mo, &d, &h, &mi, &s, &ms) < 6 &&
+      std::sscanf(t.c_str(), "%5d-%2d-%2dT%2d:%2d:%2d.%3d", &y, &mo, &d, &h, &mi, &s, &ms) < 6) {
     return 0;
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31) return 0;
+  // FILETIME's range, and a real clock's fields; anything else is not a time.
+  if (y < 1601 || y > 30827 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
+      mi > 59 || s < 0 || s > 60 || ms < 0) {
+    return 0;
+  }
   // Days since 1601-01-01 by the civil-calendar formula.
   const int yy = mo <= 2 ? y - 1 : y;
   const int era = yy / 400;
   const int yoe = yy - era * 400;
   const int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
   const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 584694;  // shift to 1601-03-01 base
+  const std::int64_t days =
+      static_cast<std::int64_t>(era) * 146097 + doe - 584694;  // shift to 1601-03-01 base
   return ((days * 24 + h) * 60 + mi) * 60000000LL + s * 1000000LL + ms * 1000LL;
 }
 
@@ -87,7 +98,8 @@ std::optional<MappedOperation> map_event(const RegistryEvent& e, std::string& wh
   } else if (e.event_type == "RenameKey") {
     m.op = Operation::kRenameKey;
   } else {
-    why = e.event_type.empty() ? "no EventType in the event (the collector lost it)" : "unknown EventType " + e.event_type;
+    why = e.event_type.empty() ? "no EventType in the event (the collector lost it)"
+                               : "unknown EventType " + e.event_type;
     return std::nullopt;
   }
   if (e.target_object.empty()) {

@@ -23,9 +23,11 @@ namespace {
 namespace fs = std::filesystem;
 const fs::path kData = fs::path(HIVEWARDEN_SHARED_DATA);
 
-std::vector<RegistryEvent> read_all(const std::string& path, ReadStats& stats, std::string& error, bool& ok) {
+std::vector<RegistryEvent> read_all(const std::string& path, ReadStats& stats, std::string& error,
+                                    bool& ok) {
   std::vector<RegistryEvent> out;
-  ok = read_events(path, [&](RegistryEvent&& e) { out.push_back(std::move(e)); }, stats, error);
+  ok = read_events(
+      path, [&](RegistryEvent&& e) { out.push_back(std::move(e)); }, stats, error);
   return out;
 }
 
@@ -72,6 +74,29 @@ TEST(Replay, DetailsAndTimes) {
   EXPECT_EQ(parse_utc_time("1970-01-01 00:00:00.000"), 134774LL * 86400 * 1000000);
   EXPECT_LT(parse_utc_time("2019-07-19 14:44:08.197"), parse_utc_time("2019-07-19 14:44:08.198"));
   EXPECT_EQ(parse_utc_time("not a time"), 0);
+  EXPECT_GT(parse_utc_time("30827-12-31 23:59:59.999"), parse_utc_time("2019-07-19 14:44:08.198"));
+  // Out of FILETIME's range or no clock time: not a time, and no overflow on the way.
+  EXPECT_EQ(parse_utc_time("20555555555555520-01-01 00:00:00.000"), 0);
+  EXPECT_EQ(parse_utc_time("30828-01-01 00:00:00.000"), 0);
+  EXPECT_EQ(parse_utc_time("1600-12-31 23:59:59.999"), 0);
+  EXPECT_EQ(parse_utc_time("2019-07-19 24:00:00.000"), 0);
+  EXPECT_EQ(parse_utc_time("2019-07-19 14:-1:00.000"), 0);
+}
+
+// Found by fuzz_event_reader (UBSan: signed overflow in the time arithmetic): the event is read,
+// its time is unknown.
+TEST(Replay, SeventeenDigitYearIsNotATime) {
+  const auto path = std::filesystem::path(HIVEWARDEN_SOURCE_DIR) / "tests" / "replay" /
+                    "regressions" / "event_reader_17_digit_year.json";
+  ReadStats stats;
+  std::string error;
+  std::vector<RegistryEvent> events;
+  // The fuzzer's file also ends in a stray `}`: an error naming it, after the event before it.
+  EXPECT_FALSE(read_json_events(
+      path.string(), [&](RegistryEvent&& e) { events.push_back(std::move(e)); }, stats, error));
+  EXPECT_NE(error.find("event 2"), std::string::npos) << error;
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].time_key, 0);
 }
 
 TEST(Replay, MappingSplitsKeysAndValues) {
@@ -83,7 +108,10 @@ TEST(Replay, MappingSplitsKeysAndValues) {
   ASSERT_TRUE(m);
   EXPECT_EQ(m->key, "HKLM\\SOFTWARE\\Run");
   EXPECT_EQ(m->value, "");
-  e.target_object = "HKLM\\System\\bam\\UserSettings\\S-1-5-18\\\\Device\\HarddiskVolume2\\x.exe";  // a value named \Device\...
+  e.target_object =
+      "HKLM\\System\\bam\\UserSettings\\S-1-5-18\\\\Device\\HarddiskVolume2\\x.exe";  // a value
+                                                                                      // named
+                                                                                      // \Device\...
   m = map_event(e, why);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->key, "HKLM\\System\\bam\\UserSettings\\S-1-5-18");
@@ -118,8 +146,9 @@ TEST(Replay, EvtxSamplesAgreeWithEvtxexport) {
     ++files;
   }
   EXPECT_GE(files, 70);
-  std::printf("[ replay ] %d EVTX files, %llu Sysmon registry events, each file's count as evtxexport's\n", files,
-              static_cast<unsigned long long>(total));
+  std::printf(
+      "[ replay ] %d EVTX files, %llu Sysmon registry events, each file's count as evtxexport's\n",
+      files, static_cast<unsigned long long>(total));
 }
 
 TEST(Replay, EveryOtrfEventIsReadAndMappedOrAccountedFor) {
@@ -140,7 +169,8 @@ TEST(Replay, EveryOtrfEventIsReadAndMappedOrAccountedFor) {
     std::string why;
     const auto m = map_event(e, why);
     if (!m) {
-      ASSERT_TRUE(e.event_type.empty()) << why;  // the only events left out: the collector lost EventType
+      ASSERT_TRUE(e.event_type.empty())
+          << why;  // the only events left out: the collector lost EventType
       ++no_type;
       continue;
     }
@@ -156,9 +186,12 @@ TEST(Replay, DamagedInputsGiveErrorsAndEverythingBefore) {
   fs::create_directories(tmp);
   // Broken JSON after two good events.
   {
-    std::ofstream(tmp / "broken.jsonl") << R"({"EventID":13,"Provider":"Microsoft-Windows-Sysmon","EventData":{"EventType":"SetValue","TargetObject":"HKLM\\A\\v"}})" "\n"
-                                         << R"({"EventID":12,"Provider":"Microsoft-Windows-Sysmon","EventData":{"EventType":"CreateKey","TargetObject":"HKLM\\B"}})" "\n"
-                                         << "{\"EventID\": 13, \"Provider\n";
+    std::ofstream(tmp / "broken.jsonl")
+        << R"({"EventID":13,"Provider":"Microsoft-Windows-Sysmon","EventData":{"EventType":"SetValue","TargetObject":"HKLM\\A\\v"}})"
+           "\n"
+        << R"({"EventID":12,"Provider":"Microsoft-Windows-Sysmon","EventData":{"EventType":"CreateKey","TargetObject":"HKLM\\B"}})"
+           "\n"
+        << "{\"EventID\": 13, \"Provider\n";
     ReadStats stats;
     std::string error;
     bool ok = true;
@@ -193,19 +226,25 @@ TEST(Replay, DamagedInputsGiveErrorsAndEverythingBefore) {
     std::ifstream in(sample, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     for (std::size_t cut : {std::size_t{100}, std::size_t{5000}, bytes.size() / 2}) {
-      std::ofstream(tmp / "cut.evtx", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(cut));
+      std::ofstream(tmp / "cut.evtx", std::ios::binary)
+          .write(bytes.data(), static_cast<std::streamsize>(cut));
       ReadStats stats;
       std::string error;
       bool ok = true;
-      read_all((tmp / "cut.evtx").string(), stats, error, ok);  // never a crash; errors name the file
+      read_all((tmp / "cut.evtx").string(), stats, error,
+               ok);  // never a crash; errors name the file
       if (!ok) {
         EXPECT_NE(error.find("cut.evtx"), std::string::npos) << error;
       }
     }
   }
-  std::ofstream(tmp / "broken.xml") << "<Event xmlns=\"x\"><System><Provider Name=\"Microsoft-Windows-Sysmon\"/><EventID>13</EventID></System>"
-                                       "<EventData><Data Name=\"EventType\">SetValue</Data><Data Name=\"TargetObject\">HKLM\\A\\v</Data></EventData></Event>\n"
-                                       "<Event xmlns=\"x\"><System><EventID>13</EventID></System><EventData><Data Name=\"x\">unclosed</EventData></Event>\n";
+  std::ofstream(tmp / "broken.xml")
+      << "<Event xmlns=\"x\"><System><Provider "
+         "Name=\"Microsoft-Windows-Sysmon\"/><EventID>13</EventID></System>"
+         "<EventData><Data Name=\"EventType\">SetValue</Data><Data "
+         "Name=\"TargetObject\">HKLM\\A\\v</Data></EventData></Event>\n"
+         "<Event xmlns=\"x\"><System><EventID>13</EventID></System><EventData><Data "
+         "Name=\"x\">unclosed</EventData></Event>\n";
   ReadStats stats;
   std::string error;
   bool ok = true;
@@ -220,7 +259,8 @@ TEST(Replay, DefenderTamperingSamplesAreDeniedOrReported) {
   policy::PolicySource source;
   std::vector<policy::PolicyProblem> problems;
   policy::Blob blob;
-  ASSERT_TRUE(policy::parse_policy_yaml(policy::builtin_default_policy_yaml(), "default", source, problems) &&
+  ASSERT_TRUE(policy::parse_policy_yaml(policy::builtin_default_policy_yaml(), "default", source,
+                                        problems) &&
               policy::compile_policy(source, blob, problems));
   std::vector<std::uint64_t> aligned((blob.size() + 7) / 8);
   std::memcpy(aligned.data(), blob.data(), blob.size());
@@ -230,12 +270,15 @@ TEST(Replay, DefenderTamperingSamplesAreDeniedOrReported) {
   auto scratch = std::make_unique<DecisionScratch>();
   // Defender's own keys and services, changed by anything but Defender itself (its own writes are
   // Defender working, not tampering).
-  const std::regex defender(R"(\\Windows Defender(\\|$)|\\(WinDefend|WdFilter|WdBoot|WdNisDrv|WdNisSvc|MpHardCodedBlockHive)(\\|$))",
-                            std::regex::icase);
+  const std::regex defender(
+      R"(\\Windows Defender(\\|$)|\\(WinDefend|WdFilter|WdBoot|WdNisDrv|WdNisSvc|MpHardCodedBlockHive)(\\|$))",
+      std::regex::icase);
   int samples = 0;
-  std::vector<fs::path> logs = {kData / "evtx" / "registry_events_all.jsonl.gz", kData / "otrf" / "registry_events.jsonl.gz"};
+  std::vector<fs::path> logs = {kData / "evtx" / "registry_events_all.jsonl.gz",
+                                kData / "otrf" / "registry_events.jsonl.gz"};
   if (fs::exists(kData / "evtx" / "sample_xml")) {
-    for (const auto& e : fs::directory_iterator(kData / "evtx" / "sample_xml")) logs.push_back(e.path());
+    for (const auto& e : fs::directory_iterator(kData / "evtx" / "sample_xml"))
+      logs.push_back(e.path());
   }
   for (const auto& log : logs) {
     if (!fs::exists(log)) continue;
@@ -246,11 +289,13 @@ TEST(Replay, DefenderTamperingSamplesAreDeniedOrReported) {
       std::string why;
       const auto m = map_event(e, why);
       if (!m || !std::regex_search(m->key, defender)) continue;
-      const std::u16string key = *utf8_to_utf16(m->key), value = *utf8_to_utf16(m->value), image = *utf8_to_utf16(e.image);
+      const std::u16string key = *utf8_to_utf16(m->key), value = *utf8_to_utf16(m->value),
+                           image = *utf8_to_utf16(e.image);
       ProcessIdentity who;
       who.image = image;
       who.pid = e.pid;
-      if (classify_process(view, who, *scratch).flags & process_flag::kAvService) continue;  // Defender itself
+      if (classify_process(view, who, *scratch).flags & process_flag::kAvService)
+        continue;  // Defender itself
       OperationRequest r;
       r.op = m->op;
       r.key = key;
@@ -258,9 +303,11 @@ TEST(Replay, DefenderTamperingSamplesAreDeniedOrReported) {
       r.process.image = image;
       r.process.pid = e.pid;
       const Decision d = decide_on(view, r, *scratch);
-      std::printf("[ defender ] %s %s %s:%s -> %s (%s)\n", log.filename().c_str(), std::string(traits(m->op).name).c_str(),
-                  m->key.c_str(), m->value.c_str(), verdict_name(d.verdict), reason_name(d.reason));
-      EXPECT_TRUE(d.verdict == Verdict::kDeny || d.notify != NotifyMode::kNone) << m->key << " " << m->value;
+      std::printf("[ defender ] %s %s %s:%s -> %s (%s)\n", log.filename().c_str(),
+                  std::string(traits(m->op).name).c_str(), m->key.c_str(), m->value.c_str(),
+                  verdict_name(d.verdict), reason_name(d.reason));
+      EXPECT_TRUE(d.verdict == Verdict::kDeny || d.notify != NotifyMode::kNone)
+          << m->key << " " << m->value;
       ++samples;
     }
   }
