@@ -33,7 +33,7 @@ void SocketProducer::wake() {
 }
 
 void SocketProducer::send_async(std::vector<unsigned char> record) {
-  bool was_empty = false;
+  bool wake_now = false;  // the I/O thread may be asleep, or must stop gathering
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!connected_) {
@@ -52,15 +52,15 @@ void SocketProducer::send_async(std::vector<unsigned char> record) {
         }
       }
     }
-    was_empty = queue_.empty();
+    wake_now = queue_.empty();
     queue_.push_back({std::move(record), false, 0});
     ++async_queued_;
     if (async_queued_ == config_.queue_capacity / 2 + 1) {  // write before it overflows
       urgent_ = true;
-      was_empty = true;
+      wake_now = true;
     }
   }
-  if (was_empty) wake();  // the I/O thread drains everything queued once it is awake
+  if (wake_now) wake();  // the I/O thread drains everything queued once it is awake
 }
 
 bool SocketProducer::send_sync(std::vector<unsigned char> record, std::uint64_t sequence,

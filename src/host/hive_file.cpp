@@ -36,8 +36,8 @@ bool import_hive(const std::string& file, const std::u16string& mount, Registry&
     return false;
   }
   // Create the mount point and its parents.
-  std::size_t created = 0;
-  if (registry.create_key_path(mount, created) != Status::kSuccess) {
+  std::size_t mount_keys_made = 0;
+  if (registry.create_key_path(mount, mount_keys_made) != Status::kSuccess) {
     error = file + ": cannot mount under " + utf16_to_utf8(mount);
     return false;
   }

@@ -172,8 +172,8 @@ bool parse_value(const std::string& line, bool version4, std::u16string& name, b
     data = utf16le_bytes(utf8_to_utf16(s).value_or(u""), true);
     return true;
   }
-  if (rhs.rfind("str(", 0) ==
-      0) {  // hivexregedit --unsafe-printable-strings: str(N):"text", unescaped
+  // hivexregedit --unsafe-printable-strings: str(N):"text", unescaped
+  if (rhs.rfind("str(", 0) == 0) {
     const std::size_t close = rhs.find("):\"");
     if (close == std::string::npos || rhs.back() != '"' || rhs.size() < close + 4) {
       why = "str(N): needs a type and a quoted string";
@@ -218,8 +218,8 @@ bool parse_value(const std::string& line, bool version4, std::u16string& name, b
       why = "malformed hex data";
       return false;
     }
-    if (version4 &&
-        (type == kExpandSz || type == kMultiSz)) {  // REGEDIT4 stores these as 8-bit text
+    // REGEDIT4 stores these as 8-bit text
+    if (version4 && (type == kExpandSz || type == kMultiSz)) {
       std::u16string wide;
       for (char c : data) wide += static_cast<char16_t>(static_cast<unsigned char>(c));
       data = utf16le_bytes(wide, false);

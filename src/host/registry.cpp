@@ -35,6 +35,12 @@ std::size_t component_count(std::u16string_view path) {
   return n;
 }
 
+// Whether a key named `leaf`, `components` deep counting \REGISTRY and its hive root (which
+// come before the levels Windows counts), is beyond what Windows lets a registry hold.
+bool beyond_limits(std::u16string_view leaf, std::size_t components) {
+  return leaf.size() > kMaxKeyNameLength || components > kMaxKeyDepth + 2;
+}
+
 std::size_t count_keys(const Key& k) {
   std::size_t n = 1;
   for (const auto& [f, c] : k.children) n += count_keys(*c);
@@ -137,9 +143,7 @@ Key* Registry::find_parent(std::u16string_view path, std::u16string_view& leaf) 
   const std::size_t cut = path.rfind(u'\\');
   if (cut == std::u16string_view::npos) return nullptr;
   leaf = path.substr(cut + 1);
-  const std::u16string_view parent = path.substr(0, cut);
-  if (component_count(parent) == 0) return nullptr;
-  return find(parent);
+  return find(path.substr(0, cut));  // nullptr when nothing is left of the parent
 }
 
 Status Registry::resolve(const std::u16string& path, std::u16string& resolved, bool& exists,
@@ -161,8 +165,8 @@ Status Registry::resolve(const std::u16string& path, std::u16string& resolved, b
         continue;
       }
       k = child;
-      if (k->link && !(open_link && component_count(parts.rest()) ==
-                                        0)) {  // continue at the target, with the rest
+      // A link: continue at its target, with the rest of the path.
+      if (k->link && !(open_link && component_count(parts.rest()) == 0)) {
         auto v = k->values.find(kLinkValue);
         if (v == k->values.end() || v->second.type != kRegLink) return Status::kObjectNameNotFound;
         std::u16string target(v->second.data.size() / 2, u'\0');
@@ -193,9 +197,7 @@ Status Registry::create_key(const std::u16string& path, bool& created, bool link
   std::u16string_view leaf;
   Key* parent = find_parent(path, leaf);
   if (parent == nullptr) return Status::kObjectNameNotFound;
-  // \REGISTRY and its hive root come before the levels Windows counts.
-  if (leaf.size() > kMaxKeyNameLength || component_count(path) > kMaxKeyDepth + 2)
-    return Status::kNameTooLong;
+  if (beyond_limits(leaf, component_count(path))) return Status::kNameTooLong;
   auto k = std::make_unique<Key>();
   k->name = leaf;
   k->link = link;
@@ -211,14 +213,14 @@ Status Registry::create_key_path(std::u16string_view path, std::size_t& created)
   std::u16string_view c;
   if (!parts.next(c) || !equal_folded(c, u"REGISTRY")) return Status::kObjectNameNotFound;
   Key* k = root_.get();
-  for (std::size_t depth = 1; parts.next(c); ++depth) {
+  for (std::size_t components = 2; parts.next(c); ++components) {
     const FoldedName folded(c);
     auto it = k->children.find(folded.view());
     if (it != k->children.end()) {
       k = it->second.get();
       continue;
     }
-    if (c.size() > kMaxKeyNameLength || depth > kMaxKeyDepth + 1) return Status::kNameTooLong;
+    if (beyond_limits(c, components)) return Status::kNameTooLong;
     auto fresh = std::make_unique<Key>();
     fresh->name = c;
     k = k->children.emplace(std::u16string(folded.view()), std::move(fresh)).first->second.get();

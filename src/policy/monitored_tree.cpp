@@ -40,6 +40,15 @@ std::vector<std::uint32_t> group_by(const Items& items, std::size_t groups, Key 
   return order;
 }
 
+// Sorts each group's run of `order` (as group_by made them) by `less`.
+template <class Less>
+void sort_each_group(std::vector<std::uint32_t>& order, const std::vector<std::uint32_t>& begin,
+                     Less less) {
+  for (std::size_t g = 0; g + 1 < begin.size(); ++g) {
+    std::sort(order.begin() + begin[g], order.begin() + begin[g + 1], less);
+  }
+}
+
 }  // namespace
 
 MonitoredTree::MonitoredTree(StringPool& strings) : strings_(strings), slots_(1024) {}
@@ -145,27 +154,21 @@ FlatTree MonitoredTree::flatten() const {
   std::vector<std::uint32_t> lit_begin, pat_begin, key_begin, value_begin, value_client_begin;
   std::vector<std::uint32_t> lits = group_by(
       literals_, n, [](const LiteralEdge& e) { return e.parent; }, lit_begin);
-  for (std::size_t node = 0; node < n; ++node) {
-    std::sort(lits.begin() + lit_begin[node], lits.begin() + lit_begin[node + 1],
-              [&](std::uint32_t a, std::uint32_t b) {
-                const LiteralEdge& x = literals_[a];
-                const LiteralEdge& y = literals_[b];
-                if (x.hash != y.hash) return x.hash < y.hash;
-                return strings_.view(x.folded) < strings_.view(y.folded);
-              });
-  }
+  sort_each_group(lits, lit_begin, [&](std::uint32_t a, std::uint32_t b) {
+    const LiteralEdge& x = literals_[a];
+    const LiteralEdge& y = literals_[b];
+    if (x.hash != y.hash) return x.hash < y.hash;
+    return strings_.view(x.folded) < strings_.view(y.folded);
+  });
   std::vector<std::uint32_t> pats = group_by(
       patterns_, n, [](const PatternEdge& e) { return e.parent; }, pat_begin);
-  for (std::size_t node = 0; node < n; ++node) {
-    std::sort(pats.begin() + pat_begin[node], pats.begin() + pat_begin[node + 1],
-              [&](std::uint32_t a, std::uint32_t b) {
-                const PatternEdge& x = patterns_[a];
-                const PatternEdge& y = patterns_[b];
-                if (x.kind != y.kind) return x.kind < y.kind;
-                if (x.count != y.count) return x.count < y.count;
-                return strings_.view(x.glob) < strings_.view(y.glob);
-              });
-  }
+  sort_each_group(pats, pat_begin, [&](std::uint32_t a, std::uint32_t b) {
+    const PatternEdge& x = patterns_[a];
+    const PatternEdge& y = patterns_[b];
+    if (x.kind != y.kind) return x.kind < y.kind;
+    if (x.count != y.count) return x.count < y.count;
+    return strings_.view(x.glob) < strings_.view(y.glob);
+  });
   const auto keys = group_by(
       key_clients_, n, [](const auto& kc) { return kc.first; }, key_begin);
   const auto vals = group_by(

@@ -27,8 +27,8 @@ struct OperationArgs {
   std::uint32_t type = 0;  // set-value: the new data
   std::string_view data;
   bool key_exists = false;
-  const Value* old_value =
-      nullptr;  // set-value / delete-value: the value before, when there is one
+  // set-value / delete-value: the value before, when there is one
+  const Value* old_value = nullptr;
   std::u16string_view image;
   std::uint32_t pid = 0;
   std::uint64_t thread = 0;

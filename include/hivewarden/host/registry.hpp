@@ -69,8 +69,8 @@ class Registry {
                    const std::string& data);
   Status delete_value(const std::u16string& path, const std::u16string& name);
   Status query_value(const std::u16string& path, const std::u16string& name, Value& out) const;
-  Status rename_key(const std::u16string& path,
-                    const std::u16string& new_name);  // kObjectNameCollision
+  // kObjectNameCollision when the new name is taken.
+  Status rename_key(const std::u16string& path, const std::u16string& new_name);
   Status save_key(const std::u16string& path, Subtree& out) const;
   // Replaces the key's values and subkeys with a copy of `saved` (restore and replace alike);
   // kNameTooLong when that would make the tree deeper than kMaxKeyDepth.
