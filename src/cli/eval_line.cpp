@@ -1,11 +1,27 @@
 #include "hivewarden/cli/eval_line.hpp"
 
-#include "hivewarden/cli/explain.hpp"
-
 namespace hivewarden::cli {
-namespace {
 
-EvalResult error_result(std::uint64_t line_number, const std::string& message) {
+DecidedOperation decide_operation(PolicySession& session, const OperationInput& input) {
+  const OperationRequest request = input.request();
+  DecidedOperation out;
+  Decision& d = out.decision;
+  d = session.engine->decide(request, *session.scratch);
+  if (d.path_status != PathStatus::kOk) return out;
+  if (d.context_kept) {
+    const PostOutcome post = session.engine->complete(request.thread_id, request.op, input.success);
+    if (post.found) d.notify = post.notify;
+  } else if (d.verdict == Verdict::kAllow && !input.success) {
+    d.notify = NotifyMode::kNone;
+  }
+  out.explanation = explain(session.policy.view(), request, d, *session.scratch);
+  if (!input.success && d.verdict == Verdict::kAllow) {
+    out.explanation.why += "; but the operation failed (its `status`), so nothing is reported";
+  }
+  return out;
+}
+
+EvalResult eval_error(std::uint64_t line_number, const std::string& message) {
   EvalResult r;
   r.error = true;
   r.json["line"] = line_number;
@@ -13,32 +29,23 @@ EvalResult error_result(std::uint64_t line_number, const std::string& message) {
   return r;
 }
 
-}  // namespace
-
 EvalResult eval_line(PolicySession& session, std::string_view text, std::uint64_t line_number) {
-  nlohmann::json object = nlohmann::json::parse(text, nullptr, false);
-  if (object.is_discarded()) return error_result(line_number, "not valid JSON");
   std::string problem;
-  const std::optional<OperationInput> input = operation_from_json(object, problem);
-  if (!input) return error_result(line_number, problem);
-
-  const OperationRequest request = input->request();
-  EvalResult r;
-  r.decision = session.engine->decide(request, *session.scratch);
-  Decision& d = r.decision;
-  if (d.path_status != PathStatus::kOk) return error_result(line_number, std::string("key: ") + path_status_text(d.path_status));
-  // The post-operation: a failed operation sends nothing, and its call context is freed.
-  if (d.context_kept) {
-    const PostOutcome post = session.engine->complete(request.thread_id, request.op, input->success);
-    if (post.found) d.notify = post.notify;
-  } else if (d.verdict == Verdict::kAllow && !input->success) {
-    d.notify = NotifyMode::kNone;
+  std::optional<OperationInput> input = operation_from_line(text, problem);
+  if (!input) return eval_error(line_number, problem);
+  const DecidedOperation decided = decide_operation(session, *input);
+  const Decision& d = decided.decision;
+  if (d.path_status != PathStatus::kOk) {
+    return eval_error(line_number, std::string("key: ") + path_status_text(d.path_status));
   }
-  const Explanation e = explain(session.policy.view(), request, d, *session.scratch);
+  EvalResult r;
+  r.decision = d;
   r.json["line"] = line_number;
-  r.json["op"] = traits(request.op).name;
-  const nlohmann::ordered_json decided = decision_json(d, e, false);
-  for (const auto& [k, v] : decided.items()) r.json[k] = v;
+  r.json["op"] = traits(input->op).name;
+  const nlohmann::ordered_json fields = decision_json(d, decided.explanation, false);
+  for (const auto& [k, v] : fields.items()) r.json[k] = v;
+  if (!input->success) r.json["status"] = "failure";  // why `notify` is none (SPEC §9)
+  r.input = std::move(input);
   return r;
 }
 

@@ -1,7 +1,14 @@
 #include "hivewarden/cli/operation_input.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
+#include "hivewarden/consumer/value_text.hpp"
+#include "hivewarden/host/registry.hpp"
+#include "hivewarden/util/json_depth.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::cli {
@@ -9,14 +16,30 @@ namespace {
 
 using nlohmann::json;
 
-bool read_string(const json& object, const char* field, std::u16string& out, std::string& error, bool required) {
+// A short, safe rendering of a JSON value for an error message (never the whole value).
+std::string describe(const json& value) {
+  if (value.is_string()) {
+    const std::string& s = value.get_ref<const std::string&>();
+    return s.size() <= 64 ? "'" + s + "'" : "'" + s.substr(0, 61) + "...'";
+  }
+  return std::string("a JSON ") + value.type_name();
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+bool read_string(const json& object, const char* field, std::u16string& out, std::string& error,
+                 bool required) {
   const auto it = object.find(field);
   if (it == object.end() || it->is_null()) {
     if (required) error = std::string("missing field `") + field + "`";
     return !required;
   }
   if (!it->is_string()) {
-    error = std::string("field `") + field + "` must be a string";
+    error = std::string("field `") + field + "` must be a string, not " + describe(*it);
     return false;
   }
   auto converted = utf8_to_utf16(it->get_ref<const std::string&>());
@@ -28,18 +51,34 @@ bool read_string(const json& object, const char* field, std::u16string& out, std
   return true;
 }
 
+bool read_bool(const json& object, const char* field, bool& out, std::string& error) {
+  const auto it = object.find(field);
+  if (it == object.end() || it->is_null()) return true;
+  if (!it->is_boolean()) {
+    error = std::string("field `") + field + "` must be true or false, not " + describe(*it);
+    return false;
+  }
+  out = it->get<bool>();
+  return true;
+}
+
 template <std::size_t N>
-bool read_names(const json& object, const char* field, const NamedBit (&table)[N], std::uint32_t& out, std::string& error) {
+bool read_names(const json& object, const char* field, const NamedBit (&table)[N],
+                std::uint32_t& out, std::string& error) {
   const auto it = object.find(field);
   if (it == object.end() || it->is_null()) return true;
   if (!it->is_array()) {
-    error = std::string("field `") + field + "` must be a list of names";
+    error = std::string("field `") + field + "` must be a list of names, not " + describe(*it);
     return false;
   }
   for (const json& item : *it) {
     std::uint32_t bit = 0;
     if (!item.is_string() || !bit_by_name(table, item.get_ref<const std::string&>(), bit)) {
-      error = std::string("unknown name in `") + field + "`: " + item.dump();
+      std::string known;
+      for (const NamedBit& named : table)
+        known += (known.empty() ? "" : ", ") + std::string(named.name);
+      error = std::string("unknown name in `") + field + "`: " + describe(item) +
+              " (known: " + known + ")";
       return false;
     }
     out |= bit;
@@ -51,12 +90,158 @@ template <class T>
 bool read_unsigned(const json& object, const char* field, T& out, std::string& error) {
   const auto it = object.find(field);
   if (it == object.end() || it->is_null()) return true;
-  if (!it->is_number_unsigned() || it->get<std::uint64_t>() > static_cast<std::uint64_t>(T(~T(0)))) {
-    error = std::string("field `") + field + "` must be a non-negative integer in range";
+  if (!it->is_number_unsigned() ||
+      it->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<T>::max())) {
+    error = std::string("field `") + field + "` must be a non-negative integer up to " +
+            std::to_string(std::numeric_limits<T>::max()) + ", not " +
+            (it->is_number() ? it->dump() : describe(*it));
     return false;
   }
   out = static_cast<T>(it->get<std::uint64_t>());
   return true;
+}
+
+// Registry value types by name: "REG_DWORD", "dword", "multi-sz", "REG_MULTI_SZ" (any case).
+bool type_by_name(const std::string& text, std::uint32_t& type) {
+  struct Named {
+    const char* name;
+    std::uint32_t type;
+  };
+  static constexpr Named kTypes[] = {
+      {"none", reg_type::kNone},          {"sz", reg_type::kSz},
+      {"expand-sz", reg_type::kExpandSz}, {"binary", reg_type::kBinary},
+      {"dword", reg_type::kDword},        {"dword-big-endian", reg_type::kDwordBigEndian},
+      {"link", reg_type::kLink},          {"multi-sz", reg_type::kMultiSz},
+      {"qword", reg_type::kQword}};
+  std::string name = lower(text);
+  if (name.rfind("reg_", 0) == 0) name.erase(0, 4);
+  std::replace(name.begin(), name.end(), '_', '-');
+  for (const Named& t : kTypes) {
+    if (name == t.name) {
+      type = t.type;
+      return true;
+    }
+  }
+  return false;
+}
+
+void append_le(std::string& out, std::uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+
+bool append_utf16le(std::string& out, const json& item, bool terminate) {
+  const auto text = utf8_to_utf16(item.get_ref<const std::string&>());
+  if (!text) return false;
+  for (char16_t c : *text) append_le(out, c, 2);
+  if (terminate) append_le(out, 0, 2);
+  return true;
+}
+
+bool append_hex(std::string& out, const std::string& hex) {
+  if (hex.size() % 2 != 0) return false;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    int byte = 0;
+    for (std::size_t j = i; j < i + 2; ++j) {
+      const char c = hex[j];
+      const int digit = c >= '0' && c <= '9'   ? c - '0'
+                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                               : -1;
+      if (digit < 0) return false;
+      byte = byte * 16 + digit;
+    }
+    out += static_cast<char>(byte);
+  }
+  return true;
+}
+
+// set-value's `type` and `data` (SPEC §9): a number for dword / qword, a string for sz /
+// expand-sz / link, a list of strings for multi-sz, hex for every other type.
+bool read_value_data(const json& object, OperationInput& in, std::string& error) {
+  if (const auto t = object.find("type"); t != object.end() && !t->is_null()) {
+    if (t->is_string()) {
+      if (!type_by_name(t->get_ref<const std::string&>(), in.type)) {
+        error = "field `type`: unknown value type " + describe(*t) +
+                " (REG_SZ, REG_EXPAND_SZ, REG_BINARY, REG_DWORD, REG_DWORD_BIG_ENDIAN, REG_LINK, "
+                "REG_MULTI_SZ, REG_QWORD, REG_NONE, or a number)";
+        return false;
+      }
+    } else if (!read_unsigned(object, "type", in.type, error)) {
+      return false;
+    }
+  }
+  const auto d = object.find("data");
+  if (d == object.end() || d->is_null()) return true;
+  in.has_data = true;
+  const std::string type_name = reg_type_name(in.type);
+  switch (in.type) {
+    case reg_type::kDword:
+    case reg_type::kQword: {
+      const bool dword = in.type == reg_type::kDword;
+      const std::uint64_t max = dword ? 0xFFFFFFFFull : ~0ull;
+      if (!d->is_number_unsigned() || d->get<std::uint64_t>() > max) {
+        error = "field `data` of a " + type_name + " must be a whole number from 0 to " +
+                std::to_string(max) + ", not " + (d->is_number() ? d->dump() : describe(*d));
+        return false;
+      }
+      append_le(in.data, d->get<std::uint64_t>(), dword ? 4 : 8);
+      return true;
+    }
+    case reg_type::kSz:
+    case reg_type::kExpandSz:
+    case reg_type::kLink:
+      if (!d->is_string() || !append_utf16le(in.data, *d, in.type != reg_type::kLink)) {
+        error = "field `data` of a " + type_name + " must be a string of valid UTF-8";
+        return false;
+      }
+      return true;
+    case reg_type::kMultiSz:
+      if (!d->is_array()) {
+        error = "field `data` of a REG_MULTI_SZ must be a list of strings, not " + describe(*d);
+        return false;
+      }
+      for (const json& item : *d) {
+        if (!item.is_string() || !append_utf16le(in.data, item, true)) {
+          error = "field `data` of a REG_MULTI_SZ must be a list of strings of valid UTF-8";
+          return false;
+        }
+      }
+      append_le(in.data, 0, 2);
+      return true;
+    default:
+      if (!d->is_string() || !append_hex(in.data, d->get_ref<const std::string&>())) {
+        error = "field `data` of a " + type_name + " must be hex digits, two per byte";
+        return false;
+      }
+      return true;
+  }
+}
+
+bool is_known_host_status(const std::string& name) {
+  using host::Status;
+  for (Status s : {Status::kAccessDenied, Status::kObjectNameNotFound, Status::kObjectNameCollision,
+                   Status::kCannotDelete, Status::kInvalidParameter, Status::kNameTooLong,
+                   Status::kReparseLoop}) {
+    if (name == host::status_name(s)) return true;
+  }
+  return false;
+}
+
+// A status number written as text: decimal, or hex with 0x. nullopt when it is not a number.
+std::optional<std::uint64_t> status_number(const std::string& s) {
+  const bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+  const std::string digits = hex ? s.substr(2) : s;
+  if (digits.empty() || digits.size() > 16) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : digits) {
+    const int digit = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+                      : hex && std::isxdigit(static_cast<unsigned char>(c))
+                          ? std::tolower(static_cast<unsigned char>(c)) - 'a' + 10
+                          : -1;
+    if (digit < 0) return std::nullopt;
+    v = v * (hex ? 16 : 10) + static_cast<std::uint64_t>(digit);
+  }
+  return v;
 }
 
 }  // namespace
@@ -80,59 +265,106 @@ OperationRequest OperationInput::request() const {
 bool status_is_success(const json& status, bool& valid) {
   valid = true;
   if (status.is_null()) return true;
-  if (status.is_number_integer()) return status.get<std::int64_t>() == 0;
-  if (status.is_string()) {
-    const std::string& s = status.get_ref<const std::string&>();
-    return s == "success" || s == "STATUS_SUCCESS" || s == "0";
-  }
   if (status.is_boolean()) return status.get<bool>();
+  if (status.is_number_unsigned()) {
+    valid = status.get<std::uint64_t>() <= 0xFFFFFFFFull;
+    return status.get<std::uint64_t>() == 0;
+  }
+  if (status.is_number_integer()) {  // negative: NTSTATUS as a signed 32-bit number
+    valid = status.get<std::int64_t>() >= std::numeric_limits<std::int32_t>::min();
+    return false;
+  }
+  if (status.is_string()) {
+    const std::string s = lower(status.get_ref<const std::string&>());
+    if (s == "success" || s == "status_success") return true;
+    if (const auto n = status_number(s)) {
+      valid = *n <= 0xFFFFFFFFull;
+      return *n == 0;
+    }
+    const bool ntstatus_name =
+        s.size() > 7 && s.rfind("status_", 0) == 0 &&
+        s.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_", 7) == std::string::npos;
+    valid = ntstatus_name || is_known_host_status(s);
+    return false;
+  }
   valid = false;
   return false;
 }
 
 std::optional<OperationInput> operation_from_json(const json& object, std::string& error) {
   if (!object.is_object()) {
-    error = "expected a JSON object";
+    error = "expected a JSON object, not " + describe(object);
     return std::nullopt;
   }
   OperationInput in;
   const auto op = object.find("op");
   if (op == object.end() || !op->is_string()) {
-    error = "missing field `op` (one of create-key, delete-key, set-value, delete-value, rename-key, restore-key, replace-key, query-value)";
+    error =
+        "missing field `op` (one of create-key, delete-key, set-value, delete-value, rename-key, "
+        "restore-key, replace-key, query-value)";
     return std::nullopt;
   }
   if (!operation_by_name(op->get_ref<const std::string&>(), in.op)) {
-    error = "unknown op '" + op->get<std::string>() + "'";
+    error = "unknown op " + describe(*op) +
+            " (one of create-key, delete-key, set-value, delete-value, rename-key, restore-key, "
+            "replace-key, query-value)";
     return std::nullopt;
   }
   const OperationTraits& t = traits(in.op);
   const bool value_op = t.matches_values || in.op == Operation::kQueryValue;
+  std::u16string file;
   if (!read_string(object, "key", in.key, error, true) ||
       !read_string(object, "value", in.value, error, value_op) ||
       !read_string(object, "new_name", in.new_name, error, in.op == Operation::kRenameKey) ||
       !read_string(object, "image", in.image, error, false) ||
       !read_string(object, "user_sid", in.user_sid, error, false) ||
-      !read_unsigned(object, "pid", in.pid, error) || !read_unsigned(object, "thread", in.thread, error) ||
+      !read_string(object, "file", file, error, false) ||
+      !read_unsigned(object, "pid", in.pid, error) ||
+      !read_unsigned(object, "thread", in.thread, error) ||
       !read_names(object, "flags", kProcessFlagNames, in.flags, error) ||
-      !read_names(object, "rules", kProcessRuleNames, in.rules, error)) {
+      !read_names(object, "rules", kProcessRuleNames, in.rules, error) ||
+      !read_bool(object, "key_exists", in.key_exists, error) ||
+      !read_bool(object, "link", in.create_link, error) ||
+      !read_bool(object, "open_link", in.open_link, error)) {
     return std::nullopt;
   }
-  if (const auto it = object.find("key_exists"); it != object.end() && !it->is_null()) {
-    if (!it->is_boolean()) {
-      error = "field `key_exists` must be true or false";
-      return std::nullopt;
-    }
-    in.key_exists = it->get<bool>();
-  }
+  in.file = utf16_to_utf8(file);
+  if (in.op == Operation::kSetValue && !read_value_data(object, in, error)) return std::nullopt;
   if (const auto it = object.find("status"); it != object.end()) {
     bool valid = true;
     in.success = status_is_success(*it, valid);
     if (!valid) {
-      error = "field `status` must be a string or an NTSTATUS number";
+      error =
+          "field `status` must be success, STATUS_SUCCESS, 0, an NTSTATUS name (STATUS_...) "
+          "or number, or one of the host's names (access-denied, ...); not " +
+          (it->is_number() ? it->dump() : describe(*it));
       return std::nullopt;
     }
   }
   return in;
+}
+
+std::string line_too_long_error() {
+  return "the line is longer than " + std::to_string(kMaxOperationLineBytes) +
+         " bytes (the limit of one operation)";
+}
+
+std::optional<OperationInput> operation_from_line(std::string_view text, std::string& error) {
+  if (text.size() > kMaxOperationLineBytes) {
+    error = line_too_long_error();
+    return std::nullopt;
+  }
+  if (!json_depth_within(text, kMaxOperationNesting)) {
+    error = "JSON nested deeper than " + std::to_string(kMaxOperationNesting) +
+            " levels (the limit of one operation)";
+    return std::nullopt;
+  }
+  const json object = json::parse(text, nullptr, false);
+  if (object.is_discarded()) {
+    error = "not valid JSON";
+    return std::nullopt;
+  }
+  return operation_from_json(object, error);
 }
 
 }  // namespace hivewarden::cli

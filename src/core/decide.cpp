@@ -44,7 +44,8 @@ PathStatus build_rename_target(const OperationRequest& request, const CanonicalO
   const PathStatus status = canonicalize_key(request.key, options, scratch.new_path);
   if (status != PathStatus::kOk) return status;
   drop_last_component(scratch.new_path);
-  return append_component(scratch.new_path, request.new_name, scratch.new_path.native_form);
+  const bool nul_allowed = scratch.new_path.native_form && !request.names_from_win32;
+  return append_component(scratch.new_path, request.new_name, nul_allowed);
 }
 
 }  // namespace
@@ -108,7 +109,8 @@ Decision decide_on(const PolicyView& policy, const OperationRequest& request, De
   }
   const bool value_op = op.matches_values || request.op == Operation::kQueryValue;
   if (value_op && (request.value.size() > kMaxValueNameUnits ||
-                   (!scratch.path.native_form && request.value.find(u'\0') != std::u16string_view::npos))) {
+                   ((!scratch.path.native_form || request.names_from_win32) &&
+                    request.value.find(u'\0') != std::u16string_view::npos))) {
     return deny(d, Reason::kInvalidName, NotifyMode::kNone);
   }
 

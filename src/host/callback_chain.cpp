@@ -70,6 +70,9 @@ Status apply(Registry& registry, const CallbackChain& chain, const HostOperation
   args.old_value = had_old ? &old : nullptr;
   args.image = op.image;
   args.pid = op.pid;
+  args.flags = op.flags;
+  args.rules = op.rules;
+  args.win32_names = op.win32_names;
   args.thread = op.thread;
 
   const auto callbacks = chain.snapshot();

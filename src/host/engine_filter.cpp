@@ -11,6 +11,7 @@ namespace {
 struct ThreadState {
   std::unique_ptr<DecisionScratch> scratch = std::make_unique<DecisionScratch>();
   Decision last;
+  bool decided = false;  // `last` belongs to the operation being applied
   struct Captured {
     Operation op;
     bool has_before;
@@ -27,8 +28,12 @@ ThreadState& state() {
 
 }  // namespace
 
-const Decision& EngineFilter::last_decision() {
-  return state().last;
+const Decision* EngineFilter::last_decision() {
+  return state().decided ? &state().last : nullptr;
+}
+
+void EngineFilter::forget_last_decision() {
+  state().decided = false;
 }
 
 RegistryCallback EngineFilter::callback() {
@@ -50,8 +55,12 @@ Status EngineFilter::pre(std::uint32_t, const OperationArgs& args) {
   r.key_exists = args.key_exists;
   r.process.image = args.image;
   r.process.pid = args.pid;
+  r.process.extra_flags = args.flags;
+  r.process.extra_rules = args.rules;
+  r.names_from_win32 = args.win32_names;
   r.thread_id = args.thread;
   s.last = engine_.decide(r, *s.scratch);
+  s.decided = true;
   const Decision& d = s.last;
   const bool captured = d.capture_old_value && args.old_value != nullptr;
   if (d.verdict == Verdict::kDeny) {

@@ -177,7 +177,8 @@ TEST_F(EngineFilterTest, SymbolicLinkIntoAProtectedKeyIsDecidedOnItsTarget) {
   // ... but going through it reaches Guarded, and is denied there.
   EXPECT_EQ(apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Alias", u"Locked")),
             Status::kAccessDenied);
-  EXPECT_EQ(EngineFilter::last_decision().reason, Reason::kDenyRule);
+  ASSERT_NE(EngineFilter::last_decision(), nullptr);
+  EXPECT_EQ(EngineFilter::last_decision()->reason, Reason::kDenyRule);
   Value v;
   EXPECT_EQ(registry_.query_value(target, u"Locked", v), Status::kObjectNameNotFound);
 }

@@ -18,14 +18,16 @@ struct CheckOptions {
   bool key_exists = false;
   bool json = false;
   std::string flags, rules;  // comma-separated names
+  std::string status;        // the post-operation's outcome (SPEC §9 `status`)
+  std::string type, data;    // set-value's new data (SPEC §9 `type`, `data`)
 };
 
 struct MonitorOptions {
   std::string socket;
   std::string policy;  // optional: names the clients whose hashes records carry
   bool json = false;
-  bool no_ack = false;       // never acknowledge sync records (to test producers' timeouts)
-  std::uint64_t count = 0;   // stop after this many records (0: until SIGINT/SIGTERM)
+  bool no_ack = false;      // never acknowledge sync records (to test producers' timeouts)
+  std::uint64_t count = 0;  // stop after this many records (0: until SIGINT/SIGTERM)
 };
 
 struct BenchOptions {
@@ -44,8 +46,8 @@ struct BenchOptions {
 struct ReplayOptions {
   std::string policy, what_if, summary_path;
   std::vector<std::string> logs;
-  bool all = false;       // a line for every event, not only denied or reported ones
-  bool progress = true;   // a progress bar on a terminal
+  bool all = false;      // a line for every event, not only denied or reported ones
+  bool progress = true;  // a progress bar on a terminal
 };
 
 struct RunOptions {
@@ -62,8 +64,8 @@ int run_eval(const std::string& policy_path, std::istream& in, std::ostream& out
 // Listens for notification records and prints each as it arrives.
 int run_monitor(const MonitorOptions& options, std::ostream& out);
 // Imports Sigma registry rules (files or directories) into a reporting policy.
-int run_import_sigma(const std::vector<std::string>& inputs, const std::string& output, const std::string& report_path,
-                     bool quiet);
+int run_import_sigma(const std::vector<std::string>& inputs, const std::string& output,
+                     const std::string& report_path, bool quiet);
 // Measures the engine against its baselines (median and p99 per decision, ratios).
 int run_bench(const BenchOptions& options, std::ostream& out);
 // Applies operations to a registry through the callback chain with the engine in it.

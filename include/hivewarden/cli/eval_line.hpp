@@ -1,25 +1,43 @@
-// One line of `eval`: JSON text in, the SPEC §9 output object out.
+// Deciding one operation of the `eval` contract, the way `eval`, `check` and `demo` all do.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
+#include "hivewarden/cli/explain.hpp"
 #include "hivewarden/cli/operation_input.hpp"
 #include "hivewarden/cli/policy_session.hpp"
 
 namespace hivewarden::cli {
 
+// A decided operation, explained. `decision.path_status` other than kOk means the key could not
+// be read at all (an unknown root, HKCU without a SID): not decided, an input error.
+struct DecidedOperation {
+  Decision decision;
+  Explanation explanation;
+};
+
+// Decides `input` through the session's engine, then runs its post-operation with the input's
+// `status` (a failed operation sends nothing: `notify` becomes none, `reason` still says which
+// rule matched).
+DecidedOperation decide_operation(PolicySession& session, const OperationInput& input);
+
 struct EvalResult {
   nlohmann::ordered_json json;  // {"line", "op", "decision", ...} or {"line", "error"}
   bool error = false;
+  std::optional<OperationInput> input;  // the operation read, when the line could be read
   Decision decision;
 };
 
-// Decides one operation given as a JSON line through the session's engine, including the
-// post-operation for its `status`, and renders the result. Never throws on bad input: the
-// result then has `error` naming the line and what is wrong.
+// Reads one JSON line with the one operation reader, decides it and renders the SPEC §9 output
+// object. Never throws on bad input: the result then has `error` naming the line and what is
+// wrong.
 EvalResult eval_line(PolicySession& session, std::string_view text, std::uint64_t line_number);
+
+// The error result of a line that could not be read (too long, say) or decided.
+EvalResult eval_error(std::uint64_t line_number, const std::string& message);
 
 }  // namespace hivewarden::cli

@@ -1,9 +1,12 @@
-// One operation of the `eval` contract (SPEC §9) as owned data, parsed from JSON.
+// The one reader of an operation of the `eval` contract (SPEC §9): `eval`, `check`, `demo` and
+// `run` all read an operation with it, so that they decide the same operation the same way.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -11,7 +14,11 @@
 
 namespace hivewarden::cli {
 
-// The strings an OperationRequest points into, kept alive together with it.
+// Bounds of one operation line: longer lines and deeper nesting are input errors, read no further.
+inline constexpr std::size_t kMaxOperationLineBytes = 1024 * 1024;
+inline constexpr std::size_t kMaxOperationNesting = 8;
+
+// One operation as owned data (the strings an OperationRequest points into).
 struct OperationInput {
   Operation op = Operation::kCreateKey;
   std::u16string key, value, new_name, image, user_sid;
@@ -21,18 +28,36 @@ struct OperationInput {
   ProcessRules rules = 0;
   std::uint64_t thread = 1;
   bool success = true;  // the post-operation's outcome (`status`)
+  // set-value's new data (`type`, `data`), as the registry stores it (little-endian, UTF-16LE).
+  bool has_data = false;
+  std::uint32_t type = 1;  // REG_SZ
+  std::string data;
+  // `run` only: act on a link itself, make a link, the saved subtree of restore / replace.
+  bool open_link = false;
+  bool create_link = false;
+  std::string file;
 
   // A request viewing this input's strings (valid while the input lives).
   OperationRequest request() const;
 };
 
 // Reads the fields of SPEC §9 from a JSON object (op, key, value, new_name, image, pid,
-// key_exists, flags, rules, thread, status; extension: user_sid for HKCU). Unknown fields are
-// ignored so that users can carry their own. On a missing or mistyped field returns nullopt and
-// says which in `error`.
+// key_exists, flags, rules, thread, status, user_sid, type, data; `run`'s link, open_link and
+// file). Unknown fields are ignored so that users can carry their own; a field that is present
+// with the wrong type or out of range is an error, never a silent default. On error returns
+// nullopt and says which field and why in `error`.
 std::optional<OperationInput> operation_from_json(const nlohmann::json& object, std::string& error);
 
-// True for a `status` that means the operation succeeded ("success", "STATUS_SUCCESS", 0).
+// Reads one line of JSON text: refuses lines over kMaxOperationLineBytes or nested deeper than
+// kMaxOperationNesting before parsing, then operation_from_json.
+std::optional<OperationInput> operation_from_line(std::string_view text, std::string& error);
+
+// The error of a line over kMaxOperationLineBytes (for readers that skip it unread).
+std::string line_too_long_error();
+
+// `status` (SPEC §9): "success", "STATUS_SUCCESS" or 0 (any case, decimal or hex) is success;
+// any other NTSTATUS name (STATUS_...), the host's names (access-denied, ...) or number is a
+// failure. `valid` is false for anything else.
 bool status_is_success(const nlohmann::json& status, bool& valid);
 
 }  // namespace hivewarden::cli

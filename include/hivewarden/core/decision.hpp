@@ -36,6 +36,9 @@ struct OperationRequest {
   std::u16string_view value;     // value operations
   std::u16string_view new_name;  // rename: the new last component
   bool key_exists = false;       // create-key: the key is already there (an open)
+  // The caller named the key in Win32 form and a host rewrote it to the kernel form: Win32 names
+  // end at NUL, so a NUL in the value or new name is still malformed (SPEC §9).
+  bool names_from_win32 = false;
   ProcessIdentity process;
   std::uint64_t thread_id = 0;
 };

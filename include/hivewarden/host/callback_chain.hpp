@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "hivewarden/core/operation.hpp"
+#include "hivewarden/core/rules.hpp"
 #include "hivewarden/host/registry.hpp"
 
 namespace hivewarden::host {
@@ -31,6 +32,9 @@ struct OperationArgs {
   const Value* old_value = nullptr;
   std::u16string_view image;
   std::uint32_t pid = 0;
+  ProcessFlags flags = 0;  // process flags and rules the host knows beyond the policy's
+  ProcessRules rules = 0;
+  bool win32_names = false;  // the caller named the key in Win32 form: no NUL in its names
   std::uint64_t thread = 0;
   Status status = Status::kSuccess;  // post: the operation's outcome
 };
@@ -83,6 +87,9 @@ struct HostOperation {
   bool create_link = false;  // create-key: the new key is a symbolic link (REG_OPTION_CREATE_LINK)
   std::u16string image;
   std::uint32_t pid = 0;
+  ProcessFlags flags = 0;  // process flags and rules the host knows beyond the policy's
+  ProcessRules rules = 0;
+  bool win32_names = false;  // the caller named the key in Win32 form: no NUL in its names
   std::uint64_t thread = 0;
 };
 

@@ -20,8 +20,10 @@ class EngineFilter {
   // The callback to register with a CallbackChain.
   RegistryCallback callback();
 
-  // The decision the calling thread's last pre-operation got (for reports).
-  static const Decision& last_decision();
+  // The decision the calling thread's last pre-operation got since forget_last_decision(), or
+  // null when the engine was not asked (the operation failed before its pre-operation).
+  static const Decision* last_decision();
+  static void forget_last_decision();
 
   std::uint64_t notifications() const { return notifications_.load(); }
 

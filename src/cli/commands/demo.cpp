@@ -7,6 +7,8 @@
 #include "hivewarden/cli/commands.hpp"
 #include "hivewarden/cli/eval_line.hpp"
 #include "hivewarden/cli/policy_session.hpp"
+#include "hivewarden/util/line_reader.hpp"
+#include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::embedded {
 std::string_view demo_ops_jsonl();
@@ -20,56 +22,75 @@ std::string shorten(const std::string& s, std::size_t width) {
   return "..." + s.substr(s.size() - (width - 3));
 }
 
+// One decided operation as two lines of text: what was done, by whom, and the outcome.
+void print_decided(std::ostream& out, const EvalResult& r) {
+  const OperationInput& input = *r.input;
+  const bool deny = r.decision.verdict == Verdict::kDeny;
+  const bool notify = r.decision.notify != NotifyMode::kNone;
+  const std::string key =
+      r.json.contains("key") ? r.json["key"].get<std::string>() : utf16_to_utf8(input.key);
+  std::string what = r.json["op"].get<std::string>() + " " + shorten(key, 58);
+  if (traits(input.op).matches_values || input.op == Operation::kQueryValue) {
+    what += " : " + utf16_to_utf8(input.value);
+  }
+  if (input.op == Operation::kRenameKey) what += " -> " + utf16_to_utf8(input.new_name);
+  const std::string image = input.image.empty() ? "?" : utf16_to_utf8(input.image);
+  out << (deny ? "  DENY  " : "  allow ")
+      << (notify ? "[" + r.json["notify"].get<std::string>() + "] " : "        ") << what << "\n"
+      << "          by " << shorten(image, 60) << " -- " << r.json["reason"].get<std::string>();
+  if (!r.json["clients"].empty()) out << " (clients: " << r.json["clients"].dump() << ")";
+  out << "\n";
+}
+
 }  // namespace
 
 int run_demo(const std::string& policy_path, const std::string& ops_path, std::ostream& out) {
   auto session = open_policy_session(policy_path);
   if (!session) return kExitInputError;
-  std::string ops;
+  std::ifstream file;
+  std::istringstream bundled;
+  std::istream* in = &bundled;
   if (ops_path.empty()) {
-    ops = std::string(embedded::demo_ops_jsonl());
+    bundled.str(std::string(embedded::demo_ops_jsonl()));
   } else {
-    std::ifstream in(ops_path);
-    if (!in) {
+    file.open(ops_path, std::ios::binary);
+    if (!file) {
       std::cerr << "error: cannot open " << ops_path << "\n";
       return kExitInputError;
     }
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    ops = buffer.str();
+    in = &file;
   }
-  out << "hivewarden demo: " << (policy_path.empty() ? "built-in default policy" : policy_path) << ", "
-      << (ops_path.empty() ? "bundled sample operations" : ops_path) << "\n\n";
-  std::istringstream lines(ops);
+  out << "hivewarden demo: " << (policy_path.empty() ? "built-in default policy" : policy_path)
+      << ", " << (ops_path.empty() ? "bundled sample operations" : ops_path) << "\n\n";
+  LineReader lines(*in, kMaxOperationLineBytes);
   std::string line;
-  std::uint64_t number = 0, denied = 0, reported = 0, total = 0, errors = 0;
+  std::uint64_t denied = 0, reported = 0, total = 0, errors = 0;
   std::map<std::string, int> by_reason;
-  while (std::getline(lines, line)) {
-    ++number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const EvalResult r = eval_line(*session, line, number);
+  LineReader::Result got;
+  while ((got = lines.next(line)) == LineReader::Result::kLine ||
+         got == LineReader::Result::kTooLong) {
+    const std::uint64_t number = lines.line_number();
+    if (got == LineReader::Result::kLine && line.find_first_not_of(" \t\r") == std::string::npos) {
+      continue;
+    }
+    const EvalResult r = got == LineReader::Result::kTooLong
+                             ? eval_error(number, line_too_long_error())
+                             : eval_line(*session, line, number);
     if (r.error) {
       ++errors;
-      out << "  line " << number << ": " << r.json["error"].get<std::string>() << "\n";
+      out << "  " << r.json["error"].get<std::string>() << "\n";
       continue;
     }
     ++total;
-    const nlohmann::json input = nlohmann::json::parse(line, nullptr, false);
-    const bool deny = r.decision.verdict == Verdict::kDeny;
-    const bool notify = r.decision.notify != NotifyMode::kNone;
-    denied += deny ? 1 : 0;
-    reported += notify ? 1 : 0;
+    denied += r.decision.verdict == Verdict::kDeny ? 1 : 0;
+    reported += r.decision.notify != NotifyMode::kNone ? 1 : 0;
     ++by_reason[r.json["reason"].get<std::string>()];
-    const std::string key = r.json.contains("key") ? r.json["key"].get<std::string>() : input.value("key", std::string());
-    std::string what = r.json["op"].get<std::string>() + " " + shorten(key, 58);
-    if (input.contains("value")) what += " : " + input["value"].get<std::string>();
-    if (input.contains("new_name")) what += " -> " + input["new_name"].get<std::string>();
-    const std::string image = input.value("image", std::string("?"));
-    out << (deny ? "  DENY  " : "  allow ") << (notify ? "[" + r.json["notify"].get<std::string>() + "] " : "        ")
-        << what << "\n"
-        << "          by " << shorten(image, 60) << " -- " << r.json["reason"].get<std::string>();
-    if (!r.json["clients"].empty()) out << " (clients: " << r.json["clients"].dump() << ")";
-    out << "\n";
+    print_decided(out, r);
+  }
+  if (got == LineReader::Result::kError) {
+    std::cerr << "error: reading " << ops_path << " failed after line " << lines.line_number()
+              << "\n";
+    ++errors;
   }
   out << "\n" << total << " operations: " << denied << " denied, " << reported << " reported";
   if (errors) out << ", " << errors << " not decided";

@@ -16,6 +16,7 @@
 #include "hivewarden/host/engine_filter.hpp"
 #include "hivewarden/host/hive_file.hpp"
 #include "hivewarden/host/reg_file.hpp"
+#include "hivewarden/util/line_reader.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::cli {
@@ -30,63 +31,23 @@ bool read_file(const std::string& path, std::string& out) {
   return true;
 }
 
-std::string le_bytes(std::uint64_t v, int n) {
-  std::string s;
-  for (int i = 0; i < n; ++i) s += static_cast<char>((v >> (8 * i)) & 0xFF);
-  return s;
-}
-
-std::string utf16le(const std::u16string& u, bool terminate) {
-  std::string s;
-  for (char16_t c : u) s += le_bytes(c, 2);
-  if (terminate) s += le_bytes(0, 2);
-  return s;
-}
-
-// set-value data: `type` (REG_SZ, REG_DWORD... or a number, default REG_SZ) and `data` (a string,
-// a number, a list of strings for REG_MULTI_SZ, or hex for REG_BINARY / other types).
-bool value_data(const nlohmann::json& line, std::uint32_t& type, std::string& data, std::string& error) {
-  static const std::map<std::string, std::uint32_t> kTypes = {
-      {"REG_NONE", 0}, {"REG_SZ", 1}, {"REG_EXPAND_SZ", 2}, {"REG_BINARY", 3}, {"REG_DWORD", 4},
-      {"REG_LINK", 6}, {"REG_MULTI_SZ", 7}, {"REG_QWORD", 11}};
-  type = 1;
-  if (const auto t = line.find("type"); t != line.end()) {
-    if (t->is_string() && kTypes.count(t->get<std::string>())) {
-      type = kTypes.at(t->get<std::string>());
-    } else if (t->is_number_unsigned()) {
-      type = t->get<std::uint32_t>();
-    } else {
-      error = "field `type` must be a REG_* name or a number";
-      return false;
-    }
+// Prints what `run` did with one line: the real status, and the engine's decision when the
+// engine was asked (an operation on a key that does not exist fails before any callback).
+void print_result(std::ostream& out, std::uint64_t number, Operation op, std::u16string_view key,
+                  host::Status status, const Decision* d) {
+  nlohmann::ordered_json result;
+  result["line"] = number;
+  result["op"] = traits(op).name;
+  result["key"] = utf16_to_utf8(key);
+  result["status"] = host::status_name(status);
+  if (d != nullptr) {
+    result["decision"] = verdict_name(d->verdict);
+    result["reason"] = reason_name(d->reason);
   }
-  const auto d = line.find("data");
-  if (d == line.end() || d->is_null()) return true;
-  if ((type == 4 || type == 11) && d->is_number_unsigned()) {
-    data = le_bytes(d->get<std::uint64_t>(), type == 4 ? 4 : 8);
-  } else if (type == 7 && d->is_array()) {
-    for (const auto& item : *d) {
-      if (!item.is_string()) {
-        error = "REG_MULTI_SZ data is a list of strings";
-        return false;
-      }
-      data += utf16le(utf8_to_utf16(item.get<std::string>()).value_or(u""), true);
-    }
-    data += le_bytes(0, 2);
-  } else if ((type == 1 || type == 2 || type == 6) && d->is_string()) {
-    data = utf16le(utf8_to_utf16(d->get<std::string>()).value_or(u""), type != 6);
-  } else if (d->is_string()) {  // hex for everything else
-    const std::string hex = d->get<std::string>();
-    if (hex.size() % 2 != 0 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
-      error = "field `data` must be hex for this type";
-      return false;
-    }
-    for (std::size_t i = 0; i < hex.size(); i += 2) data += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
-  } else {
-    error = "field `data` does not fit the type";
-    return false;
-  }
-  return true;
+  const bool reported =
+      d != nullptr && (status == host::Status::kSuccess || d->verdict == Verdict::kDeny);
+  result["notify"] = reported ? notify_name(d->notify) : "none";
+  out << result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 
 }  // namespace
@@ -112,23 +73,28 @@ int run_run(const RunOptions& o, std::ostream& out) {
     std::u16string mount;
     std::unique_ptr<KeyPath> mount_path(new KeyPath);
     const auto mount16 = utf8_to_utf16(eq == std::string::npos ? "" : spec.substr(eq + 1));
-    if (eq == std::string::npos || !mount16 || canonicalize_key(*mount16, {}, *mount_path) != PathStatus::kOk) {
+    if (eq == std::string::npos || !mount16 ||
+        canonicalize_key(*mount16, {}, *mount_path) != PathStatus::kOk) {
       std::cerr << "error: --hive " << spec << ": expected FILE=KEY, e.g. SYSTEM=HKLM\\SYSTEM\n";
       return kExitInputError;
     }
     host::HiveImportStats stats;
     std::string error;
-    if (!host::import_hive(spec.substr(0, eq), std::u16string(mount_path->text()), registry, stats, error)) {
+    if (!host::import_hive(spec.substr(0, eq), std::u16string(mount_path->text()), registry, stats,
+                           error)) {
       std::cerr << "error: " << error << "\n";
       return kExitInputError;
     }
-    std::cerr << "run: mounted " << spec.substr(0, eq) << " (" << stats.keys << " keys, " << stats.values << " values)\n";
+    std::cerr << "run: mounted " << spec.substr(0, eq) << " (" << stats.keys << " keys, "
+              << stats.values << " values)\n";
   }
   std::unique_ptr<SocketProducer> producer;
   if (!o.socket.empty()) {
     producer = std::make_unique<SocketProducer>(ProducerConfig{o.socket});
-    for (int i = 0; i < 100 && !producer->connected(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (!producer->connected()) std::cerr << "run: no consumer on " << o.socket << " yet; records wait for one\n";
+    for (int i = 0; i < 100 && !producer->connected(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (!producer->connected())
+      std::cerr << "run: no consumer on " << o.socket << " yet; records wait for one\n";
   }
   Notifier notifier(producer.get(), std::chrono::milliseconds(o.sync_timeout_ms));
   host::EngineFilter filter(*session->engine, &notifier);
@@ -146,27 +112,40 @@ int run_run(const RunOptions& o, std::ostream& out) {
     in = &file;
   }
   std::map<std::string, int> by_status;
-  std::uint64_t number = 0, errors = 0;
+  std::uint64_t errors = 0;
   std::unique_ptr<KeyPath> path(new KeyPath);
+  LineReader lines(*in, kMaxOperationLineBytes);
   std::string text;
-  while (std::getline(*in, text)) {
-    ++number;
-    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
-    nlohmann::ordered_json result;
-    result["line"] = number;
-    auto fail = [&](const std::string& why) {
-      result["error"] = "line " + std::to_string(number) + ": " + why;
-      out << result.dump() << "\n";
-      ++errors;
-    };
-    const nlohmann::json line = nlohmann::json::parse(text, nullptr, false);
-    std::string error;
-    const auto input = line.is_discarded() ? std::nullopt : operation_from_json(line, error);
-    if (!input) {
-      fail(line.is_discarded() ? "not valid JSON" : error);
+  LineReader::Result got;
+  while ((got = lines.next(text)) == LineReader::Result::kLine ||
+         got == LineReader::Result::kTooLong) {
+    const std::uint64_t number = lines.line_number();
+    if (got == LineReader::Result::kLine && text.find_first_not_of(" \t\r") == std::string::npos) {
       continue;
     }
-    const PathStatus ps = canonicalize_key(input->key, {session->policy.view().control_set(), input->user_sid}, *path);
+    auto fail = [&](const std::string& why) {
+      nlohmann::ordered_json result;
+      result["line"] = number;
+      result["error"] = "line " + std::to_string(number) + ": " + why;
+      out << result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      ++errors;
+    };
+    std::string error;
+    const auto input =
+        got == LineReader::Result::kTooLong ? std::nullopt : operation_from_line(text, error);
+    if (!input) {
+      fail(got == LineReader::Result::kTooLong ? line_too_long_error() : error);
+      continue;
+    }
+    const PathStatus ps = canonicalize_key(
+        input->key, {session->policy.view().control_set(), input->user_sid}, *path);
+    if (ps == PathStatus::kInvalidName) {
+      // No registry holds such a name; the engine denies it (fail closed), as `eval` says.
+      const Decision d = session->engine->decide(input->request(), *session->scratch);
+      print_result(out, number, input->op, input->key, host::Status::kAccessDenied, &d);
+      ++by_status[host::status_name(host::Status::kAccessDenied)];
+      continue;
+    }
     if (ps != PathStatus::kOk) {
       fail(std::string("key: ") + path_status_text(ps));
       continue;
@@ -176,27 +155,33 @@ int run_run(const RunOptions& o, std::ostream& out) {
     op.key = std::u16string(path->text());
     op.value = input->value;
     op.new_name = input->new_name;
+    op.type = input->type;
+    op.data = input->data;
     op.image = input->image;
     op.pid = input->pid;
+    op.flags = input->flags;
+    op.rules = input->rules;
+    op.win32_names = !path->native_form;
     op.thread = input->thread;
-    op.open_link = line.value("open_link", false);
-    op.create_link = line.value("link", false);
+    op.open_link = input->open_link;
+    op.create_link = input->create_link;
     host::Subtree saved;
-    if (op.op == Operation::kSetValue && !value_data(line, op.type, op.data, error)) {
-      fail(error);
-      continue;
-    }
     if (op.op == Operation::kRestoreKey || op.op == Operation::kReplaceKey) {
-      const std::string source = line.value("file", std::string());
       std::string bytes;
-      if (source.empty() || !read_file(source, bytes) || !host::load_subtree(bytes, source, saved, error)) {
-        fail(source.empty() ? "restore-key and replace-key need `file`, a .reg file of the subtree" : error.empty() ? "cannot open " + source : error);
+      if (input->file.empty() || !read_file(input->file, bytes) ||
+          !host::load_subtree(bytes, input->file, saved, error)) {
+        fail(input->file.empty()
+                 ? "restore-key and replace-key need `file`, a .reg file of the subtree"
+             : error.empty() ? "cannot open " + input->file
+                             : error);
         continue;
       }
       op.saved = saved.get();
     }
+    host::EngineFilter::forget_last_decision();
     host::Status status = host::Status::kSuccess;
-    if (op.op == Operation::kCreateKey) {  // as RegCreateKeyEx: each missing level is its own create
+    if (op.op ==
+        Operation::kCreateKey) {  // as RegCreateKeyEx: each missing level is its own create
       const auto parts = host::split_path(op.key);
       std::u16string level;
       for (std::size_t i = 0; i < parts.size() && status == host::Status::kSuccess; ++i) {
@@ -204,33 +189,33 @@ int run_run(const RunOptions& o, std::ostream& out) {
         if (i + 1 < parts.size() && registry.key_exists(level)) continue;
         host::HostOperation step = op;
         step.key = level;
-        step.create_link = op.create_link && i + 1 == parts.size();  // only the last level is the link
+        step.create_link =
+            op.create_link && i + 1 == parts.size();  // only the last level is the link
+        host::EngineFilter::forget_last_decision();
         status = host::apply(registry, chain, step);
       }
     } else {
       status = host::apply(registry, chain, op);
     }
-    const Decision& d = host::EngineFilter::last_decision();
-    result["op"] = traits(op.op).name;
-    result["key"] = utf16_to_utf8(path->text());
-    result["status"] = host::status_name(status);
-    result["decision"] = verdict_name(d.verdict);
-    result["reason"] = reason_name(d.reason);
-    result["notify"] = status == host::Status::kSuccess || d.verdict == Verdict::kDeny ? notify_name(d.notify) : "none";
+    print_result(out, number, op.op, path->text(), status, host::EngineFilter::last_decision());
     ++by_status[host::status_name(status)];
-    out << result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     if (!out) break;
   }
+  if (got == LineReader::Result::kError) {
+    std::cerr << "error: reading " << o.ops << " failed after line " << lines.line_number() << "\n";
+    ++errors;
+  }
   if (producer) producer->flush(std::chrono::milliseconds(2000));
-  std::cerr << "run: " << number << " lines:";
+  std::cerr << "run: " << lines.line_number() << " lines:";
   for (const auto& [s, n] : by_status) std::cerr << " " << s << "=" << n;
-  std::cerr << (errors ? ", " + std::to_string(errors) + " not applied" : std::string()) << "; registry now "
-            << registry.key_count() << " keys, " << registry.value_count() << " values; " << filter.notifications()
-            << " notifications";
+  if (by_status.empty()) std::cerr << " none applied";
+  std::cerr << (errors ? ", " + std::to_string(errors) + " not applied" : std::string())
+            << "; registry now " << registry.key_count() << " keys, " << registry.value_count()
+            << " values; " << filter.notifications() << " notifications";
   if (producer) {
     const DeliveryStats s = producer->stats();
-    std::cerr << " (" << s.sent << " sent, " << s.dropped_overflow + s.dropped_disconnected << " dropped, " << s.sync_timeouts
-              << " sync timeouts)";
+    std::cerr << " (" << s.sent << " sent, " << s.dropped_overflow + s.dropped_disconnected
+              << " dropped, " << s.sync_timeouts << " sync timeouts)";
   }
   std::cerr << "\n";
   if (!o.export_path.empty()) {
