@@ -193,10 +193,11 @@ Status Registry::resolve(const std::u16string& path, std::u16string& resolved, b
 Status Registry::create_key(const std::u16string& path, bool& created, bool link) {
   std::unique_lock lock(mutex_);
   created = false;
-  if (find(path) != nullptr) return Status::kSuccess;  // an open
   std::u16string_view leaf;
-  Key* parent = find_parent(path, leaf);
-  if (parent == nullptr) return Status::kObjectNameNotFound;
+  Key* parent = find_parent(path, leaf);  // one walk: the parent, then the leaf in it
+  if (parent == nullptr)
+    return find(path) != nullptr ? Status::kSuccess : Status::kObjectNameNotFound;
+  if (child_of(*parent, leaf) != nullptr) return Status::kSuccess;  // an open
   if (beyond_limits(leaf, component_count(path))) return Status::kNameTooLong;
   auto k = std::make_unique<Key>();
   k->name = leaf;

@@ -94,7 +94,8 @@ TEST_F(CommandRegressions, NullAndMistypedFieldsAreErrorLinesNotAborts) {
       R"({"op":"create-key","key":"HKLM\\SOFTWARE\\A","image":null,"new_name":null})"
       "\n";
   EXPECT_EQ(run_demo("", write("n.jsonl", nulls), demo_out), kExitInputError);
-  EXPECT_NE(demo_out.str().find("line 1: missing field `value`"), std::string::npos) << demo_out.str();
+  EXPECT_NE(demo_out.str().find("line 1: missing field `value`"), std::string::npos)
+      << demo_out.str();
   EXPECT_NE(demo_out.str().find("by ? -- no-match"), std::string::npos) << demo_out.str();
 
   for (const std::string& line :
@@ -197,13 +198,19 @@ monitored:
 
 // Item 17: `run` stored DWORD 2^32+1 as 1 and type 2^32+4 as REG_DWORD.
 TEST_F(CommandRegressions, RunRefusesNumbersOutOfRange) {
-  for (const std::string& line :
-       {std::string(R"({"op":"set-value","key":"HKLM\\SOFTWARE\\App","value":"v","type":"REG_DWORD","data":4294967297})"),
-        std::string(R"({"op":"set-value","key":"HKLM\\SOFTWARE\\App","value":"v","type":4294967300,"data":"00"})"),
-        std::string(R"({"op":"set-value","key":"HKLM\\SOFTWARE\\App","value":"v","type":"REG_QWORD","data":18446744073709551616})")}) {
+  for (
+      const std::string& line :
+      {std::string(
+           R"({"op":"set-value","key":"HKLM\\SOFTWARE\\App","value":"v","type":"REG_DWORD","data":4294967297})"),
+       std::string(
+           R"({"op":"set-value","key":"HKLM\\SOFTWARE\\App","value":"v","type":4294967300,"data":"00"})"),
+       std::string(
+           R"({"op":"set-value","key":"HKLM\\SOFTWARE\\App","value":"v","type":"REG_QWORD","data":18446744073709551616})")}) {
     std::string out;
-    EXPECT_EQ(run(line + "\n", "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\App]\n", out),
-              kExitInputError)
+    EXPECT_EQ(
+        run(line + "\n",
+            "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\App]\n", out),
+        kExitInputError)
         << line;
     const auto lines = json_lines(out);
     ASSERT_EQ(lines.size(), 1u);

@@ -180,13 +180,18 @@ int run_run(const RunOptions& o, std::ostream& out) {
     }
     host::EngineFilter::forget_last_decision();
     host::Status status = host::Status::kSuccess;
-    if (op.op ==
-        Operation::kCreateKey) {  // as RegCreateKeyEx: each missing level is its own create
+    if (op.op == Operation::kCreateKey && !registry.key_exists(op.key)) {
+      // As RegCreateKeyEx: each missing level is its own create.
       const auto parts = host::split_path(op.key);
       std::u16string level;
+      // Once one level is missing, every level below it is too: stop looking them up.
+      bool may_exist = true;
       for (std::size_t i = 0; i < parts.size() && status == host::Status::kSuccess; ++i) {
         level += u"\\" + parts[i];
-        if (i + 1 < parts.size() && registry.key_exists(level)) continue;
+        if (i + 1 < parts.size() && may_exist) {
+          may_exist = registry.key_exists(level);
+          if (may_exist) continue;
+        }
         host::HostOperation step = op;
         step.key = level;
         step.create_link =

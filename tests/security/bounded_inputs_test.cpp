@@ -1,0 +1,183 @@
+// Bounded inputs: no input up to 1 MB may make any command use more than 256 MB or run longer
+// than 10 s. Each case feeds one reader its worst case in a child process and measures the
+// child's peak memory (wait4's rusage) and wall time. A case that hits a stated limit must exit
+// with 2 and say which limit; a case within the limits must succeed.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Sanitizer builds run the same binary several times slower and with shadow memory: there the
+// cases still must end with the right exit code and message, but time and memory are not the
+// product's and are not checked.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kMeasured = false;
+#else
+constexpr bool kMeasured = true;
+#endif
+
+constexpr long kMaxRssKb = 256 * 1024;
+constexpr double kMaxSeconds = 10.0;
+constexpr std::size_t kInputBytes = 1024 * 1024;
+
+struct Outcome {
+  int exit_code = -1;
+  long max_rss_kb = 0;
+  double seconds = 0;
+  std::string err;
+};
+
+// Runs the hivewarden binary with `args` (stdin from `input`, or /dev/null), stderr captured.
+Outcome run_measured(const std::vector<std::string>& args, const fs::path& dir,
+                     const std::string& input = "") {
+  const fs::path err_path = dir / "stderr.txt";
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int in = open(input.empty() ? "/dev/null" : input.c_str(), O_RDONLY);
+    const int out = open("/dev/null", O_WRONLY);
+    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (in < 0 || out < 0 || err < 0) _exit(127);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    std::vector<char*> argv;
+    static std::string binary = HIVEWARDEN_BINARY;
+    argv.push_back(binary.data());
+    std::vector<std::string> copy = args;
+    for (std::string& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  Outcome o;
+  int status = 0;
+  struct rusage usage {};
+  wait4(pid, &status, 0, &usage);
+  o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  o.max_rss_kb = usage.ru_maxrss;
+  std::ifstream e(err_path);
+  o.err.assign(std::istreambuf_iterator<char>(e), {});
+  return o;
+}
+
+std::string repeat_to(const std::string& unit, std::size_t bytes) {
+  std::string s;
+  while (s.size() + unit.size() <= bytes) s += unit;
+  return s;
+}
+
+class BoundedInputs : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("hw-bounded-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string write(const std::string& name, const std::string& text, bool over_limit = false) {
+    std::ofstream(dir_ / name, std::ios::binary) << text;
+    if (!over_limit) {
+      EXPECT_LE(text.size(), kInputBytes) << name;
+    }
+    return (dir_ / name).string();
+  }
+
+  // The case must stay in bounds; `expect_rc` 2 also wants the limit named in `expect_err`.
+  void expect_bounded(const std::string& what, const std::vector<std::string>& args, int expect_rc,
+                      const std::string& expect_err, const std::string& input = "") {
+    const Outcome o = run_measured(args, dir_, input);
+    RecordProperty(what + "_max_rss_kb", std::to_string(o.max_rss_kb));
+    std::printf("%-48s rc=%d  peak %6ld KB  %.2f s\n", what.c_str(), o.exit_code, o.max_rss_kb,
+                o.seconds);
+    EXPECT_EQ(o.exit_code, expect_rc) << what << "\n" << o.err.substr(0, 2000);
+    if (kMeasured) {
+      EXPECT_LT(o.max_rss_kb, kMaxRssKb) << what;
+      EXPECT_LT(o.seconds, kMaxSeconds) << what;
+    }
+    if (!expect_err.empty()) {
+      EXPECT_NE(o.err.find(expect_err), std::string::npos)
+          << what << ": stderr does not say '" << expect_err << "':\n"
+          << o.err.substr(0, 2000);
+    }
+  }
+
+  fs::path dir_;
+};
+
+const std::string kOp =
+    R"({"op":"set-value","key":"HKLM\\SOFTWARE\\Microsoft\\Windows Defender","value":"DisableAntiSpyware","image":"C:\\x.exe","pid":1})"
+    "\n";
+
+TEST_F(BoundedInputs, OperationReaders) {
+  const std::string deep = write("deep.jsonl", std::string(kInputBytes / 2 - 8, '[') +
+                                                   std::string(kInputBytes / 2 - 8, ']') + "\n");
+  const std::string one_line =
+      write("line.jsonl", R"({"op":"create-key","key":"HKLM\\A","image":")" +
+                              std::string(kInputBytes - 64, 'a') + "\"}\n");
+  const std::string two_mb_line = write("line2.jsonl",
+                                        R"({"op":"create-key","key":"HKLM\\A","image":")" +
+                                            std::string(2 * kInputBytes, 'a') + "\"}\n",
+                                        true);
+  const std::string no_newline = write("nonl.jsonl", std::string(kInputBytes, 'x'));
+  const std::string many = write("many.jsonl", repeat_to(kOp, kInputBytes));
+  const std::string policy = std::string(HIVEWARDEN_SOURCE_DIR) + "/policies/default.yaml";
+  for (const std::string cmd : {"eval", "run", "demo"}) {
+    auto args = [&](const std::string& file) {
+      return cmd == "eval" ? std::vector<std::string>{cmd, "--policy", policy, "--input", file}
+                           : std::vector<std::string>{cmd, "--ops", file};
+    };
+    // `demo` prints errors on its standard output; eval and run say on stderr how many failed.
+    const bool quiet = cmd == "demo";
+    expect_bounded(cmd + " deep nesting", args(deep), 2, quiet ? "" : "1 ");
+    expect_bounded(cmd + " one 1 MB line", args(one_line), 0, "");
+    expect_bounded(cmd + " one 2 MB line (past the limit)", args(two_mb_line), 2,
+                   quiet ? "" : "1 ");
+    expect_bounded(cmd + " 1 MB without a newline", args(no_newline), 2, quiet ? "" : "1 ");
+    expect_bounded(cmd + " 1 MB of operations", args(many), 0, "");
+  }
+  expect_bounded("eval from stdin, deep nesting", {"eval", "--policy", policy, "--input", "-"}, 2,
+                 "1 of 1 lines", deep);
+}
+
+// A registry of as many keys as 1 MB of operations can make, each as deep as Windows allows.
+TEST_F(BoundedInputs, RunGrowingTheRegistry) {
+  // Each line makes 500 new keys: its own first level, then 499 more below it.
+  std::string below;
+  for (int i = 0; i < 499; ++i) below += "\\\\k";
+  std::string ops;
+  for (int i = 0; ops.size() + below.size() + 64 < kInputBytes; ++i) {
+    ops += R"({"op":"create-key","key":"HKLM\\SOFTWARE\\)" + std::to_string(i) + below + "\"}\n";
+  }
+  expect_bounded("run: 1 MB of 500-level creates", {"run", "--ops", write("grow.jsonl", ops)}, 0,
+                 "");
+}
+
+TEST_F(BoundedInputs, CompiledPolicyAndHive) {
+  std::string garbage(kInputBytes, '\0');
+  for (std::size_t i = 0; i < garbage.size(); ++i)
+    garbage[i] = static_cast<char>((i * 2654435761u) >> 13);
+  const std::string blob = write("garbage.hwp", garbage);
+  expect_bounded("dump of a garbage blob", {"dump", blob}, 2, "");
+  expect_bounded("eval with a garbage blob",
+                 {"eval", "--policy", blob, "--input", write("one.jsonl", kOp)}, 2, "");
+  const std::string hive = write("garbage.hiv", "regf" + garbage.substr(4));
+  expect_bounded("run --hive garbage",
+                 {"run", "--hive", hive + "=HKLM\\SOFTWARE", "--ops", write("none.jsonl", "")}, 2,
+                 "");
+}
+
+}  // namespace
