@@ -21,7 +21,7 @@ struct RegImportStats {
 // file's size (as stored: UTF-16 counts two bytes a character), and one logical line's size in
 // UTF-8 after continuation lines (a wrapped hex value ending each line with `\`) are joined. A
 // whole SYSTEM hive exported by hivexregedit is about 23 MB, its longest line 0.8 MB.
-inline constexpr std::size_t kMaxRegFileBytes = 128u << 20;
+inline constexpr std::size_t kMaxRegFileBytes = 64u << 20;
 inline constexpr std::size_t kMaxRegLineBytes = 16u << 20;
 
 // Applies a .reg file's content to `registry` (directly, not through callbacks: it is the state
