@@ -65,8 +65,8 @@ bool utf16le_to_utf8(std::string_view bytes, std::string& text, std::string& err
 
 // The file as UTF-8 text: UTF-16LE (with BOM) is converted into `storage`, a UTF-8 BOM dropped.
 // On failure `error` starts with the line number.
-bool decode(const std::string& bytes, std::string& storage, std::string_view& text,
-            bool& version4, std::string& error) {
+bool decode(const std::string& bytes, std::string& storage, std::string_view& text, bool& version4,
+            std::string& error) {
   text = bytes;
   if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0xFF &&
       static_cast<unsigned char>(bytes[1]) == 0xFE) {

@@ -43,7 +43,8 @@ std::string fill(const std::function<std::string(std::size_t)>& line, std::strin
 std::string deep_keys() {
   std::string chain;
   for (int level = 0; level < 508; ++level) chain += "\\a";
-  return fill([&](std::size_t i) { return "[HKEY_USERS\\k" + std::to_string(i) + chain + "]\r\n"; });
+  return fill(
+      [&](std::size_t i) { return "[HKEY_USERS\\k" + std::to_string(i) + chain + "]\r\n"; });
 }
 
 std::string wide_keys() {
@@ -65,8 +66,7 @@ std::string deletions_after_many_keys() {
   std::string text = kHeader;
   for (std::size_t i = 0; text.size() < kFileBytes / 2; ++i)
     text += "[HKEY_USERS\\" + std::to_string(i) + "]\r\n";
-  return fill([](std::size_t i) { return "[-HKEY_USERS\\z" + std::to_string(i) + "]\r\n"; },
-              text);
+  return fill([](std::size_t i) { return "[-HKEY_USERS\\z" + std::to_string(i) + "]\r\n"; }, text);
 }
 
 struct Cost {
@@ -126,7 +126,9 @@ TEST(RegFileCost, WorstCaseInputsOfOneMegabyteStayWithinMemoryAndTime) {
     const Cost cost = run_cli(reg, ops);
     EXPECT_EQ(cost.exit_code, 0) << name;
     EXPECT_LE(cost.seconds, kMaxSeconds) << name;
-    if (!kSanitized) EXPECT_LE(cost.max_rss_kb, kMaxRssKb) << name;
+    if (!kSanitized) {
+      EXPECT_LE(cost.max_rss_kb, kMaxRssKb) << name;
+    }
     std::printf("%-36s %8zu bytes: %6ld kB peak, %.2f s\n", name, text.size(), cost.max_rss_kb,
                 cost.seconds);
   }

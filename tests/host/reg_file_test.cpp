@@ -186,9 +186,8 @@ TEST(RegFile, InvalidUtf8ValueNameIsAnErrorNotTheDefaultValue) {
   // Other malformed spellings: a truncated sequence, an overlong form, an encoded surrogate.
   for (const char* name : {"a\xc3", "\xc0\xaf", "\xed\xa0\x80"}) {
     Registry other;
-    const std::string e =
-        import_error("[HKEY_LOCAL_MACHINE\\A]\r\n\"" + std::string(name) + "\"=dword:00000001\r\n",
-                     other);
+    const std::string e = import_error(
+        "[HKEY_LOCAL_MACHINE\\A]\r\n\"" + std::string(name) + "\"=dword:00000001\r\n", other);
     EXPECT_NE(e.find("bad.reg:4: the value name"), std::string::npos) << e;
   }
 }
@@ -291,8 +290,8 @@ TEST(RegFile, LineAndFileLimitsAreErrorsThatSayWhichLimit) {
   RegImportStats stats;
   const std::string huge = kHeader + std::string(kMaxRegFileBytes, ';');
   EXPECT_FALSE(import_reg(huge, "huge.reg", r, stats, error));
-  EXPECT_NE(error.find("huge.reg: " + std::to_string(huge.size()) +
-                       " bytes, over the limit of " + std::to_string(kMaxRegFileBytes)),
+  EXPECT_NE(error.find("huge.reg: " + std::to_string(huge.size()) + " bytes, over the limit of " +
+                       std::to_string(kMaxRegFileBytes)),
             std::string::npos)
       << error;
 }

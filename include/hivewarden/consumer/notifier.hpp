@@ -36,8 +36,8 @@ struct NotifyEvent {
 struct NotifierStats {
   std::uint64_t records = 0;              // built and handed to the producer
   std::uint64_t skipped_no_consumer = 0;  // not built: nobody listening
-  std::uint64_t sync_timeouts = 0;      // the consumer was there but did not answer in time
-  std::uint64_t sync_disconnected = 0;  // the consumer went away before answering
+  std::uint64_t sync_timeouts = 0;        // the consumer was there but did not answer in time
+  std::uint64_t sync_disconnected = 0;    // the consumer went away before answering
 };
 
 class Notifier {

@@ -37,8 +37,8 @@ struct ProducerConfig {
 };
 
 struct DeliveryStats {
-  std::uint64_t sent = 0;                  // records written whole
-  std::uint64_t dropped_overflow = 0;      // async records dropped because the queue was full
+  std::uint64_t sent = 0;              // records written whole
+  std::uint64_t dropped_overflow = 0;  // async records dropped because the queue was full
   // Records dropped because no consumer was there, or lost with it: a sync record whose consumer
   // went away before answering counts here, not as a timeout.
   std::uint64_t dropped_disconnected = 0;
