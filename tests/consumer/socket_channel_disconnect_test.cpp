@@ -176,6 +176,35 @@ TEST_F(SocketChannelDisconnectTest, ConsumerProcessKilledReleasesAWaitingSyncSen
   expect_released_as_dropped(producer, sender.get());
 }
 
+TEST_F(SocketChannelDisconnectTest, EverySenderWaitingIsReleasedTogether) {
+  ProducerConfig config{path_};
+  SocketProducer producer(config);
+  ASSERT_TRUE(readable(listen_fd_, 5000ms));
+  const int consumer = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  ASSERT_GE(consumer, 0);
+  for (int i = 0; i < 500 && !producer.connected(); ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(producer.connected());
+
+  constexpr int kSenders = 4;
+  std::vector<std::future<std::pair<SyncResult, Clock::duration>>> senders;
+  for (int i = 0; i < kSenders; ++i) senders.push_back(send_sync_async(producer, 20 + i));
+  // All four records arrive (same size each): every sender waits for its acknowledgement.
+  const bool got_records = read_exactly(consumer, kSenders * sync_record(20).size());
+  close(listen_fd_);
+  listen_fd_ = -1;
+  close(consumer);
+  ASSERT_TRUE(got_records);
+  for (auto& sender : senders) {
+    ASSERT_EQ(sender.wait_for(kLongTimeout + 2000ms), std::future_status::ready);
+    const auto outcome = sender.get();
+    EXPECT_EQ(outcome.first, SyncResult::kDisconnected);
+    EXPECT_LT(outcome.second, kPromptly);
+  }
+  const DeliveryStats stats = producer.stats();
+  EXPECT_EQ(stats.sync_timeouts, 0u);
+  EXPECT_EQ(stats.dropped_disconnected, static_cast<std::uint64_t>(kSenders));
+}
+
 TEST_F(SocketChannelDisconnectTest, AnAckSentJustBeforeHangingUpStillCounts) {
   ProducerConfig config{path_};
   SocketProducer producer(config);
