@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string_view>
 
@@ -330,11 +331,40 @@ std::string hex_list(const std::string& data) {
 
 }  // namespace
 
+namespace {
+std::string over_file_limit(const std::string& file_name, const std::string& size) {
+  return file_name + ": " + size + " bytes, over the limit of " + std::to_string(kMaxRegFileBytes) +
+         " bytes for a .reg file";
+}
+}  // namespace
+
+bool read_reg_file(const std::string& path, std::string& bytes, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "cannot open " + path;
+    return false;
+  }
+  bytes.clear();
+  char chunk[1 << 16];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    bytes.append(chunk, static_cast<std::size_t>(in.gcount()));
+    if (bytes.size() > kMaxRegFileBytes) {
+      error = over_file_limit(path, "more than " + std::to_string(kMaxRegFileBytes));
+      bytes.clear();
+      return false;
+    }
+  }
+  if (in.bad()) {
+    error = "cannot read " + path;
+    return false;
+  }
+  return true;
+}
+
 bool import_reg(const std::string& bytes, const std::string& file_name, Registry& registry,
                 RegImportStats& stats, std::string& error, std::uint32_t control_set) {
   if (bytes.size() > kMaxRegFileBytes) {
-    error = file_name + ": " + std::to_string(bytes.size()) + " bytes, over the limit of " +
-            std::to_string(kMaxRegFileBytes) + " bytes for a .reg file";
+    error = over_file_limit(file_name, std::to_string(bytes.size()));
     return false;
   }
   std::string storage;

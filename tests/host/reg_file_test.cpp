@@ -298,3 +298,29 @@ TEST(RegFile, LineAndFileLimitsAreErrorsThatSayWhichLimit) {
 
 }  // namespace
 }  // namespace hivewarden::host
+
+namespace hivewarden::host {
+namespace {
+
+TEST(RegFile, ReadingStopsAtTheFileLimit) {
+  std::string bytes, error;
+  EXPECT_FALSE(read_reg_file("/dev/zero", bytes, error));  // endless: refused, not held
+  EXPECT_NE(error.find("/dev/zero: more than " + std::to_string(kMaxRegFileBytes) +
+                       " bytes, over the limit of " + std::to_string(kMaxRegFileBytes) +
+                       " bytes for a .reg file"),
+            std::string::npos)
+      << error;
+  EXPECT_TRUE(bytes.empty());
+  EXPECT_FALSE(read_reg_file("/nonexistent/x.reg", bytes, error));
+  EXPECT_NE(error.find("cannot open /nonexistent/x.reg"), std::string::npos) << error;
+  const std::string sample =
+      std::string(HIVEWARDEN_SOURCE_DIR) + "/samples/start.reg";  // in the repository
+  ASSERT_TRUE(read_reg_file(sample, bytes, error)) << error;
+  Registry r;
+  RegImportStats stats;
+  EXPECT_TRUE(import_reg(bytes, sample, r, stats, error)) << error;
+  EXPECT_GT(stats.keys, 0u);
+}
+
+}  // namespace
+}  // namespace hivewarden::host

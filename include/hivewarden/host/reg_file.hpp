@@ -24,6 +24,11 @@ struct RegImportStats {
 inline constexpr std::size_t kMaxRegFileBytes = 64u << 20;
 inline constexpr std::size_t kMaxRegLineBytes = 16u << 20;
 
+// Reads the file at `path` for import_reg, reading no more than the size limit allows (so that a
+// huge file, or an endless one such as /dev/zero, is refused without being held in memory).
+// False with `error` naming the file and what went wrong.
+bool read_reg_file(const std::string& path, std::string& bytes, std::string& error);
+
 // Applies a .reg file's content to `registry` (directly, not through callbacks: it is the state
 // operations start from). Missing parent keys are created, as regedit does.
 // HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet becomes ControlSet00N for N = `control_set` (the
