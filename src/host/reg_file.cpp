@@ -177,12 +177,17 @@ class LogicalLines {
   }
 
  private:
+  // A line ends at \r\n, \n or a lone \r (old Mac files: read as one line, they would import
+  // nothing and say nothing).
   bool physical(std::string_view& line) {
     if (rest_.empty()) return false;
-    const std::size_t end = rest_.find('\n');
+    const std::size_t end = rest_.find_first_of("\r\n");
     line = rest_.substr(0, end);
-    rest_ = end == std::string_view::npos ? std::string_view() : rest_.substr(end + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    std::size_t next = end == std::string_view::npos ? rest_.size() : end + 1;
+    if (end != std::string_view::npos && rest_[end] == '\r' && next < rest_.size() &&
+        rest_[next] == '\n')
+      ++next;
+    rest_.remove_prefix(next);
     ++physical_number_;
     return true;
   }

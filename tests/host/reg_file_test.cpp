@@ -302,6 +302,22 @@ TEST(RegFile, LineAndFileLimitsAreErrorsThatSayWhichLimit) {
 namespace hivewarden::host {
 namespace {
 
+TEST(RegFile, EveryLineBreakSpellingIsALineBreak) {
+  for (const std::string eol : {"\r\n", "\n", "\r"}) {
+    Registry r;
+    RegImportStats stats;
+    std::string error;
+    const std::string text = "Windows Registry Editor Version 5.00" + eol + eol +
+                             "[HKEY_LOCAL_MACHINE\\A]" + eol + "\"b\"=hex:01,\\" + eol + "  02" +
+                             eol + "\"c\"=\"\xff\"" + eol;
+    EXPECT_FALSE(import_reg(text, "eol.reg", r, stats, error));
+    EXPECT_NE(error.find("eol.reg:6: the string data"), std::string::npos) << error;
+    Value v;
+    ASSERT_EQ(r.query_value(u"\\REGISTRY\\MACHINE\\A", u"b", v), Status::kSuccess);
+    EXPECT_EQ(v.data, "\x01\x02");
+  }
+}
+
 TEST(RegFile, ReadingStopsAtTheFileLimit) {
   std::string bytes, error;
   EXPECT_FALSE(read_reg_file("/dev/zero", bytes, error));  // endless: refused, not held
