@@ -59,8 +59,10 @@ std::uint64_t Notifier::notify(const NotifyEvent& e) {
   if (bytes.empty() || encode_record(in, bytes.data(), bytes.size()) == 0) return 0;
   records_.fetch_add(1, std::memory_order_relaxed);
   if (in.type == MessageType::kRegistryEventSync) {
-    if (!producer_->send_sync(std::move(bytes), in.sequence, sync_timeout_))
-      timeouts_.fetch_add(1, std::memory_order_relaxed);
+    SyncResult result = SyncResult::kAcknowledged;
+    producer_->send_sync(std::move(bytes), in.sequence, sync_timeout_, &result);
+    if (result == SyncResult::kTimedOut) timeouts_.fetch_add(1, std::memory_order_relaxed);
+    if (result == SyncResult::kDisconnected) lost_.fetch_add(1, std::memory_order_relaxed);
   } else {
     producer_->send_async(std::move(bytes));
   }
@@ -68,7 +70,7 @@ std::uint64_t Notifier::notify(const NotifyEvent& e) {
 }
 
 NotifierStats Notifier::stats() const {
-  return {records_.load(), skipped_.load(), timeouts_.load()};
+  return {records_.load(), skipped_.load(), timeouts_.load(), lost_.load()};
 }
 
 }  // namespace hivewarden

@@ -64,14 +64,17 @@ void SocketProducer::send_async(std::vector<unsigned char> record) {
 }
 
 bool SocketProducer::send_sync(std::vector<unsigned char> record, std::uint64_t sequence,
-                               std::chrono::milliseconds timeout) {
+                               std::chrono::milliseconds timeout, SyncResult* result) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
+  SyncResult outcome = SyncResult::kDisconnected;
   std::unique_lock<std::mutex> lock(mutex_);
   if (!connected_) {
     ++stats_.dropped_disconnected;
+    if (result != nullptr) *result = outcome;
     return false;
   }
   queue_.push_back({std::move(record), true, sequence});
+  waiting_.insert(sequence);
   urgent_ = true;
   lock.unlock();
   wake();
@@ -79,11 +82,15 @@ bool SocketProducer::send_sync(std::vector<unsigned char> record, std::uint64_t 
   const bool answered = changed_.wait_until(lock, deadline, [&] {
     return acked_.count(sequence) > 0 || failed_.count(sequence) > 0 || stop_.load();
   });
-  const bool acked = acked_.erase(sequence) > 0;
+  waiting_.erase(sequence);
   failed_.erase(sequence);
-  if (acked) {
+  if (acked_.erase(sequence) > 0) {
+    outcome = SyncResult::kAcknowledged;
     ++stats_.sync_acked;
-  } else if (!answered) {
+  } else if (answered) {  // the consumer went away (or we are stopping): nobody will answer
+    ++stats_.dropped_disconnected;
+  } else {
+    outcome = SyncResult::kTimedOut;
     ++stats_.sync_timeouts;
     // Not yet written: take it back, nobody waits for it any more.
     for (auto it = queue_.begin() + (written_ > 0 ? 1 : 0); it != queue_.end(); ++it) {
@@ -93,7 +100,8 @@ bool SocketProducer::send_sync(std::vector<unsigned char> record, std::uint64_t 
       }
     }
   }
-  return acked;
+  if (result != nullptr) *result = outcome;
+  return outcome == SyncResult::kAcknowledged;
 }
 
 bool SocketProducer::flush(std::chrono::milliseconds timeout) {
@@ -128,12 +136,15 @@ bool SocketProducer::try_connect() {
   std::lock_guard<std::mutex> lock(mutex_);
   fd_ = fd;
   written_ = 0;
+  ack_have_ = 0;
   ++stats_.connects;
   connected_ = true;
   return true;
 }
 
-// Everything queued for the lost consumer is dropped and counted; sync senders stop waiting.
+// Everything queued for the lost consumer is dropped (async records counted here, sync records by
+// their senders); every sync sender still waiting is released at once, whether its record was
+// still queued or already written and waiting for an acknowledgement that will never come.
 void SocketProducer::disconnect_locked() {
   if (fd_ < 0) return;
   close(fd_);
@@ -141,13 +152,38 @@ void SocketProducer::disconnect_locked() {
   connected_ = false;
   ++stats_.disconnects;
   for (const Item& item : queue_) {
-    ++stats_.dropped_disconnected;
-    if (item.sync) failed_.insert(item.sequence);
+    if (!item.sync) ++stats_.dropped_disconnected;
+  }
+  for (const std::uint64_t sequence : waiting_) {
+    if (acked_.count(sequence) == 0) failed_.insert(sequence);
   }
   queue_.clear();
   async_queued_ = 0;
   written_ = 0;
+  ack_have_ = 0;
   changed_.notify_all();
+}
+
+// Reads every acknowledgement the socket holds. An ack arriving together with the consumer's
+// hang-up is still read (it comes before the end of the stream) before the loss is noticed.
+bool SocketProducer::read_acks_locked() {
+  // Bounded, so that a peer that never stops writing cannot hold the lock forever.
+  for (int reads = 0; reads < 1024; ++reads) {
+    const ssize_t n = read(fd_, ack_buffer_ + ack_have_, sizeof ack_buffer_ - ack_have_);
+    if (n == 0) return false;  // the consumer closed its end
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+    ack_have_ += static_cast<std::size_t>(n);
+    if (ack_have_ < sizeof ack_buffer_) continue;
+    std::uint32_t magic;
+    std::uint64_t sequence;
+    std::memcpy(&magic, ack_buffer_, 4);
+    std::memcpy(&sequence, ack_buffer_ + 8, 8);
+    ack_have_ = 0;
+    if (magic != kAckMagic) return false;  // a confused peer: start over with a fresh connection
+    if (waiting_.count(sequence) > 0) acked_.insert(sequence);  // a late ack is nobody's
+    changed_.notify_all();
+  }
+  return true;
 }
 
 bool SocketProducer::write_queued_locked() {
@@ -183,8 +219,6 @@ bool SocketProducer::write_queued_locked() {
 }
 
 void SocketProducer::run() {
-  unsigned char ack_buffer[16];
-  std::size_t ack_have = 0;
   bool was_idle = true;  // the queue was empty after the last write
   while (!stop_) {
     if (fd_ < 0) {
@@ -195,7 +229,6 @@ void SocketProducer::run() {
         (void)!read(wake_fd_, &drained, sizeof drained);
         continue;
       }
-      ack_have = 0;
     }
     bool want_write;
     bool linger;
@@ -222,30 +255,14 @@ void SocketProducer::run() {
       (void)!read(wake_fd_, &drained, sizeof drained);
     }
     std::lock_guard<std::mutex> lock(mutex_);
-    if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+    // Acknowledgements first: a consumer may answer and hang up in the same moment.
+    if ((p[0].revents & (POLLIN | POLLHUP)) && !read_acks_locked()) {
       disconnect_locked();
       continue;
     }
-    if (p[0].revents & POLLIN) {  // acknowledgements
-      const ssize_t n = read(fd_, ack_buffer + ack_have, sizeof ack_buffer - ack_have);
-      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-        disconnect_locked();
-        continue;
-      }
-      if (n > 0) ack_have += static_cast<std::size_t>(n);
-      if (ack_have == sizeof ack_buffer) {
-        std::uint32_t magic;
-        std::uint64_t sequence;
-        std::memcpy(&magic, ack_buffer, 4);
-        std::memcpy(&sequence, ack_buffer + 8, 8);
-        ack_have = 0;
-        if (magic != kAckMagic) {  // a confused peer: start over with a fresh connection
-          disconnect_locked();
-          continue;
-        }
-        acked_.insert(sequence);
-        changed_.notify_all();
-      }
+    if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+      disconnect_locked();
+      continue;
     }
     // Write everything queued until the socket is full: one wake-up, many records.
     if ((p[0].revents & POLLOUT) && !write_queued_locked()) {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "hivewarden/util/utf.hpp"
@@ -20,10 +21,13 @@ struct FreeDeleter {
   void operator()(void* p) const { std::free(p); }
 };
 
-std::u16string name16(char* utf8) {
+// A name hivex hands back (malloc'd UTF-8, or null when it could not read or convert it). Null
+// or malformed is an error, never a stand-in: an empty value name is the default value, and
+// U+FFFD would name another key.
+std::optional<std::u16string> name16(char* utf8) {
   std::unique_ptr<char, FreeDeleter> owned(utf8);
-  if (utf8 == nullptr) return {};
-  return utf8_to_utf16(utf8).value_or(u"\uFFFD");
+  if (utf8 == nullptr) return std::nullopt;
+  return utf8_to_utf16(utf8);
 }
 
 }  // namespace
@@ -61,7 +65,12 @@ bool import_hive(const std::string& file, const std::u16string& mount, Registry&
       return false;
     }
     for (hive_value_h* v = values.get(); *v != 0; ++v) {
-      const std::u16string name = name16(hivex_value_key(hive.get(), *v));
+      const std::optional<std::u16string> name = name16(hivex_value_key(hive.get(), *v));
+      if (!name) {
+        error = file + ": a value under " + utf16_to_utf8(here.path) +
+                " has a name that cannot be read as text";
+        return false;
+      }
       // Hives hold types outside hivex's enum (BCD's 0x221...): keep the raw number, never an enum.
       static_assert(sizeof(hive_type) == sizeof(std::uint32_t));
       std::uint32_t type = 0;
@@ -72,7 +81,7 @@ bool import_hive(const std::string& file, const std::u16string& mount, Registry&
         error = file + ": damaged value data under " + utf16_to_utf8(here.path);
         return false;
       }
-      registry.set_value(here.path, name, type, std::string(data ? data.get() : "", length));
+      registry.set_value(here.path, *name, type, std::string(data ? data.get() : "", length));
       ++stats.values;
     }
     std::unique_ptr<hive_node_h, FreeDeleter> children(hivex_node_children(hive.get(), here.node));
@@ -82,13 +91,13 @@ bool import_hive(const std::string& file, const std::u16string& mount, Registry&
       return false;
     }
     for (hive_node_h* c = children.get(); *c != 0; ++c) {
-      const std::u16string name = name16(hivex_node_name(hive.get(), *c));
-      if (name.empty() || name.find(u'\\') != std::u16string::npos) {
+      const std::optional<std::u16string> name = name16(hivex_node_name(hive.get(), *c));
+      if (!name || name->empty() || name->find(u'\\') != std::u16string::npos) {
         error = file + ": a key under " + utf16_to_utf8(here.path) +
                 " has a name the registry cannot hold";
         return false;
       }
-      const std::u16string child = here.path + u"\\" + name;
+      const std::u16string child = here.path + u"\\" + *name;
       bool created = false;
       registry.create_key(child, created);
       stack.push_back({*c, child});

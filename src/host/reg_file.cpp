@@ -1,9 +1,11 @@
 #include "hivewarden/host/reg_file.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <fstream>
 #include <memory>
-#include <sstream>
+#include <string_view>
 
 #include "hivewarden/core/key_path.hpp"
 #include "hivewarden/util/utf.hpp"
@@ -28,27 +30,57 @@ bool parse_type(const std::string& digits, std::uint32_t& out) {
   return true;
 }
 
-// The file as UTF-8 lines: UTF-16LE (with BOM) is converted, UTF-8 BOM dropped.
-bool decode(const std::string& bytes, std::string& text, bool& version4, std::string& error) {
+// The line a byte offset (or UTF-16 unit index) falls on, counting from 1.
+template <class Text>
+std::size_t line_at(const Text& text, std::size_t offset) {
+  std::size_t line = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) line += text[i] == '\n';
+  return line;
+}
+
+// UTF-16LE bytes (after the BOM) as UTF-8. Fails on an odd byte count or a lone surrogate, which
+// UTF-8 cannot carry: either would otherwise be dropped or become U+FFFD without a word.
+bool utf16le_to_utf8(std::string_view bytes, std::string& text, std::string& error) {
+  if (bytes.size() % 2 != 0) {
+    error = "1: a UTF-16 file with an odd number of bytes (cut short?)";
+    return false;
+  }
+  std::u16string u(bytes.size() / 2, u'\0');
+  for (std::size_t i = 0; i < u.size(); ++i) {
+    u[i] = static_cast<char16_t>(static_cast<unsigned char>(bytes[2 * i]) |
+                                 (static_cast<unsigned char>(bytes[2 * i + 1]) << 8));
+  }
+  for (std::size_t i = 0; i < u.size(); ++i) {
+    const bool high = u[i] >= 0xD800 && u[i] <= 0xDBFF;
+    const bool low = u[i] >= 0xDC00 && u[i] <= 0xDFFF;
+    if (high && i + 1 < u.size() && u[i + 1] >= 0xDC00 && u[i + 1] <= 0xDFFF) {
+      ++i;
+    } else if (high || low) {
+      error = std::to_string(line_at(u, i)) + ": a lone UTF-16 surrogate: not valid text";
+      return false;
+    }
+  }
+  text = utf16_to_utf8(u);
+  return true;
+}
+
+// The file as UTF-8 text: UTF-16LE (with BOM) is converted into `storage`, a UTF-8 BOM dropped.
+// On failure `error` starts with the line number.
+bool decode(const std::string& bytes, std::string& storage, std::string_view& text, bool& version4,
+            std::string& error) {
+  text = bytes;
   if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0xFF &&
       static_cast<unsigned char>(bytes[1]) == 0xFE) {
-    std::u16string u((bytes.size() - 2) / 2, u'\0');
-    for (std::size_t i = 0; i < u.size(); ++i) {
-      u[i] = static_cast<char16_t>(static_cast<unsigned char>(bytes[2 + 2 * i]) |
-                                   (static_cast<unsigned char>(bytes[3 + 2 * i]) << 8));
-    }
-    text = utf16_to_utf8(u);
-  } else if (bytes.size() >= 3 && bytes.compare(0, 3, "\xEF\xBB\xBF") == 0) {
-    text = bytes.substr(3);
-  } else {
-    text = bytes;
+    if (!utf16le_to_utf8(text.substr(2), storage, error)) return false;
+    text = storage;
+  } else if (text.substr(0, 3) == "\xEF\xBB\xBF") {
+    text.remove_prefix(3);
   }
-  const std::size_t end = text.find_first_of("\r\n");
-  const std::string header = text.substr(0, end);
+  std::string_view header = text.substr(0, text.find_first_of("\r\n"));
   version4 = header == "REGEDIT4";
   if (!version4 && header != "Windows Registry Editor Version 5.00") {
     error =
-        "not a .reg file: the first line must be \"Windows Registry Editor Version 5.00\" or "
+        "1: not a .reg file: the first line must be \"Windows Registry Editor Version 5.00\" or "
         "\"REGEDIT4\"";
     return false;
   }
@@ -56,14 +88,15 @@ bool decode(const std::string& bytes, std::string& text, bool& version4, std::st
 }
 
 // "HKEY_LOCAL_MACHINE\..." -> "\REGISTRY\MACHINE\..."
-bool kernel_path(const std::string& name, std::u16string& out, std::string& error) {
+bool kernel_path(const std::string& name, std::uint32_t control_set, std::u16string& out,
+                 std::string& error) {
   const auto u = utf8_to_utf16(name);
   if (!u) {
-    error = "key name is not valid UTF-8";
+    error = "key name [" + name + "] is not valid UTF-8";
     return false;
   }
   static thread_local std::unique_ptr<KeyPath> path(new KeyPath);
-  const PathStatus s = canonicalize_key(*u, CanonicalOptions{}, *path);
+  const PathStatus s = canonicalize_key(*u, CanonicalOptions{control_set, {}}, *path);
   if (s != PathStatus::kOk) {
     error = std::string("key [") + name + "]: " + path_status_text(s);
     return false;
@@ -116,30 +149,67 @@ bool parse_hex(const std::string& s, std::string& out) {
   return true;
 }
 
-// Joins continuation lines (regedit ends a wrapped hex line with `\`) into logical lines, each
-// with the number of its first physical line.
-std::vector<std::pair<std::size_t, std::string>> logical_lines(const std::string& text) {
-  std::vector<std::pair<std::size_t, std::string>> lines;
-  std::istringstream in(text);
-  std::string line, pending;
-  std::size_t number = 0, start = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (pending.empty()) {
-      start = number;
-    } else {
-      line.erase(0, line.find_first_not_of(" \t"));
+// Logical lines one at a time: continuation lines (regedit ends a wrapped hex line with `\`)
+// joined, each numbered by its first physical line. Reads in place; holds one line at a time.
+class LogicalLines {
+ public:
+  enum class Next { kLine, kEnd, kTooLong };
+  explicit LogicalLines(std::string_view text) : rest_(text) {}
+
+  Next next(std::size_t& number, std::string& line) {
+    line.clear();
+    std::string_view piece;
+    bool continued = false;
+    while (physical(piece)) {
+      if (!continued) {
+        number = physical_number_;
+      } else {
+        piece.remove_prefix(std::min(piece.find_first_not_of(" \t"), piece.size()));
+      }
+      const bool more = !piece.empty() && piece.back() == '\\';
+      if (more) piece.remove_suffix(1);
+      if (line.size() + piece.size() > kMaxRegLineBytes) return Next::kTooLong;
+      line.append(piece);
+      if (!more) return Next::kLine;
+      continued = true;
     }
-    if (!line.empty() && line.back() == '\\') {
-      pending += line.substr(0, line.size() - 1);
-      continue;
-    }
-    lines.emplace_back(start, pending + line);
-    pending.clear();
+    return continued ? Next::kLine : Next::kEnd;
   }
-  if (!pending.empty()) lines.emplace_back(start, pending);
-  return lines;
+
+ private:
+  // A line ends at \r\n, \n or a lone \r (old Mac files: read as one line, they would import
+  // nothing and say nothing).
+  bool physical(std::string_view& line) {
+    if (rest_.empty()) return false;
+    const std::size_t end = rest_.find_first_of("\r\n");
+    line = rest_.substr(0, end);
+    std::size_t next = end == std::string_view::npos ? rest_.size() : end + 1;
+    if (end != std::string_view::npos && rest_[end] == '\r' && next < rest_.size() &&
+        rest_[next] == '\n')
+      ++next;
+    rest_.remove_prefix(next);
+    ++physical_number_;
+    return true;
+  }
+  std::string_view rest_;
+  std::size_t physical_number_ = 0;
+};
+
+std::string line_too_long(std::size_t number) {
+  return std::to_string(number) + ": line longer than the limit of " +
+         std::to_string(kMaxRegLineBytes) + " bytes (continuation lines joined)";
+}
+
+// Text from the file as UTF-16; false (with `why` naming `what`) when it is not valid UTF-8.
+bool text16(const std::string& utf8, const std::string& what, std::u16string& out,
+            std::string& why) {
+  auto u = utf8_to_utf16(utf8);
+  if (!u) {
+    why = what + " is not valid UTF-8";
+    return false;
+  }
+  out = std::move(*u);
+  return true;
 }
 
 // Parses `"name"=data` or `@=data`; false with a reason.
@@ -153,7 +223,7 @@ bool parse_value(const std::string& line, bool version4, std::u16string& name, b
     why = "a value line starts with \"name\" or @";
     return false;
   }
-  name = utf8_to_utf16(raw_name).value_or(u"");
+  if (!text16(raw_name, "the value name", name, why)) return false;
   if (at >= line.size() || line[at] != '=') {
     why = "expected = after the value name";
     return false;
@@ -168,8 +238,14 @@ bool parse_value(const std::string& line, bool version4, std::u16string& name, b
       why = "unterminated string";
       return false;
     }
+    if (p != rhs.size()) {
+      why = "text after the closing quote of the string";
+      return false;
+    }
+    std::u16string wide;
+    if (!text16(s, "the string data", wide, why)) return false;
     type = kSz;
-    data = utf16le_bytes(utf8_to_utf16(s).value_or(u""), true);
+    data = utf16le_bytes(wide, true);
     return true;
   }
   // hivexregedit --unsafe-printable-strings: str(N):"text", unescaped
@@ -183,8 +259,10 @@ bool parse_value(const std::string& line, bool version4, std::u16string& name, b
       why = "str(N): N must be a hex type number";
       return false;
     }
-    data = utf16le_bytes(utf8_to_utf16(rhs.substr(close + 3, rhs.size() - close - 4)).value_or(u""),
-                         true);
+    std::u16string wide;
+    if (!text16(rhs.substr(close + 3, rhs.size() - close - 4), "the str(N) data", wide, why))
+      return false;
+    data = utf16le_bytes(wide, true);
     return true;
   }
   if (rhs.rfind("dword:", 0) == 0) {
@@ -258,19 +336,66 @@ std::string hex_list(const std::string& data) {
 
 }  // namespace
 
-bool import_reg(const std::string& bytes, const std::string& file_name, Registry& registry,
-                RegImportStats& stats, std::string& error) {
-  std::string text;
-  bool version4 = false;
-  if (!decode(bytes, text, version4, error)) {
-    error = file_name + ":1: " + error;
+namespace {
+std::string over_file_limit(const std::string& file_name, const std::string& size) {
+  return file_name + ": " + size + " bytes, over the limit of " + std::to_string(kMaxRegFileBytes) +
+         " bytes for a .reg file";
+}
+}  // namespace
+
+bool read_reg_file(const std::string& path, std::string& bytes, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "cannot open " + path;
     return false;
   }
+  bytes.clear();
+  char chunk[1 << 16];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    bytes.append(chunk, static_cast<std::size_t>(in.gcount()));
+    if (bytes.size() > kMaxRegFileBytes) {
+      error = over_file_limit(path, "more than " + std::to_string(kMaxRegFileBytes));
+      bytes.clear();
+      return false;
+    }
+  }
+  if (in.bad()) {
+    error = "cannot read " + path;
+    return false;
+  }
+  return true;
+}
+
+bool import_reg(const std::string& bytes, const std::string& file_name, Registry& registry,
+                RegImportStats& stats, std::string& error, std::uint32_t control_set) {
+  if (bytes.size() > kMaxRegFileBytes) {
+    error = over_file_limit(file_name, std::to_string(bytes.size()));
+    return false;
+  }
+  std::string storage;
+  std::string_view text;
+  bool version4 = false;
+  if (!decode(bytes, storage, text, version4, error)) {
+    error = file_name + ":" + error;
+    return false;
+  }
+  LogicalLines lines(text);
+  std::size_t number = 0;
+  std::string line;
   std::u16string current;
   bool have_key = false;
-  const auto lines = logical_lines(text);
-  for (std::size_t i = 1; i < lines.size(); ++i) {  // line 0 is the header
-    const auto& [number, line] = lines[i];
+  bool header = true;
+  for (;;) {
+    const LogicalLines::Next got = lines.next(number, line);
+    if (got == LogicalLines::Next::kEnd) return true;
+    if (got == LogicalLines::Next::kTooLong) {
+      error = file_name + ":" + line_too_long(number);
+      return false;
+    }
+    if (header) {  // checked by decode
+      header = false;
+      continue;
+    }
     const std::string where = file_name + ":" + std::to_string(number) + ": ";
     if (line.empty() || line[0] == ';') continue;
     if (line[0] == '[') {
@@ -280,7 +405,8 @@ bool import_reg(const std::string& bytes, const std::string& file_name, Registry
       }
       const bool remove = line.size() > 1 && line[1] == '-';
       std::string e;
-      if (!kernel_path(line.substr(remove ? 2 : 1, line.size() - (remove ? 3 : 2)), current, e)) {
+      if (!kernel_path(line.substr(remove ? 2 : 1, line.size() - (remove ? 3 : 2)), control_set,
+                       current, e)) {
         error = where + e;
         return false;
       }
@@ -288,15 +414,11 @@ bool import_reg(const std::string& bytes, const std::string& file_name, Registry
         error = where + "a root key cannot be deleted";
         return false;
       }
-      if (remove) {  // delete the whole subtree, deepest first
-        std::vector<std::u16string> doomed;
-        registry.walk([&](const std::u16string& p, const Key&) {
-          if (p.size() >= current.size() && fold(p.substr(0, current.size())) == fold(current) &&
-              (p.size() == current.size() || p[current.size()] == u'\\')) {
-            doomed.push_back(p);
-          }
-        });
-        for (auto it = doomed.rbegin(); it != doomed.rend(); ++it) registry.delete_key(*it);
+      if (remove) {  // the whole subtree: emptied in one step, then the key itself
+        if (registry.key_exists(current)) {
+          registry.restore_key(current, Key{});
+          registry.delete_key(current);
+        }
         ++stats.deleted;
         have_key = false;
         continue;
@@ -331,7 +453,6 @@ bool import_reg(const std::string& bytes, const std::string& file_name, Registry
       ++stats.values;
     }
   }
-  return true;
 }
 
 std::string export_reg(const Registry& registry, const std::u16string& root) {
@@ -377,19 +498,22 @@ std::string export_reg(const Registry& registry, const std::u16string& root) {
 }
 
 bool load_subtree(const std::string& bytes, const std::string& file_name, Subtree& out,
-                  std::string& error) {
+                  std::string& error, std::uint32_t control_set) {
   Registry scratch;
   RegImportStats stats;
-  if (!import_reg(bytes, file_name, scratch, stats, error)) return false;
-  std::string text;
+  if (!import_reg(bytes, file_name, scratch, stats, error, control_set)) return false;
+  std::string storage;
+  std::string_view text;
   bool v4 = false;
-  decode(bytes, text, v4, error);
-  const auto lines = logical_lines(text);
-  for (std::size_t i = 1; i < lines.size(); ++i) {
-    const std::string& line = lines[i].second;
+  decode(bytes, storage, text, v4, error);  // succeeded in import_reg
+  LogicalLines lines(text);
+  std::size_t number = 0;
+  std::string line;
+  lines.next(number, line);  // the header
+  while (lines.next(number, line) == LogicalLines::Next::kLine) {
     if (line.size() > 2 && line[0] == '[' && line[1] != '-') {
       std::u16string first;
-      if (!kernel_path(line.substr(1, line.size() - 2), first, error)) return false;
+      if (!kernel_path(line.substr(1, line.size() - 2), control_set, first, error)) return false;
       return scratch.save_key(first, out) == Status::kSuccess ||
              (error = file_name + ": no key to restore", false);
     }

@@ -99,3 +99,60 @@ TEST(HiveFile, DamagedFilesGiveClearErrors) {
 
 }  // namespace
 }  // namespace hivewarden::host
+
+#include <hivex.h>
+
+namespace hivewarden::host {
+namespace {
+
+// Writes hivex's `minimal` hive with one value on its root named U+0100 (not Latin-1, so stored
+// as UTF-16LE), then turns that name into a lone surrogate, which no UTF-8 can carry: hivex gives
+// back no name for it. Returns the file, or "" when the hive cannot be made.
+std::string hive_with_unreadable_value_name(const fs::path& dir) {
+  const fs::path minimal = kHives / "hivex" / "minimal";
+  const fs::path out = dir / "unreadable-name";
+  hive_h* h = hivex_open(minimal.c_str(), HIVEX_OPEN_WRITE);
+  if (h == nullptr) return "";
+  const std::string data = "evil";
+  hive_set_value value = {const_cast<char*>("\xC4\x80"), hive_t_REG_SZ, data.size(),
+                          const_cast<char*>(data.data())};
+  const bool written = hivex_node_set_values(h, hivex_root(h), 1, &value, 0) == 0 &&
+                       hivex_commit(h, out.c_str(), 0) == 0;
+  hivex_close(h);
+  if (!written) return "";
+  std::fstream file(out, std::ios::in | std::ios::out | std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  // A vk record: "vk", name length 2, ..., flags (no ASCII bit) at +0x10, the name at +0x14.
+  for (std::size_t at = 0; at + 0x16 <= bytes.size(); ++at) {
+    if (bytes.compare(at, 4, std::string("vk\x02\x00", 4)) == 0 &&
+        bytes.compare(at + 0x14, 2, std::string("\x00\x01", 2)) == 0) {
+      file.seekp(static_cast<std::streamoff>(at + 0x15));
+      file.put('\xD8');  // U+0100 -> U+D800
+      return file.flush() ? out.string() : "";
+    }
+  }
+  return "";
+}
+
+// A value name hivex cannot give back used to become "" (the default value) and overwrite it.
+TEST(HiveFile, UnreadableValueNameIsAnErrorNotTheDefaultValue) {
+  if (!fs::exists(kHives / "hivex" / "minimal")) GTEST_SKIP() << "no hivex test hive";
+  const fs::path dir = fs::temp_directory_path() / "hw-hive-name-test";
+  fs::create_directories(dir);
+  const std::string file = hive_with_unreadable_value_name(dir);
+  ASSERT_FALSE(file.empty()) << "could not make the test hive";
+  Registry r;
+  HiveImportStats stats;
+  std::string error;
+  EXPECT_FALSE(import_hive(file, u"\\REGISTRY\\MACHINE\\X", r, stats, error));
+  EXPECT_NE(error.find(file + ": a value under \\REGISTRY\\MACHINE\\X has a name that cannot be "
+                              "read as text"),
+            std::string::npos)
+      << error;
+  Value v;  // no default value made up from it
+  EXPECT_EQ(r.query_value(u"\\REGISTRY\\MACHINE\\X", u"", v), Status::kObjectNameNotFound);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace hivewarden::host

@@ -158,3 +158,185 @@ TEST(RegFile, FuzzerFindingsAreErrors) {
 
 }  // namespace
 }  // namespace hivewarden::host
+
+namespace hivewarden::host {
+namespace {
+
+constexpr const char* kHeader = "Windows Registry Editor Version 5.00\r\n\r\n";
+
+// Imports `body` after the header; the error when it fails, "" when it succeeds.
+std::string import_error(const std::string& body, Registry& r, std::uint32_t control_set = 1) {
+  RegImportStats stats;
+  std::string error;
+  if (import_reg(kHeader + body, "bad.reg", r, stats, error, control_set)) return "";
+  return error;
+}
+
+// The reproducer B7: a value name with invalid UTF-8 used to become the default value `@` and
+// overwrite it.
+TEST(RegFile, InvalidUtf8ValueNameIsAnErrorNotTheDefaultValue) {
+  Registry r;
+  const std::string error = import_error(
+      "[HKEY_LOCAL_MACHINE\\SOFTWARE\\X]\r\n@=\"default\"\r\n\"\xff\"=\"evil\"\r\n", r);
+  EXPECT_NE(error.find("bad.reg:5:"), std::string::npos) << error;
+  EXPECT_NE(error.find("value name is not valid UTF-8"), std::string::npos) << error;
+  Value v;
+  ASSERT_EQ(r.query_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\X", u"", v), Status::kSuccess);
+  EXPECT_EQ(v.data, std::string("d\0e\0f\0a\0u\0l\0t\0\0\0", 16));  // not overwritten
+  // Other malformed spellings: a truncated sequence, an overlong form, an encoded surrogate.
+  for (const char* name : {"a\xc3", "\xc0\xaf", "\xed\xa0\x80"}) {
+    Registry other;
+    const std::string e = import_error(
+        "[HKEY_LOCAL_MACHINE\\A]\r\n\"" + std::string(name) + "\"=dword:00000001\r\n", other);
+    EXPECT_NE(e.find("bad.reg:4: the value name"), std::string::npos) << e;
+  }
+}
+
+TEST(RegFile, InvalidUtf8InStringDataOrKeyNameIsAnError) {
+  Registry r;
+  std::string error = import_error("[HKEY_LOCAL_MACHINE\\A]\r\n\"v\"=\"ok\xff\"\r\n", r);
+  EXPECT_NE(error.find("bad.reg:4: the string data is not valid UTF-8"), std::string::npos)
+      << error;
+  Value v;
+  EXPECT_EQ(r.query_value(u"\\REGISTRY\\MACHINE\\A", u"v", v), Status::kObjectNameNotFound);
+  error = import_error("[HKEY_LOCAL_MACHINE\\A]\r\n\"v\"=str(2):\"\xfe\"\r\n", r);
+  EXPECT_NE(error.find("bad.reg:4: the str(N) data is not valid UTF-8"), std::string::npos)
+      << error;
+  error = import_error("[HKEY_LOCAL_MACHINE\\A\\\xff]\r\n", r);
+  EXPECT_NE(error.find("bad.reg:3: key name"), std::string::npos) << error;
+  EXPECT_NE(error.find("not valid UTF-8"), std::string::npos) << error;
+  error = import_error("[-HKEY_LOCAL_MACHINE\\A\\\xff]\r\n", r);
+  EXPECT_NE(error.find("bad.reg:3: key name"), std::string::npos) << error;
+  // Text after a string's closing quote is not dropped silently either.
+  error = import_error("[HKEY_LOCAL_MACHINE\\A]\r\n\"v\"=\"x\"junk\r\n", r);
+  EXPECT_NE(error.find("bad.reg:4: text after the closing quote"), std::string::npos) << error;
+}
+
+std::string utf16le_file(const std::u16string& text) {
+  std::string bytes = "\xFF\xFE";
+  for (char16_t c : text) {
+    bytes += static_cast<char>(c & 0xFF);
+    bytes += static_cast<char>(c >> 8);
+  }
+  return bytes;
+}
+
+TEST(RegFile, Utf16FileWithALoneSurrogateOrAnOddByteIsAnError) {
+  std::u16string text = u"Windows Registry Editor Version 5.00\r\n\r\n[HKEY_USERS\\X]\r\n\"";
+  text += static_cast<char16_t>(0xD800);  // a high surrogate with no low one after it
+  text += u"\"=\"evil\"\r\n";
+  Registry r;
+  RegImportStats stats;
+  std::string error;
+  EXPECT_FALSE(import_reg(utf16le_file(text), "wide.reg", r, stats, error));
+  EXPECT_NE(error.find("wide.reg:4: a lone UTF-16 surrogate"), std::string::npos) << error;
+  EXPECT_FALSE(r.key_exists(u"\\REGISTRY\\USER\\X"));
+  std::string odd = utf16le_file(u"Windows Registry Editor Version 5.00\r\n") + "x";
+  EXPECT_FALSE(import_reg(odd, "odd.reg", r, stats, error));
+  EXPECT_NE(error.find("odd.reg:1: a UTF-16 file with an odd number of bytes"), std::string::npos)
+      << error;
+  // A proper surrogate pair still reads.
+  std::u16string pair = u"Windows Registry Editor Version 5.00\r\n\r\n[HKEY_USERS\\X]\r\n\"";
+  pair += u"\U0001F600\"=\"ok\"\r\n";
+  ASSERT_TRUE(import_reg(utf16le_file(pair), "pair.reg", r, stats, error)) << error;
+  Value v;
+  EXPECT_EQ(r.query_value(u"\\REGISTRY\\USER\\X", u"\U0001F600", v), Status::kSuccess);
+}
+
+// The reproducer C3: CurrentControlSet in a .reg file follows the control set given (the
+// policy's), not always ControlSet001.
+TEST(RegFile, CurrentControlSetResolvesToTheControlSetGiven) {
+  const std::string body =
+      "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\WinDefend]\r\n"
+      "\"Start\"=dword:00000002\r\n";
+  Registry two;
+  ASSERT_EQ(import_error(body, two, 2), "");
+  EXPECT_TRUE(two.key_exists(u"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet002\\Services\\WinDefend"));
+  EXPECT_FALSE(two.key_exists(u"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet001"));
+  Registry one;
+  ASSERT_EQ(import_error(body, one), "");  // the default, as Windows usually boots
+  EXPECT_TRUE(one.key_exists(u"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet001\\Services\\WinDefend"));
+  // Deletions resolve the same way.
+  ASSERT_EQ(import_error("[-HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services]\r\n", two, 2),
+            "");
+  EXPECT_FALSE(two.key_exists(u"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet002\\Services"));
+  EXPECT_TRUE(two.key_exists(u"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet002"));
+  // A saved subtree for restore-key too.
+  Subtree saved;
+  std::string error;
+  ASSERT_TRUE(load_subtree(kHeader + body, "saved.reg", saved, error, 3)) << error;
+  EXPECT_EQ(saved->name, u"WinDefend");
+}
+
+TEST(RegFile, LineAndFileLimitsAreErrorsThatSayWhichLimit) {
+  // A hex value wrapped over many continuation lines counts as one line.
+  const std::string piece = "00,01,02,03,04,05,06,07,08,09,0a,0b,0c,0d,0e,0f,\\\r\n  ";
+  const std::size_t joined_piece = 48;  // without the `\`, the line break and the indent
+  const auto wrapped_value = [&](std::size_t pieces) {
+    std::string text = "[HKEY_LOCAL_MACHINE\\A]\r\n\"big\"=hex:";
+    for (std::size_t i = 0; i < pieces; ++i) text += piece;
+    return text + "00\r\n";
+  };
+  const std::string body = wrapped_value(kMaxRegLineBytes / joined_piece + 1);
+  Registry r;
+  std::string error = import_error(body, r);
+  EXPECT_NE(error.find("bad.reg:4: line longer than the limit of " +
+                       std::to_string(kMaxRegLineBytes) + " bytes (continuation lines joined)"),
+            std::string::npos)
+      << error.substr(0, 200);
+  // Just under the limit reads.
+  EXPECT_EQ(import_error(wrapped_value(kMaxRegLineBytes / joined_piece - 1), r), "");
+
+  RegImportStats stats;
+  const std::string huge = kHeader + std::string(kMaxRegFileBytes, ';');
+  EXPECT_FALSE(import_reg(huge, "huge.reg", r, stats, error));
+  EXPECT_NE(error.find("huge.reg: " + std::to_string(huge.size()) + " bytes, over the limit of " +
+                       std::to_string(kMaxRegFileBytes)),
+            std::string::npos)
+      << error;
+}
+
+}  // namespace
+}  // namespace hivewarden::host
+
+namespace hivewarden::host {
+namespace {
+
+TEST(RegFile, EveryLineBreakSpellingIsALineBreak) {
+  for (const std::string eol : {"\r\n", "\n", "\r"}) {
+    Registry r;
+    RegImportStats stats;
+    std::string error;
+    const std::string text = "Windows Registry Editor Version 5.00" + eol + eol +
+                             "[HKEY_LOCAL_MACHINE\\A]" + eol + "\"b\"=hex:01,\\" + eol + "  02" +
+                             eol + "\"c\"=\"\xff\"" + eol;
+    EXPECT_FALSE(import_reg(text, "eol.reg", r, stats, error));
+    EXPECT_NE(error.find("eol.reg:6: the string data"), std::string::npos) << error;
+    Value v;
+    ASSERT_EQ(r.query_value(u"\\REGISTRY\\MACHINE\\A", u"b", v), Status::kSuccess);
+    EXPECT_EQ(v.data, "\x01\x02");
+  }
+}
+
+TEST(RegFile, ReadingStopsAtTheFileLimit) {
+  std::string bytes, error;
+  EXPECT_FALSE(read_reg_file("/dev/zero", bytes, error));  // endless: refused, not held
+  EXPECT_NE(error.find("/dev/zero: more than " + std::to_string(kMaxRegFileBytes) +
+                       " bytes, over the limit of " + std::to_string(kMaxRegFileBytes) +
+                       " bytes for a .reg file"),
+            std::string::npos)
+      << error;
+  EXPECT_TRUE(bytes.empty());
+  EXPECT_FALSE(read_reg_file("/nonexistent/x.reg", bytes, error));
+  EXPECT_NE(error.find("cannot open /nonexistent/x.reg"), std::string::npos) << error;
+  const std::string sample =
+      std::string(HIVEWARDEN_SOURCE_DIR) + "/samples/start.reg";  // in the repository
+  ASSERT_TRUE(read_reg_file(sample, bytes, error)) << error;
+  Registry r;
+  RegImportStats stats;
+  EXPECT_TRUE(import_reg(bytes, sample, r, stats, error)) << error;
+  EXPECT_GT(stats.keys, 0u);
+}
+
+}  // namespace
+}  // namespace hivewarden::host

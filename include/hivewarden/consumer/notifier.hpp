@@ -36,7 +36,8 @@ struct NotifyEvent {
 struct NotifierStats {
   std::uint64_t records = 0;              // built and handed to the producer
   std::uint64_t skipped_no_consumer = 0;  // not built: nobody listening
-  std::uint64_t sync_timeouts = 0;
+  std::uint64_t sync_timeouts = 0;        // the consumer was there but did not answer in time
+  std::uint64_t sync_disconnected = 0;    // the consumer went away before answering
 };
 
 class Notifier {
@@ -54,7 +55,7 @@ class Notifier {
   SocketProducer* producer_;
   std::chrono::milliseconds sync_timeout_;
   std::atomic<std::uint64_t> sequence_{0};
-  std::atomic<std::uint64_t> records_{0}, skipped_{0}, timeouts_{0};
+  std::atomic<std::uint64_t> records_{0}, skipped_{0}, timeouts_{0}, lost_{0};
 };
 
 }  // namespace hivewarden

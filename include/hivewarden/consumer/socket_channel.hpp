@@ -37,13 +37,22 @@ struct ProducerConfig {
 };
 
 struct DeliveryStats {
-  std::uint64_t sent = 0;                  // records written whole
-  std::uint64_t dropped_overflow = 0;      // async records dropped because the queue was full
-  std::uint64_t dropped_disconnected = 0;  // records dropped because no consumer was there
+  std::uint64_t sent = 0;              // records written whole
+  std::uint64_t dropped_overflow = 0;  // async records dropped because the queue was full
+  // Records dropped because no consumer was there, or lost with it: a sync record whose consumer
+  // went away before answering counts here, not as a timeout.
+  std::uint64_t dropped_disconnected = 0;
   std::uint64_t sync_acked = 0;
   std::uint64_t sync_timeouts = 0;  // the sender stopped waiting; the operation went on
   std::uint64_t connects = 0;
   std::uint64_t disconnects = 0;
+};
+
+// How a sync send ended.
+enum class SyncResult {
+  kAcknowledged,
+  kTimedOut,      // the consumer was there but did not answer in time
+  kDisconnected,  // no consumer, or it went away (or the producer stopped) before answering
 };
 
 class SocketProducer {
@@ -62,8 +71,11 @@ class SocketProducer {
 
   // Queues a sync record (its `sequence` field must be unique) and waits for the consumer's
   // acknowledgement, at most `timeout`. Returns true when acknowledged; a timeout is counted.
+  // When the consumer disconnects, every waiting sender is released at once (counted as dropped,
+  // not as a timeout), whether its record was still queued or already written. `result`, when
+  // given, says which of the three happened.
   bool send_sync(std::vector<unsigned char> record, std::uint64_t sequence,
-                 std::chrono::milliseconds timeout);
+                 std::chrono::milliseconds timeout, SyncResult* result = nullptr);
 
   // Waits until every queued record is written or dropped, at most `timeout`.
   bool flush(std::chrono::milliseconds timeout);
@@ -81,6 +93,7 @@ class SocketProducer {
   void disconnect_locked();
   void wake();
   bool write_queued_locked();  // false when the connection broke
+  bool read_acks_locked();     // false when the connection broke or the peer is confused
 
   ProducerConfig config_;
   mutable std::mutex mutex_;
@@ -89,7 +102,12 @@ class SocketProducer {
   std::size_t async_queued_ = 0;
   std::size_t written_ = 0;  // bytes of queue_.front() already written
   bool urgent_ = false;      // write now: a sync record, a flush or a half-full queue is waiting
-  std::set<std::uint64_t> acked_, failed_;
+  // Sync senders still waiting (by sequence), and the answers they are waiting for: an ack, or
+  // the loss of the consumer. Answers are only recorded for a waiting sender, so none is kept
+  // for a sender that already gave up.
+  std::set<std::uint64_t> waiting_, acked_, failed_;
+  unsigned char ack_buffer_[16] = {};
+  std::size_t ack_have_ = 0;
   DeliveryStats stats_;
   std::atomic<bool> connected_{false};
   std::atomic<bool> stop_{false};

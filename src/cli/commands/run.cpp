@@ -63,7 +63,7 @@ int run_run(const RunOptions& o, std::ostream& out) {
       std::cerr << "error: cannot open " << o.registry << "\n";
       return kExitInputError;
     }
-    if (!host::import_reg(bytes, o.registry, registry, stats, error)) {
+    if (!host::import_reg(bytes, o.registry, registry, stats, error, session->policy.view().control_set())) {
       std::cerr << "error: " << error << "\n";
       return kExitInputError;
     }
