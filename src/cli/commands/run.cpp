@@ -22,15 +22,6 @@
 namespace hivewarden::cli {
 namespace {
 
-bool read_file(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  out = buffer.str();
-  return true;
-}
-
 // Prints what `run` did with one line: the real status, and the engine's decision when the
 // engine was asked (an operation on a key that does not exist fails before any callback).
 void print_result(std::ostream& out, std::uint64_t number, Operation op, std::u16string_view key,
@@ -59,11 +50,12 @@ int run_run(const RunOptions& o, std::ostream& out) {
   if (!o.registry.empty()) {
     std::string bytes, error;
     host::RegImportStats stats;
-    if (!read_file(o.registry, bytes)) {
-      std::cerr << "error: cannot open " << o.registry << "\n";
+    if (!host::read_reg_file(o.registry, bytes, error)) {
+      std::cerr << "error: " << error << "\n";
       return kExitInputError;
     }
-    if (!host::import_reg(bytes, o.registry, registry, stats, error, session->policy.view().control_set())) {
+    if (!host::import_reg(bytes, o.registry, registry, stats, error,
+                          session->policy.view().control_set())) {
       std::cerr << "error: " << error << "\n";
       return kExitInputError;
     }
@@ -74,7 +66,8 @@ int run_run(const RunOptions& o, std::ostream& out) {
     std::unique_ptr<KeyPath> mount_path(new KeyPath);
     const auto mount16 = utf8_to_utf16(eq == std::string::npos ? "" : spec.substr(eq + 1));
     if (eq == std::string::npos || !mount16 ||
-        canonicalize_key(*mount16, {}, *mount_path) != PathStatus::kOk) {
+        canonicalize_key(*mount16, {session->policy.view().control_set(), {}}, *mount_path) !=
+            PathStatus::kOk) {
       std::cerr << "error: --hive " << spec << ": expected FILE=KEY, e.g. SYSTEM=HKLM\\SYSTEM\n";
       return kExitInputError;
     }
@@ -168,8 +161,9 @@ int run_run(const RunOptions& o, std::ostream& out) {
     host::Subtree saved;
     if (op.op == Operation::kRestoreKey || op.op == Operation::kReplaceKey) {
       std::string bytes;
-      if (input->file.empty() || !read_file(input->file, bytes) ||
-          !host::load_subtree(bytes, input->file, saved, error)) {
+      if (input->file.empty() || !host::read_reg_file(input->file, bytes, error) ||
+          !host::load_subtree(bytes, input->file, saved, error,
+                              session->policy.view().control_set())) {
         fail(input->file.empty()
                  ? "restore-key and replace-key need `file`, a .reg file of the subtree"
              : error.empty() ? "cannot open " + input->file
