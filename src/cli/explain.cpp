@@ -14,8 +14,7 @@ std::string why_of(const Decision& d, const OperationRequest& request) {
   const std::string op(traits(request.op).name);
   switch (d.reason) {
     case Reason::kHardenedKey:
-      return "the key is under a hardened key; only System, the AV service, friendly and "
-             "service-SID processes may touch it (SPEC 4.1); no notification";
+      return "the key is under a hardened key; only System, the AV service, friendly and service-SID processes may touch it (SPEC 4.1); no notification";
     case Reason::kTamperProtection:
       if ((d.rules & rule::kTamperProtection) == 0 && request.op == Operation::kDeleteKey)
         return "a value of this key has tamper-protection, and delete-key would delete it with the "
@@ -28,8 +27,7 @@ std::string why_of(const Decision& d, const OperationRequest& request) {
     case Reason::kDenyRule:
       return "a matched rule denies " + op + " and the process has no exemption (SPEC 4.5)";
     case Reason::kExempt:
-      return std::string("a matched rule denies ") + op + ", but the process is exempt (" +
-             exemption_name(d.exemption) + ")" +
+      return std::string("a matched rule denies ") + op + ", but the process is exempt (" + exemption_name(d.exemption) + ")" +
              (d.notify != NotifyMode::kNone ? "; the operation is reported" : "");
     case Reason::kNotify:
       return "a matched rule asks for " + op + " to be reported after it succeeds (SPEC 4.6)";
@@ -38,21 +36,18 @@ std::string why_of(const Decision& d, const OperationRequest& request) {
     case Reason::kKeyExists:
       return "the key exists: create-key only opens it (SPEC 4.2)";
     case Reason::kLegacyHardening:
-      return "legacy hardening: seces and service-SID processes may not query LoadAppInit_DLLs "
-             "(SPEC 5)";
+      return "legacy hardening: seces and service-SID processes may not query LoadAppInit_DLLs (SPEC 5)";
     case Reason::kInvalidName:
-      return "the key or value name is malformed (empty component, NUL where the form cannot carry "
-             "one, or over a registry limit): denied, fail closed";
+      return "the key or value name is malformed (empty component, NUL where the form cannot carry one, or over a registry limit): denied, fail closed";
     case Reason::kSubtreeProtected:
       if (request.op == Operation::kDeleteKey)
         return "delete-key would delete this key's protected values with it (" +
                policy::rule_names(d.subtree_rules) +
                "), and the process has no exemption (SPEC 4.3)";
-      return op + " would move or overwrite protected keys or values below this key (" +
-             policy::rule_names(d.subtree_rules) + "), and the process has no exemption";
+      return op + " would move or overwrite protected keys or values below this key (" + policy::rule_names(d.subtree_rules) +
+             "), and the process has no exemption";
     case Reason::kMatchLimit:
-      return "the policy's wildcards kept too many alternatives alive for this path: denied, fail "
-             "closed";
+      return "the policy's wildcards kept too many alternatives alive for this path: denied, fail closed";
   }
   return "";
 }
@@ -70,8 +65,7 @@ Explanation explain(const PolicyView& policy, const OperationRequest& request, c
   Explanation e;
   if (d.path_status == PathStatus::kOk && d.reason != Reason::kInvalidName) {
     e.canonical_key = utf16_to_utf8(scratch.path.text());
-    if (request.op == Operation::kRenameKey)
-      e.canonical_new_key = utf16_to_utf8(scratch.new_path.text());
+    if (request.op == Operation::kRenameKey) e.canonical_new_key = utf16_to_utf8(scratch.new_path.text());
   }
   for (std::uint32_t i = 0; i < scratch.match.hit_count; ++i) {
     const MatchHit& hit = scratch.match.hits[i];
@@ -91,8 +85,7 @@ Explanation explain(const PolicyView& policy, const OperationRequest& request, c
   std::sort(e.clients.begin(), e.clients.end());
   e.clients.erase(std::unique(e.clients.begin(), e.clients.end()), e.clients.end());
   if (d.process.matched_process_rule != blob::kNoIndex) {
-    e.process_rule =
-        utf16_to_utf8(policy.str(policy.processes()[d.process.matched_process_rule].display));
+    e.process_rule = utf16_to_utf8(policy.str(policy.processes()[d.process.matched_process_rule].display));
   }
   e.why = why_of(d, request);
   return e;
@@ -116,12 +109,8 @@ nlohmann::ordered_json decision_json(const Decision& d, const Explanation& e, bo
                     {"matched_image", e.process_rule}};
   nlohmann::ordered_json matches = nlohmann::ordered_json::array();
   for (const MatchedEntry& m : e.matches) {
-    nlohmann::ordered_json j{{"key", m.key},
-                             {"client", m.client},
-                             {"client_hash", m.client_hash},
-                             {"rules", hex_rules(m.rules)},
-                             {"rule_names", policy::rule_names(m.rules)},
-                             {"line", m.line}};
+    nlohmann::ordered_json j{{"key", m.key}, {"client", m.client}, {"client_hash", m.client_hash},
+                     {"rules", hex_rules(m.rules)}, {"rule_names", policy::rule_names(m.rules)}, {"line", m.line}};
     if (m.has_value) j["value"] = m.value;
     matches.push_back(std::move(j));
   }

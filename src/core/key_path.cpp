@@ -158,8 +158,7 @@ const char* path_status_text(PathStatus status) {
     case PathStatus::kInvalidName:
       return "invalid key name (empty component, NUL in a Win32 path, or over a registry limit)";
     case PathStatus::kUnknownRoot:
-      return "unknown root key (expected \\REGISTRY\\..., HKLM, HKU, HKCU, HKCR, HKCC or their "
-             "long forms)";
+      return "unknown root key (expected \\REGISTRY\\..., HKLM, HKU, HKCU, HKCR, HKCC or their long forms)";
     case PathStatus::kNeedsUserSid:
       return "HKCU needs the user's SID";
   }

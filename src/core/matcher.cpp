@@ -14,20 +14,12 @@ bool part_matches(std::u16string_view part, std::u16string_view component);
 // number of further components), or inside a `*{N}` edge with components still to consume.
 enum StateKind : std::uint64_t { kAtNode = 0, kInDeep = 1, kInSkip = 2 };
 
-constexpr std::uint64_t make_state(StateKind kind, std::uint32_t index,
-                                   std::uint32_t remaining = 0) {
-  return (static_cast<std::uint64_t>(kind) << 62) | (static_cast<std::uint64_t>(remaining) << 32) |
-         index;
+constexpr std::uint64_t make_state(StateKind kind, std::uint32_t index, std::uint32_t remaining = 0) {
+  return (static_cast<std::uint64_t>(kind) << 62) | (static_cast<std::uint64_t>(remaining) << 32) | index;
 }
-constexpr StateKind state_kind(std::uint64_t s) {
-  return static_cast<StateKind>(s >> 62);
-}
-constexpr std::uint32_t state_index(std::uint64_t s) {
-  return static_cast<std::uint32_t>(s);
-}
-constexpr std::uint32_t state_remaining(std::uint64_t s) {
-  return static_cast<std::uint32_t>(s >> 32) & 0x3FFFFFFF;
-}
+constexpr StateKind state_kind(std::uint64_t s) { return static_cast<StateKind>(s >> 62); }
+constexpr std::uint32_t state_index(std::uint64_t s) { return static_cast<std::uint32_t>(s); }
+constexpr std::uint32_t state_remaining(std::uint64_t s) { return static_cast<std::uint32_t>(s >> 32) & 0x3FFFFFFF; }
 
 // A set of states with insertion order kept (the order is the worklist of the closure).
 class StateSet {
@@ -95,8 +87,7 @@ class Walker {
                                        : make_state(kInSkip, e, edge.count - 1));
               break;
             case kGlob:
-              if (glob_match(policy_.str(edge.folded), component))
-                next.add(make_state(kAtNode, edge.child));
+              if (glob_match(policy_.str(edge.folded), component)) next.add(make_state(kAtNode, edge.child));
               break;
             default:  // kAnyDeep: its own state consumes components
               break;
@@ -110,8 +101,7 @@ class Walker {
       case kInSkip: {
         const PatternEdge& edge = policy_.pattern_edge(state_index(s));
         const std::uint32_t remaining = state_remaining(s);
-        next.add(remaining == 1 ? make_state(kAtNode, edge.child)
-                                : make_state(kInSkip, state_index(s), remaining - 1));
+        next.add(remaining == 1 ? make_state(kAtNode, edge.child) : make_state(kInSkip, state_index(s), remaining - 1));
         break;
       }
     }
@@ -139,8 +129,7 @@ class Walker {
   }
 
  private:
-  void literal_step(Range edges, std::u16string_view component, std::uint64_t hash,
-                    StateSet& next) {
+  void literal_step(Range edges, std::u16string_view component, std::uint64_t hash, StateSet& next) {
     const Span<LiteralEdge> span = policy_.literal_edges(edges);
     const std::uint32_t lo = first_not_below(span, hash);
     for (std::uint32_t i = lo; i < span.size && span[i].hash == hash; ++i) {
@@ -187,8 +176,8 @@ namespace {
 
 // Walks the first `depth` components of the path; returns the states alive at its end (in one
 // of the scratch arrays).
-std::uint32_t walk(const PolicyView& policy, const KeyPath& path, std::uint32_t depth,
-                   MatchScratch& scratch, const std::uint64_t*& states) {
+std::uint32_t walk(const PolicyView& policy, const KeyPath& path, std::uint32_t depth, MatchScratch& scratch,
+                   const std::uint64_t*& states) {
   Walker walker(policy, scratch);
   StateSet a(scratch.current, scratch), b(scratch.next, scratch);
   StateSet* current = &a;
@@ -199,8 +188,7 @@ std::uint32_t walk(const PolicyView& policy, const KeyPath& path, std::uint32_t 
     next->clear();
     const std::u16string_view component = path.folded_component(i);
     const std::uint64_t hash = path.components[i].hash;
-    for (std::uint32_t k = 0; k < current->size(); ++k)
-      walker.step((*current)[k], component, hash, *next);
+    for (std::uint32_t k = 0; k < current->size(); ++k) walker.step((*current)[k], component, hash, *next);
     walker.close(*next, 0);
     StateSet* t = current;
     current = next;
@@ -254,8 +242,7 @@ Rules value_entry_rules(const PolicyView& policy, const KeyPath& path, std::uint
   return rules;
 }
 
-Rules subtree_rules_at(const PolicyView& policy, const KeyPath& path, std::uint32_t depth,
-                       MatchScratch& scratch) {
+Rules subtree_rules_at(const PolicyView& policy, const KeyPath& path, std::uint32_t depth, MatchScratch& scratch) {
   const std::uint64_t* states = nullptr;
   const std::uint32_t count = walk(policy, path, depth, scratch, states);
   Rules rules = 0;
@@ -263,8 +250,7 @@ Rules subtree_rules_at(const PolicyView& policy, const KeyPath& path, std::uint3
     const std::uint64_t s = states[k];
     // A node: everything at it and below. Inside a `**` or `*{N}` edge: everything its child
     // leads to, since some deeper path reaches it.
-    rules |= policy.subtree_rules(
-        state_kind(s) == kAtNode ? state_index(s) : policy.pattern_edge(state_index(s)).child);
+    rules |= policy.subtree_rules(state_kind(s) == kAtNode ? state_index(s) : policy.pattern_edge(state_index(s)).child);
   }
   return rules;
 }

@@ -74,7 +74,7 @@ bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyPro
   for (const MonitoredEntry& entry : source.monitored) written_units += entry.key.size();
   strings.reserve_units(written_units + written_units / 4 + 4096);
   KeyPattern pattern;
-  std::vector<KeyPattern> places;  // what one YAML entry stands for (HKCR: three places)
+  std::vector<KeyPattern> user_places;  // HKCR: the per-user classes too
   std::vector<std::uint32_t> nodes;
   std::string error;
   for (std::size_t i = 0; i < source.monitored.size(); ++i) {
@@ -84,9 +84,10 @@ bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyPro
           {source.file, entry.where, "monitored[" + std::to_string(i) + "].key", error});
       continue;
     }
-    expand_classes_root(pattern, places);
-    nodes.clear();
-    for (const KeyPattern& place : places) {
+    classes_root_user_places(pattern, user_places);
+    nodes.assign(1, tree.insert(pattern));
+    max_depth = std::max(max_depth, static_cast<std::uint32_t>(pattern.components.size()));
+    for (const KeyPattern& place : user_places) {
       max_depth = std::max(max_depth, static_cast<std::uint32_t>(place.components.size()));
       nodes.push_back(tree.insert(place));
     }
@@ -123,8 +124,7 @@ bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyPro
     }
     // HKCR: the per-user classes too. The one `*` (any user) it brings is stored as a glob
     // part, which the hardened-key matcher compares as one whole component.
-    expand_classes_root(pattern, places);
-    for (const KeyPattern& place : places) {
+    const auto add_hardened = [&](const KeyPattern& place) {
       hardened.push_back({static_cast<std::uint32_t>(hardened_parts.size()),
                           static_cast<std::uint32_t>(place.components.size())});
       for (const PatternComponent& c : place.components) {
@@ -133,7 +133,10 @@ bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyPro
                                              : std::u16string_view(c.text);
         hardened_parts.push_back(strings.add(folded(text)));
       }
-    }
+    };
+    add_hardened(pattern);
+    classes_root_user_places(pattern, user_places);
+    for (const KeyPattern& place : user_places) add_hardened(place);
   }
 
   std::vector<blob::ProcessRule> processes;

@@ -1,5 +1,6 @@
 #include "hivewarden/policy/key_pattern.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -125,6 +126,11 @@ bool glob_only_means_current_control_set(std::u16string_view glob) {
 // operations arrive through it as ControlSet00N, so the policy resolves it only as the literal
 // component there (after literal names). Any other use could never match: an error.
 bool check_current_control_set(const KeyPattern& p, std::string& error) {
+  const auto mentions = [](const PatternComponent& c) {
+    return (c.kind == ComponentKind::kLiteral && equal_folded(c.text, u"CURRENTCONTROLSET")) ||
+           (c.kind == ComponentKind::kGlob && glob_match(folded(c.text), u"CURRENTCONTROLSET"));
+  };
+  if (std::none_of(p.components.begin(), p.components.end(), mentions)) return true;  // common
   const std::vector<bool> places = control_set_places(p);
   for (std::size_t i = 0; i < p.components.size(); ++i) {
     const PatternComponent& c = p.components[i];
@@ -221,10 +227,8 @@ bool parse_key_pattern(std::string_view utf8, std::uint32_t control_set, KeyPatt
   return check_current_control_set(out, error);
 }
 
-void expand_classes_root(const KeyPattern& pattern, std::vector<KeyPattern>& out) {
+void classes_root_user_places(const KeyPattern& pattern, std::vector<KeyPattern>& out) {
   out.clear();
-  out.push_back(pattern);
-  out.back().classes_root = false;
   if (!pattern.classes_root) return;
   // \REGISTRY\MACHINE\SOFTWARE\Classes\X: the rest X starts after four components.
   constexpr std::size_t kMachineClassesParts = 4;

@@ -59,8 +59,7 @@ Rules value_entry_rules(const PolicyView& policy, const KeyPath& path, std::uint
 // The OR of every rule of every entry at or below the key the path's first `depth` components
 // name (key and value rules alike): what moving or overwriting that key would touch. When
 // scratch.state_overflow is set the caller must fail closed.
-Rules subtree_rules_at(const PolicyView& policy, const KeyPath& path, std::uint32_t depth,
-                       MatchScratch& scratch);
+Rules subtree_rules_at(const PolicyView& policy, const KeyPath& path, std::uint32_t depth, MatchScratch& scratch);
 
 // True when the path's first `depth` components are a prefix of (or equal to) a hardened key:
 // the key is the hardened key or one of its ancestors.
