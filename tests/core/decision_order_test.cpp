@@ -140,8 +140,7 @@ TEST_F(DecisionOrder, ProcessRulesByImageGlob) {
   EXPECT_EQ(classify(u"C:\\Backup\\backup.exe").rules, process_rule::kAllowAllRegistry | process_rule::kNotifySync);
   EXPECT_EQ(classify(u"System", 4).flags, process_flag::kSystem);
   EXPECT_EQ(classify(u"", 4).flags, 0u);  // SPEC 9: pid 4 alone is not System, it needs the image
-  EXPECT_EQ(classify(u"system", 4).flags,
-            process_flag::kSystem);  // names compare case-insensitively
+  EXPECT_EQ(classify(u"system", 4).flags, process_flag::kSystem);  // any case
   EXPECT_EQ(classify(u"C:\\Windows\\System", 4).flags, 0u);
   EXPECT_EQ(classify(u"C:\\evil.exe", 4).flags, 0u);  // pid 4 is System only under that name
   EXPECT_EQ(classify(u"System", 5).flags, 0u);
