@@ -147,10 +147,10 @@ bool check_current_control_set(const KeyPattern& p, std::string& error) {
     if (c.kind == ComponentKind::kGlob && places[i] &&
         glob_only_means_current_control_set(c.text)) {
       error = "the glob `" + utf16_to_utf8(c.text) +
-              "` right below HKLM\\SYSTEM matches CurrentControlSet but no ControlSet000-999, and "
-              "operations never carry CurrentControlSet (they arrive as ControlSet00N): write "
-              "HKLM\\SYSTEM\\CurrentControlSet\\... for the active control set, or ControlSet* for "
-              "every control set";
+              "` can stand right below HKLM\\SYSTEM, where it matches CurrentControlSet but none of "
+              "ControlSet000-ControlSet999, and operations never carry CurrentControlSet (they "
+              "arrive as ControlSet00N): write HKLM\\SYSTEM\\CurrentControlSet\\... for the active "
+              "control set, or ControlSet* for every control set";
       return false;
     }
   }
