@@ -16,6 +16,13 @@ std::string why_of(const Decision& d, const OperationRequest& request) {
     case Reason::kHardenedKey:
       return "the key is under a hardened key; only System, the AV service, friendly and service-SID processes may touch it (SPEC 4.1); no notification";
     case Reason::kTamperProtection:
+      if ((d.rules & rule::kTamperProtection) == 0 && request.op == Operation::kDeleteKey)
+        return "a value of this key has tamper-protection, and delete-key would delete it with the "
+               "key: denied for every process, reported (SPEC 4.3, 4.4)";
+      if ((d.rules & rule::kTamperProtection) == 0)
+        return op +
+               " would move or overwrite a key or value below this key that has tamper-protection: "
+               "denied for every process, reported (SPEC 4.3, 4.4)";
       return "a matched rule has tamper-protection: denied for every process, reported (SPEC 4.4)";
     case Reason::kDenyRule:
       return "a matched rule denies " + op + " and the process has no exemption (SPEC 4.5)";
@@ -33,6 +40,10 @@ std::string why_of(const Decision& d, const OperationRequest& request) {
     case Reason::kInvalidName:
       return "the key or value name is malformed (empty component, NUL where the form cannot carry one, or over a registry limit): denied, fail closed";
     case Reason::kSubtreeProtected:
+      if (request.op == Operation::kDeleteKey)
+        return "delete-key would delete this key's protected values with it (" +
+               policy::rule_names(d.subtree_rules) +
+               "), and the process has no exemption (SPEC 4.3)";
       return op + " would move or overwrite protected keys or values below this key (" + policy::rule_names(d.subtree_rules) +
              "), and the process has no exemption";
     case Reason::kMatchLimit:

@@ -14,6 +14,10 @@ constexpr bool moves_subtree(Operation op) {
   return op == Operation::kRenameKey || op == Operation::kRestoreKey || op == Operation::kReplaceKey;
 }
 
+// What protects a value from going away with its key (SPEC §4.3): deleting a key deletes its
+// values, so a value that may not be deleted or changed may not be deleted with its key.
+constexpr Rules kValueGuardBits = rule::kDeleteDeny | rule::kSetValueDeny | rule::kTamperProtection;
+
 constexpr ProcessFlags kHardeningExempt =
     process_flag::kSystem | process_flag::kAvService | process_flag::kFriendly | process_flag::kServiceSid;
 
@@ -38,14 +42,18 @@ Exemption exemption_of(const ProcessContext& p) {
   return Exemption::kNone;
 }
 
-// Builds the rename target (parent + new name) in scratch.new_path.
+// Builds the rename target (parent + new name) in scratch.new_path, canonicalised like any key
+// (SPEC §6): a key renamed to CurrentControlSet right below SYSTEM is the active control set.
 PathStatus build_rename_target(const OperationRequest& request, const CanonicalOptions& options,
                                DecisionScratch& scratch) {
   const PathStatus status = canonicalize_key(request.key, options, scratch.new_path);
   if (status != PathStatus::kOk) return status;
   drop_last_component(scratch.new_path);
   const bool nul_allowed = scratch.new_path.native_form && !request.names_from_win32;
-  return append_component(scratch.new_path, request.new_name, nul_allowed);
+  const PathStatus appended = append_component(scratch.new_path, request.new_name, nul_allowed);
+  if (appended != PathStatus::kOk) return appended;
+  resolve_current_control_set(scratch.new_path, options.control_set);
+  return PathStatus::kOk;
 }
 
 }  // namespace
@@ -71,7 +79,8 @@ ProcessContext classify_process(const PolicyView& policy, const ProcessIdentity&
   ProcessContext out;
   out.flags = process.extra_flags & process_flag::kAll;
   out.rules = process.extra_rules & process_rule::kAll;
-  if (process.pid == 4 && (process.image.empty() || equal_folded(process.image, u"System"))) {
+  // SPEC §9: pid 4 alone is not enough (a host that lost the image must not grant System).
+  if (process.pid == 4 && equal_folded(process.image, u"System")) {
     out.flags |= process_flag::kSystem;
   }
   if (policy.processes().size == 0 || has_dot_components(process.image)) return out;  // no privileges by name
@@ -136,7 +145,10 @@ Decision decide_on(const PolicyView& policy, const OperationRequest& request, De
 
   // §4.2 the rule-union gate, then create of an existing key (an open).
   const Rules flag = op.notify_bit | op.deny_bit;
-  const Rules gate = subtree_op ? flag | kDenyBits | rule::kTamperProtection : flag;
+  const bool delete_key = request.op == Operation::kDeleteKey;
+  const Rules gate = subtree_op   ? flag | kDenyBits | rule::kTamperProtection
+                     : delete_key ? flag | kValueGuardBits
+                                  : flag;
   if ((policy.rule_union() & gate) == 0) return allow(d, Reason::kNoMatch);
   if (request.op == Operation::kCreateKey && request.key_exists) return allow(d, Reason::kKeyExists);
 
@@ -153,6 +165,11 @@ Decision decide_on(const PolicyView& policy, const OperationRequest& request, De
     d.subtree_rules = subtree_rules_at(policy, scratch.path, scratch.path.count, scratch.match);
     if (rename) d.subtree_rules |= subtree_rules_at(policy, scratch.new_path, scratch.new_path.count, scratch.match);
     d.subtree_rules &= kDenyBits | rule::kTamperProtection;
+  }
+  if (delete_key) {  // the key's own values go with it
+    d.subtree_rules = value_entry_rules(policy, scratch.path, scratch.path.count, kValueGuardBits,
+                                        scratch.match) &
+                      kValueGuardBits;
   }
   if (scratch.match.state_overflow) return deny(d, Reason::kMatchLimit, NotifyMode::kNone);
   if (d.rules == 0 && d.subtree_rules == 0) return allow(d, Reason::kNoMatch);

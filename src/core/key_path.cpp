@@ -47,7 +47,8 @@ bool component_is(const KeyPath& path, std::uint32_t i, std::u16string_view uppe
   return i < path.count && path.folded_component(i) == upper_name;
 }
 
-// \REGISTRY\MACHINE\SYSTEM\CurrentControlSet is a link to ControlSet00N: name it as its target.
+}  // namespace
+
 // "ControlSet00N" is shorter than "CurrentControlSet", so the rest of the path moves left in place.
 void resolve_current_control_set(KeyPath& path, std::uint32_t control_set) {
   if (!(component_is(path, 0, u"REGISTRY") && component_is(path, 1, u"MACHINE") &&
@@ -75,8 +76,6 @@ void resolve_current_control_set(KeyPath& path, std::uint32_t control_set) {
   for (std::uint32_t i = 4; i < path.count; ++i) path.components[i].offset -= shift;
   path.length -= shift;
 }
-
-}  // namespace
 
 PathStatus append_component(KeyPath& path, std::u16string_view name, bool allow_nul) {
   if (name.empty() || name.size() > kMaxComponentUnits) return PathStatus::kInvalidName;

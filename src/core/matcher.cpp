@@ -225,6 +225,23 @@ Rules match_entries(const PolicyView& policy, const KeyPath& path, std::uint32_t
   return rules;
 }
 
+Rules value_entry_rules(const PolicyView& policy, const KeyPath& path, std::uint32_t depth,
+                        Rules flag, MatchScratch& scratch) {
+  const std::uint64_t* states = nullptr;
+  const std::uint32_t count = walk(policy, path, depth, scratch, states);
+  Walker walker(policy, scratch);
+  Rules rules = 0;
+  for (std::uint32_t k = 0; k < count; ++k) {
+    const std::uint64_t s = states[k];
+    if (state_kind(s) != kAtNode) continue;  // inside `**` or `*{N}`: the pattern is not done
+    const Node& node = policy.nodes()[state_index(s)];
+    for (const ValuePattern& value : policy.values(node.values)) {
+      rules |= walker.collect_clients(policy.value_clients(value.clients), flag);
+    }
+  }
+  return rules;
+}
+
 Rules subtree_rules_at(const PolicyView& policy, const KeyPath& path, std::uint32_t depth, MatchScratch& scratch) {
   const std::uint64_t* states = nullptr;
   const std::uint32_t count = walk(policy, path, depth, scratch, states);

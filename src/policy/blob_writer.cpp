@@ -15,12 +15,6 @@
 namespace hivewarden::policy {
 namespace {
 
-std::u16string folded(std::u16string_view s) {
-  std::u16string out(s.size(), u'\0');
-  fold_units(s, out.data());
-  return out;
-}
-
 std::uint64_t aligned8(std::uint64_t n) {
   return (n + 7) & ~std::uint64_t{7};
 }
@@ -80,6 +74,8 @@ bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyPro
   for (const MonitoredEntry& entry : source.monitored) written_units += entry.key.size();
   strings.reserve_units(written_units + written_units / 4 + 4096);
   KeyPattern pattern;
+  std::vector<KeyPattern> user_places;  // HKCR: the per-user classes too
+  std::vector<std::uint32_t> nodes;
   std::string error;
   for (std::size_t i = 0; i < source.monitored.size(); ++i) {
     const MonitoredEntry& entry = source.monitored[i];
@@ -88,14 +84,21 @@ bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyPro
           {source.file, entry.where, "monitored[" + std::to_string(i) + "].key", error});
       continue;
     }
+    classes_root_user_places(pattern, user_places);
+    nodes.assign(1, tree.insert(pattern));
     max_depth = std::max(max_depth, static_cast<std::uint32_t>(pattern.components.size()));
-    const std::uint32_t node = tree.insert(pattern);
+    for (const KeyPattern& place : user_places) {
+      max_depth = std::max(max_depth, static_cast<std::uint32_t>(place.components.size()));
+      nodes.push_back(tree.insert(place));
+    }
+    // One explanation entry (key as written, line) serves every place the YAML entry stands for.
     const std::uint32_t client = client_of(entry.client);
     const blob::StrRef key_text = strings.append_utf8(entry.key);
     if (entry.rules != 0) {
       entries.push_back({key_text, {0, 0}, entry.where.line, 0});
-      tree.add_key_client(node,
-                          {client, entry.rules, static_cast<std::uint32_t>(entries.size() - 1)});
+      const blob::ClientRule rule{client, entry.rules,
+                                  static_cast<std::uint32_t>(entries.size() - 1)};
+      for (const std::uint32_t node : nodes) tree.add_key_client(node, rule);
     }
     for (const ValueRule& value : entry.values) {
       const auto name16 = utf8_to_utf16(value.name);
@@ -105,8 +108,9 @@ bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyPro
         continue;
       }
       entries.push_back({key_text, strings.add(*name16), value.where.line, 1});
-      tree.add_value_client(node, *name16,
-                            {client, value.rules, static_cast<std::uint32_t>(entries.size() - 1)});
+      const blob::ClientRule rule{client, value.rules,
+                                  static_cast<std::uint32_t>(entries.size() - 1)};
+      for (const std::uint32_t node : nodes) tree.add_value_client(node, *name16, rule);
     }
   }
 
@@ -118,10 +122,21 @@ bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyPro
                           "hardened_keys[" + std::to_string(i) + "]", error});
       continue;
     }
-    hardened.push_back({static_cast<std::uint32_t>(hardened_parts.size()),
-                        static_cast<std::uint32_t>(pattern.components.size())});
-    for (const PatternComponent& c : pattern.components)
-      hardened_parts.push_back(strings.add(folded(c.text)));
+    // HKCR: the per-user classes too. The one `*` (any user) it brings is stored as a glob
+    // part, which the hardened-key matcher compares as one whole component.
+    const auto add_hardened = [&](const KeyPattern& place) {
+      hardened.push_back({static_cast<std::uint32_t>(hardened_parts.size()),
+                          static_cast<std::uint32_t>(place.components.size())});
+      for (const PatternComponent& c : place.components) {
+        const std::u16string_view text = c.kind == ComponentKind::kAnyOne
+                                             ? std::u16string_view(u"*")
+                                             : std::u16string_view(c.text);
+        hardened_parts.push_back(strings.add(folded(text)));
+      }
+    };
+    add_hardened(pattern);
+    classes_root_user_places(pattern, user_places);
+    for (const KeyPattern& place : user_places) add_hardened(place);
   }
 
   std::vector<blob::ProcessRule> processes;

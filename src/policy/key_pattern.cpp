@@ -1,5 +1,6 @@
 #include "hivewarden/policy/key_pattern.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -72,7 +73,97 @@ bool is_literal(const KeyPattern& p, std::size_t i, std::u16string_view upper) {
   return equal_folded(p.components[i].text, upper);
 }
 
+// For each component: can it stand at the component right below \REGISTRY\MACHINE\SYSTEM (the
+// control set's place), that is, can the components before it match exactly those three names?
+// A small set simulation over "how many of the three names are consumed" (0..3).
+std::vector<bool> control_set_places(const KeyPattern& p) {
+  static constexpr std::u16string_view kNames[] = {u"REGISTRY", u"MACHINE", u"SYSTEM"};
+  std::vector<bool> out(p.components.size(), false);
+  unsigned reach = 1;  // bit j: j names consumed
+  for (std::size_t i = 0; i < p.components.size() && reach != 0; ++i) {
+    out[i] = (reach & 8u) != 0;
+    const PatternComponent& c = p.components[i];
+    unsigned next = 0;
+    for (unsigned j = 0; j <= 3; ++j) {
+      if ((reach & (1u << j)) == 0) continue;
+      switch (c.kind) {
+        case ComponentKind::kLiteral:
+          if (j < 3 && equal_folded(c.text, kNames[j])) next |= 1u << (j + 1);
+          break;
+        case ComponentKind::kGlob:
+          if (j < 3 && glob_match(folded(c.text), kNames[j])) next |= 1u << (j + 1);
+          break;
+        case ComponentKind::kAnyOne:
+        case ComponentKind::kAnyN:
+          if (j + c.count <= 3) next |= 1u << (j + c.count);
+          break;
+        case ComponentKind::kAnyDeep:
+          for (unsigned k = j; k <= 3; ++k) next |= 1u << k;
+          break;
+      }
+    }
+    reach = next;
+  }
+  return out;
+}
+
+// A glob that matches the name CurrentControlSet but no ControlSet000..ControlSet999 can only be
+// meant for the current control set.
+bool glob_only_means_current_control_set(std::u16string_view glob) {
+  const std::u16string pattern = folded(glob);
+  if (!glob_match(pattern, u"CURRENTCONTROLSET")) return false;
+  char16_t name[] = u"CONTROLSET000";
+  for (unsigned n = 0; n < 1000; ++n) {
+    name[10] = static_cast<char16_t>(u'0' + n / 100);
+    name[11] = static_cast<char16_t>(u'0' + (n / 10) % 10);
+    name[12] = static_cast<char16_t>(u'0' + n % 10);
+    if (glob_match(pattern, std::u16string_view(name, 13))) return false;
+  }
+  return true;
+}
+
+// SPEC §6: CurrentControlSet is a link that exists only right below \REGISTRY\MACHINE\SYSTEM and
+// operations arrive through it as ControlSet00N, so the policy resolves it only as the literal
+// component there (after literal names). Any other use could never match: an error.
+bool check_current_control_set(const KeyPattern& p, std::string& error) {
+  const auto mentions = [](const PatternComponent& c) {
+    return (c.kind == ComponentKind::kLiteral && equal_folded(c.text, u"CURRENTCONTROLSET")) ||
+           (c.kind == ComponentKind::kGlob && glob_match(folded(c.text), u"CURRENTCONTROLSET"));
+  };
+  if (std::none_of(p.components.begin(), p.components.end(), mentions)) return true;  // common
+  const std::vector<bool> places = control_set_places(p);
+  for (std::size_t i = 0; i < p.components.size(); ++i) {
+    const PatternComponent& c = p.components[i];
+    if (c.kind == ComponentKind::kLiteral && equal_folded(c.text, u"CURRENTCONTROLSET")) {
+      error = places[i] ? "`CurrentControlSet` after a wildcard can never match: it is resolved to "
+                          "ControlSet00N (control_set) only as the literal component right below a "
+                          "literal HKLM\\SYSTEM; write HKLM\\SYSTEM\\CurrentControlSet\\... or use "
+                          "ControlSet* for every control set"
+                        : "`CurrentControlSet` can never match here: it exists only right below "
+                          "HKLM\\SYSTEM (operations arrive as ControlSet00N); write "
+                          "HKLM\\SYSTEM\\CurrentControlSet\\...";
+      return false;
+    }
+    if (c.kind == ComponentKind::kGlob && places[i] &&
+        glob_only_means_current_control_set(c.text)) {
+      error = "the glob `" + utf16_to_utf8(c.text) +
+              "` can stand right below HKLM\\SYSTEM, where it matches CurrentControlSet but none of "
+              "ControlSet000-ControlSet999, and operations never carry CurrentControlSet (they "
+              "arrive as ControlSet00N): write HKLM\\SYSTEM\\CurrentControlSet\\... for the active "
+              "control set, or ControlSet* for every control set";
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
+
+std::u16string folded(std::u16string_view name) {
+  std::u16string out(name.size(), u'\0');
+  fold_units(name, out.data());
+  return out;
+}
 
 bool parse_key_pattern(std::string_view utf8, std::uint32_t control_set, KeyPattern& out,
                        std::string& error) {
@@ -132,7 +223,30 @@ bool parse_key_pattern(std::string_view utf8, std::uint32_t control_set, KeyPatt
     std::snprintf(buffer, sizeof buffer, "ControlSet%03u", control_set % 1000);
     out.components[3].text = *utf8_to_utf16(buffer);
   }
-  return true;
+  out.classes_root = equal_folded(root, u"HKCR") || equal_folded(root, u"HKEY_CLASSES_ROOT");
+  return check_current_control_set(out, error);
+}
+
+void classes_root_user_places(const KeyPattern& pattern, std::vector<KeyPattern>& out) {
+  out.clear();
+  if (!pattern.classes_root) return;
+  // \REGISTRY\MACHINE\SOFTWARE\Classes\X: the rest X starts after four components.
+  constexpr std::size_t kMachineClassesParts = 4;
+  const auto rest = pattern.components.begin() + kMachineClassesParts;
+  KeyPattern user;  // \REGISTRY\USER\*\Software\Classes\X
+  user.components = {{ComponentKind::kLiteral, 1, u"REGISTRY"},
+                     {ComponentKind::kLiteral, 1, u"USER"},
+                     {ComponentKind::kAnyOne, 1, {}},
+                     {ComponentKind::kLiteral, 1, u"Software"},
+                     {ComponentKind::kLiteral, 1, u"Classes"}};
+  user.components.insert(user.components.end(), rest, pattern.components.end());
+  KeyPattern user_classes;  // \REGISTRY\USER\*_Classes\X
+  user_classes.components = {{ComponentKind::kLiteral, 1, u"REGISTRY"},
+                             {ComponentKind::kLiteral, 1, u"USER"},
+                             {ComponentKind::kGlob, 1, u"*_Classes"}};
+  user_classes.components.insert(user_classes.components.end(), rest, pattern.components.end());
+  out.push_back(std::move(user));
+  out.push_back(std::move(user_classes));
 }
 
 bool parse_literal_key(std::string_view utf8, std::uint32_t control_set, KeyPattern& out,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <deque>
+#include <string_view>
 
 namespace hivewarden::sigma {
 namespace {
@@ -58,10 +59,15 @@ bool append_contains(Components& c, const std::string& text) {
   return parts.back().empty();
 }
 
-// CurrentControlSet is a link the engine resolves to ControlSet00N: name its targets.
+// CurrentControlSet is a link the engine resolves to ControlSet00N: name its targets. Also when
+// a contains/startswith cut left a `*` on either side of the name (`\CurrentControlSet` gives
+// `CurrentControlSet*`): the policy compiler refuses a glob that can only mean the link.
 void resolve_links(Components& c) {
   for (std::string& part : c) {
-    if (part.size() == 17 && std::equal(part.begin(), part.end(), "CURRENTCONTROLSET", [](char a, char b) {
+    std::string_view name = part;
+    if (!name.empty() && name.front() == '*') name.remove_prefix(1);
+    if (!name.empty() && name.back() == '*') name.remove_suffix(1);
+    if (name.size() == 17 && std::equal(name.begin(), name.end(), "CURRENTCONTROLSET", [](char a, char b) {
           return std::toupper(static_cast<unsigned char>(a)) == b;
         })) {
       part = "ControlSet*";

@@ -139,7 +139,9 @@ TEST_F(DecisionOrder, ProcessRulesByImageGlob) {
   EXPECT_EQ(classify(u"C:\\Tools\\friend12.exe").flags, process_flag::kExcluded);  // `?` is one character
   EXPECT_EQ(classify(u"C:\\Backup\\backup.exe").rules, process_rule::kAllowAllRegistry | process_rule::kNotifySync);
   EXPECT_EQ(classify(u"System", 4).flags, process_flag::kSystem);
-  EXPECT_EQ(classify(u"", 4).flags, process_flag::kSystem);
+  EXPECT_EQ(classify(u"", 4).flags, 0u);  // SPEC 9: pid 4 alone is not System, it needs the image
+  EXPECT_EQ(classify(u"system", 4).flags, process_flag::kSystem);  // any case
+  EXPECT_EQ(classify(u"C:\\Windows\\System", 4).flags, 0u);
   EXPECT_EQ(classify(u"C:\\evil.exe", 4).flags, 0u);  // pid 4 is System only under that name
   EXPECT_EQ(classify(u"System", 5).flags, 0u);
 }
@@ -393,6 +395,219 @@ TEST(HardenedGlobs, EveryControlSetIsGuarded) {
   policy::PolicySource source;
   std::vector<policy::PolicyProblem> problems;
   EXPECT_FALSE(policy::parse_policy_yaml("version: 1\nhardened_keys: ['HKLM\\SYSTEM\\**\\WinDefend']\n", "h.yaml", source, problems));
+}
+
+}  // namespace
+}  // namespace hivewarden
+
+namespace hivewarden {
+namespace {
+
+// SPEC 4.3: delete-key deletes the key's values, so it counts the key's own value entries.
+class DeleteKeyValues : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    policy_ = test::compile_yaml(R"(version: 1
+processes:
+  - image: 'C:\Tools\*.exe'
+    flags: [excluded]
+  - image: 'C:\Friend.exe'
+    flags: [friendly]
+  - image: 'C:\Backup.exe'
+    rules: [allow-all-registry]
+  - image: 'C:\AV\engine.exe'
+    flags: [av-service]
+monitored:
+  - key: 'HKLM\SOFTWARE\Policies\Microsoft\Windows Defender'
+    client: wd-policy
+    values:
+      - name: DisableAntiSpyware
+        rules: [set-value, set-value-deny, delete-value, delete-deny, tamper-protection]
+  - key: 'HKLM\SOFTWARE\DenyDelete'
+    client: dd
+    values:
+      - name: Keep
+        rules: [delete-value, delete-deny]
+  - key: 'HKLM\SOFTWARE\DenySet'
+    client: ds
+    values:
+      - name: '*'
+        rules: [set-value, set-value-deny]
+  - key: 'HKLM\SOFTWARE\Deep\**'
+    client: deep
+    values:
+      - name: 'Run*'
+        rules: [set-value-deny]
+  - key: 'HKLM\SOFTWARE\Children\*'
+    client: kids
+    values:
+      - name: V
+        rules: [set-value-deny]
+  - key: 'HKLM\SOFTWARE\NotifyOnly'
+    client: watch
+    values:
+      - name: '*'
+        rules: [set-value, delete-value]
+  - key: 'HKLM\SYSTEM\CurrentControlSet\Services\Svc'
+    client: svc
+    values:
+      - name: Start
+        rules: [set-value-deny]
+)");
+    ASSERT_TRUE(policy_);
+  }
+  Decision decide(std::u16string_view key, std::u16string_view image = u"C:\\x.exe",
+                  std::uint32_t pid = 77, ProcessFlags flags = 0, ProcessRules rules = 0) {
+    OperationRequest r;
+    r.op = Operation::kDeleteKey;
+    r.key = key;
+    r.process.image = image;
+    r.process.pid = pid;
+    r.process.extra_flags = flags;
+    r.process.extra_rules = rules;
+    return decide_on(policy_->view, r, *scratch_);
+  }
+  std::unique_ptr<test::CompiledPolicy> policy_;
+  std::unique_ptr<DecisionScratch> scratch_ = std::make_unique<DecisionScratch>();
+};
+
+TEST_F(DeleteKeyValues, TamperProtectedValueDeniesDeletingItsKeyForEveryone) {
+  for (const char16_t* key :
+       {u"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender",
+        u"HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Windows Defender",
+        u"\\REGISTRY\\MACHINE\\SOFTWARE\\Policies\\Microsoft\\Windows Defender",
+        u"hklm\\software\\policies\\microsoft\\WINDOWS DEFENDER\\"}) {
+    const Decision d = decide(key);
+    EXPECT_EQ(d.verdict, Verdict::kDeny) << utf16_to_utf8(key);
+    EXPECT_EQ(d.reason, Reason::kTamperProtection) << utf16_to_utf8(key);
+    EXPECT_EQ(d.subtree_rules, rule::kDeleteDeny | rule::kSetValueDeny | rule::kTamperProtection);
+    EXPECT_NE(d.notify, NotifyMode::kNone);
+    ASSERT_EQ(scratch_->match.hit_count, 1u);  // the value's client is named in the notification
+  }
+  // No exemption passes tamper protection.
+  for (auto [image, pid, flags, rules] :
+       {std::tuple<const char16_t*, std::uint32_t, ProcessFlags, ProcessRules>{u"System", 4, 0, 0},
+        {u"C:\\AV\\engine.exe", 9, 0, 0},
+        {u"C:\\Tools\\t.exe", 9, 0, 0},
+        {u"C:\\Backup.exe", 9, 0, 0},
+        {u"C:\\x.exe", 9, process_flag::kServiceSid | process_flag::kFriendly,
+         process_rule::kAllowAllRegistry}}) {
+    EXPECT_EQ(
+        decide(u"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender", image, pid, flags, rules)
+            .reason,
+        Reason::kTamperProtection)
+        << utf16_to_utf8(image);
+  }
+}
+
+TEST_F(DeleteKeyValues, DenyBitOnAValueDeniesDeletingItsKey) {
+  Decision d = decide(u"HKLM\\SOFTWARE\\DenyDelete");
+  EXPECT_EQ(d.verdict, Verdict::kDeny);
+  EXPECT_EQ(d.reason, Reason::kSubtreeProtected);
+  EXPECT_EQ(d.subtree_rules, rule::kDeleteDeny);
+  EXPECT_EQ(d.rules, 0u);
+  EXPECT_NE(d.notify, NotifyMode::kNone);
+  d = decide(u"HKLM\\SOFTWARE\\DenySet");  // a `*` value name: every value of the key
+  EXPECT_EQ(d.reason, Reason::kSubtreeProtected);
+  EXPECT_EQ(d.subtree_rules, rule::kSetValueDeny);
+  // `**` matches the key itself and every key below.
+  for (const char16_t* key :
+       {u"HKLM\\SOFTWARE\\Deep", u"HKLM\\SOFTWARE\\Deep\\a", u"HKLM\\SOFTWARE\\Deep\\a\\b\\c"}) {
+    EXPECT_EQ(decide(key).reason, Reason::kSubtreeProtected) << utf16_to_utf8(key);
+  }
+  // `*`: the children, not the parent (an entry applies to the key it matches fully).
+  EXPECT_EQ(decide(u"HKLM\\SOFTWARE\\Children\\One").reason, Reason::kSubtreeProtected);
+  EXPECT_EQ(decide(u"HKLM\\SOFTWARE\\Children").reason, Reason::kNoMatch);
+  // The control set the policy named through CurrentControlSet.
+  EXPECT_EQ(decide(u"HKLM\\SYSTEM\\ControlSet001\\Services\\Svc").reason,
+            Reason::kSubtreeProtected);
+  EXPECT_EQ(decide(u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\Svc").reason,
+            Reason::kSubtreeProtected);
+}
+
+TEST_F(DeleteKeyValues, ExemptProcessesPassTheDenyBitAsForOtherSubtrees) {
+  for (auto [image, flags, rules, exemption] :
+       {std::tuple<const char16_t*, ProcessFlags, ProcessRules, Exemption>{u"C:\\Tools\\t.exe", 0,
+                                                                           0, Exemption::kExcluded},
+        {u"C:\\Friend.exe", 0, 0, Exemption::kFriendly},
+        {u"C:\\Backup.exe", 0, 0, Exemption::kAllowAllRegistry},
+        {u"C:\\x.exe", process_flag::kServiceSid, 0, Exemption::kServiceSid}}) {
+    const Decision d = decide(u"HKLM\\SOFTWARE\\DenyDelete", image, 50, flags, rules);
+    EXPECT_EQ(d.verdict, Verdict::kAllow) << utf16_to_utf8(image);
+    EXPECT_EQ(d.reason, Reason::kExempt) << utf16_to_utf8(image);
+    EXPECT_EQ(d.exemption, exemption);
+  }
+  // The AV service is not one of SPEC 4.5's exemptions.
+  EXPECT_EQ(decide(u"HKLM\\SOFTWARE\\DenyDelete", u"C:\\AV\\engine.exe").reason,
+            Reason::kSubtreeProtected);
+}
+
+TEST_F(DeleteKeyValues, NotifyOnlyValuesAndOtherKeysAreNoProtection) {
+  EXPECT_EQ(decide(u"HKLM\\SOFTWARE\\NotifyOnly").reason, Reason::kNoMatch);
+  EXPECT_EQ(decide(u"HKLM\\SOFTWARE\\DenyDeleteX").reason, Reason::kNoMatch);
+  EXPECT_EQ(decide(u"HKLM\\SOFTWARE").reason,
+            Reason::kNoMatch);  // deleting a parent fails while it has subkeys
+  EXPECT_EQ(decide(u"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender\\Sub").reason,
+            Reason::kNoMatch);
+  // Other operations on the key are unchanged: create-key is not named by any value rule.
+  OperationRequest r;
+  r.op = Operation::kCreateKey;
+  r.key = u"HKLM\\SOFTWARE\\DenyDelete";
+  r.process.image = u"C:\\x.exe";
+  EXPECT_EQ(decide_on(policy_->view, r, *scratch_).reason, Reason::kNoMatch);
+}
+
+// SPEC 6: a rename's target is canonicalised like any key: renaming a control set to
+// CurrentControlSet names the active control set.
+TEST(RenameTarget, CurrentControlSetAsTheNewNameIsTheActiveControlSet) {
+  auto policy = test::compile_yaml(R"(version: 1
+control_set: 2
+monitored:
+  - key: 'HKLM\SYSTEM\CurrentControlSet'
+    client: ccs
+    rules: [rename-key, rename-key-deny]
+)");
+  ASSERT_TRUE(policy);
+  auto scratch = std::make_unique<DecisionScratch>();
+  for (const char16_t* new_name :
+       {u"CurrentControlSet", u"currentcontrolset", u"CURRENTCONTROLSET"}) {
+    for (const char16_t* key :
+         {u"HKLM\\SYSTEM\\ControlSet005", u"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet005",
+          u"HKEY_LOCAL_MACHINE\\system\\controlset005"}) {
+      OperationRequest r;
+      r.op = Operation::kRenameKey;
+      r.key = key;
+      r.new_name = new_name;
+      r.process.image = u"C:\\x.exe";
+      const Decision d = decide_on(policy->view, r, *scratch);
+      EXPECT_EQ(d.reason, Reason::kDenyRule)
+          << utf16_to_utf8(key) << " -> " << utf16_to_utf8(new_name);
+      EXPECT_EQ(std::u16string(scratch->new_path.folded, scratch->new_path.length),
+                u"\\REGISTRY\\MACHINE\\SYSTEM\\CONTROLSET002");
+    }
+  }
+  // Elsewhere the name is an ordinary name.
+  OperationRequest r;
+  r.op = Operation::kRenameKey;
+  r.key = u"HKLM\\SOFTWARE\\X";
+  r.new_name = u"CurrentControlSet";
+  r.process.image = u"C:\\x.exe";
+  EXPECT_EQ(decide_on(policy->view, r, *scratch).reason, Reason::kNoMatch);
+  EXPECT_EQ(utf16_to_utf8(scratch->new_path.text()),
+            "\\REGISTRY\\MACHINE\\SOFTWARE\\CurrentControlSet");
+}
+
+TEST(RenameTarget, RenamingOntoCurrentControlSetMovesOntoHardenedKeys) {
+  auto policy = test::compile_yaml(
+      "version: 1\nhardened_keys: ['HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinDefend']\n");
+  ASSERT_TRUE(policy);
+  auto scratch = std::make_unique<DecisionScratch>();
+  OperationRequest r;
+  r.op = Operation::kRenameKey;
+  r.key = u"HKLM\\SYSTEM\\ControlSet002";
+  r.new_name = u"CurrentControlSet";
+  r.process.image = u"C:\\x.exe";
+  EXPECT_EQ(decide_on(policy->view, r, *scratch).reason, Reason::kHardenedKey);
 }
 
 }  // namespace

@@ -113,5 +113,21 @@ TEST_F(KeyPathTest, RenameTargetIsParentPlusNewName) {
   EXPECT_EQ(append_component(*path, u"", false), PathStatus::kInvalidName);
 }
 
+TEST_F(KeyPathTest, ComponentByComponentPathResolvesCurrentControlSetToo) {
+  ASSERT_EQ(canon(u"HKLM\\SYSTEM\\ControlSet002"), PathStatus::kOk);
+  drop_last_component(*path);
+  ASSERT_EQ(append_component(*path, u"currentCONTROLset", false), PathStatus::kOk);
+  resolve_current_control_set(*path, 3);
+  EXPECT_EQ(text(), u"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet003");
+  EXPECT_EQ(folded(), u"\\REGISTRY\\MACHINE\\SYSTEM\\CONTROLSET003");
+  EXPECT_EQ(path->components[3].hash, component_hash(u"CONTROLSET003"));
+  ASSERT_EQ(append_component(*path, u"Services", false), PathStatus::kOk);  // still well formed
+  EXPECT_EQ(text(), u"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet003\\Services");
+  // Anywhere else the name stays.
+  ASSERT_EQ(canon(u"HKLM\\SOFTWARE\\CurrentControlSet"), PathStatus::kOk);
+  resolve_current_control_set(*path, 3);
+  EXPECT_EQ(text(), u"\\REGISTRY\\MACHINE\\SOFTWARE\\CurrentControlSet");
+}
+
 }  // namespace
 }  // namespace hivewarden

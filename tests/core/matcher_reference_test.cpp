@@ -262,5 +262,67 @@ TEST(MatcherReference, WideWildcardPolicyFailsClosedInsteadOfDroppingAlternative
   EXPECT_FALSE(scratch->state_overflow);
 }
 
+TEST(MatcherReference, ValueEntriesOfAWideWildcardPolicyFailClosedToo) {
+  // As above, with value entries only: what delete-key counts (SPEC 4.3) must not miss silently.
+  std::string yaml = "version: 1\nmonitored:\n";
+  for (int bits = 0; bits < 4096; ++bits) {
+    std::string glob;
+    for (int i = 0; i < 12; ++i) glob += (bits >> i) & 1 ? '?' : 'a';
+    yaml += "  - key: 'HKLM\\" + glob + "*'\n    values: [{name: V, rules: [set-value-deny]}]\n";
+  }
+  auto compiled = test::compile_yaml(yaml);
+  ASSERT_TRUE(compiled);
+  auto path = std::make_unique<KeyPath>();
+  auto scratch = std::make_unique<MatchScratch>();
+  ASSERT_EQ(canonicalize_key(u"HKLM\\aaaaaaaaaaaaaaaa", {1, {}}, *path), PathStatus::kOk);
+  scratch->reset();
+  value_entry_rules(compiled->view, *path, path->count, rule::kSetValueDeny, *scratch);
+  EXPECT_TRUE(scratch->state_overflow);
+  ASSERT_EQ(canonicalize_key(u"HKLM\\bbbbbbbbbbbb", {1, {}}, *path), PathStatus::kOk);
+  scratch->reset();
+  EXPECT_EQ(value_entry_rules(compiled->view, *path, path->count, rule::kSetValueDeny, *scratch),
+            rule::kSetValueDeny);
+  EXPECT_FALSE(scratch->state_overflow);
+  EXPECT_EQ(scratch->hit_count, 1u);  // only the all-`?` glob matches a name without `a`
+}
+
+TEST(MatcherReference, ValueEntryRulesCountOnlyFullMatchesAndTheFlag) {
+  auto compiled = test::compile_yaml(R"(version: 1
+monitored:
+  - key: 'HKLM\SOFTWARE\K'
+    client: a
+    rules: [delete-key, delete-deny]
+    values:
+      - {name: One, rules: [set-value, set-value-deny]}
+      - {name: 'T*', rules: [set-value, tamper-protection]}
+      - {name: Note, rules: [set-value]}
+  - key: 'HKLM\SOFTWARE\K\*'
+    client: b
+    values: [{name: X, rules: [delete-value, delete-deny]}]
+  - key: 'HKLM\SOFTWARE\K\**'
+    client: c
+    values: [{name: Y, rules: [delete-value, delete-deny]}]
+)");
+  ASSERT_TRUE(compiled);
+  auto path = std::make_unique<KeyPath>();
+  auto scratch = std::make_unique<MatchScratch>();
+  const Rules guard = rule::kDeleteDeny | rule::kSetValueDeny | rule::kTamperProtection;
+  ASSERT_EQ(canonicalize_key(u"HKLM\\SOFTWARE\\K", {1, {}}, *path), PathStatus::kOk);
+  scratch->reset();
+  // Key rules do not count (match_entries has them); the notify-only value brings nothing.
+  EXPECT_EQ(
+      value_entry_rules(compiled->view, *path, path->count, guard, *scratch) & guard,
+      rule::kSetValueDeny | rule::kTamperProtection | rule::kDeleteDeny);  // c's `**` matches K too
+  EXPECT_EQ(scratch->hit_count, 3u);
+  ASSERT_EQ(canonicalize_key(u"HKLM\\SOFTWARE\\K\\Sub", {1, {}}, *path), PathStatus::kOk);
+  scratch->reset();
+  EXPECT_EQ(value_entry_rules(compiled->view, *path, path->count, guard, *scratch) & guard,
+            rule::kDeleteDeny);
+  EXPECT_EQ(scratch->hit_count, 2u);  // b and c
+  ASSERT_EQ(canonicalize_key(u"HKLM\\SOFTWARE", {1, {}}, *path), PathStatus::kOk);
+  scratch->reset();
+  EXPECT_EQ(value_entry_rules(compiled->view, *path, path->count, guard, *scratch), 0u);
+}
+
 }  // namespace
 }  // namespace hivewarden

@@ -185,3 +185,32 @@ TEST_F(EngineFilterTest, SymbolicLinkIntoAProtectedKeyIsDecidedOnItsTarget) {
 
 }  // namespace
 }  // namespace hivewarden::host
+
+namespace hivewarden::host {
+namespace {
+
+// SPEC 4.3 through the host (`hivewarden run`): deleting a key whose values are protected is
+// refused before the registry deletes anything.
+TEST_F(EngineFilterTest, DeleteKeyOfProtectedValuesIsRefusedAndTheValuesStay) {
+  EngineFilter filter(engine_, nullptr);
+  CallbackChain chain;
+  chain.add(328010, filter.callback());
+  registry_.set_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"Locked", 4, std::string("\x01\0\0\0", 4));
+  HostOperation op;
+  op.op = Operation::kDeleteKey;
+  op.key = u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded";
+  op.image = u"C:\\x.exe";
+  op.pid = 42;
+  op.thread = 1;
+  EXPECT_EQ(apply(registry_, chain, op), Status::kAccessDenied);
+  EXPECT_EQ(EngineFilter::last_decision().reason, Reason::kSubtreeProtected);
+  Value v;
+  EXPECT_EQ(registry_.query_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"Locked", v), Status::kSuccess);
+  // A key whose values are only watched is deleted as before.
+  op.key = u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched";
+  EXPECT_EQ(apply(registry_, chain, op), Status::kSuccess);
+  EXPECT_FALSE(registry_.key_exists(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched"));
+}
+
+}  // namespace
+}  // namespace hivewarden::host

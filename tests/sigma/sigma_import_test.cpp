@@ -51,6 +51,12 @@ TEST(SigmaPathPattern, ModifiersBecomeComponentPatterns) {
   ASSERT_TRUE(build_patterns({{Match::kStartsWith, "HKLM\\System\\CurrentControlSet\\Services\\"},
                               {Match::kEndsWith, "\\Start"}}, out, notes));
   EXPECT_EQ(join(out[0]), "HKLM\\System\\ControlSet*\\Services\\**\\Start");  // the link, resolved
+  for (const char* cut : {"\\CurrentControlSet", "CurrentControlSet\\Services\\", "currentcontrolset"}) {
+    out.clear();
+    ASSERT_TRUE(build_patterns({{Match::kContains, cut}}, out, notes)) << cut;
+    EXPECT_NE(join(out[0]).find("ControlSet*"), std::string::npos) << cut << " -> " << join(out[0]);
+    EXPECT_EQ(join(out[0]).find("CurrentControlSet"), std::string::npos) << cut << " -> " << join(out[0]);
+  }
   out.clear();
   ASSERT_TRUE(build_patterns({{Match::kContains, "\\Run"}}, out, notes));
   EXPECT_EQ(join(out[0]), "\\REGISTRY\\**\\Run*\\**");

@@ -56,7 +56,8 @@ enum class Reason : std::uint8_t {
   kLegacyHardening,
   kInvalidName,
   kMatchLimit,  // extension: too many wildcard alternatives alive at once; denied, fail closed
-  kSubtreeProtected,  // extension: a rename / restore / replace would move or overwrite a protected key below
+  kSubtreeProtected,  // extension: a rename / restore / replace would move or overwrite a protected key below,
+                      // or a delete-key would delete protected values of the key
 };
 
 enum class NotifyMode : std::uint8_t { kNone, kAsync, kSync };
@@ -70,7 +71,8 @@ struct Decision {
   Reason reason = Reason::kNoMatch;
   NotifyMode notify = NotifyMode::kNone;
   Rules rules = 0;  // OR of the matched rules
-  Rules subtree_rules = 0;  // rename / restore / replace: the rules of everything the key holds
+  Rules subtree_rules = 0;  // rename / restore / replace: the rules of everything the key holds;
+                            // delete-key: those of its own value entries (SPEC §4.3)
   Exemption exemption = Exemption::kNone;
   ProcessContext process;
   bool context_kept = false;       // a call context waits for the post-operation

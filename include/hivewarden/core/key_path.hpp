@@ -59,6 +59,11 @@ PathStatus canonicalize_key(std::u16string_view input, const CanonicalOptions& o
 // components before it. Returns kInvalidName for an empty name, a `\` in it, or a limit.
 PathStatus append_component(KeyPath& path, std::u16string_view name, bool allow_nul);
 
+// Names \REGISTRY\MACHINE\SYSTEM\CurrentControlSet (a link) as its target ControlSet00N, in
+// place; any other path is left alone. canonicalize_key does this; a path built component by
+// component (a rename's target) needs it too.
+void resolve_current_control_set(KeyPath& path, std::uint32_t control_set);
+
 // Removes the last component (used to build a rename's target: parent + new name).
 void drop_last_component(KeyPath& path);
 

@@ -48,6 +48,14 @@ struct MatchScratch {
 Rules match_entries(const PolicyView& policy, const KeyPath& path, std::uint32_t depth, Rules flag,
                     const std::u16string_view* value_folded, MatchScratch& scratch);
 
+// The OR of the rules of every value entry (any value name, globs included) of the entries whose
+// key pattern matches the path's first `depth` components fully, counting only value clients
+// whose rules share a bit with `flag`; those pairs are added to scratch.hits. What deleting the
+// key would delete with it (SPEC §4.3). When scratch.state_overflow is set the caller must fail
+// closed.
+Rules value_entry_rules(const PolicyView& policy, const KeyPath& path, std::uint32_t depth,
+                        Rules flag, MatchScratch& scratch);
+
 // The OR of every rule of every entry at or below the key the path's first `depth` components
 // name (key and value rules alike): what moving or overwriting that key would touch. When
 // scratch.state_overflow is set the caller must fail closed.

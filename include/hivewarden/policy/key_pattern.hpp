@@ -19,12 +19,25 @@ struct PatternComponent {
 
 struct KeyPattern {
   std::vector<PatternComponent> components;
+  bool classes_root = false;  // written as HKCR\... (components hold the machine's place)
 };
+
+// The folded form of a name (case_fold's fold_units), as the compiler stores names.
+std::u16string folded(std::u16string_view name);
 
 // Parses a key pattern. The root must be literal: \REGISTRY\..., HKLM, HKU, HKCR, HKCC or their
 // long forms; HKCU means every user's (\REGISTRY\USER\*). CurrentControlSet right under
-// \REGISTRY\MACHINE\SYSTEM becomes ControlSet00N. On failure returns false and says why.
+// \REGISTRY\MACHINE\SYSTEM becomes ControlSet00N; anywhere else (or after a wildcard), and a glob
+// in that place that matches CurrentControlSet but no ControlSet000-999, is an error since it
+// could never match (SPEC §6). HKCR gives the machine's place (\REGISTRY\MACHINE\SOFTWARE\Classes)
+// with classes_root set: classes_root_user_places gives the other places it means. On failure
+// returns false and says why.
 bool parse_key_pattern(std::string_view utf8, std::uint32_t control_set, KeyPattern& out, std::string& error);
+
+// The places a pattern stands for besides its own (SPEC §6): none, or for HKCR\X the per-user
+// classes \REGISTRY\USER\*\Software\Classes\X and \REGISTRY\USER\*_Classes\X, where a per-user
+// class overrides the machine's (the COM-hijack route). Replaces the contents of `out`.
+void classes_root_user_places(const KeyPattern& pattern, std::vector<KeyPattern>& out);
 
 // Parses a hardened key: like a key pattern, but every component a name (globs inside a name
 // allowed, whole-component wildcards not).

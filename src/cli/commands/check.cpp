@@ -67,6 +67,10 @@ void print_readable(std::ostream& out, const OperationRequest& request, const De
       << reason_name(d.reason) << ")\n";
   out << "notify     " << notify_name(d.notify) << "\n";
   out << "rules      " << policy::rule_names(d.rules) << " (" << hex_rules(d.rules) << ")\n";
+  if (d.subtree_rules != 0) {  // what the operation would take with it (SPEC 4.3)
+    out << "subtree    " << policy::rule_names(d.subtree_rules) << " ("
+        << hex_rules(d.subtree_rules) << ")\n";
+  }
   for (const MatchedEntry& m : e.matches) {
     out << "matched    line " << m.line << ": key '" << m.key << "'";
     if (m.has_value) out << " value '" << m.value << "'";
