@@ -203,7 +203,8 @@ TEST_F(EngineFilterTest, DeleteKeyOfProtectedValuesIsRefusedAndTheValuesStay) {
   op.pid = 42;
   op.thread = 1;
   EXPECT_EQ(apply(registry_, chain, op), Status::kAccessDenied);
-  EXPECT_EQ(EngineFilter::last_decision().reason, Reason::kSubtreeProtected);
+  ASSERT_NE(EngineFilter::last_decision(), nullptr);
+  EXPECT_EQ(EngineFilter::last_decision()->reason, Reason::kSubtreeProtected);
   Value v;
   EXPECT_EQ(registry_.query_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"Locked", v), Status::kSuccess);
   // A key whose values are only watched is deleted as before.
