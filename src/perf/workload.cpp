@@ -1,6 +1,9 @@
 #include "hivewarden/perf/workload.hpp"
 
+#include <strings.h>
 #include <zlib.h>
+
+#include <algorithm>
 
 #include <random>
 #include <set>
@@ -53,6 +56,13 @@ NamePool load_name_pool(const std::string& reg_path) {
       std::vector<std::string> parts = split(s.substr(1, end - 1));
       if (parts.size() < 3) continue;  // HKEY_LOCAL_MACHINE\SYSTEM\...
       parts.erase(parts.begin());
+      // Real hives hold keys named CurrentControlSet deeper down (Setup\Upgrade\PnP\...); SPEC §6
+      // makes that name an error anywhere but right below SYSTEM, so such keys make no entries.
+      if (std::any_of(parts.begin(), parts.end(), [](const std::string& c) {
+            return strcasecmp(c.c_str(), "CurrentControlSet") == 0;
+          })) {
+        continue;
+      }
       pool.paths.push_back(std::move(parts));
     }
     gzclose(f);
