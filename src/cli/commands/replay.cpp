@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdio>
 #include <deque>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -19,6 +18,7 @@
 #include "hivewarden/cli/policy_session.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/replay/readers.hpp"
+#include "hivewarden/util/output_file.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::cli {
@@ -136,14 +136,14 @@ int run_replay(const ReplayOptions& o, std::ostream& out) {
   // Read every log, then put all events in time order (stable: a file's order breaks ties).
   HeldEvents events(o.logs);
   replay::ReadStats stats;
-  int read_errors = 0;
+  int failures = 0;
   for (std::uint32_t source = 0; source < o.logs.size(); ++source) {
     std::string error;
     if (!replay::read_events(
             o.logs[source], [&](replay::RegistryEvent&& e) { events.add(e, source); }, stats,
             error)) {
       std::cerr << "error: " << error << "\n";
-      ++read_errors;
+      ++failures;
     }
   }
   events.sort();
@@ -236,9 +236,13 @@ int run_replay(const ReplayOptions& o, std::ostream& out) {
   summary["top_keys"] = top(tally.keys, 10);
   summary["top_processes"] = top(tally.processes, 10);
   if (other) summary["differing"] = differing;
-  if (!o.summary_path.empty()) {
-    std::ofstream f(o.summary_path);
-    f << summary.dump(2) << "\n";
+  if (std::string error;
+      !o.summary_path.empty() &&
+      !util::write_output_file(
+          o.summary_path,
+          summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", error)) {
+    std::cerr << "error: " << error << "\n";
+    ++failures;
   }
   std::cerr << "replay: " << stats.registry << " registry events of " << stats.records
             << " records; " << tally.decided << " decided (";
@@ -252,7 +256,7 @@ int run_replay(const ReplayOptions& o, std::ostream& out) {
   std::cerr << "); " << unmapped << " not mapped";
   if (other) std::cerr << "; " << differing << " differ under " << o.what_if;
   std::cerr << "\n";
-  return read_errors == 0 ? kExitOk : kExitInputError;
+  return failures == 0 ? kExitOk : kExitInputError;
 }
 
 }  // namespace hivewarden::cli
