@@ -132,6 +132,8 @@ class XmlScanner {
   }
   // The line where the last event (or the damage) starts.
   std::uint64_t line() const { return line_at_item_; }
+  // Whether the damage is inside an <Event> (cut short or too long) rather than between events.
+  bool failed_inside_event() const { return failed_inside_event_; }
 
  private:
   // Drops what was consumed and reads until `want` bytes from at_ are held or the file ends.
@@ -192,7 +194,10 @@ class XmlScanner {
   }
   Result take_event(std::string_view& event, std::string& why) {
     const std::size_t past = find_end("</Event>", why);
-    if (past == std::string::npos) return Result::kError;
+    if (past == std::string::npos) {
+      failed_inside_event_ = true;
+      return Result::kError;
+    }
     seen_event_ = true;
     event = std::string_view(buffer_).substr(at_, past - at_);
     advance(past);
@@ -203,7 +208,7 @@ class XmlScanner {
   std::string buffer_;
   std::size_t at_ = 0;
   std::uint64_t line_ = 1, line_at_item_ = 1;
-  bool seen_event_ = false;
+  bool seen_event_ = false, failed_inside_event_ = false;
 };
 
 struct EvtxFile {
@@ -271,10 +276,10 @@ bool read_xml_events(const std::string& path, const EventSink& sink, ReadStats& 
       ++index;
       if (parse_event(event.data(), event.size(), path, index, sink, stats, why)) continue;
     }
-    error = path + ":" + std::to_string(scanner.line()) + ": " +
-            (r == XmlScanner::Result::kEvent ? "event " + std::to_string(index)
-                                             : "after event " + std::to_string(index)) +
-            ": " + why + " (every event before it was read)";
+    const bool in_event = r == XmlScanner::Result::kEvent || scanner.failed_inside_event();
+    if (scanner.failed_inside_event()) ++index;
+    error = path + ":" + std::to_string(scanner.line()) + ": " + (in_event ? "" : "after ") +
+            "event " + std::to_string(index) + ": " + why + " (every event before it was read)";
     return false;
   }
 }
