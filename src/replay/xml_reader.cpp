@@ -278,8 +278,11 @@ bool read_xml_events(const std::string& path, const EventSink& sink, ReadStats& 
     }
     const bool in_event = r == XmlScanner::Result::kEvent || scanner.failed_inside_event();
     if (scanner.failed_inside_event()) ++index;
-    error = path + ":" + std::to_string(scanner.line()) + ": " + (in_event ? "" : "after ") +
-            "event " + std::to_string(index) + ": " + why + " (every event before it was read)";
+    const std::string where = in_event     ? "event " + std::to_string(index)
+                              : index == 0 ? std::string("before the first event")
+                                           : "after event " + std::to_string(index);
+    error = path + ":" + std::to_string(scanner.line()) + ": " + where + ": " + why +
+            " (every event before it was read)";
     return false;
   }
 }
