@@ -143,6 +143,9 @@ bool write_output_file(const std::string& path, std::string_view content, std::s
   }
   if (!S_ISREG(st.st_mode) || under_dev_or_proc(target))
     return write_in_place(target, S_ISREG(st.st_mode), content, error);
+  // A file we may not write is not ours to replace, though its directory would let us rename over
+  // it.
+  if (::access(target.c_str(), W_OK) != 0) return fail(error, path, "cannot write");
   if (write_atomically(target, &st, content, error)) return true;
   if (target != path) error = path + " (-> " + error + ")";
   return false;
