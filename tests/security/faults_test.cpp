@@ -77,7 +77,9 @@ fs::path write_sigma_rule(const fs::path& dir) {
 // Every command that writes a file, with `path` as that file.
 std::vector<std::string> file_writing_commands(const fs::path& dir, const std::string& path) {
   const std::string rules = write_sigma_rule(dir).string();
-  return {"compile " + kPolicy + " -o " + path,
+  std::ofstream(dir / "none.jsonl").flush();
+  return {"run --ops " + (dir / "none.jsonl").string() + " --export " + path,
+          "compile " + kPolicy + " -o " + path,
           "replay --no-progress " + kLog + " --summary " + path,
           "import-sigma -q " + rules + " -o " + path,
           "import-sigma -q " + rules + " -o " + (dir / "s.yaml").string() + " --report " + path};
