@@ -13,6 +13,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -82,13 +83,14 @@ Measured replay(const fs::path& log, const fs::path& dir) {
 }
 
 void expect_bounded(const fs::path& log, const fs::path& dir, int exit_code,
-                    const std::string& message) {
+                    const std::vector<std::string>& messages) {
   ASSERT_LE(fs::file_size(log), kInputBytes) << log;
   const Measured m = replay(log, dir);
   std::printf("[ bounds ] %-28s rc=%d maxrss=%ld kB %.2f s\n", log.filename().c_str(), m.exit_code,
               m.max_rss_kb, m.seconds);
   EXPECT_EQ(m.exit_code, exit_code) << m.err;
-  EXPECT_NE(m.err.find(message), std::string::npos) << m.err;
+  for (const std::string& message : messages)
+    EXPECT_NE(m.err.find(message), std::string::npos) << m.err;
   if (kSanitized) return;  // the sanitizers' own memory and time are not the program's
   EXPECT_LT(m.max_rss_kb, kMaxRssKb) << log;
   EXPECT_LT(m.seconds, kMaxSeconds) << log;
@@ -99,22 +101,30 @@ fs::path write(const fs::path& path, const std::string& bytes) {
   return path;
 }
 
-std::string gzip(const std::string& bytes) {
+// A gzip member of `unit` repeated `times` times, compressed as a stream: this process stays small,
+// since a forked child starts with its parent's resident memory counted in its ru_maxrss.
+std::string gzip(const std::string& unit, std::size_t times = 1) {
   z_stream z{};
   deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);  // +16: a gzip header
-  std::string out(deflateBound(&z, bytes.size()), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
-  z.avail_in = static_cast<uInt>(bytes.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
+  std::string out;
+  char buffer[1 << 16];
+  for (std::size_t i = 0; i < times; ++i) {
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(unit.data()));
+    z.avail_in = static_cast<uInt>(unit.size());
+    const int flush = i + 1 == times ? Z_FINISH : Z_NO_FLUSH;
+    do {
+      z.next_out = reinterpret_cast<Bytef*>(buffer);
+      z.avail_out = sizeof buffer;
+      deflate(&z, flush);
+      out.append(buffer, sizeof buffer - z.avail_out);
+    } while (z.avail_out == 0 || (flush == Z_FINISH && z.avail_in > 0));
+  }
   deflateEnd(&z);
   return out;
 }
 
 const std::string kTinyEvent =
-    "{\"EventType\":\"CreateKey\",\"TargetObject\":\"HKLM\\\\S\\\\K\"}\n";
+    "{\"EventID\":12,\"EventType\":\"CreateKey\",\"TargetObject\":\"HKLM\\\\S\\\\K\"}\n";
 
 std::string repeat(const std::string& unit, std::size_t bytes) {
   std::string out;
@@ -126,27 +136,28 @@ std::string repeat(const std::string& unit, std::size_t bytes) {
 TEST(ReplayBounds, GzipBombOfOneHugeLine) {
   TempDir dir;
   expect_bounded(kRegressions / "B8_gzip_bomb_256m.json.gz", dir.path, 2,
-                 "longer than the limit of 1048576 bytes");
+                 {"longer than the limit of 1048576 bytes"});
 }
 
 TEST(ReplayBounds, GzipBombOfTinyEvents) {
   // As many tiny events as the 64:1 bound lets a 1 MB file hold: a highly compressed first member,
   // then incompressible padding that brings the file to 1 MB (and so the bound to 64 MB).
   TempDir dir;
-  std::string bytes = gzip(repeat(kTinyEvent, 80u << 20));
+  const std::string unit = repeat(kTinyEvent, 1u << 16);
+  std::string bytes = gzip(unit, (80u << 20) / unit.size());
   std::mt19937 random(1);
   std::string noise(kInputBytes - bytes.size() - 64, '\0');
   for (char& c : noise) c = static_cast<char>(random());
   bytes += gzip(noise);
   bytes.resize(std::min(bytes.size(), kInputBytes));
   expect_bounded(write(dir.path / "tiny.json.gz", bytes), dir.path, 2,
-                 "expands past the limit of 64 times its size");
+                 {"expands past the limit of 64 times its size", "decided (no-match"});
 }
 
 TEST(ReplayBounds, DeepJsonNesting) {
   TempDir dir;
   expect_bounded(write(dir.path / "deep.json", std::string(kInputBytes, '[')), dir.path, 2,
-                 "nested deeper than the limit of 64");
+                 {"nested deeper than the limit of 64"});
 }
 
 TEST(ReplayBounds, OneMegabyteLine) {
@@ -154,7 +165,7 @@ TEST(ReplayBounds, OneMegabyteLine) {
   const std::string line =
       "{\"EventID\":1,\"pad\":\"" + std::string(kInputBytes - 40, 'a') + "\"}\n";
   expect_bounded(write(dir.path / "line.json", line), dir.path, 0,
-                 "replay: 0 registry events of 1 records");
+                 {"replay: 0 registry events of 1 records"});
 }
 
 TEST(ReplayBounds, DeepXml) {
@@ -162,13 +173,13 @@ TEST(ReplayBounds, DeepXml) {
   const std::string xml = "<Event xmlns=\"x\">" + repeat("<a>", kInputBytes / 2) +
                           repeat("</a>", kInputBytes / 2 - 100) + "</Event>\n";
   expect_bounded(write(dir.path / "deep.xml", xml), dir.path, 2,
-                 "elements nested deeper than the limit of 64");
+                 {"elements nested deeper than the limit of 64"});
 }
 
 TEST(ReplayBounds, ManyTinyJsonEvents) {
   TempDir dir;
   expect_bounded(write(dir.path / "tiny.json", repeat(kTinyEvent, kInputBytes)), dir.path, 0,
-                 "decided");
+                 {"decided (no-match"});
 }
 
 TEST(ReplayBounds, ManyTinyXmlEvents) {
@@ -177,12 +188,13 @@ TEST(ReplayBounds, ManyTinyXmlEvents) {
       "<Event><System><Provider Name=\"Sysmon\"/><EventID>12</EventID></System><EventData>"
       "<Data Name=\"EventType\">CreateKey</Data><Data "
       "Name=\"TargetObject\">HKLM\\S</Data></EventData></Event>\n";
-  expect_bounded(write(dir.path / "tiny.xml", repeat(event, kInputBytes)), dir.path, 0, "decided");
+  expect_bounded(write(dir.path / "tiny.xml", repeat(event, kInputBytes)), dir.path, 0,
+                 {"decided (no-match"});
 }
 
 TEST(ReplayBounds, TruncatedEvtx) {
   TempDir dir;
-  expect_bounded(kRegressions / "B9_truncated.evtx", dir.path, 2, "cut short at byte");
+  expect_bounded(kRegressions / "B9_truncated.evtx", dir.path, 2, {"cut short at byte"});
 }
 
 }  // namespace
