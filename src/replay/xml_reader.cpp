@@ -3,11 +3,12 @@
 #include <libevtx.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
-#include <sstream>
+#include <string_view>
 #include <vector>
 
 #include <pugixml.hpp>
@@ -17,13 +18,44 @@
 namespace hivewarden::replay {
 namespace {
 
-// One <Event> element: false when it is not well-formed XML.
-bool parse_event(const char* xml, std::size_t size, const std::string& source, std::uint64_t index, const EventSink& sink,
-                 ReadStats& stats) {
+// How deep the elements of `xml` nest, counted up to just past `limit` (comments, CDATA and
+// declarations are skipped; an attribute holding '>' can only make the count larger).
+int element_depth(std::string_view xml, int limit) {
+  int depth = 0, deepest = 0;
+  for (std::size_t at = xml.find('<'); at != std::string_view::npos && deepest <= limit;
+       at = xml.find('<', at + 1)) {
+    if (xml.compare(at, 4, "<!--") == 0) {
+      at = xml.find("-->", at);
+    } else if (xml.compare(at, 9, "<![CDATA[") == 0) {
+      at = xml.find("]]>", at);
+    } else if (at + 1 < xml.size() && xml[at + 1] == '/') {
+      --depth;
+    } else if (at + 1 < xml.size() && xml[at + 1] != '!' && xml[at + 1] != '?') {
+      const std::size_t close = xml.find('>', at);
+      if (close == std::string_view::npos || xml[close - 1] != '/')
+        deepest = std::max(deepest, ++depth);
+    }
+    if (at == std::string_view::npos) break;
+  }
+  return deepest;
+}
+
+// One <Event> element: false with `why` when it is too deep or not well-formed XML.
+bool parse_event(const char* xml, std::size_t size, const std::string& source, std::uint64_t index,
+                 const EventSink& sink, ReadStats& stats, std::string& why) {
+  if (element_depth(std::string_view(xml, size), kMaxNesting) > kMaxNesting) {
+    why = "elements nested deeper than the limit of " + std::to_string(kMaxNesting);
+    return false;
+  }
   pugi::xml_document doc;
-  if (!doc.load_buffer(xml, size, pugi::parse_default, pugi::encoding_utf8)) return false;
+  const pugi::xml_parse_result parsed =
+      doc.load_buffer(xml, size, pugi::parse_default, pugi::encoding_utf8);
   const pugi::xml_node event = doc.child("Event");
-  if (!event) return false;
+  if (!parsed || !event) {
+    why = std::string("not well-formed XML (") +
+          (parsed ? "no <Event> element" : parsed.description()) + ")";
+    return false;
+  }
   ++stats.records;
   const pugi::xml_node system = event.child("System");
   const std::string provider = system.child("Provider").attribute("Name").as_string();
@@ -40,14 +72,22 @@ bool parse_event(const char* xml, std::size_t size, const std::string& source, s
   for (const pugi::xml_node data : event.child("EventData").children("Data")) {
     const std::string name = data.attribute("Name").as_string();
     const std::string value = data.text().as_string();
-    if (name == "EventType") e.event_type = value;
-    else if (name == "TargetObject") e.target_object = value;
-    else if (name == "Details") e.details = value;
-    else if (name == "NewName") e.new_name_path = value;
-    else if (name == "Image") e.image = value;
-    else if (name == "ProcessGuid") e.process_guid = value;
-    else if (name == "UtcTime") e.utc_time = value;
-    else if (name == "ProcessId") e.pid = static_cast<std::uint32_t>(std::strtoul(value.c_str(), nullptr, 10));
+    if (name == "EventType")
+      e.event_type = value;
+    else if (name == "TargetObject")
+      e.target_object = value;
+    else if (name == "Details")
+      e.details = value;
+    else if (name == "NewName")
+      e.new_name_path = value;
+    else if (name == "Image")
+      e.image = value;
+    else if (name == "ProcessGuid")
+      e.process_guid = value;
+    else if (name == "UtcTime")
+      e.utc_time = value;
+    else if (name == "ProcessId")
+      e.pid = static_cast<std::uint32_t>(std::strtoul(value.c_str(), nullptr, 10));
   }
   e.thread = system.child("Execution").attribute("ThreadID").as_uint();
   e.time_key = parse_utc_time(e.utc_time);
@@ -55,6 +95,121 @@ bool parse_event(const char* xml, std::size_t size, const std::string& source, s
   sink(std::move(e));
   return true;
 }
+
+// Reads an XML log a chunk at a time, never holding more than one event. Between events only
+// markup that is not an event may stand (<?xml?>, <Events>, </Events>, comments) and, before the
+// first event, evtxexport's banner line; anything else is damage.
+class XmlScanner {
+ public:
+  explicit XmlScanner(std::istream& in) : in_(in) {}
+  enum class Result { kEvent, kEnd, kError };
+
+  Result next(std::string_view& event, std::string& why) {
+    while (true) {
+      skip_space();
+      if (at_ == buffer_.size()) return Result::kEnd;
+      line_at_item_ = line_;
+      if (buffer_[at_] != '<') {
+        if (!seen_event_ && buffer_.compare(at_, 10, "evtxexport") == 0 && skip_past("\n", why))
+          continue;
+        why = "text outside an <Event> element";
+        return Result::kError;
+      }
+      more(16);
+      if (starts("<?")) {
+        if (!skip_past("?>", why)) return Result::kError;
+      } else if (starts("<!--")) {
+        if (!skip_past("-->", why)) return Result::kError;
+      } else if (starts_element("<Events") || starts("</Events>")) {
+        if (!skip_past(">", why)) return Result::kError;
+      } else if (starts_element("<Event")) {
+        return take_event(event, why);
+      } else {
+        why = "markup outside an <Event> element";
+        return Result::kError;
+      }
+    }
+  }
+  // The line where the last event (or the damage) starts.
+  std::uint64_t line() const { return line_at_item_; }
+  // Whether the damage is inside an <Event> (cut short or too long) rather than between events.
+  bool failed_inside_event() const { return failed_inside_event_; }
+
+ private:
+  // Drops what was consumed and reads until `want` bytes from at_ are held or the file ends.
+  bool more(std::size_t want) {
+    if (at_ > 0) {
+      buffer_.erase(0, at_);
+      at_ = 0;
+    }
+    while (buffer_.size() < want && in_) {
+      char chunk[1 << 16];
+      in_.read(chunk, sizeof chunk);
+      buffer_.append(chunk, static_cast<std::size_t>(in_.gcount()));
+    }
+    return buffer_.size() >= want;
+  }
+  void advance(std::size_t to) {
+    line_ += static_cast<std::uint64_t>(
+        std::count(buffer_.begin() + static_cast<std::ptrdiff_t>(at_),
+                   buffer_.begin() + static_cast<std::ptrdiff_t>(to), '\n'));
+    at_ = to;
+  }
+  void skip_space() {
+    while (true) {
+      while (at_ < buffer_.size() && std::isspace(static_cast<unsigned char>(buffer_[at_])))
+        advance(at_ + 1);
+      if (at_ < buffer_.size() || !more(1)) return;
+    }
+  }
+  bool starts(std::string_view s) const { return buffer_.compare(at_, s.size(), s) == 0; }
+  bool starts_element(std::string_view name) const {
+    const std::size_t next = at_ + name.size();
+    return starts(name) && next < buffer_.size() &&
+           (buffer_[next] == '>' || std::isspace(static_cast<unsigned char>(buffer_[next])));
+  }
+  // Finds `end` from at_, reading on while the item stays within kMaxRecordBytes.
+  std::size_t find_end(std::string_view end, std::string& why) {
+    std::size_t searched = 0;
+    while (true) {
+      const std::size_t found = buffer_.find(end, at_ + searched);
+      if (found != std::string::npos && found + end.size() - at_ <= kMaxRecordBytes)
+        return found + end.size();
+      if (buffer_.size() - at_ > kMaxRecordBytes) {
+        why = "longer than the limit of " + std::to_string(kMaxRecordBytes) + " bytes";
+        return std::string::npos;
+      }
+      searched = buffer_.size() - at_ >= end.size() ? buffer_.size() - at_ - end.size() + 1 : 0;
+      if (!more(buffer_.size() + 1)) {
+        why = "cut short: the file ends inside it";
+        return std::string::npos;
+      }
+    }
+  }
+  bool skip_past(std::string_view end, std::string& why) {
+    const std::size_t past = find_end(end, why);
+    if (past == std::string::npos) return false;
+    advance(past);
+    return true;
+  }
+  Result take_event(std::string_view& event, std::string& why) {
+    const std::size_t past = find_end("</Event>", why);
+    if (past == std::string::npos) {
+      failed_inside_event_ = true;
+      return Result::kError;
+    }
+    seen_event_ = true;
+    event = std::string_view(buffer_).substr(at_, past - at_);
+    advance(past);
+    return Result::kEvent;
+  }
+
+  std::istream& in_;
+  std::string buffer_;
+  std::size_t at_ = 0;
+  std::uint64_t line_ = 1, line_at_item_ = 1;
+  bool seen_event_ = false, failed_inside_event_ = false;
+};
 
 struct EvtxFile {
   libevtx_file_t* file = nullptr;
@@ -75,42 +230,69 @@ std::string evtx_error(libevtx_error_t* error) {
   return text;
 }
 
+// libevtx hands out the records of the whole chunks and is silent about a file cut short inside a
+// chunk, so the file's size is checked against the chunk count its header announces.
+bool evtx_whole(const std::string& path, EvtxFile& f, std::uint64_t records, std::string& error) {
+  constexpr std::uint64_t kChunkBytes = 65536;
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  const auto size = static_cast<std::uint64_t>(std::max<std::streamoff>(in.tellg(), 0));
+  unsigned char header[0x2C] = {};
+  in.seekg(0);
+  in.read(reinterpret_cast<char*>(header), sizeof header);
+  const std::uint64_t header_block = header[0x28] | (header[0x29] << 8),
+                      chunks = header[0x2A] | (header[0x2B] << 8);
+  const std::uint64_t expected = header_block + chunks * kChunkBytes;
+  const std::string read = "; the " + std::to_string(records) + " records before it were read";
+  if (!in || size < expected) {
+    error = path + ": cut short at byte " + std::to_string(size) + ": the header announces " +
+            std::to_string(chunks) + " chunks (" + std::to_string(expected) + " bytes)" + read;
+    return false;
+  }
+  if (libevtx_file_is_corrupted(f.file, nullptr) == 1) {
+    error = path + ": damaged after record " + std::to_string(records) +
+            " (libevtx found a corrupted chunk)" + read;
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
-bool read_xml_events(const std::string& path, const EventSink& sink, ReadStats& stats, std::string& error) {
+bool read_xml_events(const std::string& path, const EventSink& sink, ReadStats& stats,
+                     std::string& error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     error = path + ": cannot open";
     return false;
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
-  std::size_t at = 0;
+  XmlScanner scanner(in);
+  std::string_view event;
+  std::string why;
   std::uint64_t index = 0;
-  while ((at = text.find("<Event", at)) != std::string::npos) {
-    const char next = at + 6 < text.size() ? text[at + 6] : '\0';
-    if (next != ' ' && next != '>') {  // <Events>, <EventData>, <EventID>: not an event
-      at += 6;
-      continue;
+  while (true) {
+    const XmlScanner::Result r = scanner.next(event, why);
+    if (r == XmlScanner::Result::kEnd) return true;
+    if (r == XmlScanner::Result::kEvent) {
+      ++index;
+      if (parse_event(event.data(), event.size(), path, index, sink, stats, why)) continue;
     }
-    ++index;
-    const std::size_t end = text.find("</Event>", at);
-    if (end == std::string::npos || !parse_event(text.data() + at, end + 8 - at, path, index, sink, stats)) {
-      const std::size_t line = static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n')) + 1;
-      error = path + ":" + std::to_string(line) + ": event " + std::to_string(index) +
-              (end == std::string::npos ? " is cut short" : " is not well-formed XML") + " (every event before it was read)";
-      return false;
-    }
-    at = end + 8;
+    const bool in_event = r == XmlScanner::Result::kEvent || scanner.failed_inside_event();
+    if (scanner.failed_inside_event()) ++index;
+    const std::string where = in_event     ? "event " + std::to_string(index)
+                              : index == 0 ? std::string("before the first event")
+                                           : "after event " + std::to_string(index);
+    error = path + ":" + std::to_string(scanner.line()) + ": " + where + ": " + why +
+            " (every event before it was read)";
+    return false;
   }
-  return true;
 }
 
-bool read_evtx_events(const std::string& path, const EventSink& sink, ReadStats& stats, std::string& error) {
+bool read_evtx_events(const std::string& path, const EventSink& sink, ReadStats& stats,
+                      std::string& error) {
   EvtxFile f;
   libevtx_error_t* e = nullptr;
-  if (libevtx_file_initialize(&f.file, &e) != 1 || libevtx_file_open(f.file, path.c_str(), LIBEVTX_OPEN_READ, &e) != 1) {
+  if (libevtx_file_initialize(&f.file, &e) != 1 ||
+      libevtx_file_open(f.file, path.c_str(), LIBEVTX_OPEN_READ, &e) != 1) {
     error = path + ": not a readable EVTX file (" + evtx_error(e) + ")";
     if (f.file && e == nullptr) libevtx_file_free(&f.file, nullptr);
     return false;
@@ -127,8 +309,15 @@ bool read_evtx_events(const std::string& path, const EventSink& sink, ReadStats&
     if (libevtx_file_get_record_by_index(f.file, i, &record, &e) != 1 ||
         libevtx_record_get_utf8_xml_string_size(record, &size, &e) != 1) {
       if (record) libevtx_record_free(&record, nullptr);
-      error = path + ": record " + std::to_string(i + 1) + " of " + std::to_string(count) + " is damaged (" + evtx_error(e) +
-              "); every record before it was read";
+      error = path + ": record " + std::to_string(i + 1) + " of " + std::to_string(count) +
+              " is damaged (" + evtx_error(e) + "); every record before it was read";
+      return false;
+    }
+    if (size > kMaxRecordBytes) {
+      libevtx_record_free(&record, nullptr);
+      error = path + ": record " + std::to_string(i + 1) +
+              ": its XML is longer than the limit of " + std::to_string(kMaxRecordBytes) +
+              " bytes; every record before it was read";
       return false;
     }
     xml.resize(size);
@@ -139,15 +328,19 @@ bool read_evtx_events(const std::string& path, const EventSink& sink, ReadStats&
       return false;
     }
     const std::size_t length = size > 0 && xml[size - 1] == 0 ? size - 1 : size;
-    if (!parse_event(reinterpret_cast<const char*>(xml.data()), length, path, static_cast<std::uint64_t>(i + 1), sink, stats)) {
-      error = path + ": record " + std::to_string(i + 1) + " is not well-formed XML";
+    std::string why;
+    if (!parse_event(reinterpret_cast<const char*>(xml.data()), length, path,
+                     static_cast<std::uint64_t>(i + 1), sink, stats, why)) {
+      error = path + ": record " + std::to_string(i + 1) + ": " + why +
+              "; every record before it was read";
       return false;
     }
   }
-  return true;
+  return evtx_whole(path, f, static_cast<std::uint64_t>(count), error);
 }
 
-bool read_events(const std::string& path, const EventSink& sink, ReadStats& stats, std::string& error) {
+bool read_events(const std::string& path, const EventSink& sink, ReadStats& stats,
+                 std::string& error) {
   std::ifstream in(path, std::ios::binary);
   char head[8] = {};
   in.read(head, sizeof head);
@@ -156,8 +349,10 @@ bool read_events(const std::string& path, const EventSink& sink, ReadStats& stat
     return false;
   }
   if (std::string(head, 7) == "ElfFile") return read_evtx_events(path, sink, stats, error);
-  const bool gzip = static_cast<unsigned char>(head[0]) == 0x1f && static_cast<unsigned char>(head[1]) == 0x8b;
-  if (!gzip && (path.size() > 4 && path.compare(path.size() - 4, 4, ".xml") == 0)) return read_xml_events(path, sink, stats, error);
+  const bool gzip =
+      static_cast<unsigned char>(head[0]) == 0x1f && static_cast<unsigned char>(head[1]) == 0x8b;
+  if (!gzip && (path.size() > 4 && path.compare(path.size() - 4, 4, ".xml") == 0))
+    return read_xml_events(path, sink, stats, error);
   if (!gzip && head[0] == '<') return read_xml_events(path, sink, stats, error);
   return read_json_events(path, sink, stats, error);
 }

@@ -2,6 +2,7 @@
 // and JSON (normalized lines, Winlogbeat, evtx_dump, raw Security-Datasets records), plain or gzip.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -12,20 +13,33 @@
 namespace hivewarden::replay {
 
 struct ReadStats {
-  std::uint64_t records = 0;   // everything read
-  std::uint64_t registry = 0;  // Sysmon 12 / 13 / 14 handed on
+  std::uint64_t records = 0;                     // everything read
+  std::uint64_t registry = 0;                    // Sysmon 12 / 13 / 14 handed on
   std::map<std::string, std::uint64_t> skipped;  // "Security 4656" -> count
 };
+
+// Bounds that keep a damaged or hostile log from costing unbounded memory or time. Past any of them
+// the reader stops with an error naming the file, the record and the limit.
+inline constexpr std::size_t kMaxRecordBytes = std::size_t{1}
+                                               << 20;  // one JSON value or one XML <Event>
+inline constexpr int kMaxNesting = 64;                 // JSON objects/arrays, XML elements
+// A gzip file is streamed (never held whole) and may expand to at most this many bytes per
+// compressed byte; real Sysmon JSON compresses about 44:1.
+inline constexpr std::uint64_t kMaxGzipRatio = 64;
 
 using EventSink = std::function<void(RegistryEvent&&)>;
 
 // Reads one file, telling its kind by name and content (.evtx / ElfFile header, XML, JSON, .gz).
 // Every event read before a corruption is handed on; then false with `error` naming the file and
 // the record or line.
-bool read_events(const std::string& path, const EventSink& sink, ReadStats& stats, std::string& error);
+bool read_events(const std::string& path, const EventSink& sink, ReadStats& stats,
+                 std::string& error);
 
-bool read_json_events(const std::string& path, const EventSink& sink, ReadStats& stats, std::string& error);
-bool read_xml_events(const std::string& path, const EventSink& sink, ReadStats& stats, std::string& error);
-bool read_evtx_events(const std::string& path, const EventSink& sink, ReadStats& stats, std::string& error);
+bool read_json_events(const std::string& path, const EventSink& sink, ReadStats& stats,
+                      std::string& error);
+bool read_xml_events(const std::string& path, const EventSink& sink, ReadStats& stats,
+                     std::string& error);
+bool read_evtx_events(const std::string& path, const EventSink& sink, ReadStats& stats,
+                      std::string& error);
 
 }  // namespace hivewarden::replay

@@ -1,11 +1,11 @@
 // `hivewarden compile` and `hivewarden dump`.
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <memory>
 
 #include "hivewarden/cli/commands.hpp"
 #include "hivewarden/policy/compile.hpp"
+#include "hivewarden/util/output_file.hpp"
 
 namespace hivewarden::cli {
 
@@ -16,24 +16,15 @@ int run_compile(const std::string& policy_path, const std::string& output_path) 
     for (const auto& p : problems) std::cerr << "error: " << p.to_string() << "\n";
     return kExitInputError;
   }
-  // Write to a temporary name and rename, so a failed write never leaves half a policy behind.
-  const std::string temp = output_path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(blob.data()), static_cast<std::streamsize>(blob.size()));
-    out.flush();
-    if (!out) {
-      std::cerr << "error: " << output_path << ": cannot write: " << std::strerror(errno) << "\n";
-      std::remove(temp.c_str());
-      return kExitInputError;
-    }
-  }
-  if (std::rename(temp.c_str(), output_path.c_str()) != 0) {
-    std::cerr << "error: " << output_path << ": cannot write: " << std::strerror(errno) << "\n";
-    std::remove(temp.c_str());
+  std::string error;
+  if (!util::write_output_file(
+          output_path, std::string_view(reinterpret_cast<const char*>(blob.data()), blob.size()),
+          error)) {
+    std::cerr << "error: " << error << "\n";
     return kExitInputError;
   }
-  std::cerr << "compiled " << policy_path << " -> " << output_path << " (" << blob.size() << " bytes)\n";
+  std::cerr << "compiled " << policy_path << " -> " << output_path << " (" << blob.size()
+            << " bytes)\n";
   return kExitOk;
 }
 

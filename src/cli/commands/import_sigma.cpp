@@ -1,6 +1,5 @@
 // `hivewarden import-sigma`: Sigma registry rules -> a policy that reports what they detect.
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -8,11 +7,12 @@
 #include "hivewarden/cli/commands.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/sigma/sigma_import.hpp"
+#include "hivewarden/util/output_file.hpp"
 
 namespace hivewarden::cli {
 
-int run_import_sigma(const std::vector<std::string>& inputs, const std::string& output, const std::string& report_path,
-                     bool quiet) {
+int run_import_sigma(const std::vector<std::string>& inputs, const std::string& output,
+                     const std::string& report_path, bool quiet) {
   namespace fs = std::filesystem;
   std::vector<std::string> files;
   for (const std::string& input : inputs) {
@@ -20,7 +20,8 @@ int run_import_sigma(const std::vector<std::string>& inputs, const std::string& 
     if (fs::is_directory(input, ec)) {
       for (const auto& entry : fs::recursive_directory_iterator(input, ec)) {
         const std::string ext = entry.path().extension().string();
-        if (entry.is_regular_file() && (ext == ".yml" || ext == ".yaml")) files.push_back(entry.path().string());
+        if (entry.is_regular_file() && (ext == ".yml" || ext == ".yaml"))
+          files.push_back(entry.path().string());
       }
     } else if (fs::exists(input, ec)) {
       files.push_back(input);
@@ -37,7 +38,8 @@ int run_import_sigma(const std::vector<std::string>& inputs, const std::string& 
     const sigma::RuleImport& r = rules.back();
     ++counts[static_cast<int>(r.status)];
     if (!quiet || r.status != sigma::ImportStatus::kWhole) {
-      std::cerr << sigma::status_name(r.status) << ": " << f << " (" << r.entries.size() << " entries)\n";
+      std::cerr << sigma::status_name(r.status) << ": " << f << " (" << r.entries.size()
+                << " entries)\n";
       for (const std::string& n : r.notes) std::cerr << "    not expressed: " << n << "\n";
     }
   }
@@ -46,28 +48,39 @@ int run_import_sigma(const std::vector<std::string>& inputs, const std::string& 
   policy::PolicySource source;
   policy::Blob blob;
   std::vector<policy::PolicyProblem> problems;
-  if (!policy::parse_policy_yaml(yaml, output, source, problems) || !policy::compile_policy(source, blob, problems)) {
-    for (const auto& p : problems) std::cerr << "error: generated policy: " << p.to_string() << "\n";
+  if (!policy::parse_policy_yaml(yaml, output, source, problems) ||
+      !policy::compile_policy(source, blob, problems)) {
+    for (const auto& p : problems)
+      std::cerr << "error: generated policy: " << p.to_string() << "\n";
     return kExitInputError;
   }
-  std::ofstream out(output);
-  out << yaml;
-  if (!out.flush()) {
-    std::cerr << "error: cannot write " << output << "\n";
+  std::string error;
+  if (!util::write_output_file(output, yaml, error)) {
+    std::cerr << "error: " << error << "\n";
     return kExitInputError;
   }
   if (!report_path.empty()) {
     nlohmann::ordered_json report = nlohmann::ordered_json::array();
     for (const auto& r : rules) {
-      report.push_back({{"file", r.file}, {"title", r.title}, {"id", r.id}, {"category", r.category},
-                        {"status", sigma::status_name(r.status)}, {"entries", r.entries.size()}, {"notes", r.notes}});
+      report.push_back({{"file", r.file},
+                        {"title", r.title},
+                        {"id", r.id},
+                        {"category", r.category},
+                        {"status", sigma::status_name(r.status)},
+                        {"entries", r.entries.size()},
+                        {"notes", r.notes}});
     }
-    std::ofstream rep(report_path);
-    rep << report.dump(2) << "\n";
+    if (!util::write_output_file(
+            report_path,
+            report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", error)) {
+      std::cerr << "error: " << error << "\n";
+      return kExitInputError;
+    }
   }
   const std::size_t total = files.size();
-  std::cerr << "import-sigma: " << total << " rules: " << counts[0] << " whole, " << counts[1] << " partial, " << counts[2]
-            << " not imported; " << source.monitored.size() << " entries written to " << output << "\n";
+  std::cerr << "import-sigma: " << total << " rules: " << counts[0] << " whole, " << counts[1]
+            << " partial, " << counts[2] << " not imported; " << source.monitored.size()
+            << " entries written to " << output << "\n";
   return kExitOk;
 }
 

@@ -2,9 +2,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
+#include <deque>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -17,31 +18,39 @@
 #include "hivewarden/cli/policy_session.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/replay/readers.hpp"
+#include "hivewarden/util/output_file.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::cli {
 namespace {
 
 struct Tally {
-  std::map<std::string, std::uint64_t> by_decision, by_reason, by_op, by_client, by_rule, keys, processes, unmapped;
+  std::map<std::string, std::uint64_t> by_decision, by_reason, by_op, by_client, by_rule, keys,
+      processes, unmapped;
   std::uint64_t decided = 0;
 };
 
 nlohmann::ordered_json top(const std::map<std::string, std::uint64_t>& counts, std::size_t n) {
   std::vector<std::pair<std::string, std::uint64_t>> v(counts.begin(), counts.end());
-  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
-  for (std::size_t i = 0; i < v.size() && i < n; ++i) out.push_back({{"name", v[i].first}, {"count", v[i].second}});
+  for (std::size_t i = 0; i < v.size() && i < n; ++i)
+    out.push_back({{"name", v[i].first}, {"count", v[i].second}});
   return out;
 }
 
 class Progress {
  public:
-  Progress(std::uint64_t total, bool enabled) : total_(total), enabled_(enabled && total >= 10000 && isatty(2)) {}
+  Progress(std::uint64_t total, bool enabled)
+      : total_(total), enabled_(enabled && total >= 10000 && isatty(2)) {}
   void tick(std::uint64_t done) {
     if (!enabled_ || (done % 2048 != 0 && done != total_)) return;
-    const int width = 40, filled = static_cast<int>(width * done / std::max<std::uint64_t>(total_, 1));
-    std::fprintf(stderr, "\r[%.*s%*s] %llu/%llu events", filled, "########################################", width - filled, "",
+    const int width = 40,
+              filled = static_cast<int>(width * done / std::max<std::uint64_t>(total_, 1));
+    std::fprintf(stderr, "\r[%.*s%*s] %llu/%llu events", filled,
+                 "########################################", width - filled, "",
                  static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_));
     if (done == total_) std::fprintf(stderr, "\n");
   }
@@ -49,6 +58,69 @@ class Progress {
  private:
   std::uint64_t total_;
   bool enabled_;
+};
+
+// Every event is held until all logs are read, to replay them in time order; held packed (one
+// string of length-prefixed fields) so a log of many small events costs little more than its text.
+class HeldEvents {
+  template <typename Event>
+  static auto fields(Event& e) {
+    return std::array{&e.event_type, &e.target_object, &e.details,  &e.new_name_path,
+                      &e.image,      &e.process_guid,  &e.computer, &e.utc_time};
+  }
+
+ public:
+  explicit HeldEvents(const std::vector<std::string>& sources) : sources_(sources) {}
+
+  void add(const replay::RegistryEvent& e, std::uint32_t source) {
+    Held h{e.time_key, e.index, source, e.event_id, e.pid, e.thread, {}};
+    for (const std::string* f : fields(e)) {
+      for (std::size_t n = f->size();; n >>= 7) {  // the length, 7 bits a byte, low first
+        h.fields += static_cast<char>((n & 0x7F) | (n > 0x7F ? 0x80 : 0));
+        if (n <= 0x7F) break;
+      }
+      h.fields += *f;
+    }
+    order_.push_back({e.time_key, static_cast<std::uint64_t>(held_.size())});
+    held_.push_back(std::move(h));
+  }
+  std::size_t size() const { return held_.size(); }
+  // Time order; a file's order (then the order of the files) breaks ties.
+  void sort() {
+    if (!std::is_sorted(order_.begin(), order_.end())) std::sort(order_.begin(), order_.end());
+  }
+  void get(std::size_t i, replay::RegistryEvent& e) const {
+    const Held& h = held_[order_[i].second];
+    e.source = sources_[h.source];
+    e.index = h.index;
+    e.event_id = h.event_id;
+    e.pid = h.pid;
+    e.thread = h.thread;
+    e.time_key = h.time_key;
+    std::size_t at = 0;
+    for (std::string* f : fields(e)) {
+      std::size_t n = 0;
+      for (int shift = 0;; shift += 7) {
+        const auto byte = static_cast<unsigned char>(h.fields[at++]);
+        n |= static_cast<std::size_t>(byte & 0x7F) << shift;
+        if ((byte & 0x80) == 0) break;
+      }
+      f->assign(h.fields, at, n);
+      at += n;
+    }
+  }
+
+ private:
+  struct Held {
+    std::int64_t time_key;
+    std::uint64_t index;
+    std::uint32_t source, event_id, pid, thread;
+    std::string fields;
+  };
+
+  const std::vector<std::string>& sources_;
+  std::deque<Held> held_;
+  std::vector<std::pair<std::int64_t, std::uint64_t>> order_;
 };
 
 }  // namespace
@@ -62,23 +134,26 @@ int run_replay(const ReplayOptions& o, std::ostream& out) {
     if (!other) return kExitInputError;
   }
   // Read every log, then put all events in time order (stable: a file's order breaks ties).
-  std::vector<replay::RegistryEvent> events;
+  HeldEvents events(o.logs);
   replay::ReadStats stats;
-  int read_errors = 0;
-  for (const std::string& log : o.logs) {
+  int failures = 0;
+  for (std::uint32_t source = 0; source < o.logs.size(); ++source) {
     std::string error;
-    if (!replay::read_events(log, [&](replay::RegistryEvent&& e) { events.push_back(std::move(e)); }, stats, error)) {
+    if (!replay::read_events(
+            o.logs[source], [&](replay::RegistryEvent&& e) { events.add(e, source); }, stats,
+            error)) {
       std::cerr << "error: " << error << "\n";
-      ++read_errors;
+      ++failures;
     }
   }
-  std::stable_sort(events.begin(), events.end(),
-                   [](const replay::RegistryEvent& a, const replay::RegistryEvent& b) { return a.time_key < b.time_key; });
+  events.sort();
 
   Tally tally;
   Progress progress(events.size(), o.progress);
   std::uint64_t done = 0, differing = 0;
-  for (const replay::RegistryEvent& e : events) {
+  replay::RegistryEvent e;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    events.get(i, e);
     progress.tick(++done);
     std::string why;
     const auto mapped = replay::map_event(e, why);
@@ -96,7 +171,8 @@ int run_replay(const ReplayOptions& o, std::ostream& out) {
     input.thread = e.thread;
     const OperationRequest request = input.request();
     const Decision d = session->engine->decide(request, *session->scratch);
-    if (d.context_kept) session->engine->complete(request.thread_id, request.op, true);  // the log says it happened
+    if (d.context_kept)
+      session->engine->complete(request.thread_id, request.op, true);  // the log says it happened
     if (d.path_status != PathStatus::kOk) {
       ++tally.unmapped[std::string("key: ") + path_status_text(d.path_status)];
       continue;
@@ -120,7 +196,9 @@ int run_replay(const ReplayOptions& o, std::ostream& out) {
       const Decision od = other->engine->decide(request, *other->scratch);
       if (od.context_kept) other->engine->complete(request.thread_id, request.op, true);
       const Explanation ox = explain(other->policy.view(), request, od, *other->scratch);
-      if (od.verdict == d.verdict && od.reason == d.reason && od.notify == d.notify && ox.clients == x.clients) continue;
+      if (od.verdict == d.verdict && od.reason == d.reason && od.notify == d.notify &&
+          ox.clients == x.clients)
+        continue;
       ++differing;
       line["policy"] = decision_json(d, x, false);
       line["what_if"] = decision_json(od, ox, false);
@@ -134,7 +212,9 @@ int run_replay(const ReplayOptions& o, std::ostream& out) {
     line["process"] = {{"image", e.image}, {"pid", e.pid}, {"guid", e.process_guid}};
     line["op"] = traits(mapped->op).name;
     line["event"] = {{"source", e.source}, {"index", e.index}, {"id", e.event_id}};
-    if (!mapped->value.empty() || mapped->op == Operation::kSetValue || mapped->op == Operation::kDeleteValue) line["value"] = mapped->value;
+    if (!mapped->value.empty() || mapped->op == Operation::kSetValue ||
+        mapped->op == Operation::kDeleteValue)
+      line["value"] = mapped->value;
     if (!e.details.empty()) line["details"] = e.details;
     out << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     if (!out) break;
@@ -156,12 +236,16 @@ int run_replay(const ReplayOptions& o, std::ostream& out) {
   summary["top_keys"] = top(tally.keys, 10);
   summary["top_processes"] = top(tally.processes, 10);
   if (other) summary["differing"] = differing;
-  if (!o.summary_path.empty()) {
-    std::ofstream f(o.summary_path);
-    f << summary.dump(2) << "\n";
+  if (std::string error;
+      !o.summary_path.empty() &&
+      !util::write_output_file(
+          o.summary_path,
+          summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", error)) {
+    std::cerr << "error: " << error << "\n";
+    ++failures;
   }
-  std::cerr << "replay: " << stats.registry << " registry events of " << stats.records << " records; " << tally.decided
-            << " decided (";
+  std::cerr << "replay: " << stats.registry << " registry events of " << stats.records
+            << " records; " << tally.decided << " decided (";
   bool first = true;
   for (const auto& [k, v] : tally.by_reason) {
     std::cerr << (first ? "" : ", ") << k << " " << v;
@@ -172,7 +256,7 @@ int run_replay(const ReplayOptions& o, std::ostream& out) {
   std::cerr << "); " << unmapped << " not mapped";
   if (other) std::cerr << "; " << differing << " differ under " << o.what_if;
   std::cerr << "\n";
-  return read_errors == 0 ? kExitOk : kExitInputError;
+  return failures == 0 ? kExitOk : kExitInputError;
 }
 
 }  // namespace hivewarden::cli
