@@ -17,6 +17,7 @@
 #include "hivewarden/host/hive_file.hpp"
 #include "hivewarden/host/reg_file.hpp"
 #include "hivewarden/util/line_reader.hpp"
+#include "hivewarden/util/output_file.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::cli {
@@ -217,13 +218,11 @@ int run_run(const RunOptions& o, std::ostream& out) {
               << " dropped, " << s.sync_timeouts << " sync timeouts)";
   }
   std::cerr << "\n";
-  if (!o.export_path.empty()) {
-    std::ofstream exported(o.export_path, std::ios::binary);
-    exported << host::export_reg(registry);
-    if (!exported.flush()) {
-      std::cerr << "error: cannot write " << o.export_path << "\n";
-      return kExitInputError;
-    }
+  if (std::string error;
+      !o.export_path.empty() &&
+      !util::write_output_file(o.export_path, host::export_reg(registry), error)) {
+    std::cerr << "error: " << error << "\n";
+    return kExitInputError;
   }
   return errors == 0 ? kExitOk : kExitInputError;
 }
