@@ -1,5 +1,7 @@
 #include "hivewarden/replay/event.hpp"
 
+#include <optional>
+
 #include <cstdio>
 
 #include "hivewarden/util/utf.hpp"
@@ -55,9 +57,13 @@ void parse_details(const std::string& d, std::uint32_t& type, std::string& data,
     return;
   }
   type = 1;
-  const std::u16string u = utf8_to_utf16(d).value_or(u"");
   data.clear();
-  for (char16_t c : u) data += le(c, 2);
+  const std::optional<std::u16string> u = utf8_to_utf16(d);
+  if (!u) {  // not text any more: the data is unknown, not an empty string
+    known = false;
+    return;
+  }
+  for (char16_t c : *u) data += le(c, 2);
   data += le(0, 2);
 }
 

@@ -198,3 +198,29 @@ TEST(ReplayBounds, TruncatedEvtx) {
 }
 
 }  // namespace
+
+namespace {
+
+// A name that is not valid UTF-8 was replayed as "" (an empty key, an image with no name); now
+// the event is counted as not mapped, with the reason, and never decided under a guessed name.
+TEST(ReplayNames, InvalidUtf8NamesAreCountedNotGuessed) {
+  const fs::path dir = fs::temp_directory_path() / ("hw-replay-utf8-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string event =
+      "<Event xmlns=\"x\"><System><Provider Name=\"Microsoft-Windows-Sysmon\"/><EventID>13</EventID>"
+      "</System><EventData><Data Name=\"EventType\">SetValue</Data><Data Name=\"TargetObject\">"
+      "HKLM\\SOFTWARE\\Microsoft\\Windows Defender\\DisableAntiSpyware</Data><Data Name=\"Image\">"
+      "C:\\x\xff.exe</Data><Data Name=\"Details\">DWORD (0x00000001)</Data></EventData></Event>\n";
+  const fs::path log = write(dir / "bad.xml", event);
+  const fs::path summary = dir / "s.json";
+  const std::string command = std::string(HIVEWARDEN_BINARY) + " replay --no-progress " +
+                              log.string() + " --summary " + summary.string() + " >/dev/null 2>&1";
+  EXPECT_EQ(std::system(command.c_str()), 0);
+  std::ifstream in(summary);
+  std::stringstream s;
+  s << in.rdbuf();
+  EXPECT_NE(s.str().find("not valid UTF-8"), std::string::npos) << s.str();
+  fs::remove_all(dir);
+}
+
+}  // namespace

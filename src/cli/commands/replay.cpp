@@ -161,12 +161,18 @@ int run_replay(const ReplayOptions& o, std::ostream& out) {
       ++tally.unmapped[why];
       continue;
     }
+    auto key = utf8_to_utf16(mapped->key), value = utf8_to_utf16(mapped->value),
+         new_name = utf8_to_utf16(mapped->new_name), image = utf8_to_utf16(e.image);
+    if (!key || !value || !new_name || !image) {  // never guess a name: count it, say so
+      ++tally.unmapped["a key, value or image name that is not valid UTF-8"];
+      continue;
+    }
     OperationInput input;
     input.op = mapped->op;
-    input.key = utf8_to_utf16(mapped->key).value_or(u"");
-    input.value = utf8_to_utf16(mapped->value).value_or(u"");
-    input.new_name = utf8_to_utf16(mapped->new_name).value_or(u"");
-    input.image = utf8_to_utf16(e.image).value_or(u"");
+    input.key = std::move(*key);
+    input.value = std::move(*value);
+    input.new_name = std::move(*new_name);
+    input.image = std::move(*image);
     input.pid = e.pid;
     input.thread = e.thread;
     const OperationRequest request = input.request();
