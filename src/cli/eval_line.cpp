@@ -21,6 +21,7 @@ DecidedOperation decide_operation(PolicySession& session, const OperationInput& 
   return out;
 }
 
+namespace {
 EvalResult eval_error(std::uint64_t line_number, const std::string& message) {
   EvalResult r;
   r.error = true;
@@ -28,25 +29,32 @@ EvalResult eval_error(std::uint64_t line_number, const std::string& message) {
   r.json["error"] = "line " + std::to_string(line_number) + ": " + message;
   return r;
 }
+}  // namespace
 
-EvalResult eval_line(PolicySession& session, std::string_view text, std::uint64_t line_number) {
-  std::string problem;
-  std::optional<OperationInput> input = operation_from_line(text, problem);
-  if (!input) return eval_error(line_number, problem);
-  const DecidedOperation decided = decide_operation(session, *input);
+EvalResult eval_operation(PolicySession& session, OperationLine line) {
+  if (!line.input) return eval_error(line.number, line.error);
+  const OperationInput& input = *line.input;
+  const DecidedOperation decided = decide_operation(session, input);
   const Decision& d = decided.decision;
   if (d.path_status != PathStatus::kOk) {
-    return eval_error(line_number, std::string("key: ") + path_status_text(d.path_status));
+    return eval_error(line.number, std::string("key: ") + path_status_text(d.path_status));
   }
   EvalResult r;
   r.decision = d;
-  r.json["line"] = line_number;
-  r.json["op"] = traits(input->op).name;
+  r.json["line"] = line.number;
+  r.json["op"] = traits(input.op).name;
   const nlohmann::ordered_json fields = decision_json(d, decided.explanation, false);
   for (const auto& [k, v] : fields.items()) r.json[k] = v;
-  if (!input->success) r.json["status"] = "failure";  // why `notify` is none (SPEC §9)
-  r.input = std::move(input);
+  if (!input.success) r.json["status"] = "failure";  // why `notify` is none (SPEC §9)
+  r.input = std::move(line.input);
   return r;
+}
+
+EvalResult eval_line(PolicySession& session, std::string_view text, std::uint64_t line_number) {
+  OperationLine line;
+  line.number = line_number;
+  line.input = operation_from_line(text, line.error);
+  return eval_operation(session, std::move(line));
 }
 
 }  // namespace hivewarden::cli

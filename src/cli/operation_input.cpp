@@ -8,6 +8,7 @@
 
 #include "hivewarden/consumer/value_text.hpp"
 #include "hivewarden/host/registry.hpp"
+#include "hivewarden/util/hex.hpp"
 #include "hivewarden/util/json_depth.hpp"
 #include "hivewarden/util/utf.hpp"
 
@@ -125,33 +126,10 @@ bool type_by_name(const std::string& text, std::uint32_t& type) {
   return false;
 }
 
-void append_le(std::string& out, std::uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
-}
-
 bool append_utf16le(std::string& out, const json& item, bool terminate) {
   const auto text = utf8_to_utf16(item.get_ref<const std::string&>());
   if (!text) return false;
-  for (char16_t c : *text) append_le(out, c, 2);
-  if (terminate) append_le(out, 0, 2);
-  return true;
-}
-
-bool append_hex(std::string& out, const std::string& hex) {
-  if (hex.size() % 2 != 0) return false;
-  for (std::size_t i = 0; i < hex.size(); i += 2) {
-    int byte = 0;
-    for (std::size_t j = i; j < i + 2; ++j) {
-      const char c = hex[j];
-      const int digit = c >= '0' && c <= '9'   ? c - '0'
-                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                               : -1;
-      if (digit < 0) return false;
-      byte = byte * 16 + digit;
-    }
-    out += static_cast<char>(byte);
-  }
+  hivewarden::append_utf16le(out, *text, terminate);
   return true;
 }
 
@@ -184,7 +162,7 @@ bool read_value_data(const json& object, OperationInput& in, std::string& error)
                 std::to_string(max) + ", not " + (d->is_number() ? d->dump() : describe(*d));
         return false;
       }
-      append_le(in.data, d->get<std::uint64_t>(), dword ? 4 : 8);
+      append_little_endian(in.data, d->get<std::uint64_t>(), dword ? 4 : 8);
       return true;
     }
     case reg_type::kSz:
@@ -206,10 +184,10 @@ bool read_value_data(const json& object, OperationInput& in, std::string& error)
           return false;
         }
       }
-      append_le(in.data, 0, 2);
+      append_little_endian(in.data, 0, 2);
       return true;
     default:
-      if (!d->is_string() || !append_hex(in.data, d->get_ref<const std::string&>())) {
+      if (!d->is_string() || !append_hex_bytes(d->get_ref<const std::string&>(), in.data)) {
         error = "field `data` of a " + type_name + " must be hex digits, two per byte";
         return false;
       }
@@ -234,10 +212,7 @@ std::optional<std::uint64_t> status_number(const std::string& s) {
   if (digits.empty() || digits.size() > 16) return std::nullopt;
   std::uint64_t v = 0;
   for (char c : digits) {
-    const int digit = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
-                      : hex && std::isxdigit(static_cast<unsigned char>(c))
-                          ? std::tolower(static_cast<unsigned char>(c)) - 'a' + 10
-                          : -1;
+    const int digit = hex ? hex_digit(c) : (c >= '0' && c <= '9' ? c - '0' : -1);
     if (digit < 0) return std::nullopt;
     v = v * (hex ? 16 : 10) + static_cast<std::uint64_t>(digit);
   }
@@ -344,9 +319,32 @@ std::optional<OperationInput> operation_from_json(const json& object, std::strin
   return in;
 }
 
+namespace {
 std::string line_too_long_error() {
   return "the line is longer than " + std::to_string(kMaxOperationLineBytes) +
          " bytes (the limit of one operation)";
+}
+}  // namespace
+
+bool OperationLines::next(OperationLine& line) {
+  for (;;) {
+    const LineReader::Result got = lines_.next(text_);
+    if (got == LineReader::Result::kEnd) return false;
+    if (got == LineReader::Result::kError) {
+      read_failed_ = true;
+      return false;
+    }
+    line.number = lines_.line_number();
+    line.error.clear();
+    if (got == LineReader::Result::kTooLong) {
+      line.input.reset();
+      line.error = line_too_long_error();
+      return true;
+    }
+    if (text_.find_first_not_of(" \t\r") == std::string::npos) continue;  // no operation
+    line.input = operation_from_line(text_, line.error);
+    return true;
+  }
 }
 
 std::optional<OperationInput> operation_from_line(std::string_view text, std::string& error) {

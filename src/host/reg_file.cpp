@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "hivewarden/core/key_path.hpp"
+#include "hivewarden/util/hex.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::host {
@@ -20,10 +21,7 @@ bool parse_type(const std::string& digits, std::uint32_t& out) {
   if (digits.empty() || digits.size() > 8) return false;
   out = 0;
   for (char c : digits) {
-    const int v = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
-                  : (c >= 'a' && c <= 'f')                    ? c - 'a' + 10
-                  : (c >= 'A' && c <= 'F')                    ? c - 'A' + 10
-                                                              : -1;
+    const int v = hex_digit(c);
     if (v < 0) return false;
     out = out * 16 + static_cast<std::uint32_t>(v);
   }
@@ -274,8 +272,8 @@ bool parse_value(const std::string& line, bool version4, std::u16string& name, b
     }
     const auto v = static_cast<std::uint32_t>(std::stoul(digits, nullptr, 16));
     type = kDword;
-    data.assign(4, '\0');
-    for (int i = 0; i < 4; ++i) data[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+    data.clear();
+    append_little_endian(data, v, 4);
     return true;
   }
   if (rhs.rfind("hex", 0) == 0) {

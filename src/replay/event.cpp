@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "hivewarden/util/hex.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::replay {
@@ -11,7 +12,7 @@ namespace {
 
 std::string le(std::uint64_t v, int n) {
   std::string s;
-  for (int i = 0; i < n; ++i) s += static_cast<char>((v >> (8 * i)) & 0xFF);
+  append_little_endian(s, v, n);
   return s;
 }
 
@@ -19,11 +20,7 @@ bool hex_number(const std::string& s, std::uint64_t& out) {
   if (s.size() < 3 || s.size() > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) return false;
   out = 0;
   for (std::size_t i = 2; i < s.size(); ++i) {
-    const char c = s[i];
-    const int v = c >= '0' && c <= '9'   ? c - '0'
-                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                  : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                         : -1;
+    const int v = hex_digit(s[i]);
     if (v < 0) return false;
     out = out * 16 + static_cast<std::uint64_t>(v);
   }
@@ -63,8 +60,7 @@ void parse_details(const std::string& d, std::uint32_t& type, std::string& data,
     known = false;
     return;
   }
-  for (char16_t c : *u) data += le(c, 2);
-  data += le(0, 2);
+  append_utf16le(data, *u, true);
 }
 
 std::int64_t parse_utc_time(const std::string& t) {

@@ -13,4 +13,23 @@ std::string hex_bytes(const void* data, std::size_t size) {
   return out;
 }
 
+bool append_hex_bytes(std::string_view hex, std::string& out) {
+  if (hex.size() % 2 != 0) return false;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int high = hex_digit(hex[i]), low = hex_digit(hex[i + 1]);
+    if (high < 0 || low < 0) return false;
+    out += static_cast<char>(high * 16 + low);
+  }
+  return true;
+}
+
+void append_little_endian(std::string& out, std::uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+
+void append_utf16le(std::string& out, std::u16string_view text, bool terminate) {
+  for (char16_t c : text) append_little_endian(out, c, 2);
+  if (terminate) append_little_endian(out, 0, 2);
+}
+
 }  // namespace hivewarden

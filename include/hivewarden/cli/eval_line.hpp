@@ -32,12 +32,11 @@ struct EvalResult {
   Decision decision;
 };
 
-// Reads one JSON line with the one operation reader, decides it and renders the SPEC §9 output
-// object. Never throws on bad input: the result then has `error` naming the line and what is
-// wrong.
-EvalResult eval_line(PolicySession& session, std::string_view text, std::uint64_t line_number);
+// Decides one line read by OperationLines and renders the SPEC §9 output object; a line that
+// could not be read or decided gives `error` naming the line and what is wrong.
+EvalResult eval_operation(PolicySession& session, OperationLine line);
 
-// The error result of a line that could not be read (too long, say) or decided.
-EvalResult eval_error(std::uint64_t line_number, const std::string& message);
+// The same for one line of JSON text. Never throws on bad input.
+EvalResult eval_line(PolicySession& session, std::string_view text, std::uint64_t line_number);
 
 }  // namespace hivewarden::cli

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <istream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "hivewarden/core/decision.hpp"
+#include "hivewarden/util/line_reader.hpp"
 
 namespace hivewarden::cli {
 
@@ -52,8 +54,29 @@ std::optional<OperationInput> operation_from_json(const nlohmann::json& object, 
 // kMaxOperationNesting before parsing, then operation_from_json.
 std::optional<OperationInput> operation_from_line(std::string_view text, std::string& error);
 
-// The error of a line over kMaxOperationLineBytes (for readers that skip it unread).
-std::string line_too_long_error();
+// One non-blank line of operations: the operation read from it, or why it could not be read.
+struct OperationLine {
+  std::uint64_t number = 0;
+  std::optional<OperationInput> input;
+  std::string error;  // when `input` is empty
+};
+
+// The operations of a JSON-lines stream, line by line, as every command reads them: blank lines
+// skipped, each line bounded by kMaxOperationLineBytes (a longer one is skipped unread).
+class OperationLines {
+ public:
+  explicit OperationLines(std::istream& in) : lines_(in, kMaxOperationLineBytes) {}
+
+  // The next non-blank line; false at the end of the input or when reading failed.
+  bool next(OperationLine& line);
+  bool read_failed() const { return read_failed_; }
+  std::uint64_t lines_read() const { return lines_.line_number(); }
+
+ private:
+  LineReader lines_;
+  std::string text_;
+  bool read_failed_ = false;
+};
 
 // `status` (SPEC §9): "success", "STATUS_SUCCESS" or 0 (any case, decimal or hex) is success;
 // any other NTSTATUS name (STATUS_...), the host's names (access-denied, ...) or number is a

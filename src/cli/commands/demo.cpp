@@ -7,7 +7,6 @@
 #include "hivewarden/cli/commands.hpp"
 #include "hivewarden/cli/eval_line.hpp"
 #include "hivewarden/cli/policy_session.hpp"
-#include "hivewarden/util/line_reader.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::embedded {
@@ -62,20 +61,12 @@ int run_demo(const std::string& policy_path, const std::string& ops_path, std::o
   }
   out << "hivewarden demo: " << (policy_path.empty() ? "built-in default policy" : policy_path)
       << ", " << (ops_path.empty() ? "bundled sample operations" : ops_path) << "\n\n";
-  LineReader lines(*in, kMaxOperationLineBytes);
-  std::string line;
+  OperationLines lines(*in);
+  OperationLine line;
   std::uint64_t denied = 0, reported = 0, total = 0, errors = 0;
   std::map<std::string, int> by_reason;
-  LineReader::Result got;
-  while ((got = lines.next(line)) == LineReader::Result::kLine ||
-         got == LineReader::Result::kTooLong) {
-    const std::uint64_t number = lines.line_number();
-    if (got == LineReader::Result::kLine && line.find_first_not_of(" \t\r") == std::string::npos) {
-      continue;
-    }
-    const EvalResult r = got == LineReader::Result::kTooLong
-                             ? eval_error(number, line_too_long_error())
-                             : eval_line(*session, line, number);
+  while (lines.next(line)) {
+    const EvalResult r = eval_operation(*session, std::move(line));
     if (r.error) {
       ++errors;
       out << "  " << r.json["error"].get<std::string>() << "\n";
@@ -87,8 +78,8 @@ int run_demo(const std::string& policy_path, const std::string& ops_path, std::o
     ++by_reason[r.json["reason"].get<std::string>()];
     print_decided(out, r);
   }
-  if (got == LineReader::Result::kError) {
-    std::cerr << "error: reading " << ops_path << " failed after line " << lines.line_number()
+  if (lines.read_failed()) {
+    std::cerr << "error: reading " << ops_path << " failed after line " << lines.lines_read()
               << "\n";
     ++errors;
   }

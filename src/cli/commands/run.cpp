@@ -16,7 +16,6 @@
 #include "hivewarden/host/engine_filter.hpp"
 #include "hivewarden/host/hive_file.hpp"
 #include "hivewarden/host/reg_file.hpp"
-#include "hivewarden/util/line_reader.hpp"
 #include "hivewarden/util/output_file.hpp"
 #include "hivewarden/util/utf.hpp"
 
@@ -108,15 +107,10 @@ int run_run(const RunOptions& o, std::ostream& out) {
   std::map<std::string, int> by_status;
   std::uint64_t errors = 0;
   std::unique_ptr<KeyPath> path(new KeyPath);
-  LineReader lines(*in, kMaxOperationLineBytes);
-  std::string text;
-  LineReader::Result got;
-  while ((got = lines.next(text)) == LineReader::Result::kLine ||
-         got == LineReader::Result::kTooLong) {
-    const std::uint64_t number = lines.line_number();
-    if (got == LineReader::Result::kLine && text.find_first_not_of(" \t\r") == std::string::npos) {
-      continue;
-    }
+  OperationLines lines(*in);
+  OperationLine line;
+  while (lines.next(line)) {
+    const std::uint64_t number = line.number;
     auto fail = [&](const std::string& why) {
       nlohmann::ordered_json result;
       result["line"] = number;
@@ -124,13 +118,12 @@ int run_run(const RunOptions& o, std::ostream& out) {
       out << result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
       ++errors;
     };
-    std::string error;
-    const auto input =
-        got == LineReader::Result::kTooLong ? std::nullopt : operation_from_line(text, error);
-    if (!input) {
-      fail(got == LineReader::Result::kTooLong ? line_too_long_error() : error);
+    if (!line.input) {
+      fail(line.error);
       continue;
     }
+    const OperationInput* input = &*line.input;
+    std::string error;
     const PathStatus ps = canonicalize_key(
         input->key, {session->policy.view().control_set(), input->user_sid}, *path);
     if (ps == PathStatus::kInvalidName) {
@@ -201,12 +194,12 @@ int run_run(const RunOptions& o, std::ostream& out) {
     ++by_status[host::status_name(status)];
     if (!out) break;
   }
-  if (got == LineReader::Result::kError) {
-    std::cerr << "error: reading " << o.ops << " failed after line " << lines.line_number() << "\n";
+  if (lines.read_failed()) {
+    std::cerr << "error: reading " << o.ops << " failed after line " << lines.lines_read() << "\n";
     ++errors;
   }
   if (producer) producer->flush(std::chrono::milliseconds(2000));
-  std::cerr << "run: " << lines.line_number() << " lines:";
+  std::cerr << "run: " << lines.lines_read() << " lines:";
   for (const auto& [s, n] : by_status) std::cerr << " " << s << "=" << n;
   if (by_status.empty()) std::cerr << " none applied";
   std::cerr << (errors ? ", " + std::to_string(errors) + " not applied" : std::string())
