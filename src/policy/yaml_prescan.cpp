@@ -69,6 +69,9 @@ class NestingScan {
         continue;
       } else if ((c == '[' || c == '{') && (node_start_ || flow_depth_ > 0)) {
         if (++flow_depth_ > limit_) return i_;
+        node_start_ = true;
+        ++i_;
+        continue;
       } else if ((c == ']' || c == '}') && flow_depth_ > 0) {
         --flow_depth_;
       } else if ((c == '|' || c == '>') && node_start_ && flow_depth_ == 0) {
@@ -114,7 +117,6 @@ class NestingScan {
          (flow_depth_ > 0 &&
           (text_[i_ + 1] == ',' || text_[i_ + 1] == ']' || text_[i_ + 1] == '}')));
     node_start_ = indicator_then_space || (flow_depth_ > 0 && (c == '[' || c == '{' || c == ','));
-    if (c == '[' || c == '{') node_start_ = true;
   }
 
   void skip_quoted(char quote) {

@@ -17,7 +17,7 @@ inline constexpr std::size_t kMaxDocumentNodes = 300'000;
 inline constexpr std::size_t kMaxExpandedNodes = 1'000'000;
 // Entries after alias expansion.
 inline constexpr std::size_t kMaxMonitoredEntries = 50'000;
-inline constexpr std::size_t kMaxValueRules = 200'000;  // over all monitored entries
+inline constexpr std::size_t kMaxValueRules = 150'000;  // over all monitored entries
 inline constexpr std::size_t kMaxProcesses = 10'000;
 inline constexpr std::size_t kMaxHardenedKeys = 10'000;
 // Windows' own limits, counted in UTF-16 units as Windows counts them.
