@@ -217,6 +217,9 @@ class Loader {
         if (entry.image.empty()) problem(item["image"], field + ".image", "empty image pattern");
         if (entry.image.find('\0') != std::string::npos)
           problem(item["image"], field + ".image", "NUL in image pattern");
+        if (min_match_units(entry.image, false) > limits::kMaxImagePathUnits)
+          problem(item["image"], field + ".image",
+                  "can never match: longer than 32,767 UTF-16 units (the longest Windows path)");
       }
       entry.flags = bits_field(item, "flags", field, kProcessFlagNames, "process flag");
       entry.rules = bits_field(item, "rules", field, kProcessRuleNames, "process rule");

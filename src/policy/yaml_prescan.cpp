@@ -182,7 +182,8 @@ struct Stop {
   std::string message;
 };
 
-// Walks yaml-cpp's events: counts nodes (as written and with aliases expanded), nesting and
+// Walks yaml-cpp's events: counts nodes (as written and with aliases expanded, with the bytes of
+// their text), nesting and
 // anchors, finds repeated keys, and remembers which field holds a given byte offset.
 class StructureCheck : public YAML::EventHandler {
  public:
@@ -200,16 +201,16 @@ class StructureCheck : public YAML::EventHandler {
 
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     const bool key = is_key();
-    begin_node(mark, 1);
+    begin_node(mark, {1, 0});
     if (key) note_key(mark, "");
-    name_anchor(anchor, 1);
+    name_anchor(anchor, {1, 0});
     end_node();
   }
 
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     const auto it = anchor_sizes_.find(anchor);
-    const std::uint64_t size = it == anchor_sizes_.end() ? 1 : it->second;
-    if (size == kOpenAnchor) {
+    const Expansion size = it == anchor_sizes_.end() ? Expansion{1, 0} : it->second;
+    if (size.nodes == kOpenAnchor) {
       throw Stop{location_of(mark), field_here(),
                  "an alias inside the node its anchor names (a cycle)"};
     }
@@ -221,9 +222,10 @@ class StructureCheck : public YAML::EventHandler {
   void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
                 const std::string& value) override {
     const bool key = is_key();
-    begin_node(mark, 1);
+    const Expansion size{1, value.size()};
+    begin_node(mark, size);
     if (key) note_key(mark, value);
-    name_anchor(anchor, 1);
+    name_anchor(anchor, size);
     end_node();
   }
 
@@ -242,6 +244,12 @@ class StructureCheck : public YAML::EventHandler {
  private:
   static constexpr std::uint64_t kOpenAnchor = ~std::uint64_t{0};
 
+  // What a node amounts to with its aliases expanded: nodes, and bytes of scalar text.
+  struct Expansion {
+    std::uint64_t nodes = 0;
+    std::uint64_t bytes = 0;
+  };
+
   struct Frame {
     bool is_map = false;
     std::string path;
@@ -249,7 +257,7 @@ class StructureCheck : public YAML::EventHandler {
     bool expect_key = true;
     std::string key;
     std::unordered_map<std::string, std::uint32_t> key_lines;
-    std::uint64_t expanded_before = 0;
+    Expansion expanded_before;
     YAML::anchor_t anchor = YAML::NullAnchor;
   };
 
@@ -276,20 +284,27 @@ class StructureCheck : public YAML::EventHandler {
     return f.expect_key ? (f.path.empty() ? "(mapping key)" : f.path) : join(f.path, f.key);
   }
 
-  // Counts a node that expands to `expanded` nodes; returns its field.
-  std::string begin_node(const YAML::Mark& mark, std::uint64_t expanded) {
+  // Counts a node that expands to `expanded`; returns its field.
+  std::string begin_node(const YAML::Mark& mark, Expansion expanded) {
     std::string field = field_here();
     if (++document_nodes_ > limits::kMaxDocumentNodes) {
       throw Stop{location_of(mark), field,
                  "more than " + std::to_string(limits::kMaxDocumentNodes) +
                      " YAML nodes in the document (limit kMaxDocumentNodes)"};
     }
-    expanded_nodes_ += expanded;
-    if (expanded_nodes_ > limits::kMaxExpandedNodes) {
+    expanded_.nodes += expanded.nodes;
+    expanded_.bytes += expanded.bytes;
+    if (expanded_.nodes > limits::kMaxExpandedNodes) {
       throw Stop{location_of(mark), field,
                  "aliases expand the document to more than " +
                      std::to_string(limits::kMaxExpandedNodes) +
                      " nodes (limit kMaxExpandedNodes)"};
+    }
+    if (expanded_.bytes > limits::kMaxExpandedTextBytes) {
+      throw Stop{location_of(mark), field,
+                 "aliases expand the document's text to more than " +
+                     std::to_string(limits::kMaxExpandedTextBytes) +
+                     " bytes (limit kMaxExpandedTextBytes)"};
     }
     if (locate_offset_ != kNone && mark.pos >= 0 &&
         static_cast<std::size_t>(mark.pos) <= locate_offset_)
@@ -320,14 +335,14 @@ class StructureCheck : public YAML::EventHandler {
     f.key = key;
   }
 
-  void name_anchor(YAML::anchor_t anchor, std::uint64_t size) {
+  void name_anchor(YAML::anchor_t anchor, Expansion size) {
     if (anchor != YAML::NullAnchor) anchor_sizes_[anchor] = size;
   }
 
   void open(const YAML::Mark& mark, YAML::anchor_t anchor, bool is_map) {
     const bool key = is_key();
-    const std::uint64_t before = expanded_nodes_;
-    std::string field = begin_node(mark, 1);
+    const Expansion before = expanded_;
+    std::string field = begin_node(mark, {1, 0});
     if (key) field = join(field, "(key)");
     if (frames_.size() + 1 > limits::kMaxNestingDepth) {
       throw Stop{location_of(mark), field,
@@ -340,13 +355,16 @@ class StructureCheck : public YAML::EventHandler {
     frame.path = frames_.empty() ? std::string() : field;
     frame.expanded_before = before;
     frame.anchor = anchor;
-    if (anchor != YAML::NullAnchor) anchor_sizes_[anchor] = kOpenAnchor;
+    if (anchor != YAML::NullAnchor) anchor_sizes_[anchor] = {kOpenAnchor, 0};
     frames_.push_back(std::move(frame));
   }
 
   void close() {
     const Frame& f = top();
-    if (f.anchor != YAML::NullAnchor) anchor_sizes_[f.anchor] = expanded_nodes_ - f.expanded_before;
+    if (f.anchor != YAML::NullAnchor) {
+      anchor_sizes_[f.anchor] = {expanded_.nodes - f.expanded_before.nodes,
+                                 expanded_.bytes - f.expanded_before.bytes};
+    }
     frames_.pop_back();
     end_node();
   }
@@ -354,9 +372,9 @@ class StructureCheck : public YAML::EventHandler {
   std::size_t locate_offset_;
   std::string located_field_ = "(document)";
   std::vector<Frame> frames_;
-  std::unordered_map<YAML::anchor_t, std::uint64_t> anchor_sizes_;
+  std::unordered_map<YAML::anchor_t, Expansion> anchor_sizes_;
   std::uint64_t document_nodes_ = 0;
-  std::uint64_t expanded_nodes_ = 0;
+  Expansion expanded_;
   int documents_ = 0;
 };
 

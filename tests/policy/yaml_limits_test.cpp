@@ -197,6 +197,29 @@ TEST(PolicyYaml, AliasExpansionIsBounded) {
       << lol.text();
 }
 
+std::string long_string_bomb() {
+  std::string yaml = "version: 1\nmonitored:\n  - key: 'HKLM\\SOFTWARE\\A'\n    client: &c '" +
+                     std::string(1 << 20, 'c') + "'\n    rules: [create-key]\n";
+  for (int i = 0; i < 5000; ++i)
+    yaml += "  - {key: 'HKLM\\SOFTWARE\\A', client: *c, rules: [create-key]}\n";
+  return yaml;
+}
+
+TEST(PolicyYaml, AliasExpansionOfLongTextIsBounded) {
+  // Few nodes, but each alias would copy a megabyte into an entry: 5 GB.
+  const Loaded r = load(long_string_bomb());
+  ASSERT_FALSE(r.ok);
+  EXPECT_NE(r.problems.front().message.find("kMaxExpandedTextBytes"), std::string::npos)
+      << r.text().substr(0, 300);
+  EXPECT_EQ(r.problems.front().field.rfind("monitored[", 0), 0u) << r.text().substr(0, 300);
+}
+
+TEST(PolicyYaml, ImagePatternLongerThanAnyPathIsAnError) {
+  expect_problem("version: 1\nprocesses:\n  - image: '" + std::string(40000, 'x') +
+                     "'\n    flags: [av-service]\n",
+                 3, "processes[0].image", "32,767 UTF-16 units");
+}
+
 TEST(PolicyYaml, AliasCycleIsAnError) {
   expect_problem("version: 1\nmonitored: &a [*a]\n", 2, "monitored[0]", "cycle");
 }
@@ -295,6 +318,7 @@ TEST(PolicyYamlCli, WorstInputsStayUnder256MbAnd10Seconds) {
   };
   const std::vector<Case> cases = {
       {"alias_bomb", alias_bomb(3000, 3000), "kMaxExpandedNodes"},
+      {"long_string_bomb", long_string_bomb(), "kMaxExpandedTextBytes"},
       {"deep_flow", "version: 1\nmonitored: " + repeat("[", 500000) + repeat("]", 500000) + "\n",
        "kMaxNestingDepth"},
       {"deep_map", "version: 1\nmonitored: " + repeat("{a: ", 200000) + repeat("}", 200000) + "\n",

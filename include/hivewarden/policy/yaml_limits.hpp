@@ -15,6 +15,9 @@ inline constexpr std::size_t kMaxNestingDepth = 64;
 inline constexpr std::size_t kMaxDocumentNodes = 300'000;
 // Nodes the loader would visit with every alias expanded to the node it names.
 inline constexpr std::size_t kMaxExpandedNodes = 1'000'000;
+// Bytes of scalar text with every alias expanded: one long string named by many aliases would
+// otherwise be copied into every entry. The document's own text stays under it.
+inline constexpr std::size_t kMaxExpandedTextBytes = 24u << 20;
 // Entries after alias expansion.
 inline constexpr std::size_t kMaxMonitoredEntries = 50'000;
 inline constexpr std::size_t kMaxValueRules = 150'000;  // over all monitored entries
@@ -23,6 +26,7 @@ inline constexpr std::size_t kMaxHardenedKeys = 10'000;
 // Windows' own limits, counted in UTF-16 units as Windows counts them.
 inline constexpr std::size_t kMaxValueNameUnits = 16'383;
 inline constexpr std::size_t kMaxKeyPathUnits = 32'767;
+inline constexpr std::size_t kMaxImagePathUnits = 32'767;
 // Problems reported for one file; the rest are summed up in one last line.
 inline constexpr std::size_t kMaxReportedProblems = 200;
 
