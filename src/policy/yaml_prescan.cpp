@@ -204,6 +204,7 @@ class StructureCheck : public YAML::EventHandler {
     begin_node(mark, {1, 0});
     if (key) note_key(mark, "");
     name_anchor(anchor, {1, 0});
+    if (anchor != YAML::NullAnchor) anchored_text_[anchor] = "";
     end_node();
   }
 
@@ -214,8 +215,17 @@ class StructureCheck : public YAML::EventHandler {
       throw Stop{location_of(mark), field_here(),
                  "an alias inside the node its anchor names (a cycle)"};
     }
-    if (is_key()) top().key = "(alias)";  // an alias as a key: no text to compare
+    const bool key = is_key();
     begin_node(mark, size);
+    if (key) {
+      // `*k: x` beside `k: y` is the same key twice.
+      const auto text = anchored_text_.find(anchor);
+      if (text != anchored_text_.end()) {
+        note_key(mark, text->second);
+      } else {
+        top().key = "(alias)";  // a list or mapping as a key: the loader reports it
+      }
+    }
     end_node();
   }
 
@@ -226,6 +236,7 @@ class StructureCheck : public YAML::EventHandler {
     begin_node(mark, size);
     if (key) note_key(mark, value);
     name_anchor(anchor, size);
+    if (anchor != YAML::NullAnchor) anchored_text_[anchor] = value;
     end_node();
   }
 
@@ -373,6 +384,7 @@ class StructureCheck : public YAML::EventHandler {
   std::string located_field_ = "(document)";
   std::vector<Frame> frames_;
   std::unordered_map<YAML::anchor_t, Expansion> anchor_sizes_;
+  std::unordered_map<YAML::anchor_t, std::string> anchored_text_;  // of anchored scalars
   std::uint64_t document_nodes_ = 0;
   Expansion expanded_;
   int documents_ = 0;

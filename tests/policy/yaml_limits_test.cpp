@@ -77,6 +77,10 @@ TEST(PolicyYaml, DuplicateKeyIsAnErrorAtEveryLevel) {
   expect_problem("version: 1\nversion: 1\n", 2, "version", "duplicate key");
   // Spelled differently, the same key.
   expect_problem("version: 1\n\"version\": 2\n", 2, "version", "duplicate key");
+  // Through an alias.
+  expect_problem("&v version: 1\nhardened_keys: []\n*v : 2\n", 3, "version", "duplicate key");
+  // Empty and null keys are one key too.
+  expect_problem("version: 1\n\"\": a\n: b\n", 3, "", "duplicate key");
 }
 
 TEST(PolicyYaml, SecondDocumentIsAnError) {
