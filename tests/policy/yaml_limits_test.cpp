@@ -341,6 +341,10 @@ TEST(PolicyYamlCli, WorstInputsStayUnder256MbAnd10Seconds) {
        "kMaxNestingDepth"},
       {"flat_nodes", "version: 1\nhardened_keys: [" + repeat("a,", 500000) + "a]\n",
        "kMaxDocumentNodes"},
+      // Just under kMaxDocumentNodes: yaml-cpp builds its whole graph (~150 MB).
+      {"nodes_below_limit",
+       "version: 1\nmonitored: [" + repeat("{},", policy::limits::kMaxDocumentNodes - 10) + "{}]\n",
+       "monitored[0]"},
       {"entries_1mb", entries, ""},
       {"values_1mb", values, ""},
   };
