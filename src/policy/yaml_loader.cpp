@@ -195,6 +195,12 @@ class Loader {
         problem(item, field, error);
         continue;
       }
+      if (min_match_units(item.Scalar(), true) > limits::kMaxKeyPathUnits) {
+        problem(item, field,
+                "can never match: longer than 32,767 UTF-16 units (the registry's limit for a key "
+                "path)");
+        continue;
+      }
       out.hardened_keys.push_back({item.Scalar(), where(item)});
     }
   }

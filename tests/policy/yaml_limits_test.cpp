@@ -129,6 +129,8 @@ TEST(PolicyYaml, ValueNameLimitIsCountedInUtf16Units) {
 TEST(PolicyYaml, KeyPathLongerThanWindowsAllowsIsAnError) {
   std::string key = "HKLM\\SOFTWARE";
   for (int i = 0; i < 140; ++i) key += "\\" + std::string(250, 'k');  // 35,000 units
+  expect_problem("version: 1\nhardened_keys:\n  - '" + key + "'\n", 3, "hardened_keys[0]",
+                 "32,767 UTF-16 units");
   expect_problem("version: 1\nmonitored:\n  - key: '" + key + "'\n    rules: [create-key]\n", 3,
                  "monitored[0].key", "32,767 UTF-16 units");
 }
