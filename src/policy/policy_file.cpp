@@ -2,13 +2,28 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "hivewarden/core/policy_format.hpp"
 #include "hivewarden/core/policy_view.hpp"
 #include "hivewarden/policy/compile.hpp"
+#include "hivewarden/policy/yaml_limits.hpp"
 
 namespace hivewarden::policy {
+namespace {
+
+// Reads at most kMaxPolicyFileBytes + 1 bytes (works for pipes too): a larger file is refused
+// before it is held whole in memory.
+bool read_bounded(std::istream& in, std::string& bytes) {
+  bytes.clear();
+  char chunk[64 * 1024];
+  while (in && bytes.size() <= limits::kMaxPolicyFileBytes) {
+    in.read(chunk, sizeof chunk);
+    bytes.append(chunk, static_cast<std::size_t>(in.gcount()));
+  }
+  return bytes.size() <= limits::kMaxPolicyFileBytes;
+}
+
+}  // namespace
 
 bool load_policy_file(const std::string& path, Blob& out, std::vector<PolicyProblem>& problems) {
   std::ifstream in(path, std::ios::binary);
@@ -16,9 +31,15 @@ bool load_policy_file(const std::string& path, Blob& out, std::vector<PolicyProb
     problems.push_back({path, {}, "(file)", std::string("cannot open: ") + std::strerror(errno)});
     return false;
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  const std::string bytes = buffer.str();
+  std::string bytes;
+  if (!read_bounded(in, bytes)) {
+    problems.push_back({path,
+                        {},
+                        "(file)",
+                        "larger than " + std::to_string(limits::kMaxPolicyFileBytes) +
+                            " bytes (limit kMaxPolicyFileBytes)"});
+    return false;
+  }
   if (bytes.size() >= sizeof(blob::kMagic) &&
       std::memcmp(bytes.data(), blob::kMagic, sizeof(blob::kMagic)) == 0) {
     // A compiled policy: validate a copy in 8-byte aligned memory.

@@ -7,6 +7,9 @@
 #include "hivewarden/core/rules.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/policy/key_pattern.hpp"
+#include "hivewarden/policy/yaml_limits.hpp"
+#include "hivewarden/util/utf.hpp"
+#include "yaml_prescan.hpp"
 
 namespace hivewarden::policy {
 namespace {
@@ -29,6 +32,7 @@ class Loader {
       : file_(file), problems_(problems) {}
 
   void problem(const YAML::Node& node, const std::string& field, const std::string& message) {
+    if (++reported_ > limits::kMaxReportedProblems) return;
     SourceLocation where;
     if (node.IsDefined() && node.Mark().line >= 0) {
       where = {static_cast<std::uint32_t>(node.Mark().line + 1),
@@ -106,6 +110,26 @@ class Loader {
     return bits;
   }
 
+  // After the walk: one line for the problems not shown.
+  void summarise_unreported() {
+    if (reported_ <= limits::kMaxReportedProblems) return;
+    problems_.push_back({file_,
+                         {},
+                         "(policy)",
+                         std::to_string(reported_ - limits::kMaxReportedProblems) +
+                             " more problems not shown (limit kMaxReportedProblems)"});
+  }
+
+  // Entry counts are bounded after alias expansion; false (reported once) past `limit`.
+  bool within_limit(const YAML::Node& node, const std::string& field, std::size_t count,
+                    std::size_t limit, const char* what, const char* limit_name) {
+    if (count < limit) return true;
+    problem(node, field,
+            std::string("more than ") + std::to_string(limit) + " " + what + " (limit " +
+                limit_name + ")");
+    return false;
+  }
+
   void top(const YAML::Node& root, PolicySource& out) {
     if (!root.IsMap()) {
       problem(root, "(document)",
@@ -158,6 +182,9 @@ class Loader {
     for (std::size_t i = 0; i < list.size(); ++i) {
       const YAML::Node item = list[i];
       const std::string field = "hardened_keys[" + std::to_string(i) + "]";
+      if (!within_limit(item, field, i, limits::kMaxHardenedKeys, "hardened keys",
+                        "kMaxHardenedKeys"))
+        return;
       if (!item.IsScalar()) {
         problem(item, field, "must be a key path string");
         continue;
@@ -166,6 +193,12 @@ class Loader {
       std::string error;
       if (!parse_literal_key(item.Scalar(), out.control_set, pattern, error)) {
         problem(item, field, error);
+        continue;
+      }
+      if (min_match_units(item.Scalar(), true) > limits::kMaxKeyPathUnits) {
+        problem(item, field,
+                "can never match: longer than 32,767 UTF-16 units (the registry's limit for a key "
+                "path)");
         continue;
       }
       out.hardened_keys.push_back({item.Scalar(), where(item)});
@@ -177,6 +210,8 @@ class Loader {
     for (std::size_t i = 0; i < list.size(); ++i) {
       const YAML::Node item = list[i];
       const std::string field = "processes[" + std::to_string(i) + "]";
+      if (!within_limit(item, field, i, limits::kMaxProcesses, "processes", "kMaxProcesses"))
+        return;
       if (!item.IsMap()) {
         problem(item, field, "must be a mapping with image, flags, rules");
         continue;
@@ -188,6 +223,9 @@ class Loader {
         if (entry.image.empty()) problem(item["image"], field + ".image", "empty image pattern");
         if (entry.image.find('\0') != std::string::npos)
           problem(item["image"], field + ".image", "NUL in image pattern");
+        if (min_match_units(entry.image, false) > limits::kMaxImagePathUnits)
+          problem(item["image"], field + ".image",
+                  "can never match: longer than 32,767 UTF-16 units (the longest Windows path)");
       }
       entry.flags = bits_field(item, "flags", field, kProcessFlagNames, "process flag");
       entry.rules = bits_field(item, "rules", field, kProcessRuleNames, "process rule");
@@ -202,6 +240,9 @@ class Loader {
     for (std::size_t i = 0; i < list.size(); ++i) {
       const YAML::Node item = list[i];
       const std::string field = "monitored[" + std::to_string(i) + "]";
+      if (!within_limit(item, field, i, limits::kMaxMonitoredEntries, "monitored entries",
+                        "kMaxMonitoredEntries"))
+        return;
       if (!item.IsMap()) {
         problem(item, field, "must be a mapping with key, client, rules, values");
         continue;
@@ -214,6 +255,10 @@ class Loader {
         std::string error;
         if (!parse_key_pattern(entry.key, out.control_set, pattern, error))
           problem(item["key"], field + ".key", error);
+        else if (min_match_units(entry.key, true) > limits::kMaxKeyPathUnits)
+          problem(item["key"], field + ".key",
+                  "can never match: longer than 32,767 UTF-16 units (the registry's limit for a "
+                  "key path)");
       }
       if (!string_field(item, "client", field, entry.client, false)) entry.client = "default";
       if (entry.client.empty()) problem(item["client"], field + ".client", "empty client name");
@@ -232,6 +277,10 @@ class Loader {
     for (std::size_t i = 0; i < list.size(); ++i) {
       const YAML::Node item = list[i];
       const std::string vfield = field + "[" + std::to_string(i) + "]";
+      if (!within_limit(item, vfield, value_rules_, limits::kMaxValueRules,
+                        "value rules in all monitored entries", "kMaxValueRules"))
+        return;
+      ++value_rules_;
       if (!item.IsMap()) {
         problem(item, vfield, "must be a mapping with name and rules");
         continue;
@@ -240,8 +289,10 @@ class Loader {
       ValueRule value;
       value.where = where(item);
       string_field(item, "name", vfield, value.name, true);
-      if (value.name.size() > 16383 * 3)
-        problem(item["name"], vfield + ".name", "value name longer than the registry allows");
+      if (min_match_units(value.name, false) > limits::kMaxValueNameUnits)
+        problem(item["name"], vfield + ".name",
+                "can never match: longer than 16,383 UTF-16 units (the registry's limit for a "
+                "value name)");
       if (value.name.find("**") != std::string::npos)
         problem(item["name"], vfield + ".name", "`**` has no meaning in a value name (use `*`)");
       value.rules = bits_field(item, "rules", vfield, kRuleNames, "rule");
@@ -250,6 +301,17 @@ class Loader {
                        "value operations");
       entry.values.push_back(std::move(value));
     }
+  }
+
+  // At most the fewest UTF-16 units a name matching this pattern has: its text without the `*`s
+  // (a `?` stands for one unit), and for a key path without the `\`s too (`A\**\B` matches
+  // `A\B`). Past Windows' limit the pattern can never match.
+  static std::size_t min_match_units(const std::string& pattern, bool is_key_path) {
+    const auto units = utf8_to_utf16(pattern);
+    if (!units) return 0;  // the prescan refused text that is not UTF-8
+    std::size_t count = 0;
+    for (char16_t c : *units) count += c != u'*' && !(is_key_path && c == u'\\');
+    return count;
   }
 
   // A rule that can never fire where it is written is an error, not a silent no-op.
@@ -271,6 +333,8 @@ class Loader {
  private:
   const std::string& file_;
   std::vector<PolicyProblem>& problems_;
+  std::size_t reported_ = 0;
+  std::size_t value_rules_ = 0;
 };
 
 }  // namespace
@@ -280,10 +344,16 @@ bool parse_policy_yaml(std::string_view yaml, const std::string& file_name, Poli
   const std::size_t before = problems.size();
   out = PolicySource{};
   out.file = file_name;
+  PolicyProblem refused;
+  if (!prescan_policy_yaml(yaml, file_name, refused)) {
+    problems.push_back(std::move(refused));
+    return false;
+  }
   Loader loader(file_name, problems);
   try {
     const YAML::Node root = YAML::Load(std::string(yaml));
     loader.top(root, out);
+    loader.summarise_unreported();
   } catch (const YAML::Exception& e) {
     SourceLocation where;
     if (e.mark.line >= 0)

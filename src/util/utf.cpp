@@ -4,37 +4,50 @@
 
 namespace hivewarden {
 
+namespace {
+
+// Decodes the UTF-8 sequence at in[i]: its code point and length. False when it is malformed
+// (overlong forms, surrogates, truncated sequences, code points above U+10FFFF).
+bool decode_utf8_at(std::string_view in, std::size_t i, std::uint32_t& cp, std::size_t& length) {
+  const auto b0 = static_cast<unsigned char>(in[i]);
+  std::size_t extra = 0;
+  if (b0 < 0x80) {
+    cp = b0;
+  } else if (b0 >= 0xC2 && b0 <= 0xDF) {
+    cp = b0 & 0x1Fu;
+    extra = 1;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    cp = b0 & 0x0Fu;
+    extra = 2;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    cp = b0 & 0x07u;
+    extra = 3;
+  } else {
+    return false;
+  }
+  if (extra > 0 && i + extra >= in.size()) return false;  // truncated sequence
+  for (std::size_t k = 1; k <= extra; ++k) {
+    const auto b = static_cast<unsigned char>(in[i + k]);
+    if ((b & 0xC0) != 0x80) return false;
+    cp = (cp << 6) | (b & 0x3Fu);
+  }
+  if ((extra == 2 && cp < 0x800) || (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+      (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return false;
+  }
+  length = extra + 1;
+  return true;
+}
+
+}  // namespace
+
 std::optional<std::u16string> utf8_to_utf16(std::string_view in) {
   std::u16string out;
   out.reserve(in.size());
   for (std::size_t i = 0; i < in.size();) {
-    const auto b0 = static_cast<unsigned char>(in[i]);
     std::uint32_t cp = 0;
-    std::size_t extra = 0;
-    if (b0 < 0x80) {
-      cp = b0;
-    } else if (b0 >= 0xC2 && b0 <= 0xDF) {
-      cp = b0 & 0x1Fu;
-      extra = 1;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      cp = b0 & 0x0Fu;
-      extra = 2;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      cp = b0 & 0x07u;
-      extra = 3;
-    } else {
-      return std::nullopt;
-    }
-    if (extra > 0 && i + extra >= in.size()) return std::nullopt;  // truncated sequence
-    for (std::size_t k = 1; k <= extra; ++k) {
-      const auto b = static_cast<unsigned char>(in[i + k]);
-      if ((b & 0xC0) != 0x80) return std::nullopt;
-      cp = (cp << 6) | (b & 0x3Fu);
-    }
-    if ((extra == 2 && cp < 0x800) || (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return std::nullopt;
-    }
+    std::size_t length = 0;
+    if (!decode_utf8_at(in, i, cp, length)) return std::nullopt;
     if (cp >= 0x10000) {
       cp -= 0x10000;
       out.push_back(static_cast<char16_t>(0xD800 + (cp >> 10)));
@@ -42,9 +55,19 @@ std::optional<std::u16string> utf8_to_utf16(std::string_view in) {
     } else {
       out.push_back(static_cast<char16_t>(cp));
     }
-    i += extra + 1;
+    i += length;
   }
   return out;
+}
+
+std::size_t first_invalid_utf8(std::string_view in) {
+  for (std::size_t i = 0; i < in.size();) {
+    std::uint32_t cp = 0;
+    std::size_t length = 0;
+    if (!decode_utf8_at(in, i, cp, length)) return i;
+    i += length;
+  }
+  return std::string_view::npos;
 }
 
 std::string utf16_to_utf8(std::u16string_view in) {
@@ -52,7 +75,8 @@ std::string utf16_to_utf8(std::u16string_view in) {
   out.reserve(in.size());
   for (std::size_t i = 0; i < in.size(); ++i) {
     std::uint32_t cp = in[i];
-    if (cp >= 0xD800 && cp <= 0xDBFF && i + 1 < in.size() && in[i + 1] >= 0xDC00 && in[i + 1] <= 0xDFFF) {
+    if (cp >= 0xD800 && cp <= 0xDBFF && i + 1 < in.size() && in[i + 1] >= 0xDC00 &&
+        in[i + 1] <= 0xDFFF) {
       cp = 0x10000 + ((cp - 0xD800) << 10) + (in[i + 1] - 0xDC00u);
       ++i;
     } else if (cp >= 0xD800 && cp <= 0xDFFF) {

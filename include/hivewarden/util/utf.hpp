@@ -15,3 +15,11 @@ std::optional<std::u16string> utf8_to_utf16(std::string_view utf8);
 std::string utf16_to_utf8(std::u16string_view utf16);
 
 }  // namespace hivewarden
+
+namespace hivewarden {
+
+// The offset of the first byte that is not part of well-formed UTF-8 (same rules as
+// utf8_to_utf16), or std::string_view::npos when all of `utf8` is well formed.
+std::size_t first_invalid_utf8(std::string_view utf8);
+
+}  // namespace hivewarden

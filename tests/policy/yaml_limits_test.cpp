@@ -1,0 +1,391 @@
+// Policy YAML: every problem named by file, line and field; every reader limit stated and hit
+// with a clear error; the worst inputs compiled by the CLI in bounded memory and time.
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "hivewarden/policy/compile.hpp"
+#include "hivewarden/policy/yaml_limits.hpp"
+
+namespace {
+
+using namespace hivewarden;
+
+struct Loaded {
+  bool ok = false;
+  std::vector<policy::PolicyProblem> problems;
+  std::string text() const {
+    std::string s;
+    for (const auto& p : problems) s += p.to_string() + "\n";
+    return s;
+  }
+};
+
+Loaded load(const std::string& yaml) {
+  Loaded r;
+  policy::PolicySource source;
+  r.ok = policy::parse_policy_yaml(yaml, "t.yaml", source, r.problems);
+  return r;
+}
+
+// The one problem of a refused policy, checked for line, field and a word of the message.
+void expect_problem(const std::string& yaml, std::uint32_t line, const std::string& field,
+                    const std::string& words) {
+  const Loaded r = load(yaml);
+  ASSERT_FALSE(r.ok) << yaml.substr(0, 200);
+  ASSERT_FALSE(r.problems.empty());
+  const auto& p = r.problems.front();
+  EXPECT_EQ(p.file, "t.yaml");
+  EXPECT_EQ(p.where.line, line) << r.text();
+  EXPECT_EQ(p.field, field) << r.text();
+  EXPECT_NE(p.message.find(words), std::string::npos) << r.text();
+}
+
+std::string repeat(const std::string& s, std::size_t n) {
+  std::string out;
+  out.reserve(s.size() * n);
+  for (std::size_t i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+TEST(PolicyYaml, DuplicateKeyIsAnErrorAtEveryLevel) {
+  expect_problem(
+      "version: 1\nmonitored:\n  - key: 'HKLM\\SOFTWARE\\A'\n    rules: [create-key]\n"
+      "monitored:\n  - key: 'HKLM\\SOFTWARE\\B'\n    rules: [delete-key]\n",
+      5, "monitored", "duplicate key `monitored` (first at line 2)");
+  expect_problem(
+      "version: 1\nmonitored:\n  - key: 'HKLM\\SOFTWARE\\A'\n    rules: [create-key]\n"
+      "    key: 'HKLM\\SOFTWARE\\B'\n",
+      5, "monitored[0].key", "duplicate key `key`");
+  expect_problem("version: 1\nmonitored:\n  - {key: 'HKLM\\A', rules: [create-key], rules: []}\n",
+                 3, "monitored[0].rules", "duplicate key");
+  expect_problem(
+      "version: 1\nmonitored:\n  - key: 'HKLM\\SOFTWARE\\A'\n    values:\n"
+      "      - name: a\n        rules: [set-value]\n        name: b\n",
+      7, "monitored[0].values[0].name", "duplicate key `name`");
+  expect_problem(
+      "version: 1\nprocesses:\n  - image: a.exe\n    flags: [av-service]\n"
+      "    flags: []\n",
+      5, "processes[0].flags", "duplicate key `flags`");
+  expect_problem("version: 1\nversion: 1\n", 2, "version", "duplicate key");
+  // Spelled differently, the same key.
+  expect_problem("version: 1\n\"version\": 2\n", 2, "version", "duplicate key");
+  // Through an alias.
+  expect_problem("&v version: 1\nhardened_keys: []\n*v : 2\n", 3, "version", "duplicate key");
+  // Empty and null keys are one key too.
+  expect_problem("version: 1\n\"\": a\n: b\n", 3, "", "duplicate key");
+}
+
+TEST(PolicyYaml, SecondDocumentIsAnError) {
+  expect_problem("version: 1\nhardened_keys: ['HKLM\\SOFTWARE\\A']\n---\nversion: 1\n", 3,
+                 "(document)", "second YAML document");
+}
+
+TEST(PolicyYaml, InvalidUtf8AnywhereNamesLineAndField) {
+  expect_problem(
+      "version: 1\nmonitored:\n  - key: 'HKLM\\SOFTWARE\\X'\n    client: \"\xff\xfe\"\n"
+      "    rules: [create-key]\n",
+      4, "monitored[0].client", "invalid UTF-8 (byte 0xFF)");
+  expect_problem(
+      "version: 1\nmonitored:\n  - key: 'HKLM\\SOFTWARE\\X\xc3'\n    rules: [create-key]\n", 3,
+      "monitored[0].key", "invalid UTF-8 (byte 0xC3)");
+  // In a comment too: the whole text is checked, the column is the bad byte's.
+  const Loaded r = load("version: 1 # caf\xe9\nhardened_keys: []\n");
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.problems.front().where.line, 1u);
+  EXPECT_EQ(r.problems.front().where.column, 17u) << r.text();
+  // Overlong encodings and surrogates are not UTF-8 either.
+  EXPECT_FALSE(load("version: 1\nmonitored: [{key: 'HKLM\\A\xc0\xaf', rules: [create-key]}]\n").ok);
+  EXPECT_FALSE(
+      load("version: 1\nmonitored: [{key: 'HKLM\\A\xed\xa0\x80', rules: [create-key]}]\n").ok);
+}
+
+std::string value_policy(const std::string& name) {
+  return "version: 1\nmonitored:\n  - key: 'HKLM\\SOFTWARE\\X'\n    values:\n      - name: '" +
+         name + "'\n        rules: [set-value]\n";
+}
+
+TEST(PolicyYaml, ValueNameLimitIsCountedInUtf16Units) {
+  const std::string e_acute = "\xc3\xa9";  // one UTF-16 unit, two bytes
+  EXPECT_TRUE(load(value_policy(repeat(e_acute, 16383))).ok);
+  expect_problem(value_policy(repeat(e_acute, 16384)), 5, "monitored[0].values[0].name",
+                 "16,383 UTF-16 units");
+  expect_problem(value_policy(repeat(e_acute, 20000)), 5, "monitored[0].values[0].name",
+                 "can never match");
+  // A character outside the BMP is two units: 8,192 of them are 16,384 units.
+  expect_problem(value_policy(repeat("\xf0\x9f\x98\x80", 8192)), 5, "monitored[0].values[0].name",
+                 "16,383");
+  // `*` matches any number of units, even none: it does not count.
+  EXPECT_TRUE(load(value_policy(repeat(e_acute, 16383) + "*")).ok);
+}
+
+TEST(PolicyYaml, KeyPathLongerThanWindowsAllowsIsAnError) {
+  std::string key = "HKLM\\SOFTWARE";
+  for (int i = 0; i < 140; ++i) key += "\\" + std::string(250, 'k');  // 35,000 units
+  expect_problem("version: 1\nhardened_keys:\n  - '" + key + "'\n", 3, "hardened_keys[0]",
+                 "32,767 UTF-16 units");
+  expect_problem("version: 1\nmonitored:\n  - key: '" + key + "'\n    rules: [create-key]\n", 3,
+                 "monitored[0].key", "32,767 UTF-16 units");
+}
+
+TEST(PolicyYaml, DeepNestingIsRefusedWithItsLine) {
+  const std::size_t deep = 100000;
+  for (const auto& [open, close] : std::vector<std::pair<std::string, std::string>>{
+           {"[", "]"}, {"{a: ", "}"}, {"[{a: ", "}]"}}) {
+    const std::string yaml =
+        "version: 1\nmonitored: " + repeat(open, deep) + repeat(close, deep) + "\n";
+    const Loaded r = load(yaml);
+    ASSERT_FALSE(r.ok) << open;
+    EXPECT_EQ(r.problems.front().where.line, 2u) << r.text().substr(0, 300);
+    EXPECT_EQ(r.problems.front().field.rfind("monitored", 0), 0u) << r.text().substr(0, 300);
+    EXPECT_NE(r.problems.front().message.find("kMaxNestingDepth"), std::string::npos)
+        << r.text().substr(0, 300);
+  }
+  // Block nesting: `- - - x` and indentation.
+  const Loaded dashes = load("version: 1\nmonitored:\n" + repeat("- ", deep) + "x\n");
+  ASSERT_FALSE(dashes.ok);
+  EXPECT_EQ(dashes.problems.front().where.line, 3u) << dashes.text().substr(0, 300);
+  EXPECT_NE(dashes.problems.front().message.find("kMaxNestingDepth"), std::string::npos);
+  std::string indented = "version: 1\nmonitored:\n";
+  for (int i = 1; i < 200; ++i) indented += std::string(i, ' ') + "a:\n";
+  const Loaded block = load(indented);
+  ASSERT_FALSE(block.ok);
+  EXPECT_EQ(block.problems.front().where.line, 2u + policy::limits::kMaxNestingDepth)
+      << block.text().substr(0, 300);
+  EXPECT_NE(block.problems.front().message.find("kMaxNestingDepth"), std::string::npos);
+  // Brackets inside quotes, plain scalars and comments are not nesting.
+  const std::string brackets = repeat("[", 100);
+  EXPECT_TRUE(load("version: 1 # " + brackets +
+                   "\nmonitored:\n  - key: 'HKLM\\SOFTWARE\\X'\n    values:\n"
+                   "      - name: '" +
+                   brackets + "'\n        rules: [set-value]\n      - name: a" + brackets +
+                   "\n        rules: [set-value]\n")
+                  .ok);
+}
+
+std::string alias_bomb(int entries, int values) {
+  std::string yaml =
+      "version: 1\nmonitored:\n  - key: 'HKLM\\SOFTWARE\\A0'\n    client: c\n    values: &V\n";
+  for (int i = 0; i < values; ++i)
+    yaml += "      - {name: 'v" + std::to_string(i) + "*', rules: [set-value]}\n";
+  for (int k = 1; k < entries; ++k)
+    yaml += "  - {key: 'HKLM\\SOFTWARE\\A" + std::to_string(k) + "', client: c, values: *V}\n";
+  return yaml;
+}
+
+TEST(PolicyYaml, AliasExpansionIsBounded) {
+  const Loaded r = load(alias_bomb(3000, 3000));
+  ASSERT_FALSE(r.ok);
+  EXPECT_NE(r.problems.front().message.find("kMaxExpandedNodes"), std::string::npos) << r.text();
+  EXPECT_EQ(r.problems.front().field.rfind("monitored[", 0), 0u) << r.text();
+  EXPECT_GT(r.problems.front().where.line, 3000u);
+  // Modest reuse stays fine.
+  EXPECT_TRUE(load(alias_bomb(10, 10)).ok);
+  // Nested aliases (the classic "billion laughs").
+  std::string laughs =
+      "version: 1\nhardened_keys: &l0 ['HKLM\\SOFTWARE\\A']\nprocesses: &l1 [*l0, *l0, *l0, *l0, "
+      "*l0, *l0, *l0, *l0, *l0, *l0]\n";
+  for (int i = 2; i < 12; ++i) {
+    const std::string prev = "*l" + std::to_string(i - 1);
+    laughs += "x" + std::to_string(i) + ": &l" + std::to_string(i) + " [" + repeat(prev + ", ", 9) +
+              prev + "]\n";
+  }
+  const Loaded lol = load(laughs);
+  ASSERT_FALSE(lol.ok);
+  EXPECT_NE(lol.problems.front().message.find("kMaxExpandedNodes"), std::string::npos)
+      << lol.text();
+}
+
+std::string long_string_bomb() {
+  std::string yaml = "version: 1\nmonitored:\n  - key: 'HKLM\\SOFTWARE\\A'\n    client: &c '" +
+                     std::string(1 << 20, 'c') + "'\n    rules: [create-key]\n";
+  for (int i = 0; i < 5000; ++i)
+    yaml += "  - {key: 'HKLM\\SOFTWARE\\A', client: *c, rules: [create-key]}\n";
+  return yaml;
+}
+
+TEST(PolicyYaml, AliasExpansionOfLongTextIsBounded) {
+  // Few nodes, but each alias would copy a megabyte into an entry: 5 GB.
+  const Loaded r = load(long_string_bomb());
+  ASSERT_FALSE(r.ok);
+  EXPECT_NE(r.problems.front().message.find("kMaxExpandedTextBytes"), std::string::npos)
+      << r.text().substr(0, 300);
+  EXPECT_EQ(r.problems.front().field.rfind("monitored[", 0), 0u) << r.text().substr(0, 300);
+}
+
+TEST(PolicyYaml, ImagePatternLongerThanAnyPathIsAnError) {
+  expect_problem("version: 1\nprocesses:\n  - image: '" + std::string(40000, 'x') +
+                     "'\n    flags: [av-service]\n",
+                 3, "processes[0].image", "32,767 UTF-16 units");
+}
+
+TEST(PolicyYaml, AliasCycleIsAnError) {
+  expect_problem("version: 1\nmonitored: &a [*a]\n", 2, "monitored[0]", "cycle");
+}
+
+TEST(PolicyYaml, EntryCountsAreBoundedAfterExpansion) {
+  const std::string entries =
+      "version: 1\nmonitored:\n  - &e {key: 'HKLM\\SOFTWARE\\K', rules: [create-key]}\n" +
+      repeat("  - *e\n", policy::limits::kMaxMonitoredEntries);
+  const Loaded r = load(entries);
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.problems.front().field,
+            "monitored[" + std::to_string(policy::limits::kMaxMonitoredEntries) + "]");
+  EXPECT_NE(r.problems.front().message.find("kMaxMonitoredEntries"), std::string::npos) << r.text();
+  const std::string values =
+      "version: 1\nmonitored:\n  - key: 'HKLM\\SOFTWARE\\K'\n    values:\n"
+      "      - &v {name: a, rules: [set-value]}\n" +
+      repeat("      - *v\n", policy::limits::kMaxValueRules);
+  const Loaded v = load(values);
+  ASSERT_FALSE(v.ok);
+  EXPECT_NE(v.problems.front().message.find("kMaxValueRules"), std::string::npos) << v.text();
+}
+
+TEST(PolicyYaml, DocumentNodeCountIsBounded) {
+  const Loaded r = load("version: 1\nhardened_keys: [" +
+                        repeat("a,", policy::limits::kMaxDocumentNodes) + "a]\n");
+  ASSERT_FALSE(r.ok);
+  EXPECT_NE(r.problems.front().message.find("kMaxDocumentNodes"), std::string::npos)
+      << r.problems.front().to_string();
+}
+
+TEST(PolicyYaml, ReportedProblemsAreBounded) {
+  const Loaded r = load("version: 1\nhardened_keys: [" + repeat("a,", 5000) + "a]\n");
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.problems.size(), policy::limits::kMaxReportedProblems + 1);
+  EXPECT_NE(r.problems.back().message.find("more problems not shown"), std::string::npos);
+}
+
+TEST(PolicyYaml, OversizedTextIsRefusedBeforeParsing) {
+  const std::string yaml = "version: 1\n#" + std::string(policy::limits::kMaxPolicyFileBytes, 'x');
+  const Loaded r = load(yaml);
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.problems.front().field, "(file)");
+  EXPECT_NE(r.problems.front().message.find("kMaxPolicyFileBytes"), std::string::npos);
+}
+
+// --- The CLI on the worst inputs: exit code 2, named limit, < 256 MB and < 10 s each. ---
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
+struct ChildRun {
+  int exit_code = -1;
+  long max_rss_kb = 0;
+  double seconds = 0;
+  std::string err;
+};
+
+ChildRun run_cli(const std::vector<std::string>& args, const std::string& err_file) {
+  ChildRun r;
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::freopen(err_file.c_str(), "w", stderr);
+    std::freopen("/dev/null", "w", stdout);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(HIVEWARDEN_BINARY));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(HIVEWARDEN_BINARY, argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  rusage usage{};
+  wait4(pid, &status, 0, &usage);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.max_rss_kb = usage.ru_maxrss;
+  std::ifstream in(err_file);
+  std::getline(in, r.err, '\0');
+  return r;
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const std::string path = testing::TempDir() + "hw_yaml_limits_" + name;
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+TEST(PolicyYamlCli, WorstInputsStayUnder256MbAnd10Seconds) {
+  // 1 MB of distinct monitored entries (accepted: the limits leave room for real policies).
+  std::string entries = "version: 1\nmonitored:\n";
+  for (int i = 0; entries.size() < (1u << 20); ++i)
+    entries += "  - {key: 'HKLM\\S\\K" + std::to_string(i) + "\\*\\x*y', rules: [create-key]}\n";
+  std::string values = "version: 1\nmonitored:\n  - key: 'HKLM\\S'\n    values:\n";
+  for (int i = 0; values.size() < (1u << 20); ++i)
+    values += "      - {name: v" + std::to_string(i) + ", rules: [set-value]}\n";
+  struct Case {
+    std::string name, yaml, expect;
+  };
+  const std::vector<Case> cases = {
+      {"alias_bomb", alias_bomb(3000, 3000), "kMaxExpandedNodes"},
+      {"long_string_bomb", long_string_bomb(), "kMaxExpandedTextBytes"},
+      {"deep_flow", "version: 1\nmonitored: " + repeat("[", 500000) + repeat("]", 500000) + "\n",
+       "kMaxNestingDepth"},
+      {"deep_map", "version: 1\nmonitored: " + repeat("{a: ", 200000) + repeat("}", 200000) + "\n",
+       "kMaxNestingDepth"},
+      {"flat_nodes", "version: 1\nhardened_keys: [" + repeat("a,", 500000) + "a]\n",
+       "kMaxDocumentNodes"},
+      // Just under kMaxDocumentNodes: yaml-cpp builds its whole graph (~150 MB).
+      {"nodes_below_limit",
+       "version: 1\nmonitored: [" + repeat("{},", policy::limits::kMaxDocumentNodes - 10) + "{}]\n",
+       "monitored[0]"},
+      {"entries_1mb", entries, ""},
+      {"values_1mb", values, ""},
+  };
+  for (const Case& c : cases) {
+    const std::string path = write_temp(c.name + ".yaml", c.yaml);
+    const std::string out = write_temp(c.name + ".hwp", "");
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"compile", path, "-o", out},
+             {"dump", path},
+             {"check", "--policy", path, "--op", "delete-key", "--key", "HKLM\\SOFTWARE\\X"}}) {
+      const ChildRun r = run_cli(args, write_temp(c.name + ".err", ""));
+      if (!kSanitized) {  // sanitizers multiply memory and time; they check the rest
+        EXPECT_LT(r.max_rss_kb, 256 * 1024) << c.name << " " << args[0];
+        EXPECT_LT(r.seconds, 10.0) << c.name << " " << args[0];
+      }
+      if (c.expect.empty()) {
+        EXPECT_NE(r.exit_code, 2) << c.name << " " << args[0] << ": " << r.err.substr(0, 300);
+      } else {
+        EXPECT_EQ(r.exit_code, 2) << c.name << " " << args[0];
+        EXPECT_NE(r.err.find(c.expect), std::string::npos)
+            << c.name << " " << args[0] << ": " << r.err.substr(0, 300);
+        EXPECT_NE(r.err.find(path + ":"), std::string::npos) << r.err.substr(0, 300);
+      }
+    }
+    std::remove(path.c_str());
+    std::remove(out.c_str());
+  }
+}
+
+TEST(PolicyYamlCli, ReproducersFromTheAdversarialPassAreRefused) {
+  for (const auto& [file, expect] : std::vector<std::pair<std::string, std::string>>{
+           {"B4_dup_monitored.yaml", "duplicate key `monitored`"},
+           {"invalid_utf8_client.yaml", "monitored[0].client: invalid UTF-8"}}) {
+    const std::string path = std::string(HIVEWARDEN_SOURCE_DIR) + "/tests/policy/data/" + file;
+    const ChildRun r =
+        run_cli({"compile", path, "-o", write_temp("repro.hwp", "")}, write_temp("repro.err", ""));
+    EXPECT_EQ(r.exit_code, 2) << file;
+    EXPECT_NE(r.err.find(expect), std::string::npos) << r.err;
+  }
+}
+
+}  // namespace
