@@ -9,6 +9,7 @@
 
 #include "hivewarden/core/key_path.hpp"
 #include "hivewarden/util/hex.hpp"
+#include "hivewarden/util/read_file.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::host {
@@ -342,26 +343,21 @@ std::string over_file_limit(const std::string& file_name, const std::string& siz
 }  // namespace
 
 bool read_reg_file(const std::string& path, std::string& bytes, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot open " + path;
-    return false;
-  }
-  bytes.clear();
-  char chunk[1 << 16];
-  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
-    bytes.append(chunk, static_cast<std::size_t>(in.gcount()));
-    if (bytes.size() > kMaxRegFileBytes) {
+  std::string why;
+  switch (read_file_bounded(path, kMaxRegFileBytes, bytes, why)) {
+    case ReadFileStatus::kOk:
+      return true;
+    case ReadFileStatus::kTooLarge:
       error = over_file_limit(path, "more than " + std::to_string(kMaxRegFileBytes));
-      bytes.clear();
       return false;
-    }
+    case ReadFileStatus::kCannotOpen:
+      error = "cannot open " + path + " (" + why.substr(why.find(": ") + 2) + ")";
+      return false;
+    case ReadFileStatus::kReadError:
+      error = path + ": " + why;
+      return false;
   }
-  if (in.bad()) {
-    error = "cannot read " + path;
-    return false;
-  }
-  return true;
+  return false;
 }
 
 bool import_reg(const std::string& bytes, const std::string& file_name, Registry& registry,

@@ -1,43 +1,20 @@
 // load_policy_file: a policy path (YAML or compiled .hwp) -> a validated blob.
 #include <cstring>
-#include <fstream>
 #include <memory>
 
 #include "hivewarden/core/policy_format.hpp"
 #include "hivewarden/core/policy_view.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/policy/yaml_limits.hpp"
+#include "hivewarden/util/read_file.hpp"
 
 namespace hivewarden::policy {
-namespace {
-
-// Reads at most kMaxPolicyFileBytes + 1 bytes (works for pipes too): a larger file is refused
-// before it is held whole in memory.
-bool read_bounded(std::istream& in, std::string& bytes) {
-  bytes.clear();
-  char chunk[64 * 1024];
-  while (in && bytes.size() <= limits::kMaxPolicyFileBytes) {
-    in.read(chunk, sizeof chunk);
-    bytes.append(chunk, static_cast<std::size_t>(in.gcount()));
-  }
-  return bytes.size() <= limits::kMaxPolicyFileBytes;
-}
-
-}  // namespace
-
 bool load_policy_file(const std::string& path, Blob& out, std::vector<PolicyProblem>& problems) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    problems.push_back({path, {}, "(file)", std::string("cannot open: ") + std::strerror(errno)});
-    return false;
-  }
-  std::string bytes;
-  if (!read_bounded(in, bytes)) {
-    problems.push_back({path,
-                        {},
-                        "(file)",
-                        "larger than " + std::to_string(limits::kMaxPolicyFileBytes) +
-                            " bytes (limit kMaxPolicyFileBytes)"});
+  std::string bytes, why;
+  const ReadFileStatus read = read_file_bounded(path, limits::kMaxPolicyFileBytes, bytes, why);
+  if (read != ReadFileStatus::kOk) {
+    problems.push_back({path, {}, "(file)",
+                        read == ReadFileStatus::kTooLarge ? why + " (limit kMaxPolicyFileBytes)" : why});
     return false;
   }
   if (bytes.size() >= sizeof(blob::kMagic) &&

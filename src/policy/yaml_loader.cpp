@@ -9,7 +9,7 @@
 #include "hivewarden/policy/key_pattern.hpp"
 #include "hivewarden/policy/yaml_limits.hpp"
 #include "hivewarden/util/utf.hpp"
-#include "yaml_prescan.hpp"
+#include "hivewarden/policy/yaml_prescan.hpp"
 
 namespace hivewarden::policy {
 namespace {

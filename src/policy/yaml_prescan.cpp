@@ -1,7 +1,7 @@
 // prescan_policy_yaml: the limits of yaml_limits.hpp, checked on the text and on yaml-cpp's event
 // stream, which needs memory only for the open collections, the anchors and the keys of each
 // open mapping. The node graph (~0.5 KB a node) is built afterwards, only for text that passed.
-#include "yaml_prescan.hpp"
+#include "hivewarden/policy/yaml_prescan.hpp"
 
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>

@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "condition.hpp"
+#include "hivewarden/policy/yaml_prescan.hpp"
+#include "hivewarden/util/read_file.hpp"
 #include "path_pattern.hpp"
 
 namespace hivewarden::sigma {
@@ -288,6 +290,13 @@ RuleImport import_rule_text(const std::string& yaml, const std::string& file) {
   RuleImport rule;
   rule.file = file;
   Importer importer(rule);
+  // The policy reader's bounds hold for rules too: size, UTF-8, nesting, alias expansion,
+  // duplicate keys (yaml-cpp would keep the first silently), one document.
+  if (policy::PolicyProblem problem; !policy::prescan_policy_yaml(yaml, file, problem)) {
+    rule.notes.push_back("YAML: " + problem.to_string());
+    rule.status = ImportStatus::kNone;
+    return rule;
+  }
   try {
     importer.run(YAML::Load(yaml));
   } catch (const YAML::Exception& e) {
@@ -300,16 +309,14 @@ RuleImport import_rule_text(const std::string& yaml, const std::string& file) {
 }
 
 RuleImport import_rule_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
+  std::string text, why;
+  if (read_file_bounded(path, kMaxRuleFileBytes, text, why) != ReadFileStatus::kOk) {
     RuleImport rule;
     rule.file = path;
-    rule.notes.push_back("cannot open the file");
+    rule.notes.push_back("not read: " + why);
     return rule;
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return import_rule_text(buffer.str(), path);
+  return import_rule_text(text, path);
 }
 
 const char* status_name(ImportStatus s) {

@@ -132,5 +132,45 @@ detection:
   for (const auto& e : r.entries) EXPECT_EQ(e.key.find("\\\\"), std::string::npos) << e.key;
 }
 
+// A rule is read within the policy reader's bounds: a repeated key (yaml-cpp kept the first and
+// dropped the rest silently), alias bombs, deep nesting, a file over kMaxRuleFileBytes.
+TEST(SigmaImport, RulesOutsideTheYamlBoundsAreNotReadAndSayWhy) {
+  const std::string rule = R"(title: T
+logsource: {category: registry_set, product: windows}
+detection:
+  selection:
+    TargetObject|endswith: '\Run\x'
+  selection:
+    TargetObject|endswith: '\RunOnce\y'
+  condition: selection
+)";
+  RuleImport r = import_rule_text(rule, "dup.yml");
+  EXPECT_EQ(r.status, ImportStatus::kNone);
+  ASSERT_FALSE(r.notes.empty());
+  EXPECT_NE(r.notes[0].find("dup.yml:6"), std::string::npos) << r.notes[0];
+  EXPECT_NE(r.notes[0].find("duplicate key"), std::string::npos) << r.notes[0];
+
+  std::string bomb = "title: T\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 9; ++i) {
+    bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) bomb += std::string(j ? ", " : "") + "*a" + std::to_string(i - 1);
+    bomb += "]\n";
+  }
+  r = import_rule_text(bomb + "detection: {sel: {TargetObject: *a8}, condition: sel}\n", "bomb.yml");
+  EXPECT_EQ(r.status, ImportStatus::kNone);
+  ASSERT_FALSE(r.notes.empty());
+  EXPECT_NE(r.notes[0].find("kMaxExpandedNodes"), std::string::npos) << r.notes[0];
+
+  r = import_rule_text("title: T\ndetection: " + std::string(100000, '[') + std::string(100000, ']') + "\n", "deep.yml");
+  EXPECT_EQ(r.status, ImportStatus::kNone);
+  ASSERT_FALSE(r.notes.empty());
+  EXPECT_NE(r.notes[0].find("kMaxNestingDepth"), std::string::npos) << r.notes[0];
+
+  r = import_rule_file("/dev/zero");
+  EXPECT_EQ(r.status, ImportStatus::kNone);
+  ASSERT_FALSE(r.notes.empty());
+  EXPECT_NE(r.notes[0].find("larger than"), std::string::npos) << r.notes[0];
+}
+
 }  // namespace
 }  // namespace hivewarden::sigma

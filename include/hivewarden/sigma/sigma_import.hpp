@@ -2,6 +2,8 @@
 // can express is imported; every condition it cannot express is named with the reason.
 #pragma once
 
+#include <cstddef>
+
 #include <string>
 #include <vector>
 
@@ -31,8 +33,13 @@ struct RuleImport {
   std::vector<ImportedEntry> entries;
 };
 
+// A Sigma rule is a few kilobytes; a larger file is not read.
+inline constexpr std::size_t kMaxRuleFileBytes = 1024 * 1024;
+
 // Reads one Sigma rule file and translates it. Never throws: a file that cannot be read or
-// parsed comes back with status kNone and a note saying why.
+// parsed, is larger than kMaxRuleFileBytes or breaks the policy reader's YAML bounds (nesting,
+// alias expansion, duplicate keys: hivewarden/policy/yaml_limits.hpp) comes back with status
+// kNone and a note saying why.
 RuleImport import_rule_file(const std::string& path);
 
 // Translates rule text (for tests); `file` names it in notes.
