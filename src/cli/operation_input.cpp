@@ -228,6 +228,7 @@ OperationRequest OperationInput::request() const {
   r.value = value;
   r.new_name = new_name;
   r.key_exists = key_exists;
+  r.creates_link = op == Operation::kCreateKey && create_link;
   r.process.image = image;
   r.process.pid = pid;
   r.process.extra_flags = flags;

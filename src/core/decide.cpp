@@ -6,20 +6,37 @@
 namespace hivewarden {
 namespace {
 
-constexpr Rules kDenyBits = rule::kCreateKeyDeny | rule::kRenameKeyDeny | rule::kDeleteDeny | rule::kSetValueDeny |
-                           rule::kReplaceKeyDeny | rule::kRestoreKeyDeny;
+constexpr Rules kDenyBits = rule::kCreateKeyDeny | rule::kRenameKeyDeny | rule::kDeleteDeny |
+                            rule::kSetValueDeny | rule::kReplaceKeyDeny | rule::kRestoreKeyDeny;
 
 // Operations that move or overwrite a whole subtree: what lies below the key counts too.
 constexpr bool moves_subtree(Operation op) {
-  return op == Operation::kRenameKey || op == Operation::kRestoreKey || op == Operation::kReplaceKey;
+  return op == Operation::kRenameKey || op == Operation::kRestoreKey ||
+         op == Operation::kReplaceKey;
 }
 
 // What protects a value from going away with its key (SPEC §4.3): deleting a key deletes its
-// values, so a value that may not be deleted or changed may not be deleted with its key.
+// values, so a value that may not be deleted or changed may not be deleted with its key; and a
+// value that is watched is reported when it goes with its key.
 constexpr Rules kValueGuardBits = rule::kDeleteDeny | rule::kSetValueDeny | rule::kTamperProtection;
+constexpr Rules kValueWatchBits = rule::kSetValue | rule::kDeleteValue;
 
-constexpr ProcessFlags kHardeningExempt =
-    process_flag::kSystem | process_flag::kAvService | process_flag::kFriendly | process_flag::kServiceSid;
+// Every "report this" bit: moving or overwriting a watched key or value is reported like
+// changing it (a staged key renamed onto Run plants a value as surely as set-value does).
+constexpr Rules kNotifyBits = rule::kCreateKey | rule::kRenameKey | rule::kDeleteKey |
+                              rule::kSetValue | rule::kDeleteValue | rule::kRestoreKey |
+                              rule::kReplaceKey;
+
+// Making a key a symbolic link, or changing where a link points (its SymbolicLinkValue),
+// redirects every name at and below the key: decided like moving a subtree there.
+bool redirects_key(const OperationRequest& request) {
+  if (request.op == Operation::kCreateKey) return request.creates_link;
+  return (request.op == Operation::kSetValue || request.op == Operation::kDeleteValue) &&
+         equal_folded(request.value, u"SymbolicLinkValue");
+}
+
+constexpr ProcessFlags kHardeningExempt = process_flag::kSystem | process_flag::kAvService |
+                                          process_flag::kFriendly | process_flag::kServiceSid;
 
 Decision deny(Decision d, Reason reason, NotifyMode notify) {
   d.verdict = Verdict::kDeny;
@@ -83,8 +100,10 @@ ProcessContext classify_process(const PolicyView& policy, const ProcessIdentity&
   if (process.pid == 4 && equal_folded(process.image, u"System")) {
     out.flags |= process_flag::kSystem;
   }
-  if (policy.processes().size == 0 || has_dot_components(process.image)) return out;  // no privileges by name
-  const std::size_t length = process.image.size() > kMaxPathUnits ? kMaxPathUnits : process.image.size();
+  if (policy.processes().size == 0 || has_dot_components(process.image))
+    return out;  // no privileges by name
+  const std::size_t length =
+      process.image.size() > kMaxPathUnits ? kMaxPathUnits : process.image.size();
   fold_units(process.image.substr(0, length), scratch.image_folded);
   const std::u16string_view image(scratch.image_folded, length);
   for (std::uint32_t i = 0; i < policy.processes().size; ++i) {
@@ -99,7 +118,8 @@ ProcessContext classify_process(const PolicyView& policy, const ProcessIdentity&
   return out;
 }
 
-Decision decide_on(const PolicyView& policy, const OperationRequest& request, DecisionScratch& scratch) {
+Decision decide_on(const PolicyView& policy, const OperationRequest& request,
+                   DecisionScratch& scratch) {
   Decision d;
   scratch.match.reset();
   d.process = classify_process(policy, request.process, scratch);
@@ -134,7 +154,7 @@ Decision decide_on(const PolicyView& policy, const OperationRequest& request, De
 
   // §4.1 hardened keys: no notification. Moving or overwriting an ancestor of a hardened key
   // moves or overwrites the hardened key too (WdFilter's prefix match misses that).
-  const bool subtree_op = moves_subtree(request.op);
+  const bool subtree_op = moves_subtree(request.op) || redirects_key(request);
   if ((d.process.flags & kHardeningExempt) == 0 &&
       (is_hardened(policy, scratch.path, scratch.path.count) ||
        (rename && is_hardened(policy, scratch.new_path, scratch.new_path.count)) ||
@@ -146,11 +166,12 @@ Decision decide_on(const PolicyView& policy, const OperationRequest& request, De
   // §4.2 the rule-union gate, then create of an existing key (an open).
   const Rules flag = op.notify_bit | op.deny_bit;
   const bool delete_key = request.op == Operation::kDeleteKey;
-  const Rules gate = subtree_op   ? flag | kDenyBits | rule::kTamperProtection
-                     : delete_key ? flag | kValueGuardBits
+  const Rules gate = subtree_op   ? flag | kDenyBits | rule::kTamperProtection | kNotifyBits
+                     : delete_key ? flag | kValueGuardBits | kValueWatchBits
                                   : flag;
   if ((policy.rule_union() & gate) == 0) return allow(d, Reason::kNoMatch);
-  if (request.op == Operation::kCreateKey && request.key_exists) return allow(d, Reason::kKeyExists);
+  if (request.op == Operation::kCreateKey && request.key_exists)
+    return allow(d, Reason::kKeyExists);
 
   // §4.3 match.
   std::u16string_view value_folded;
@@ -160,16 +181,21 @@ Decision decide_on(const PolicyView& policy, const OperationRequest& request, De
   }
   const std::u16string_view* value = op.matches_values ? &value_folded : nullptr;
   d.rules = match_entries(policy, scratch.path, scratch.path.count, flag, value, scratch.match);
-  if (rename) d.rules |= match_entries(policy, scratch.new_path, scratch.new_path.count, flag, nullptr, scratch.match);
+  if (rename)
+    d.rules |= match_entries(policy, scratch.new_path, scratch.new_path.count, flag, nullptr,
+                             scratch.match);
   if (subtree_op) {  // what the key holds: its values and everything below it
     d.subtree_rules = subtree_rules_at(policy, scratch.path, scratch.path.count, scratch.match);
-    if (rename) d.subtree_rules |= subtree_rules_at(policy, scratch.new_path, scratch.new_path.count, scratch.match);
-    d.subtree_rules &= kDenyBits | rule::kTamperProtection;
+    if (rename)
+      d.subtree_rules |=
+          subtree_rules_at(policy, scratch.new_path, scratch.new_path.count, scratch.match);
+    d.subtree_rules &= kDenyBits | rule::kTamperProtection | kNotifyBits;
   }
   if (delete_key) {  // the key's own values go with it
-    d.subtree_rules = value_entry_rules(policy, scratch.path, scratch.path.count, kValueGuardBits,
-                                        scratch.match) &
-                      kValueGuardBits;
+    constexpr Rules kValueBits = kValueGuardBits | kValueWatchBits;
+    d.subtree_rules =
+        value_entry_rules(policy, scratch.path, scratch.path.count, kValueBits, scratch.match) &
+        kValueBits;
   }
   if (scratch.match.state_overflow) return deny(d, Reason::kMatchLimit, NotifyMode::kNone);
   if (d.rules == 0 && d.subtree_rules == 0) return allow(d, Reason::kNoMatch);
@@ -179,7 +205,8 @@ Decision decide_on(const PolicyView& policy, const OperationRequest& request, De
   d.capture_old_value = (d.rules & op.capture_bit) != 0;
 
   // §4.4 tamper protection: every process. Also when the key holds a tamper-protected key.
-  if ((d.rules | d.subtree_rules) & rule::kTamperProtection) return deny(d, Reason::kTamperProtection, mode);
+  if ((d.rules | d.subtree_rules) & rule::kTamperProtection)
+    return deny(d, Reason::kTamperProtection, mode);
 
   // §4.5 the deny bit, unless the process is exempt. Moving or overwriting a key that holds
   // protected keys or values is denied like changing them.
@@ -194,7 +221,7 @@ Decision decide_on(const PolicyView& policy, const OperationRequest& request, De
 
   // §4.6 the notify bit: reported after the operation.
   const bool exempt = d.exemption != Exemption::kNone;
-  if (d.rules & op.notify_bit) {
+  if ((d.rules & op.notify_bit) || (d.subtree_rules & kNotifyBits)) {
     d = allow(d, exempt ? Reason::kExempt : Reason::kNotify);
     d.notify = mode;
     return d;
@@ -203,41 +230,62 @@ Decision decide_on(const PolicyView& policy, const OperationRequest& request, De
   return allow(d, Reason::kExempt);
 }
 
-const char* verdict_name(Verdict v) { return v == Verdict::kDeny ? "deny" : "allow"; }
+const char* verdict_name(Verdict v) {
+  return v == Verdict::kDeny ? "deny" : "allow";
+}
 
 const char* reason_name(Reason r) {
   switch (r) {
-    case Reason::kHardenedKey: return "hardened-key";
-    case Reason::kTamperProtection: return "tamper-protection";
-    case Reason::kDenyRule: return "deny-rule";
-    case Reason::kExempt: return "exempt";
-    case Reason::kNotify: return "notify";
-    case Reason::kNoMatch: return "no-match";
-    case Reason::kKeyExists: return "key-exists";
-    case Reason::kLegacyHardening: return "legacy-hardening";
-    case Reason::kInvalidName: return "invalid-name";
-    case Reason::kMatchLimit: return "match-limit";
-    case Reason::kSubtreeProtected: return "subtree-protected";
+    case Reason::kHardenedKey:
+      return "hardened-key";
+    case Reason::kTamperProtection:
+      return "tamper-protection";
+    case Reason::kDenyRule:
+      return "deny-rule";
+    case Reason::kExempt:
+      return "exempt";
+    case Reason::kNotify:
+      return "notify";
+    case Reason::kNoMatch:
+      return "no-match";
+    case Reason::kKeyExists:
+      return "key-exists";
+    case Reason::kLegacyHardening:
+      return "legacy-hardening";
+    case Reason::kInvalidName:
+      return "invalid-name";
+    case Reason::kMatchLimit:
+      return "match-limit";
+    case Reason::kSubtreeProtected:
+      return "subtree-protected";
   }
   return "?";
 }
 
 const char* notify_name(NotifyMode n) {
   switch (n) {
-    case NotifyMode::kNone: return "none";
-    case NotifyMode::kAsync: return "async";
-    case NotifyMode::kSync: return "sync";
+    case NotifyMode::kNone:
+      return "none";
+    case NotifyMode::kAsync:
+      return "async";
+    case NotifyMode::kSync:
+      return "sync";
   }
   return "?";
 }
 
 const char* exemption_name(Exemption e) {
   switch (e) {
-    case Exemption::kNone: return "none";
-    case Exemption::kAllowAllRegistry: return "allow-all-registry";
-    case Exemption::kExcluded: return "excluded";
-    case Exemption::kFriendly: return "friendly";
-    case Exemption::kServiceSid: return "service-sid";
+    case Exemption::kNone:
+      return "none";
+    case Exemption::kAllowAllRegistry:
+      return "allow-all-registry";
+    case Exemption::kExcluded:
+      return "excluded";
+    case Exemption::kFriendly:
+      return "friendly";
+    case Exemption::kServiceSid:
+      return "service-sid";
   }
   return "?";
 }

@@ -67,6 +67,7 @@ Status apply(Registry& registry, const CallbackChain& chain, const HostOperation
   args.type = op.type;
   args.data = op.data;
   args.key_exists = exists;
+  args.create_link = op.create_link;
   args.old_value = had_old ? &old : nullptr;
   args.image = op.image;
   args.pid = op.pid;

@@ -53,6 +53,7 @@ Status EngineFilter::pre(std::uint32_t, const OperationArgs& args) {
   r.value = args.value;
   r.new_name = args.new_name;
   r.key_exists = args.key_exists;
+  r.creates_link = args.create_link;
   r.process.image = args.image;
   r.process.pid = args.pid;
   r.process.extra_flags = args.flags;

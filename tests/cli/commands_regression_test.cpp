@@ -264,5 +264,42 @@ TEST_F(CommandRegressions, CheckReadsDataWithTheSameReader) {
   EXPECT_EQ(run_check(c, out), kExitOk);
 }
 
+// Attack on the fixes (F1): a symbolic link made at a protected key, or at a missing ancestor of
+// one, redirected the protected name to an attacker's key: writes "to" it were decided on the
+// target and allowed, while readers of the protected name saw the attacker's values.
+TEST_F(CommandRegressions, RunRefusesLinksOverProtectedKeys) {
+  const std::string policy = write("p.yaml", R"(version: 1
+monitored:
+  - key: 'HKLM\SOFTWARE\Policies\Microsoft\Windows Defender'
+    client: wd-policy
+    values:
+      - name: DisableAntiSpyware
+        rules: [set-value, set-value-deny, delete-value, delete-deny, tamper-protection]
+)");
+  const std::string reg =
+      "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies]\n\n"
+      "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Evil\\Windows Defender]\n\"DisableAntiSpyware\"=dword:00000001\n";
+  for (const std::string& at : {std::string("HKLM\\\\SOFTWARE\\\\Policies\\\\Microsoft\\\\Windows Defender"),
+                                std::string("HKLM\\\\SOFTWARE\\\\Policies\\\\Microsoft")}) {
+    const std::string ops =
+        R"({"op":"create-key","key":")" + at + R"(","link":true,"image":"C:\\x.exe","pid":1})" "\n" +
+        R"({"op":"set-value","key":")" + at +
+        R"(","open_link":true,"value":"SymbolicLinkValue","type":"REG_LINK","data":"\\REGISTRY\\MACHINE\\SOFTWARE\\Evil\\Windows Defender","image":"C:\\x.exe","pid":1})" "\n" +
+        R"({"op":"set-value","key":"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender","value":"DisableAntiSpyware","type":"REG_DWORD","data":1,"image":"C:\\x.exe","pid":1})" "\n";
+    std::string out;
+    run(ops, reg, out, policy);
+    const auto lines = json_lines(out);
+    ASSERT_EQ(lines.size(), 3u) << out;
+    EXPECT_EQ(lines[0]["status"], "access-denied") << lines[0].dump();
+    EXPECT_EQ(lines[0]["reason"], "tamper-protection") << lines[0].dump();
+    EXPECT_NE(lines[2]["status"], "success") << lines[2].dump();  // nothing was written
+    // eval decides the link the same way (one reader, one decision).
+    std::istringstream in(ops);
+    std::ostringstream eval_out;
+    run_eval(policy, in, eval_out);
+    EXPECT_EQ(json_lines(eval_out.str())[0]["reason"], "tamper-protection");
+  }
+}
+
 }  // namespace
 }  // namespace hivewarden::cli

@@ -143,6 +143,7 @@ Generated generate(std::mt19937& rng) {
   if (rng() % 5 == 0) g.op["rules"] = json::array({pick(rng, kRules)});
   const bool exists = op != "create-key" || rng() % 2 == 0;
   if (op == "create-key") g.op["key_exists"] = exists;
+  if (op == "create-key" && !exists && rng() % 3 == 0) g.op["link"] = true;
   g.registry = "Windows Registry Editor Version 5.00\n\n";
   const std::string parent = key.reg.substr(0, key.reg.rfind('\\'));
   g.registry += "[" + (exists ? key.reg : parent) + "]\n\n";

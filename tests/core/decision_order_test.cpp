@@ -110,7 +110,16 @@ TEST_F(DecisionOrder, NotifyOnlyEntriesReport) {
   EXPECT_EQ(d.reason, Reason::kNotify);
   EXPECT_EQ(d.notify, NotifyMode::kAsync);
   EXPECT_FALSE(d.capture_old_value);
-  EXPECT_EQ(decide(Operation::kRenameKey, u"HKLM\\SOFTWARE\\Watched", u"C:\\x.exe", {}, u"W2").reason, Reason::kNoMatch);
+  // Renaming the key moves its watched values with it: reported, never denied (SPEC §4.3 counts
+  // every entry at or below the key; a staged key renamed onto Run plants values unseen otherwise).
+  const Decision moved = decide(Operation::kRenameKey, u"HKLM\\SOFTWARE\\Watched", u"C:\\x.exe", {}, u"W2");
+  EXPECT_EQ(moved.verdict, Verdict::kAllow);
+  EXPECT_EQ(moved.reason, Reason::kNotify);
+  EXPECT_EQ(moved.notify, NotifyMode::kAsync);
+  EXPECT_NE(moved.subtree_rules & rule::kSetValue, 0u);
+  const Decision planted = decide(Operation::kRenameKey, u"HKLM\\SOFTWARE\\Staged", u"C:\\x.exe", {}, u"Watched");
+  EXPECT_EQ(planted.reason, Reason::kNotify);
+  EXPECT_EQ(planted.notify, NotifyMode::kAsync);
 }
 
 TEST_F(DecisionOrder, UnionGateSkipsOperationsNoRuleNames) {
@@ -119,8 +128,9 @@ TEST_F(DecisionOrder, UnionGateSkipsOperationsNoRuleNames) {
   EXPECT_EQ(policy_->view.rule_union() & rule::kSetValueDeny, rule::kSetValueDeny);
   auto no_restore = test::compile_yaml("version: 1\nmonitored:\n  - key: 'HKLM\\X'\n    rules: [create-key]\n");
   OperationRequest r;
-  r.op = Operation::kRestoreKey;
+  r.op = Operation::kSetValue;
   r.key = u"HKLM\\X";
+  r.value = u"v";
   EXPECT_EQ(decide_on(no_restore->view, r, *scratch_).reason, Reason::kNoMatch);
 }
 
@@ -322,7 +332,7 @@ TEST_F(AncestorProtection, RenamingAnAncestorOfAProtectedValueIsDenied) {
     const Decision d = decide(Operation::kRenameKey, key, u"Moved");
     EXPECT_EQ(d.verdict, Verdict::kDeny);
     EXPECT_EQ(d.reason, Reason::kSubtreeProtected);
-    EXPECT_EQ(d.subtree_rules, rule::kSetValueDeny);
+    EXPECT_EQ(d.subtree_rules, rule::kSetValueDeny | rule::kSetValue);
     EXPECT_NE(d.notify, NotifyMode::kNone);
   }
   // Renaming a prepared key INTO the protected place is the same route backwards.
@@ -480,7 +490,8 @@ TEST_F(DeleteKeyValues, TamperProtectedValueDeniesDeletingItsKeyForEveryone) {
     const Decision d = decide(key);
     EXPECT_EQ(d.verdict, Verdict::kDeny) << utf16_to_utf8(key);
     EXPECT_EQ(d.reason, Reason::kTamperProtection) << utf16_to_utf8(key);
-    EXPECT_EQ(d.subtree_rules, rule::kDeleteDeny | rule::kSetValueDeny | rule::kTamperProtection);
+    EXPECT_EQ(d.subtree_rules, rule::kDeleteDeny | rule::kSetValueDeny | rule::kTamperProtection |
+                                   rule::kSetValue | rule::kDeleteValue);
     EXPECT_NE(d.notify, NotifyMode::kNone);
     ASSERT_EQ(scratch_->match.hit_count, 1u);  // the value's client is named in the notification
   }
@@ -504,12 +515,12 @@ TEST_F(DeleteKeyValues, DenyBitOnAValueDeniesDeletingItsKey) {
   Decision d = decide(u"HKLM\\SOFTWARE\\DenyDelete");
   EXPECT_EQ(d.verdict, Verdict::kDeny);
   EXPECT_EQ(d.reason, Reason::kSubtreeProtected);
-  EXPECT_EQ(d.subtree_rules, rule::kDeleteDeny);
+  EXPECT_EQ(d.subtree_rules, rule::kDeleteDeny | rule::kDeleteValue);
   EXPECT_EQ(d.rules, 0u);
   EXPECT_NE(d.notify, NotifyMode::kNone);
   d = decide(u"HKLM\\SOFTWARE\\DenySet");  // a `*` value name: every value of the key
   EXPECT_EQ(d.reason, Reason::kSubtreeProtected);
-  EXPECT_EQ(d.subtree_rules, rule::kSetValueDeny);
+  EXPECT_EQ(d.subtree_rules, rule::kSetValueDeny | rule::kSetValue);
   // `**` matches the key itself and every key below.
   for (const char16_t* key :
        {u"HKLM\\SOFTWARE\\Deep", u"HKLM\\SOFTWARE\\Deep\\a", u"HKLM\\SOFTWARE\\Deep\\a\\b\\c"}) {
@@ -542,8 +553,12 @@ TEST_F(DeleteKeyValues, ExemptProcessesPassTheDenyBitAsForOtherSubtrees) {
             Reason::kSubtreeProtected);
 }
 
-TEST_F(DeleteKeyValues, NotifyOnlyValuesAndOtherKeysAreNoProtection) {
-  EXPECT_EQ(decide(u"HKLM\\SOFTWARE\\NotifyOnly").reason, Reason::kNoMatch);
+TEST_F(DeleteKeyValues, NotifyOnlyValuesAreReportedAndOtherKeysAreNoProtection) {
+  // Watched values go with their key: the delete is reported, not denied.
+  const Decision watched = decide(u"HKLM\\SOFTWARE\\NotifyOnly");
+  EXPECT_EQ(watched.verdict, Verdict::kAllow);
+  EXPECT_EQ(watched.reason, Reason::kNotify);
+  EXPECT_EQ(watched.notify, NotifyMode::kAsync);
   EXPECT_EQ(decide(u"HKLM\\SOFTWARE\\DenyDeleteX").reason, Reason::kNoMatch);
   EXPECT_EQ(decide(u"HKLM\\SOFTWARE").reason,
             Reason::kNoMatch);  // deleting a parent fails while it has subkeys
@@ -608,6 +623,64 @@ TEST(RenameTarget, RenamingOntoCurrentControlSetMovesOntoHardenedKeys) {
   r.new_name = u"CurrentControlSet";
   r.process.image = u"C:\\x.exe";
   EXPECT_EQ(decide_on(policy->view, r, *scratch).reason, Reason::kHardenedKey);
+}
+
+
+// A symbolic link made at a protected key or above it, or a link there pointed elsewhere,
+// redirects every name below it: decided like moving a subtree there (attack: a link at
+// ...\Windows Defender to an attacker's key made tamper-protected values writable).
+TEST(Links, MakingOrRetargetingALinkOverProtectedKeysIsDecidedLikeMovingThem) {
+  auto policy = test::compile_yaml(R"(version: 1
+hardened_keys:
+  - 'HKLM\SYSTEM\CurrentControlSet\Services\WinDefend'
+monitored:
+  - key: 'HKLM\SOFTWARE\Policies\Microsoft\Windows Defender'
+    client: wd-policy
+    values:
+      - name: DisableAntiSpyware
+        rules: [set-value, tamper-protection]
+  - key: 'HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Image File Execution Options\*'
+    client: ifeo
+    values:
+      - name: Debugger
+        rules: [set-value]
+  - key: 'HKLM\SOFTWARE\Guarded\Inner'
+    client: guarded
+    rules: [create-key-deny]
+)");
+  ASSERT_TRUE(policy);
+  auto scratch = std::make_unique<DecisionScratch>();
+  auto decide = [&](Operation op, std::u16string_view key, bool link, std::u16string_view value = {}) {
+    OperationRequest r;
+    r.op = op;
+    r.key = key;
+    r.value = value;
+    r.creates_link = link;
+    r.process.image = u"C:\\x.exe";
+    r.process.pid = 9;
+    return decide_on(policy->view, r, *scratch);
+  };
+  for (const char16_t* key : {u"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender",
+                              u"HKLM\\SOFTWARE\\Policies\\Microsoft", u"\\REGISTRY\\MACHINE\\SOFTWARE\\Policies"}) {
+    EXPECT_EQ(decide(Operation::kCreateKey, key, true).reason, Reason::kTamperProtection) << utf16_to_utf8(key);
+    EXPECT_EQ(decide(Operation::kSetValue, key, false, u"SymbolicLinkValue").reason, Reason::kTamperProtection);
+    EXPECT_EQ(decide(Operation::kDeleteValue, key, false, u"symboliclinkvalue").reason,
+              Reason::kTamperProtection);
+    EXPECT_EQ(decide(Operation::kCreateKey, key, false).reason, Reason::kNoMatch);  // a plain key
+  }
+  EXPECT_EQ(decide(Operation::kCreateKey, u"HKLM\\SOFTWARE\\Guarded", true).reason, Reason::kSubtreeProtected);
+  EXPECT_EQ(decide(Operation::kCreateKey, u"HKLM\\SOFTWARE\\Guarded\\Inner", true).reason, Reason::kDenyRule);
+  EXPECT_EQ(decide(Operation::kCreateKey, u"HKLM\\SYSTEM\\ControlSet001\\Services", true).reason,
+            Reason::kHardenedKey);
+  // A link over a watched key is reported: what it makes readers see is the attacker's.
+  const Decision ifeo = decide(Operation::kCreateKey,
+                               u"HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Image File Execution Options\\sethc.exe",
+                               true);
+  EXPECT_EQ(ifeo.verdict, Verdict::kAllow);
+  EXPECT_EQ(ifeo.reason, Reason::kNotify);
+  EXPECT_EQ(ifeo.notify, NotifyMode::kAsync);
+  // Elsewhere a link is an ordinary create.
+  EXPECT_EQ(decide(Operation::kCreateKey, u"HKLM\\SOFTWARE\\Elsewhere", true).reason, Reason::kNoMatch);
 }
 
 }  // namespace

@@ -39,6 +39,9 @@ struct OperationRequest {
   // The caller named the key in Win32 form and a host rewrote it to the kernel form: Win32 names
   // end at NUL, so a NUL in the value or new name is still malformed (SPEC §9).
   bool names_from_win32 = false;
+  // create-key: the new key is a symbolic link (REG_OPTION_CREATE_LINK). A link redirects
+  // everything at and below its name, so it is decided like moving a subtree there.
+  bool creates_link = false;
   ProcessIdentity process;
   std::uint64_t thread_id = 0;
 };

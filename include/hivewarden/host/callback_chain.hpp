@@ -28,6 +28,7 @@ struct OperationArgs {
   std::uint32_t type = 0;  // set-value: the new data
   std::string_view data;
   bool key_exists = false;
+  bool create_link = false;  // create-key: the new key is a symbolic link
   // set-value / delete-value: the value before, when there is one
   const Value* old_value = nullptr;
   std::u16string_view image;
