@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   check_cmd->add_option("--status", check.status, "The operation's outcome: success (default), or an NTSTATUS name or number (then nothing is reported)");
   check_cmd->add_option("--type", check.type, "set-value: the new value's type (REG_SZ, REG_DWORD, ... or a number)");
   check_cmd->add_option("--data", check.data, "set-value: the new data, a JSON value (1, \"text\", [\"a\",\"b\"], hex for binary) or plain text");
+  check_cmd->add_flag("--link", check.link, "create-key: the new key is a symbolic link (REG_OPTION_CREATE_LINK)");
   check_cmd->add_flag("--key-exists", check.key_exists, "create-key: the key already exists (an open)");
   check_cmd->add_flag("--json", check.json, "Print one JSON object instead of text");
 

@@ -183,6 +183,7 @@ CheckOptions check_options(const json& op, const std::string& policy) {
   o.user_sid = op.value("user_sid", "");
   o.pid = op.value("pid", 0u);
   o.key_exists = op.value("key_exists", false);
+  o.link = op.value("link", false);
   for (const auto& f : op.value("flags", json::array()))
     o.flags += (o.flags.empty() ? "" : ",") + f.get<std::string>();
   for (const auto& r : op.value("rules", json::array()))

@@ -16,6 +16,7 @@ struct CheckOptions {
   std::string policy, op, key, value, new_name, image, user_sid;
   std::uint32_t pid = 0;
   bool key_exists = false;
+  bool link = false;  // create-key: the new key is a symbolic link
   bool json = false;
   std::string flags, rules;  // comma-separated names
   std::string status;        // the post-operation's outcome (SPEC §9 `status`)

@@ -35,6 +35,7 @@ nlohmann::json operation_object(const CheckOptions& o) {
   if (!o.image.empty()) object["image"] = o.image;
   if (!o.user_sid.empty()) object["user_sid"] = o.user_sid;
   if (o.key_exists) object["key_exists"] = true;
+  if (o.link) object["link"] = true;
   if (!o.flags.empty()) object["flags"] = comma_list(o.flags);
   if (!o.rules.empty()) object["rules"] = comma_list(o.rules);
   if (!o.status.empty()) object["status"] = o.status;
