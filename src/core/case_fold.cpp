@@ -29,4 +29,23 @@ bool is_folded(std::u16string_view folded) {
   return true;
 }
 
+void fold_ascii_units(std::u16string_view in, char16_t* out) {
+  for (std::size_t i = 0; i < in.size(); ++i) out[i] = fold_ascii_unit(in[i]);
+}
+
+bool equal_ascii_folded(std::u16string_view a, std::u16string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (fold_ascii_unit(a[i]) != fold_ascii_unit(b[i])) return false;
+  }
+  return true;
+}
+
+bool is_ascii_folded(std::u16string_view folded) {
+  for (char16_t unit : folded) {
+    if (fold_ascii_unit(unit) != unit) return false;
+  }
+  return true;
+}
+
 }  // namespace hivewarden

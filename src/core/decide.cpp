@@ -97,14 +97,14 @@ ProcessContext classify_process(const PolicyView& policy, const ProcessIdentity&
   out.flags = process.extra_flags & process_flag::kAll;
   out.rules = process.extra_rules & process_rule::kAll;
   // SPEC §9: pid 4 alone is not enough (a host that lost the image must not grant System).
-  if (process.pid == 4 && equal_folded(process.image, u"System")) {
+  if (process.pid == 4 && equal_ascii_folded(process.image, u"System")) {
     out.flags |= process_flag::kSystem;
   }
   if (policy.processes().size == 0 || has_dot_components(process.image))
     return out;  // no privileges by name
   const std::size_t length =
       process.image.size() > kMaxPathUnits ? kMaxPathUnits : process.image.size();
-  fold_units(process.image.substr(0, length), scratch.image_folded);
+  fold_ascii_units(process.image.substr(0, length), scratch.image_folded);
   const std::u16string_view image(scratch.image_folded, length);
   for (std::uint32_t i = 0; i < policy.processes().size; ++i) {
     const blob::ProcessRule& rule = policy.processes()[i];

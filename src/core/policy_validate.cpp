@@ -227,7 +227,7 @@ bool validate_policy(const void* data, std::uint64_t size, PolicyView& out, Poli
   }
   for (std::uint32_t p = 0; p < n_proc; ++p) {
     const ProcessRule& rule = proc[p];
-    if (!str_ok(rule.image) || !str_ok(rule.display) || !is_folded(str(rule.image)) ||
+    if (!str_ok(rule.image) || !str_ok(rule.display) || !is_ascii_folded(str(rule.image)) ||
         (rule.flags & ~process_flag::kAll) != 0 || (rule.rules & ~process_rule::kAll) != 0) {
       return check.fail("bad process rule", check.offset_of(&rule));
     }

@@ -148,7 +148,9 @@ bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyPro
           {source.file, p.where, "processes[" + std::to_string(i) + "].image", "not valid UTF-8"});
       continue;
     }
-    processes.push_back({strings.add(folded(*image)), strings.add(*image), p.flags, p.rules});
+    std::u16string image_folded(image->size(), u'\0');
+    fold_ascii_units(*image, image_folded.data());  // images: ASCII case only (case_fold.hpp)
+    processes.push_back({strings.add(image_folded), strings.add(*image), p.flags, p.rules});
   }
   // Offsets and indices in the blob are 32-bit.
   constexpr std::uint64_t kLimit = std::numeric_limits<std::uint32_t>::max();

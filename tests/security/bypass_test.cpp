@@ -166,6 +166,16 @@ std::vector<Attempt> attempts() {
       {"processes", "the real AV service is still bound by tamper protection", set, kDefender, u"DisableAntiSpyware", {},
        u"C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.1\\MsMpEng.exe", 3312},
       {"processes", "pid 4 with another name is not System", dkey, kService, {}, {}, u"C:\\evil.exe", 4},
+      // Images compare ASCII letters regardless of case, every other unit exactly: a look-alike
+      // letter names another file and gets nothing (attack on the fixes, F4/F7).
+      {"processes", "pid 4 named System with a long s", dkey, kService, {}, {}, u"SY\u017fTEM", 4},
+      {"processes", "the AV service's folder with a long s", dkey, kService, {}, {},
+       u"C:\\Program File\u017f\\Windows Defender\\MsMpEng.exe"},
+      {"processes", "the AV service's name with a long s", dkey, kService, {}, {},
+       u"C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.1\\M\u017fMpEng.exe"},
+      {"processes", "the AV image with a dotless i for I", set,
+       u"HKLM\\SOFTWARE\\Microsoft\\Windows Defender\\Real-Time Protection", u"DisableRealtimeMonitoring", {},
+       u"C:\\Program Files\\W\u0131ndows Defender\\MsMpEng.exe"},
   };
   return a;
 }

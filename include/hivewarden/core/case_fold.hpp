@@ -33,4 +33,15 @@ bool equal_folded(std::u16string_view a, std::u16string_view b);
 // True when `folded` is already folded (every unit maps to itself).
 bool is_folded(std::u16string_view folded);
 
+// Process images compare ASCII letters regardless of case and every other unit exactly. The
+// coarse fold above errs towards "the same name", which fails closed for keys (more is matched,
+// more is denied) but would fail open for images, where a match grants flags and rules: a
+// look-alike (KELVIN SIGN for K, long s for s) names another file on NTFS.
+inline char16_t fold_ascii_unit(char16_t unit) {
+  return (unit >= u'a' && unit <= u'z') ? static_cast<char16_t>(unit - 32) : unit;
+}
+void fold_ascii_units(std::u16string_view in, char16_t* out);
+bool is_ascii_folded(std::u16string_view folded);
+bool equal_ascii_folded(std::u16string_view a, std::u16string_view b);
+
 }  // namespace hivewarden
