@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   check_cmd->add_option("--op", check.op, "create-key, delete-key, set-value, delete-value, rename-key, restore-key, replace-key, query-value")->required();
   check_cmd->add_option("--key", check.key, "Key path: \\REGISTRY\\..., HKLM\\..., HKU\\..., HKCU\\... (with --user-sid), HKCR\\...")->required();
   check_cmd->add_option("--value", check.value, "Value name (value operations)");
-  check_cmd->add_option("--new-name", check.new_name, "New last component (rename-key)");
+  auto* check_new_name = check_cmd->add_option("--new-name", check.new_name, "New last component (rename-key)");
   check_cmd->add_option("--image", check.image, "Image path of the process (\"System\" with --pid 4 is the kernel)");
   check_cmd->add_option("--pid", check.pid, "Process id");
   check_cmd->add_option("--flags", check.flags, "Extra process flags, comma-separated (system, av-service, excluded, service-sid, friendly, seces)");
@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
 
   auto* demo = app.add_subcommand("demo", "Run the built-in default policy over the bundled sample operations");
   demo->add_option("--policy", policy, "Use this policy instead of the built-in one");
-  demo->add_option("--ops", ops, "Use these JSON-lines operations instead of the bundled ones");
+  demo->add_option("--ops", ops, "Use these JSON-lines operations (- for standard input) instead of the bundled ones");
 
   try {
     app.parse(argc, argv);
@@ -114,7 +114,10 @@ int main(int argc, char** argv) {
   };
   if (*compile) return finish(run_compile(policy, output));
   if (*dump) return finish(run_dump(policy, std::cout));
-  if (*check_cmd) return finish(run_check(check, std::cout));
+  if (*check_cmd) {
+    check.has_new_name = check_new_name->count() > 0;
+    return finish(run_check(check, std::cout));
+  }
   if (*demo) return finish(run_demo(policy, ops, std::cout));
   if (*monitor) return finish(run_monitor(monitor_options, std::cout));
   if (*bench) return finish(run_bench(bench_options, std::cout));

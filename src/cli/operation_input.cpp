@@ -91,14 +91,16 @@ template <class T>
 bool read_unsigned(const json& object, const char* field, T& out, std::string& error) {
   const auto it = object.find(field);
   if (it == object.end() || it->is_null()) return true;
-  if (!it->is_number_unsigned() ||
-      it->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<T>::max())) {
+  const bool signed_zero = it->is_number_integer() && it->get<std::int64_t>() == 0;  // -0
+  if (!signed_zero &&
+      (!it->is_number_unsigned() ||
+       it->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<T>::max()))) {
     error = std::string("field `") + field + "` must be a non-negative integer up to " +
             std::to_string(std::numeric_limits<T>::max()) + ", not " +
             (it->is_number() ? it->dump() : describe(*it));
     return false;
   }
-  out = static_cast<T>(it->get<std::uint64_t>());
+  out = signed_zero ? T(0) : static_cast<T>(it->get<std::uint64_t>());
   return true;
 }
 
@@ -157,12 +159,13 @@ bool read_value_data(const json& object, OperationInput& in, std::string& error)
     case reg_type::kQword: {
       const bool dword = in.type == reg_type::kDword;
       const std::uint64_t max = dword ? 0xFFFFFFFFull : ~0ull;
-      if (!d->is_number_unsigned() || d->get<std::uint64_t>() > max) {
+      const bool signed_zero = d->is_number_integer() && d->get<std::int64_t>() == 0;  // -0
+      if (!signed_zero && (!d->is_number_unsigned() || d->get<std::uint64_t>() > max)) {
         error = "field `data` of a " + type_name + " must be a whole number from 0 to " +
                 std::to_string(max) + ", not " + (d->is_number() ? d->dump() : describe(*d));
         return false;
       }
-      append_little_endian(in.data, d->get<std::uint64_t>(), dword ? 4 : 8);
+      append_little_endian(in.data, signed_zero ? 0 : d->get<std::uint64_t>(), dword ? 4 : 8);
       return true;
     }
     case reg_type::kSz:
@@ -199,7 +202,7 @@ bool is_known_host_status(const std::string& name) {
   using host::Status;
   for (Status s : {Status::kAccessDenied, Status::kObjectNameNotFound, Status::kObjectNameCollision,
                    Status::kCannotDelete, Status::kInvalidParameter, Status::kNameTooLong,
-                   Status::kReparseLoop}) {
+                   Status::kReparseLoop, Status::kUnsuccessful}) {
     if (name == host::status_name(s)) return true;
   }
   return false;
@@ -246,9 +249,9 @@ bool status_is_success(const json& status, bool& valid) {
     valid = status.get<std::uint64_t>() <= 0xFFFFFFFFull;
     return status.get<std::uint64_t>() == 0;
   }
-  if (status.is_number_integer()) {  // negative: NTSTATUS as a signed 32-bit number
+  if (status.is_number_integer()) {  // negative: NTSTATUS as a signed 32-bit number; -0 is 0
     valid = status.get<std::int64_t>() >= std::numeric_limits<std::int32_t>::min();
-    return false;
+    return status.get<std::int64_t>() == 0;
   }
   if (status.is_string()) {
     const std::string s = lower(status.get_ref<const std::string&>());
@@ -256,6 +259,12 @@ bool status_is_success(const json& status, bool& valid) {
     if (const auto n = status_number(s)) {
       valid = *n <= 0xFFFFFFFFull;
       return *n == 0;
+    }
+    if (s.size() > 1 && s[0] == '-' && s.find('x') == std::string::npos) {  // signed, decimal
+      if (const auto n = status_number(s.substr(1))) {
+        valid = *n <= 0x80000000ull;
+        return *n == 0;
+      }
     }
     const bool ntstatus_name =
         s.size() > 7 && s.rfind("status_", 0) == 0 &&
@@ -309,6 +318,7 @@ std::optional<OperationInput> operation_from_json(const json& object, std::strin
   if (const auto it = object.find("status"); it != object.end()) {
     bool valid = true;
     in.success = status_is_success(*it, valid);
+    if (!it->is_null()) in.status = it->is_string() ? it->get<std::string>() : it->dump();
     if (!valid) {
       error =
           "field `status` must be success, STATUS_SUCCESS, 0, an NTSTATUS name (STATUS_...) "
@@ -351,6 +361,10 @@ bool OperationLines::next(OperationLine& line) {
 std::optional<OperationInput> operation_from_line(std::string_view text, std::string& error) {
   if (text.size() > kMaxOperationLineBytes) {
     error = line_too_long_error();
+    return std::nullopt;
+  }
+  if (text.find('\0') != std::string_view::npos) {  // the parser would stop there silently
+    error = "the line holds a NUL byte (JSON text has none: write \\u0000 inside a string)";
     return std::nullopt;
   }
   if (!json_depth_within(text, kMaxOperationNesting)) {

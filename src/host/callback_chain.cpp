@@ -79,7 +79,9 @@ Status apply(Registry& registry, const CallbackChain& chain, const HostOperation
   const auto callbacks = chain.snapshot();
   std::size_t called = 0;
   st = CallbackChain::pre(*callbacks, t.pre_class, args, called);
-  if (st == Status::kSuccess) {
+  if (st == Status::kSuccess && op.fails) {
+    st = Status::kUnsuccessful;
+  } else if (st == Status::kSuccess) {
     bool created = false;
     switch (op.op) {
       case Operation::kCreateKey:

@@ -79,6 +79,8 @@ const char* status_name(Status s) {
       return "name-too-long";
     case Status::kReparseLoop:
       return "reparse-point-loop";
+    case Status::kUnsuccessful:
+      return "unsuccessful";
   }
   return "?";
 }
@@ -87,15 +89,6 @@ std::u16string fold(std::u16string_view name) {
   std::u16string out(name.size(), u'\0');
   fold_units(name, out.data());
   return out;
-}
-
-bool PathComponents::next(std::u16string_view& component) {
-  while (!rest_.empty() && rest_.front() == u'\\') rest_.remove_prefix(1);
-  if (rest_.empty()) return false;
-  const std::size_t end = std::min(rest_.find(u'\\'), rest_.size());
-  component = rest_.substr(0, end);
-  rest_.remove_prefix(end);
-  return true;
 }
 
 FoldedName::FoldedName(std::u16string_view name) {

@@ -301,5 +301,56 @@ monitored:
   }
 }
 
+// Attack on the fixes (F2): check passed every option as a string, so `--type 4`, a negative
+// `--status` and `--new-name ""` were refused where eval accepts the same fields.
+TEST_F(CommandRegressions, CheckReadsNumbersAndEmptyNamesAsEvalDoes) {
+  CheckOptions c;
+  c.op = "set-value";
+  c.key = "HKLM\\SOFTWARE\\Microsoft\\Windows Defender\\Exclusions\\Paths";
+  c.value = "x";
+  c.type = "4";
+  c.data = "1";
+  c.status = "-1073741790";
+  c.json = true;
+  std::ostringstream out;
+  ASSERT_EQ(run_check(c, out), kExitOk) << out.str();
+  CheckOptions r;
+  r.op = "rename-key";
+  r.key = "HKLM\\SOFTWARE\\A";
+  r.new_name = "";
+  r.has_new_name = true;
+  r.json = true;
+  std::ostringstream rename_out;
+  ASSERT_EQ(run_check(r, rename_out), kExitOk);
+  EXPECT_EQ(json::parse(rename_out.str())["reason"], "invalid-name");
+}
+
+// Attack on the fixes (F8): `run` dropped the line's `status`; a line that says the operation
+// failed now fails after its pre-operation, so nothing is reported, as `eval` says.
+TEST_F(CommandRegressions, RunFailsALineWhoseStatusSaysItFailed) {
+  const std::string ops =
+      R"({"op":"set-value","key":"HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run","value":"x2","data":"y","image":"C:\\x.exe","pid":1,"status":"STATUS_ACCESS_DENIED"})"
+      "\n"
+      R"({"op":"set-value","key":"HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run","value":"x3","data":"y","image":"C:\\x.exe","pid":1,"status":0})"
+      "\n";
+  const std::string exported = (dir_ / "out.reg").string();
+  std::string out;
+  run(ops,
+      "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\"
+      "CurrentVersion\\Run]\n",
+      out, "", exported);
+  const auto lines = json_lines(out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["status"], "STATUS_ACCESS_DENIED");
+  EXPECT_EQ(lines[0]["reason"], "notify");
+  EXPECT_EQ(lines[0]["notify"], "none");
+  EXPECT_EQ(lines[1]["status"], "success");
+  EXPECT_EQ(lines[1]["notify"], "async");
+  std::ifstream in(exported, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text.find("\"x2\""), std::string::npos);  // the failed set-value changed nothing
+  EXPECT_NE(text.find("\"x3\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace hivewarden::cli

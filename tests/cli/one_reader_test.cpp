@@ -179,6 +179,7 @@ CheckOptions check_options(const json& op, const std::string& policy) {
   o.key = op["key"];
   o.value = op.value("value", "");
   o.new_name = op.value("new_name", "");
+  o.has_new_name = op.contains("new_name");
   o.image = op.value("image", "");
   o.user_sid = op.value("user_sid", "");
   o.pid = op.value("pid", 0u);

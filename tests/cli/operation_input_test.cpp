@@ -170,6 +170,25 @@ TEST(OperationReader, StatusSpellings) {
   }
 }
 
+// Attack on the fixes (F9, F3): a raw NUL byte ended the parser's input, so `{...}\0garbage` was one
+// valid operation; -0 is the number 0, for `status` and for numbers.
+TEST(OperationReader, RawNulBytesAreRefusedAndMinusZeroIsZero) {
+  const std::string line = std::string(R"({"op":"create-key","key":"HKLM\\A"})") + '\0' + "garbage{{{";
+  EXPECT_NE(read_error(line).find("NUL byte"), std::string::npos);
+  bool valid = false;
+  EXPECT_TRUE(status_is_success(nlohmann::json::parse("-0"), valid));
+  EXPECT_TRUE(valid);
+  EXPECT_TRUE(status_is_success(nlohmann::json("-0"), valid));
+  EXPECT_TRUE(valid);
+  EXPECT_FALSE(status_is_success(nlohmann::json("-1073741790"), valid));
+  EXPECT_TRUE(valid);
+  status_is_success(nlohmann::json("-2147483649"), valid);
+  EXPECT_FALSE(valid);
+  const OperationInput in = read_ok(kSet + R"(,"type":"REG_DWORD","data":-0,"pid":-0})");
+  EXPECT_EQ(in.data, std::string(4, '\0'));
+  EXPECT_EQ(in.pid, 0u);
+}
+
 TEST(LineReader, BoundsEachLineAndCountsEveryLine) {
   std::istringstream in("a\n" + std::string(100, 'x') + "\nb\r\n\nlast");
   LineReader lines(in, 10);

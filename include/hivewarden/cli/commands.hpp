@@ -17,6 +17,7 @@ struct CheckOptions {
   std::uint32_t pid = 0;
   bool key_exists = false;
   bool link = false;  // create-key: the new key is a symbolic link
+  bool has_new_name = false;  // --new-name was given (an empty new name is still a name)
   bool json = false;
   std::string flags, rules;  // comma-separated names
   std::string status;        // the post-operation's outcome (SPEC §9 `status`)

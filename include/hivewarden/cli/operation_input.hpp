@@ -30,6 +30,7 @@ struct OperationInput {
   ProcessRules rules = 0;
   std::uint64_t thread = 1;
   bool success = true;  // the post-operation's outcome (`status`)
+  std::string status;   // `status` as the line gave it (empty: none given)
   // set-value's new data (`type`, `data`), as the registry stores it (little-endian, UTF-16LE).
   bool has_data = false;
   std::uint32_t type = 1;  // REG_SZ

@@ -86,6 +86,9 @@ struct HostOperation {
   const Key* saved = nullptr;  // restore-key / replace-key: the subtree to put in place
   bool open_link = false;      // act on a link key itself, not its target (REG_OPTION_OPEN_LINK)
   bool create_link = false;  // create-key: the new key is a symbolic link (REG_OPTION_CREATE_LINK)
+  // The operation fails after its pre-operation, as if a lower layer refused it (kUnsuccessful):
+  // how `run` replays a line whose `status` says the operation failed.
+  bool fails = false;
   std::u16string image;
   std::uint32_t pid = 0;
   ProcessFlags flags = 0;  // process flags and rules the host knows beyond the policy's

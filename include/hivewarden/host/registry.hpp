@@ -23,7 +23,8 @@ enum class Status : std::uint32_t {
   kCannotDelete = 0xC0000121,
   kInvalidParameter = 0xC000000D,
   kNameTooLong = 0xC0000106,
-  kReparseLoop = 0xC000026B,  // too many symbolic links
+  kReparseLoop = 0xC000026B,   // too many symbolic links
+  kUnsuccessful = 0xC0000001,  // a failure the caller asked for (`run`: a line's `status`)
 };
 
 // Windows' limits: a key name of 255 units, a tree 512 levels deep below a hive root.
@@ -98,7 +99,20 @@ std::u16string fold(std::u16string_view name);
 class PathComponents {
  public:
   explicit PathComponents(std::u16string_view path) : rest_(path) {}
-  bool next(std::u16string_view& component);
+  // Inline: every lookup calls it once per component.
+  bool next(std::u16string_view& component) {
+    std::size_t start = 0;
+    while (start < rest_.size() && rest_[start] == u'\\') ++start;
+    if (start == rest_.size()) {
+      rest_ = {};
+      return false;
+    }
+    std::size_t end = start;
+    while (end < rest_.size() && rest_[end] != u'\\') ++end;
+    component = rest_.substr(start, end - start);
+    rest_.remove_prefix(end);
+    return true;
+  }
   std::u16string_view rest() const { return rest_; }  // what next() has not handed out yet
 
  private:

@@ -23,6 +23,11 @@ nlohmann::json comma_list(const std::string& list) {
   return names;
 }
 
+nlohmann::json number_or_text(const std::string& text) {
+  const nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
+  return parsed.is_number_integer() ? parsed : nlohmann::json(text);
+}
+
 // The options as the JSON object of SPEC §9, so that `check` reads its operation with the same
 // reader as `eval`, `demo` and `run`. `--data` is a JSON value (1, "text", ["a","b"]) or plain
 // text, taken as a string.
@@ -31,15 +36,16 @@ nlohmann::json operation_object(const CheckOptions& o) {
   if (!o.value.empty() || o.op == "set-value" || o.op == "delete-value" || o.op == "query-value") {
     object["value"] = o.value;
   }
-  if (!o.new_name.empty()) object["new_name"] = o.new_name;
+  if (o.has_new_name) object["new_name"] = o.new_name;
   if (!o.image.empty()) object["image"] = o.image;
   if (!o.user_sid.empty()) object["user_sid"] = o.user_sid;
   if (o.key_exists) object["key_exists"] = true;
   if (o.link) object["link"] = true;
   if (!o.flags.empty()) object["flags"] = comma_list(o.flags);
   if (!o.rules.empty()) object["rules"] = comma_list(o.rules);
-  if (!o.status.empty()) object["status"] = o.status;
-  if (!o.type.empty()) object["type"] = o.type;
+  // A number given on the command line is a number to the reader, as in a JSON line.
+  if (!o.status.empty()) object["status"] = number_or_text(o.status);
+  if (!o.type.empty()) object["type"] = number_or_text(o.type);
   if (!o.data.empty()) {
     nlohmann::json data = nlohmann::json::parse(o.data, nullptr, false);
     object["data"] = data.is_discarded() ? nlohmann::json(o.data) : data;

@@ -51,6 +51,8 @@ int run_demo(const std::string& policy_path, const std::string& ops_path, std::o
   std::istream* in = &bundled;
   if (ops_path.empty()) {
     bundled.str(std::string(embedded::demo_ops_jsonl()));
+  } else if (ops_path == "-") {
+    in = &std::cin;
   } else {
     file.open(ops_path, std::ios::binary);
     if (!file) {

@@ -24,13 +24,16 @@ namespace {
 
 // Prints what `run` did with one line: the real status, and the engine's decision when the
 // engine was asked (an operation on a key that does not exist fails before any callback).
+// `asked_status` is the line's own `status`: a failure the line asked for is printed as given.
 void print_result(std::ostream& out, std::uint64_t number, Operation op, std::u16string_view key,
-                  host::Status status, const Decision* d) {
+                  host::Status status, const Decision* d, const std::string& asked_status = {}) {
   nlohmann::ordered_json result;
   result["line"] = number;
   result["op"] = traits(op).name;
   result["key"] = utf16_to_utf8(key);
-  result["status"] = host::status_name(status);
+  result["status"] = status == host::Status::kUnsuccessful && !asked_status.empty()
+                         ? asked_status
+                         : std::string(host::status_name(status));
   if (d != nullptr) {
     result["decision"] = verdict_name(d->verdict);
     result["reason"] = reason_name(d->reason);
@@ -152,6 +155,7 @@ int run_run(const RunOptions& o, std::ostream& out) {
     op.thread = input->thread;
     op.open_link = input->open_link;
     op.create_link = input->create_link;
+    op.fails = !input->success;  // the line says the operation failed: it does, after the engine
     host::Subtree saved;
     if (op.op == Operation::kRestoreKey || op.op == Operation::kReplaceKey) {
       std::string bytes;
@@ -190,7 +194,8 @@ int run_run(const RunOptions& o, std::ostream& out) {
     } else {
       status = host::apply(registry, chain, op);
     }
-    print_result(out, number, op.op, path->text(), status, host::EngineFilter::last_decision());
+    print_result(out, number, op.op, path->text(), status, host::EngineFilter::last_decision(),
+                 input->status);
     ++by_status[host::status_name(status)];
     if (!out) break;
   }
