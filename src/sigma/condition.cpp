@@ -7,7 +7,8 @@ namespace {
 
 bool glob_names(const std::string& pattern, const std::string& name) {
   if (pattern == "them") return true;
-  if (!pattern.empty() && pattern.back() == '*') return name.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0;
+  if (!pattern.empty() && pattern.back() == '*')
+    return name.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0;
   return name == pattern;
 }
 
@@ -30,7 +31,10 @@ class Parser {
 
   bool parse(Dnf& out, std::string& error) {
     if (!expr(out) || pos_ != tokens_.size()) {
-      error = error_.empty() ? "unexpected '" + (pos_ < tokens_.size() ? tokens_[pos_] : std::string("end")) + "'" : error_;
+      error =
+          error_.empty()
+              ? "unexpected '" + (pos_ < tokens_.size() ? tokens_[pos_] : std::string("end")) + "'"
+              : error_;
       return false;
     }
     return true;
@@ -98,10 +102,21 @@ class Parser {
     return true;
   }
 
+  // Each `(` and `not` is one level of recursion: bounded, so a hostile rule cannot overflow the
+  // stack (real rules nest two or three deep).
+  static constexpr int kMaxNesting = 32;
+  bool deeper() {
+    if (++depth_ <= kMaxNesting) return true;
+    return fail("condition nested deeper than " + std::to_string(kMaxNesting) +
+                " levels of parentheses and `not`");
+  }
+
   bool not_expr(Dnf& out) {
     if (accept("not")) {
       Dnf inner;
-      return not_expr(inner) && negate(inner, out);
+      const bool ok = deeper() && not_expr(inner) && negate(inner, out);
+      --depth_;
+      return ok;
     }
     return primary(out);
   }
@@ -111,11 +126,12 @@ class Parser {
     if (t == nullptr) return fail("condition ends too early");
     if (*t == "(") {
       ++pos_;
-      if (!expr(out)) return false;
-      return accept(")") || fail("missing ')'");
+      const bool ok = deeper() && expr(out) && (accept(")") || fail("missing ')'"));
+      --depth_;
+      return ok;
     }
-    if ((*t == "1" || *t == "any" || *t == "all") && pos_ + 2 < tokens_.size() + 1 && pos_ + 1 < tokens_.size() &&
-        tokens_[pos_ + 1] == "of") {
+    if ((*t == "1" || *t == "any" || *t == "all") && pos_ + 2 < tokens_.size() + 1 &&
+        pos_ + 1 < tokens_.size() && tokens_[pos_ + 1] == "of") {
       const bool all = *t == "all";
       pos_ += 2;
       const std::string* pattern = peek();
@@ -149,13 +165,14 @@ class Parser {
   const std::vector<std::string>& selections_;
   std::size_t max_terms_;
   std::size_t pos_ = 0;
+  int depth_ = 0;
   std::string error_;
 };
 
 }  // namespace
 
-bool condition_to_dnf(const std::string& condition, const std::vector<std::string>& selections, Dnf& out,
-                      std::string& error, std::size_t max_terms) {
+bool condition_to_dnf(const std::string& condition, const std::vector<std::string>& selections,
+                      Dnf& out, std::string& error, std::size_t max_terms) {
   if (condition.find('|') != std::string::npos) {
     error = "aggregation (`|`) is not a registry condition";
     return false;

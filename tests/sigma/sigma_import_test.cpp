@@ -31,6 +31,20 @@ TEST(SigmaCondition, CommonShapes) {
   EXPECT_EQ(dnf_text("not (sel_1 and sel_2)", names), (std::vector<std::string>{"!sel_1", "!sel_2"}));
 }
 
+// Attack on the fixes (F11): 20,000 nested parentheses (or `not (`) overflowed the stack.
+TEST(SigmaCondition, DeepNestingIsAnErrorNotACrash) {
+  Dnf out;
+  std::string error;
+  for (const std::string& open : {std::string("("), std::string("not (")}) {
+    std::string deep;
+    for (int i = 0; i < 20000; ++i) deep += open;
+    deep += "selection" + std::string(20000, ')');
+    EXPECT_FALSE(condition_to_dnf(deep, {"selection"}, out, error, 64));
+    EXPECT_NE(error.find("nested deeper than"), std::string::npos) << error;
+  }
+  EXPECT_TRUE(condition_to_dnf("((not (selection)))", {"selection"}, out, error, 64)) << error;
+}
+
 TEST(SigmaCondition, ErrorsSayWhat) {
   Dnf dnf;
   std::string error;

@@ -36,6 +36,9 @@ int run_monitor(const MonitorOptions& options, std::ostream& out) {
       options.socket,
       [&](const RecordView& record) {
         std::lock_guard<std::mutex> lock(out_mutex);
+        // --count N prints exactly N: records that arrive in the same burst after the Nth are
+        // acknowledged (so no sender waits) but not printed.
+        if (options.count != 0 && seen.load() >= options.count) return !options.no_ack;
         if (options.json) {
           out << record_to_json(record, names.empty() ? nullptr : &names).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         } else {
