@@ -59,9 +59,22 @@ std::uint64_t Notifier::notify(const NotifyEvent& e) {
   if (bytes.empty() || encode_record(in, bytes.data(), bytes.size()) == 0) return 0;
   records_.fetch_add(1, std::memory_order_relaxed);
   if (in.type == MessageType::kRegistryEventSync) {
+    const auto now = std::chrono::steady_clock::now().time_since_epoch();
+    const bool unanswering = timeouts_in_a_row_.load() >= kSyncTimeoutsBeforeNotWaiting;
+    if (unanswering && now - std::chrono::nanoseconds(last_wait_ns_.load()) < kSyncProbeInterval) {
+      not_waited_.fetch_add(1, std::memory_order_relaxed);
+      producer_->send_async(std::move(bytes));  // still delivered, only not waited for
+      return in.sequence;
+    }
+    last_wait_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
     SyncResult result = SyncResult::kAcknowledged;
     producer_->send_sync(std::move(bytes), in.sequence, sync_timeout_, &result);
-    if (result == SyncResult::kTimedOut) timeouts_.fetch_add(1, std::memory_order_relaxed);
+    if (result == SyncResult::kTimedOut) {
+      timeouts_.fetch_add(1, std::memory_order_relaxed);
+      timeouts_in_a_row_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      timeouts_in_a_row_.store(0);
+    }
     if (result == SyncResult::kDisconnected) lost_.fetch_add(1, std::memory_order_relaxed);
   } else {
     producer_->send_async(std::move(bytes));
@@ -70,7 +83,7 @@ std::uint64_t Notifier::notify(const NotifyEvent& e) {
 }
 
 NotifierStats Notifier::stats() const {
-  return {records_.load(), skipped_.load(), timeouts_.load(), lost_.load()};
+  return {records_.load(), skipped_.load(), timeouts_.load(), lost_.load(), not_waited_.load()};
 }
 
 }  // namespace hivewarden

@@ -38,7 +38,15 @@ struct NotifierStats {
   std::uint64_t skipped_no_consumer = 0;  // not built: nobody listening
   std::uint64_t sync_timeouts = 0;        // the consumer was there but did not answer in time
   std::uint64_t sync_disconnected = 0;    // the consumer went away before answering
+  std::uint64_t sync_not_waited = 0;      // sent without waiting: the consumer stopped answering
 };
+
+// A consumer that stays connected but stops answering (hung, stopped) would make every sync
+// record wait the whole timeout. After this many timeouts in a row the notifier stops waiting:
+// sync records go out without a wait (counted), and one of them waits again, as a probe, once
+// kSyncProbeInterval has passed; an acknowledgement ends the episode.
+inline constexpr std::uint32_t kSyncTimeoutsBeforeNotWaiting = 3;
+inline constexpr std::chrono::milliseconds kSyncProbeInterval{1000};
 
 class Notifier {
  public:
@@ -55,7 +63,9 @@ class Notifier {
   SocketProducer* producer_;
   std::chrono::milliseconds sync_timeout_;
   std::atomic<std::uint64_t> sequence_{0};
-  std::atomic<std::uint64_t> records_{0}, skipped_{0}, timeouts_{0}, lost_{0};
+  std::atomic<std::uint64_t> records_{0}, skipped_{0}, timeouts_{0}, lost_{0}, not_waited_{0};
+  std::atomic<std::uint32_t> timeouts_in_a_row_{0};
+  std::atomic<std::int64_t> last_wait_ns_{0};  // steady clock: when a sync record last waited
 };
 
 }  // namespace hivewarden

@@ -44,6 +44,19 @@ void print_result(std::ostream& out, std::uint64_t number, Operation op, std::u1
   out << result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 
+// Reads a restore / replace file's subtree; on success remembers which file it was.
+bool load_saved_file(const std::string& file, std::uint32_t control_set, host::Subtree& saved,
+                     std::string& saved_file, std::string& error) {
+  std::string bytes;
+  saved_file.clear();
+  if (!host::read_reg_file(file, bytes, error) ||
+      !host::load_subtree(bytes, file, saved, error, control_set)) {
+    return false;
+  }
+  saved_file = file;
+  return true;
+}
+
 }  // namespace
 
 int run_run(const RunOptions& o, std::ostream& out) {
@@ -110,6 +123,8 @@ int run_run(const RunOptions& o, std::ostream& out) {
   std::map<std::string, int> by_status;
   std::uint64_t errors = 0;
   std::unique_ptr<KeyPath> path(new KeyPath);
+  host::Subtree saved;
+  std::string saved_file;  // the file `saved` was read from
   OperationLines lines(*in);
   OperationLine line;
   while (lines.next(line)) {
@@ -156,16 +171,15 @@ int run_run(const RunOptions& o, std::ostream& out) {
     op.open_link = input->open_link;
     op.create_link = input->create_link;
     op.fails = !input->success;  // the line says the operation failed: it does, after the engine
-    host::Subtree saved;
     if (op.op == Operation::kRestoreKey || op.op == Operation::kReplaceKey) {
-      std::string bytes;
-      if (input->file.empty() || !host::read_reg_file(input->file, bytes, error) ||
-          !host::load_subtree(bytes, input->file, saved, error,
-                              session->policy.view().control_set())) {
+      // The last saved file read is kept: many lines restoring the same file read it once.
+      if (input->file.empty() ||
+          (input->file != saved_file &&
+           !load_saved_file(input->file, session->policy.view().control_set(), saved, saved_file,
+                            error))) {
         fail(input->file.empty()
                  ? "restore-key and replace-key need `file`, a .reg file of the subtree"
-             : error.empty() ? "cannot open " + input->file
-                             : error);
+                 : error);
         continue;
       }
       op.saved = saved.get();
@@ -213,7 +227,12 @@ int run_run(const RunOptions& o, std::ostream& out) {
   if (producer) {
     const DeliveryStats s = producer->stats();
     std::cerr << " (" << s.sent << " sent, " << s.dropped_overflow + s.dropped_disconnected
-              << " dropped, " << s.sync_timeouts << " sync timeouts)";
+              << " dropped, " << s.sync_timeouts << " sync timeouts";
+    if (const NotifierStats n = notifier.stats(); n.sync_not_waited > 0) {
+      std::cerr << ", " << n.sync_not_waited
+                << " sync records not waited for: the consumer stopped answering";
+    }
+    std::cerr << ")";
   }
   std::cerr << "\n";
   if (std::string error;
