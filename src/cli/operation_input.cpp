@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <limits>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -372,9 +373,28 @@ std::optional<OperationInput> operation_from_line(std::string_view text, std::st
             " levels (the limit of one operation)";
     return std::nullopt;
   }
-  const json object = json::parse(text, nullptr, false);
+  // A field given twice would silently take its last value ("op":"set-value",...,"op":...): an
+  // error instead, as in the policy. Keys are tracked per open object (nesting is bounded above).
+  std::vector<std::vector<std::string>> open_objects;
+  std::string duplicate;
+  const json::parser_callback_t note_keys = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) open_objects.emplace_back();
+    if (event == json::parse_event_t::object_end && !open_objects.empty()) open_objects.pop_back();
+    if (event == json::parse_event_t::key && !open_objects.empty() && duplicate.empty()) {
+      std::vector<std::string>& keys = open_objects.back();
+      const std::string& key = parsed.get_ref<const std::string&>();
+      if (std::find(keys.begin(), keys.end(), key) != keys.end()) duplicate = key;
+      keys.push_back(key);
+    }
+    return true;
+  };
+  const json object = json::parse(text, note_keys, false);
   if (object.is_discarded()) {
     error = "not valid JSON";
+    return std::nullopt;
+  }
+  if (!duplicate.empty()) {
+    error = "field " + describe(json(duplicate)) + " is given twice";
     return std::nullopt;
   }
   return operation_from_json(object, error);

@@ -189,6 +189,16 @@ TEST(OperationReader, RawNulBytesAreRefusedAndMinusZeroIsZero) {
   EXPECT_EQ(in.pid, 0u);
 }
 
+// A field given twice took its last value silently ("op":"set-value",...,"op":"query-value").
+TEST(OperationReader, AFieldGivenTwiceIsAnError) {
+  EXPECT_NE(read_error(R"({"op":"set-value","key":"HKLM\\A","value":"v","op":"query-value"})")
+                .find("'op' is given twice"),
+            std::string::npos);
+  EXPECT_NE(read_error(kSet + R"(,"flags":["friendly"],"flags":[]})").find("'flags' is given twice"),
+            std::string::npos);
+  read_ok(kSet + R"(,"x":{"a":1},"y":{"a":2}})");  // the same name in two objects is fine
+}
+
 TEST(LineReader, BoundsEachLineAndCountsEveryLine) {
   std::istringstream in("a\n" + std::string(100, 'x') + "\nb\r\n\nlast");
   LineReader lines(in, 10);
