@@ -443,7 +443,11 @@ bool import_reg(const std::string& bytes, const std::string& file_name, Registry
       registry.delete_value(current, name);
       ++stats.deleted;
     } else {
-      registry.set_value(current, name, type, data);
+      if (registry.set_value(current, name, type, data) == Status::kNameTooLong) {
+        error = where + "a value name of " + std::to_string(name.size()) +
+                " UTF-16 units, over Windows' limit of " + std::to_string(kMaxValueNameUnits);
+        return false;
+      }
       ++stats.values;
     }
   }

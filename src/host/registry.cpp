@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "hivewarden/core/case_fold.hpp"
+#include "hivewarden/core/key_path.hpp"
 
 namespace hivewarden::host {
 namespace {
@@ -239,6 +240,7 @@ Status Registry::delete_key(const std::u16string& path) {
 
 Status Registry::set_value(const std::u16string& path, const std::u16string& name,
                            std::uint32_t type, const std::string& data) {
+  if (name.size() > kMaxValueNameUnits) return Status::kNameTooLong;  // Windows' limit
   std::unique_lock lock(mutex_);
   Key* k = find(path);
   if (k == nullptr) return Status::kObjectNameNotFound;
@@ -252,6 +254,7 @@ Status Registry::set_value(const std::u16string& path, const std::u16string& nam
 }
 
 Status Registry::delete_value(const std::u16string& path, const std::u16string& name) {
+  if (name.size() > kMaxValueNameUnits) return Status::kNameTooLong;  // Windows' limit
   std::unique_lock lock(mutex_);
   Key* k = find(path);
   if (k == nullptr) return Status::kObjectNameNotFound;

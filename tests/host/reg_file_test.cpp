@@ -339,4 +339,21 @@ TEST(RegFile, ReadingStopsAtTheFileLimit) {
 }
 
 }  // namespace
+
+// Attack on the fixes: a value name of 20,000 units was imported (and every operation on it was
+// then invalid-name); Windows' limit is 16,383 units.
+TEST(RegFile, ValueNameOverWindowsLimitIsAnError) {
+  Registry r;
+  RegImportStats stats;
+  std::string error;
+  const std::string text = "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n\"" +
+                           std::string(20000, 'v') + "\"=\"x\"\n";
+  EXPECT_FALSE(import_reg(text, "long.reg", r, stats, error));
+  EXPECT_NE(error.find("long.reg:4"), std::string::npos) << error.substr(0, 200);
+  EXPECT_NE(error.find("16383"), std::string::npos) << error.substr(0, 200);
+  const std::string ok = "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n\"" +
+                         std::string(16383, 'v') + "\"=\"x\"\n";
+  EXPECT_TRUE(import_reg(ok, "ok.reg", r, stats, error)) << error.substr(0, 200);
+}
+
 }  // namespace hivewarden::host

@@ -66,6 +66,7 @@ class Registry {
   // do (create_key, like NtCreateKey, wants the parent to be there); `created` counts new keys.
   Status create_key_path(std::u16string_view path, std::size_t& created);
   Status delete_key(const std::u16string& path);  // kCannotDelete while it has subkeys
+  // kNameTooLong for a value name over Windows' 16,383 units.
   Status set_value(const std::u16string& path, const std::u16string& name, std::uint32_t type,
                    const std::string& data);
   Status delete_value(const std::u16string& path, const std::u16string& name);
