@@ -201,6 +201,21 @@ TEST(GzipMembers, MembersAndZeroPaddingAreRead) {
   EXPECT_HAS(junk.error, "neither a gzip member nor zero padding");
 }
 
+TEST(GzipMembers, GzipXmlIsReadAsXml) {
+  TempDir dir;
+  const std::string event =
+      "<Event xmlns=\"x\"><System><Provider Name=\"Microsoft-Windows-Sysmon\"/><EventID>12"
+      "</EventID></System><EventData><Data Name=\"EventType\">CreateKey</Data><Data "
+      "Name=\"TargetObject\">HKLM\\SOFTWARE\\K</Data></EventData></Event>\n";
+  const Outcome o = read(dir.write("log.xml.gz", gzip(event + event)));
+  EXPECT_TRUE(o.ok) << o.error;
+  EXPECT_EQ(o.events.size(), 2u);
+  std::string cut = gzip(event + event + event);
+  const Outcome damaged = read(dir.write("cut.xml.gz", cut.substr(0, cut.size() - 12)));
+  EXPECT_FALSE(damaged.ok);
+  EXPECT_HAS(damaged.error, "cut.xml.gz:");
+}
+
 // --- F5: a top-level JSON array of events ----------------------------------------------------
 
 TEST(JsonArrays, ElementsOfATopLevelArrayAreEvents) {
