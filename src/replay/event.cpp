@@ -1,5 +1,7 @@
 #include "hivewarden/replay/event.hpp"
 
+#include "hivewarden/replay/readers.hpp"
+
 #include <optional>
 
 #include <cstdio>
@@ -27,7 +29,62 @@ bool hex_number(const std::string& s, std::uint64_t& out) {
   return true;
 }
 
+// The text of a field for a message: short, and printable.
+std::string quoted(const std::string& text) {
+  std::string out = "\"";
+  for (const char c : text.substr(0, 40)) out += c >= 0x20 && c < 0x7F ? c : '?';
+  return out + (text.size() > 40 ? "...\"" : "\"");
+}
+
 }  // namespace
+
+bool parse_uint32(std::string_view text, std::uint32_t& out) {
+  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!text.empty() && blank(text.front())) text.remove_prefix(1);
+  while (!text.empty() && blank(text.back())) text.remove_suffix(1);
+  const bool hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+  if (hex) text.remove_prefix(2);
+  if (text.empty()) return false;
+  std::uint64_t value = 0;
+  for (const char c : text) {
+    const int digit = hex ? hex_digit(c) : (c >= '0' && c <= '9' ? c - '0' : -1);
+    if (digit < 0) return false;
+    value = value * (hex ? 16 : 10) + static_cast<std::uint64_t>(digit);
+    if (value > 0xFFFFFFFFu) return false;
+  }
+  out = static_cast<std::uint32_t>(value);
+  return true;
+}
+
+void read_number_field(const char* name, const std::string& text, std::uint32_t& out,
+                       RegistryEvent& event) {
+  if (text.empty() || parse_uint32(text, out)) return;
+  out = 0;
+  if (event.unreadable.empty())
+    event.unreadable = std::string(name) + " " + quoted(text) + " is not a 32-bit number";
+}
+
+bool sort_record(const std::string& provider, bool sysmon, const std::string& id_text,
+                 RegistryEvent& event, ReadStats& stats) {
+  std::uint32_t id = 0;
+  const bool id_ok = id_text.empty() || parse_uint32(id_text, id);
+  const std::string who = provider.empty() ? std::string("?") : provider;
+  if (sysmon && !id_ok) {
+    event.event_id = 0;
+    event.unreadable = "EventID " + quoted(id_text) + " is not a 32-bit number";
+    return true;
+  }
+  if (!id_ok) {
+    ++stats.skipped[who + " (EventID not a number)"];
+    return false;
+  }
+  if (!sysmon || (id != 12 && id != 13 && id != 14)) {
+    ++stats.skipped[who + " " + std::to_string(id)];
+    return false;
+  }
+  event.event_id = id;
+  return true;
+}
 
 void parse_details(const std::string& d, std::uint32_t& type, std::string& data, bool& known) {
   known = true;
@@ -89,6 +146,10 @@ std::int64_t parse_utc_time(const std::string& t) {
 
 std::optional<MappedOperation> map_event(const RegistryEvent& e, std::string& why) {
   MappedOperation m;
+  if (!e.unreadable.empty()) {
+    why = e.unreadable;
+    return std::nullopt;
+  }
   if (e.event_type == "CreateKey") {
     m.op = Operation::kCreateKey;
   } else if (e.event_type == "DeleteKey") {

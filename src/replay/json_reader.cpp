@@ -1,69 +1,20 @@
 // JSON events: one object per line or pretty-printed one after another, plain or gzip, in the
 // shapes the shared data and common collectors use.
-#include <zlib.h>
-
-#include <sys/stat.h>
-
-#include <algorithm>
 #include <cstdio>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "hivewarden/replay/byte_source.hpp"
 #include "hivewarden/replay/readers.hpp"
 
 namespace hivewarden::replay {
 namespace {
 
-// The bytes of a file through zlib (which passes plain files through unchanged), never holding more
-// than one buffer of them, and stopping a gzip file at kMaxGzipRatio times its compressed size.
-class ByteSource {
- public:
-  ByteSource(gzFile f, std::uint64_t compressed_size)
-      : file_(f),
-        gzip_limit_(std::max<std::uint64_t>(compressed_size * kMaxGzipRatio, kMaxRecordBytes)) {}
-  ~ByteSource() { gzclose(file_); }
-  ByteSource(const ByteSource&) = delete;
-  ByteSource& operator=(const ByteSource&) = delete;
-
-  // The next byte, or -1 at the end or on a failure (then failure() says which).
-  int get() {
-    if (at_ == end_ && !refill()) return -1;
-    return static_cast<unsigned char>(buffer_[at_++]);
-  }
-  const std::string& failure() const { return failure_; }
-
- private:
-  bool refill() {
-    if (!failure_.empty()) return false;
-    const int n = gzread(file_, buffer_, sizeof buffer_);
-    if (n <= 0) {
-      int code = 0;
-      gzerror(file_, &code);
-      if (n < 0 || code == Z_BUF_ERROR || code == Z_DATA_ERROR)
-        failure_ = "the compressed file is cut short or damaged";
-      return false;
-    }
-    total_ += static_cast<std::uint64_t>(n);
-    if (gzdirect(file_) == 0 && total_ > gzip_limit_) {
-      failure_ = "the compressed file expands past the limit of " + std::to_string(kMaxGzipRatio) +
-                 " times its size (" + std::to_string(gzip_limit_) + " bytes)";
-      return false;
-    }
-    at_ = 0;
-    end_ = static_cast<std::size_t>(n);
-    return true;
-  }
-
-  gzFile file_;
-  std::uint64_t gzip_limit_, total_ = 0;
-  char buffer_[1 << 16];
-  std::size_t at_ = 0, end_ = 0;
-  std::string failure_;
-};
-
-// Splits the byte stream into JSON values (one per line or pretty-printed), each an object or an
-// array, checking the length and nesting limits before anything is parsed.
+// Splits the byte stream into events: objects one per line or pretty-printed one after another,
+// or the elements of top-level arrays (ConvertTo-Json and other exporters write one array of
+// events), an array streamed one element at a time, so it may be longer than one event's limit.
+// The length and nesting limits are checked before anything is parsed.
 class RecordScanner {
  public:
   explicit RecordScanner(ByteSource& in) : in_(in) {}
@@ -71,11 +22,52 @@ class RecordScanner {
 
   Result next(std::string& record, std::string& why) {
     int c = skip_space();
-    start_line_ = line_;
-    if (c < 0) return in_.failure().empty() ? Result::kEnd : fail(in_.failure(), why);
-    if (c != '{' && c != '[') return fail(describe(c), why);
+    while (true) {
+      start_line_ = line_;
+      if (c < 0) {
+        if (!in_.failure().empty()) return fail(in_.failure(), why);
+        return arrays_ == 0 ? Result::kEnd
+                            : fail("cut short: the file ends inside an array of events", why);
+      }
+      if (arrays_ > 0 && after_element_) {  // between the elements of an array
+        if (c == ']') {
+          close_array();
+        } else if (c != ',') {
+          return fail("expected ',' or ']' after an element of an array, found byte " + byte(c),
+                      why);
+        }
+        after_element_ = c == ']' ? arrays_ > 0 : false;
+        just_opened_ = false;
+        c = skip_space();
+        continue;
+      }
+      if (c == ']' && arrays_ > 0 && just_opened_) {  // []
+        close_array();
+        just_opened_ = false;
+        after_element_ = arrays_ > 0;
+        c = skip_space();
+        continue;
+      }
+      if (c == '[') {
+        if (arrays_ >= kMaxNesting) return fail(too_deep(), why);
+        ++arrays_;
+        just_opened_ = true;
+        c = skip_space();
+        continue;
+      }
+      if (c != '{') return fail("not a JSON object: it starts with byte " + byte(c), why);
+      just_opened_ = false;
+      after_element_ = arrays_ > 0;
+      return take_object(c, record, why);
+    }
+  }
+  std::uint64_t start_line() const { return start_line_; }
+
+ private:
+  // One object from its `{`, counting its nesting from the arrays it stands in.
+  Result take_object(int c, std::string& record, std::string& why) {
     record.clear();
-    int depth = 0;
+    int depth = arrays_;
     bool in_string = false, escaped = false;
     while (true) {
       if (record.size() >= kMaxRecordBytes)
@@ -94,9 +86,8 @@ class RecordScanner {
         in_string = true;
         escaped = false;
       } else if (c == '{' || c == '[') {
-        if (++depth > kMaxNesting)
-          return fail("nested deeper than the limit of " + std::to_string(kMaxNesting), why);
-      } else if ((c == '}' || c == ']') && --depth == 0) {
+        if (++depth > kMaxNesting) return fail(too_deep(), why);
+      } else if ((c == '}' || c == ']') && --depth == arrays_) {
         return Result::kRecord;
       }
       c = in_.get();
@@ -105,9 +96,7 @@ class RecordScanner {
                     why);
     }
   }
-  std::uint64_t start_line() const { return start_line_; }
-
- private:
+  void close_array() { --arrays_; }
   int skip_space() {
     int c = in_.get();
     if (first_ && c == 0xEF && in_.get() == 0xBB && in_.get() == 0xBF)
@@ -119,10 +108,13 @@ class RecordScanner {
     }
     return c;
   }
-  static std::string describe(int c) {
-    char hex[8];
-    std::snprintf(hex, sizeof hex, "0x%02x", c);
-    return std::string("not a JSON object: it starts with byte ") + hex;
+  static std::string byte(int c) {
+    char hex[12];
+    std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned>(c) & 0xFFu);
+    return hex;
+  }
+  static std::string too_deep() {
+    return "nested deeper than the limit of " + std::to_string(kMaxNesting);
   }
   static Result fail(std::string text, std::string& why) {
     why = std::move(text);
@@ -131,27 +123,27 @@ class RecordScanner {
 
   ByteSource& in_;
   std::uint64_t line_ = 1, start_line_ = 1;
-  bool first_ = true;
+  int arrays_ = 0;  // top-level arrays open around the next event
+  bool first_ = true, after_element_ = false, just_opened_ = false;
 };
 
+// A field's text: a string as is, a number as written; evtx_dump writes an element with attributes
+// as {"#attributes": ..., "#text": value}.
 std::string text(const nlohmann::json& j) {
   if (j.is_string()) return j.get<std::string>();
   if (j.is_number_unsigned()) return std::to_string(j.get<std::uint64_t>());
   if (j.is_number_integer()) return std::to_string(j.get<std::int64_t>());
+  if (j.is_object() && j.contains("#text")) return text(j["#text"]);
   return {};
 }
 
-std::uint32_t number(const nlohmann::json& j) {
-  if (j.is_number_unsigned()) return j.get<std::uint32_t>();
-  if (j.is_string()) {
-    const std::string s = j.get<std::string>();
-    try {
-      return static_cast<std::uint32_t>(std::stoul(s, nullptr, s.rfind("0x", 0) == 0 ? 16 : 10));
-    } catch (const std::exception&) {
-      return 0;
-    }
-  }
-  return 0;
+// A numeric field's text: as text(), but a value of another kind (a fraction, true, an object) is
+// kept as written, so it is reported rather than read as absent.
+std::string number_text(const nlohmann::json& j) {
+  std::string t = text(j);
+  if (!t.empty() || j.is_string() || j.is_null() || (j.is_object() && j.contains("#text")))
+    return t;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 const nlohmann::json* field(const nlohmann::json& j, std::initializer_list<const char*> path) {
@@ -166,12 +158,12 @@ const nlohmann::json* field(const nlohmann::json& j, std::initializer_list<const
 }
 
 // Finds the event id, provider and the event data object in any of the known shapes.
-void locate(const nlohmann::json& j, std::uint32_t& id, std::string& provider,
+void locate(const nlohmann::json& j, std::string& id, std::string& provider,
             const nlohmann::json*& data, std::string& computer) {
   static const nlohmann::json kEmpty = nlohmann::json::object();
   data = &kEmpty;
   if (const auto* e = field(j, {"Event"})) {  // evtx_dump
-    if (const auto* v = field(*e, {"System", "EventID"})) id = number(*v);
+    if (const auto* v = field(*e, {"System", "EventID"})) id = number_text(*v);
     if (const auto* v = field(*e, {"System", "Provider", "#attributes", "Name"}))
       provider = text(*v);
     if (const auto* v = field(*e, {"System", "Computer"})) computer = text(*v);
@@ -179,14 +171,14 @@ void locate(const nlohmann::json& j, std::uint32_t& id, std::string& provider,
     return;
   }
   if (const auto* w = field(j, {"winlog"})) {  // Winlogbeat
-    if (const auto* v = field(*w, {"event_id"})) id = number(*v);
+    if (const auto* v = field(*w, {"event_id"})) id = number_text(*v);
     if (const auto* v = field(*w, {"provider_name"})) provider = text(*v);
     if (const auto* v = field(*w, {"computer_name"})) computer = text(*v);
     if (const auto* v = field(*w, {"event_data"})) data = v;
     return;
   }
   if (const auto* v = field(j, {"EventID"}))
-    id = number(*v);  // normalized, or raw top-level fields
+    id = number_text(*v);  // normalized, or raw top-level fields
   if (const auto* v = field(j, {"Provider"})) provider = text(*v);
   if (const auto* v = field(j, {"SourceName"}); v && provider.empty()) provider = text(*v);
   if (const auto* v = field(j, {"Computer"})) computer = text(*v);
@@ -196,15 +188,8 @@ void locate(const nlohmann::json& j, std::uint32_t& id, std::string& provider,
 
 }  // namespace
 
-bool read_json_events(const std::string& path, const EventSink& sink, ReadStats& stats,
-                      std::string& error) {
-  struct stat st {};
-  gzFile f = stat(path.c_str(), &st) == 0 ? gzopen(path.c_str(), "rb") : nullptr;
-  if (f == nullptr) {
-    error = path + ": cannot open";
-    return false;
-  }
-  ByteSource bytes(f, static_cast<std::uint64_t>(st.st_size));
+bool read_json_events(ByteSource& bytes, const std::string& path, const EventSink& sink,
+                      ReadStats& stats, std::string& error) {
   RecordScanner scanner(bytes);
   std::string record, why;
   std::uint64_t index = 0;
@@ -226,24 +211,19 @@ bool read_json_events(const std::string& path, const EventSink& sink, ReadStats&
       return false;
     }
     ++stats.records;
-    std::uint32_t id = 0;
-    std::string provider, computer;
+    std::string id, provider, computer;
     const nlohmann::json* data = nullptr;
     locate(j, id, provider, data, computer);
     const bool sysmon = provider.find("Sysmon") != std::string::npos ||
                         (provider.empty() && field(*data, {"TargetObject"}));
-    if (!sysmon || (id != 12 && id != 13 && id != 14)) {
-      ++stats.skipped[(provider.empty() ? std::string("?") : provider) + " " + std::to_string(id)];
-      continue;
-    }
     RegistryEvent e;
+    if (!sort_record(provider, sysmon, id, e, stats)) continue;
     e.source = path;
     e.index = index;
-    e.event_id = id;
     e.computer = computer;
-    auto get = [&](const char* name) {
+    auto get = [&](const char* name, std::string (*as)(const nlohmann::json&) = text) {
       const auto* v = field(*data, {name});
-      return v ? text(*v) : std::string();
+      return v ? as(*v) : std::string();
     };
     e.event_type = get("EventType");
     e.target_object = get("TargetObject");
@@ -252,13 +232,19 @@ bool read_json_events(const std::string& path, const EventSink& sink, ReadStats&
     e.image = get("Image");
     e.process_guid = get("ProcessGuid");
     e.utc_time = get("UtcTime");
-    if (const auto* v = field(*data, {"ProcessId"})) e.pid = number(*v);
-    if (const auto* v = field(*data, {"ThreadId"})) e.thread = number(*v);
+    read_number_field("ProcessId", get("ProcessId", number_text), e.pid, e);
+    read_number_field("ThreadId", get("ThreadId", number_text), e.thread, e);
     e.time_key = parse_utc_time(e.utc_time);
     ++stats.registry;
     sink(std::move(e));
   }
   return true;
+}
+
+bool read_json_events(const std::string& path, const EventSink& sink, ReadStats& stats,
+                      std::string& error) {
+  ByteSource bytes;
+  return bytes.open(path, error) && read_json_events(bytes, path, sink, stats, error);
 }
 
 }  // namespace hivewarden::replay

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string_view>
@@ -59,15 +58,12 @@ bool parse_event(const char* xml, std::size_t size, const std::string& source, s
   ++stats.records;
   const pugi::xml_node system = event.child("System");
   const std::string provider = system.child("Provider").attribute("Name").as_string();
-  const std::uint32_t id = system.child("EventID").text().as_uint();
-  if (provider.find("Sysmon") == std::string::npos || (id != 12 && id != 13 && id != 14)) {
-    ++stats.skipped[(provider.empty() ? std::string("?") : provider) + " " + std::to_string(id)];
-    return true;
-  }
   RegistryEvent e;
+  if (!sort_record(provider, provider.find("Sysmon") != std::string::npos,
+                   system.child("EventID").text().as_string(), e, stats))
+    return true;
   e.source = source;
   e.index = index;
-  e.event_id = id;
   e.computer = system.child("Computer").text().as_string();
   for (const pugi::xml_node data : event.child("EventData").children("Data")) {
     const std::string name = data.attribute("Name").as_string();
@@ -87,9 +83,10 @@ bool parse_event(const char* xml, std::size_t size, const std::string& source, s
     else if (name == "UtcTime")
       e.utc_time = value;
     else if (name == "ProcessId")
-      e.pid = static_cast<std::uint32_t>(std::strtoul(value.c_str(), nullptr, 10));
+      read_number_field("ProcessId", value, e.pid, e);
   }
-  e.thread = system.child("Execution").attribute("ThreadID").as_uint();
+  read_number_field("ThreadID", system.child("Execution").attribute("ThreadID").as_string(),
+                    e.thread, e);
   e.time_key = parse_utc_time(e.utc_time);
   ++stats.registry;
   sink(std::move(e));
@@ -101,7 +98,7 @@ bool parse_event(const char* xml, std::size_t size, const std::string& source, s
 // first event, evtxexport's banner line; anything else is damage.
 class XmlScanner {
  public:
-  explicit XmlScanner(std::istream& in) : in_(in) {}
+  explicit XmlScanner(ByteSource& in) : in_(in) {}
   enum class Result { kEvent, kEnd, kError };
 
   Result next(std::string_view& event, std::string& why) {
@@ -142,10 +139,11 @@ class XmlScanner {
       buffer_.erase(0, at_);
       at_ = 0;
     }
-    while (buffer_.size() < want && in_) {
-      char chunk[1 << 16];
-      in_.read(chunk, sizeof chunk);
-      buffer_.append(chunk, static_cast<std::size_t>(in_.gcount()));
+    char chunk[1 << 16];
+    while (buffer_.size() < want) {
+      const std::size_t n = in_.read(chunk, sizeof chunk);
+      if (n == 0) break;
+      buffer_.append(chunk, n);
     }
     return buffer_.size() >= want;
   }
@@ -181,7 +179,7 @@ class XmlScanner {
       }
       searched = buffer_.size() - at_ >= end.size() ? buffer_.size() - at_ - end.size() + 1 : 0;
       if (!more(buffer_.size() + 1)) {
-        why = "cut short: the file ends inside it";
+        why = in_.failure().empty() ? "cut short: the file ends inside it" : in_.failure();
         return std::string::npos;
       }
     }
@@ -204,7 +202,7 @@ class XmlScanner {
     return Result::kEvent;
   }
 
-  std::istream& in_;
+  ByteSource& in_;
   std::string buffer_;
   std::size_t at_ = 0;
   std::uint64_t line_ = 1, line_at_item_ = 1;
@@ -256,22 +254,31 @@ bool evtx_whole(const std::string& path, EvtxFile& f, std::uint64_t records, std
   return true;
 }
 
+bool ends_with(std::string_view text, std::string_view end) {
+  return text.size() > end.size() && text.substr(text.size() - end.size()) == end;
+}
+
 }  // namespace
 
 bool read_xml_events(const std::string& path, const EventSink& sink, ReadStats& stats,
                      std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = path + ": cannot open";
-    return false;
-  }
-  XmlScanner scanner(in);
+  ByteSource bytes;
+  return bytes.open(path, error) && read_xml_events(bytes, path, sink, stats, error);
+}
+
+bool read_xml_events(ByteSource& bytes, const std::string& path, const EventSink& sink,
+                     ReadStats& stats, std::string& error) {
+  XmlScanner scanner(bytes);
   std::string_view event;
   std::string why;
   std::uint64_t index = 0;
   while (true) {
-    const XmlScanner::Result r = scanner.next(event, why);
-    if (r == XmlScanner::Result::kEnd) return true;
+    XmlScanner::Result r = scanner.next(event, why);
+    if (r == XmlScanner::Result::kEnd && bytes.failure().empty()) return true;
+    if (r == XmlScanner::Result::kEnd) {  // damage in the compressed bytes, between events
+      r = XmlScanner::Result::kError;
+      why = bytes.failure();
+    }
     if (r == XmlScanner::Result::kEvent) {
       ++index;
       if (parse_event(event.data(), event.size(), path, index, sink, stats, why)) continue;
@@ -341,20 +348,21 @@ bool read_evtx_events(const std::string& path, const EventSink& sink, ReadStats&
 
 bool read_events(const std::string& path, const EventSink& sink, ReadStats& stats,
                  std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  char head[8] = {};
-  in.read(head, sizeof head);
-  if (!in.good() && in.gcount() == 0) {
-    error = path + ": cannot open or empty";
-    return false;
+  ByteSource bytes;
+  if (!bytes.open(path, error)) return false;
+  if (bytes.stored_head().substr(0, 7) == "ElfFile") {
+    if (!bytes.regular_file()) {  // libevtx reads a file by seeking in it
+      error = path + ": an EVTX log must be a regular file, not a pipe or device (save it first)";
+      return false;
+    }
+    return read_evtx_events(path, sink, stats, error);
   }
-  if (std::string(head, 7) == "ElfFile") return read_evtx_events(path, sink, stats, error);
-  const bool gzip =
-      static_cast<unsigned char>(head[0]) == 0x1f && static_cast<unsigned char>(head[1]) == 0x8b;
-  if (!gzip && (path.size() > 4 && path.compare(path.size() - 4, 4, ".xml") == 0))
-    return read_xml_events(path, sink, stats, error);
-  if (!gzip && head[0] == '<') return read_xml_events(path, sink, stats, error);
-  return read_json_events(path, sink, stats, error);
+  const std::string_view name = bytes.gzip() && ends_with(path, ".gz")
+                                    ? std::string_view(path).substr(0, path.size() - 3)
+                                    : std::string_view(path);
+  if (ends_with(name, ".xml") || bytes.peek() == '<')
+    return read_xml_events(bytes, path, sink, stats, error);
+  return read_json_events(bytes, path, sink, stats, error);
 }
 
 }  // namespace hivewarden::replay

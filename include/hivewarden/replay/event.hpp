@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -15,11 +16,12 @@ struct RegistryEvent {
   std::string source;       // file it came from
   std::uint64_t index = 0;  // position in that file (record number or line)
   std::uint32_t event_id = 0;
-  std::string event_type;   // CreateKey, DeleteKey, SetValue, DeleteValue, RenameKey ("" when lost)
+  std::string event_type;  // CreateKey, DeleteKey, SetValue, DeleteValue, RenameKey ("" when lost)
   std::string target_object, details, new_name_path;
   std::string image, process_guid, computer, utc_time;
   std::uint32_t pid = 0, thread = 0;
   std::int64_t time_key = 0;  // UtcTime as sortable microseconds since 1601 (0 when unknown)
+  std::string unreadable;     // why a field could not be read ("" when all could): not mapped
 };
 
 // What an event means as an operation of SPEC §1 (TargetObject split into key and value for value
@@ -29,7 +31,7 @@ struct MappedOperation {
   Operation op = Operation::kCreateKey;
   std::string key, value, new_name;  // new_name: the last component of NewName
   std::uint32_t type = 0;            // set-value: REG_DWORD / REG_QWORD / REG_BINARY / REG_SZ
-  std::string data;                  // set-value: raw bytes as Windows stores them ("" for Binary Data)
+  std::string data;  // set-value: raw bytes as Windows stores them ("" for Binary Data)
   bool data_known = false;
 };
 
@@ -39,6 +41,15 @@ std::optional<MappedOperation> map_event(const RegistryEvent& event, std::string
 // Sysmon's Details text: "DWORD (0x00000001)", "QWORD (0x00000000-0x00000001)", "Binary Data", or a
 // string. Sets type and the bytes Windows would store.
 void parse_details(const std::string& details, std::uint32_t& type, std::string& data, bool& known);
+
+// A number as the logs write it: decimal, or hex after "0x", blanks around it allowed. False for
+// anything else (a sign, a fraction, trailing text, more than 32 bits): never a truncated number.
+bool parse_uint32(std::string_view text, std::uint32_t& out);
+
+// Reads a numeric field of `event` (ProcessId, ThreadId) from its text; absent ("") stays 0, and
+// one that is not a number leaves the event unreadable, with the field and text named.
+void read_number_field(const char* name, const std::string& text, std::uint32_t& out,
+                       RegistryEvent& event);
 
 // "2019-07-19 14:44:08.197" -> microseconds since 1601-01-01 (0 if malformed).
 std::int64_t parse_utc_time(const std::string& text);

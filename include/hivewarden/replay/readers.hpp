@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "hivewarden/replay/byte_source.hpp"
 #include "hivewarden/replay/event.hpp"
 
 namespace hivewarden::replay {
@@ -29,7 +30,15 @@ inline constexpr std::uint64_t kMaxGzipRatio = 64;
 
 using EventSink = std::function<void(RegistryEvent&&)>;
 
-// Reads one file, telling its kind by name and content (.evtx / ElfFile header, XML, JSON, .gz).
+// Sorts a record by its provider and EventID text: true for a Sysmon registry event (12, 13, 14;
+// event.event_id set) or a Sysmon event whose EventID is not a number (event.unreadable says so,
+// and it is counted as not mapped, never taken for another id); otherwise false, and counted in
+// stats.skipped by provider and id.
+bool sort_record(const std::string& provider, bool sysmon, const std::string& id_text,
+                 RegistryEvent& event, ReadStats& stats);
+
+// Reads one file, telling its kind by name and content (.evtx / ElfFile header, XML, JSON, .gz),
+// opening it once (a FIFO or a pipe reads like a file; an EVTX file must be a regular file).
 // Every event read before a corruption is handed on; then false with `error` naming the file and
 // the record or line.
 bool read_events(const std::string& path, const EventSink& sink, ReadStats& stats,
@@ -41,5 +50,11 @@ bool read_xml_events(const std::string& path, const EventSink& sink, ReadStats& 
                      std::string& error);
 bool read_evtx_events(const std::string& path, const EventSink& sink, ReadStats& stats,
                       std::string& error);
+
+// The same from a source read_events opened (its first bytes already read, to tell its kind).
+bool read_json_events(ByteSource& bytes, const std::string& path, const EventSink& sink,
+                      ReadStats& stats, std::string& error);
+bool read_xml_events(ByteSource& bytes, const std::string& path, const EventSink& sink,
+                     ReadStats& stats, std::string& error);
 
 }  // namespace hivewarden::replay

@@ -65,8 +65,8 @@ class Progress {
 class HeldEvents {
   template <typename Event>
   static auto fields(Event& e) {
-    return std::array{&e.event_type, &e.target_object, &e.details,  &e.new_name_path,
-                      &e.image,      &e.process_guid,  &e.computer, &e.utc_time};
+    return std::array{&e.event_type,   &e.target_object, &e.details,  &e.new_name_path, &e.image,
+                      &e.process_guid, &e.computer,      &e.utc_time, &e.unreadable};
   }
 
  public:

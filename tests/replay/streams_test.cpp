@@ -1,0 +1,344 @@
+// Attack pass 2 on the event readers: a log read through a FIFO or a pipe (opened once), gzip
+// damage after intact members (their events handed on, the damage named), bytes after a member that
+// are not a member, top-level JSON arrays of events (streamed), and numbers never truncated.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hivewarden/replay/readers.hpp"
+
+namespace hivewarden::replay {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TempDir {
+  fs::path path = fs::temp_directory_path() / ("hw-streams-" + std::to_string(::getpid()));
+  TempDir() { fs::create_directories(path); }
+  ~TempDir() { fs::remove_all(path); }
+  fs::path write(const std::string& name, const std::string& bytes) const {
+    std::ofstream(path / name, std::ios::binary) << bytes;
+    return path / name;
+  }
+};
+
+struct Outcome {
+  bool ok = false;
+  std::string error;
+  std::vector<RegistryEvent> events;
+  ReadStats stats;
+};
+
+Outcome read(const fs::path& path) {
+  Outcome o;
+  o.ok = read_events(
+      path.string(), [&](RegistryEvent&& e) { o.events.push_back(std::move(e)); }, o.stats,
+      o.error);
+  return o;
+}
+
+// One gzip member of `text`.
+std::string gzip(const std::string& text) {
+  z_stream z{};
+  deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&z, text.size()) + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+std::string json_event(int n, const std::string& id = "13", const std::string& pid = "\"572\"") {
+  return R"({"Provider":"Microsoft-Windows-Sysmon","EventID":)" + id +
+         R"(,"EventData":{"EventType":"SetValue","ProcessId":)" + pid +
+         R"(,"TargetObject":"HKLM\\SOFTWARE\\K)" + std::to_string(n) +
+         R"J(\\V","Details":"DWORD (0x00000001)"}})J";
+}
+
+std::string json_lines(int count) {
+  std::string text;
+  for (int i = 1; i <= count; ++i) text += json_event(i) + "\n";
+  return text;
+}
+
+#define EXPECT_HAS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
+
+// --- F3: a FIFO is opened once ---------------------------------------------------------------
+
+// Writes `bytes` into the FIFO at `path` while the reader reads it. A reader that opens the path a
+// second time would wait for a writer forever: after the bytes are written the test opens the FIFO
+// once more for writing (and closes it) to release such a reader, which then finds no more data.
+Outcome read_through_fifo(const fs::path& path, const std::string& bytes) {
+  EXPECT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    const int fd = ::open(path.c_str(), O_WRONLY);
+    for (std::size_t at = 0; fd >= 0 && at < bytes.size();) {
+      const ssize_t n = ::write(fd, bytes.data() + at, bytes.size() - at);
+      if (n <= 0) break;
+      at += static_cast<std::size_t>(n);
+    }
+    if (fd >= 0) ::close(fd);
+    for (int i = 0; i < 400 && !done; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      if (i % 40 == 39) {  // a second open of the path by the reader waits for a writer: release it
+        const int again = ::open(path.c_str(), O_WRONLY | O_NONBLOCK);
+        if (again >= 0) ::close(again);
+      }
+    }
+  });
+  Outcome o = read(path);
+  done = true;
+  writer.join();
+  return o;
+}
+
+TEST(StreamedLogs, JsonThroughAFifoIsReadOnce) {
+  TempDir dir;
+  const Outcome o = read_through_fifo(dir.path / "fifo.jsonl", json_lines(3));
+  EXPECT_TRUE(o.ok) << o.error;
+  EXPECT_EQ(o.events.size(), 3u);
+}
+
+TEST(StreamedLogs, GzipThroughAFifoIsReadOnce) {
+  TempDir dir;
+  const Outcome o = read_through_fifo(dir.path / "fifo.jsonl.gz", gzip(json_lines(500)));
+  EXPECT_TRUE(o.ok) << o.error;
+  EXPECT_EQ(o.events.size(), 500u);
+}
+
+TEST(StreamedLogs, XmlThroughAFifoIsReadOnce) {
+  TempDir dir;
+  const std::string event =
+      "<Event xmlns=\"x\"><System><Provider Name=\"Microsoft-Windows-Sysmon\"/><EventID>12"
+      "</EventID></System><EventData><Data Name=\"EventType\">CreateKey</Data><Data "
+      "Name=\"TargetObject\">HKLM\\SOFTWARE\\K</Data></EventData></Event>\n";
+  const Outcome o = read_through_fifo(dir.path / "fifo.xml", event + event);
+  EXPECT_TRUE(o.ok) << o.error;
+  EXPECT_EQ(o.events.size(), 2u);
+}
+
+TEST(StreamedLogs, EvtxThroughAFifoIsRefusedNotHung) {
+  TempDir dir;
+  const Outcome o = read_through_fifo(dir.path / "fifo.evtx", "ElfFile" + std::string(4096, '\0'));
+  EXPECT_FALSE(o.ok);
+  EXPECT_HAS(o.error, "fifo.evtx: an EVTX log must be a regular file");
+}
+
+TEST(StreamedLogs, ADirectoryIsNamed) {
+  TempDir dir;
+  const Outcome o = read(dir.path);
+  EXPECT_FALSE(o.ok);
+  EXPECT_HAS(o.error, "is a directory");
+}
+
+// --- F4: gzip damage after intact members ----------------------------------------------------
+
+TEST(GzipMembers, DamageInALaterMemberKeepsTheEventsBefore) {
+  TempDir dir;
+  std::string second = gzip(json_lines(5));
+  second[2] = 9;  // not deflate
+  const Outcome o = read(dir.write("bad2.jsonl.gz", gzip(json_lines(100)) + second));
+  EXPECT_FALSE(o.ok);
+  EXPECT_EQ(o.events.size(), 100u);
+  EXPECT_HAS(o.error, "bad2.jsonl.gz:101: event 101: ");
+  EXPECT_HAS(o.error, "damaged in gzip member 2");
+}
+
+TEST(GzipMembers, ADamagedTrailerKeepsEveryEvent) {
+  TempDir dir;
+  std::string whole = gzip(json_lines(100));
+  whole.replace(whole.size() - 8, 8, 8, '\0');  // CRC-32 and length zeroed
+  const Outcome o = read(dir.write("crc.jsonl.gz", whole));
+  EXPECT_FALSE(o.ok);
+  EXPECT_EQ(o.events.size(), 100u);
+  EXPECT_HAS(o.error, "crc.jsonl.gz:101: event 101: ");
+  EXPECT_HAS(o.error, "incorrect data check");
+}
+
+TEST(GzipMembers, BytesAfterAMemberThatAreNotAMemberAreDamage) {
+  TempDir dir;
+  std::string second = gzip(json_lines(5));
+  second[0] = '\x1e';  // the magic broken
+  const Outcome o = read(dir.write("magic.jsonl.gz", gzip(json_lines(100)) + second));
+  EXPECT_FALSE(o.ok);
+  EXPECT_EQ(o.events.size(), 100u);
+  EXPECT_HAS(o.error, "magic.jsonl.gz:101: event 101: bytes after gzip member 1");
+  EXPECT_HAS(o.error, "are not a gzip member");
+  const Outcome text = read(dir.write("text.jsonl.gz", gzip(json_lines(2)) + "appended\n"));
+  EXPECT_FALSE(text.ok);
+  EXPECT_EQ(text.events.size(), 2u);
+  EXPECT_HAS(text.error, "text.jsonl.gz:3: event 3: bytes after gzip member 1");
+}
+
+TEST(GzipMembers, MembersAndZeroPaddingAreRead) {
+  TempDir dir;
+  const std::string members = gzip(json_lines(100)) + gzip("") + gzip(json_lines(5));
+  const Outcome two = read(dir.write("two.jsonl.gz", members));
+  EXPECT_TRUE(two.ok) << two.error;
+  EXPECT_EQ(two.events.size(), 105u);
+  const Outcome padded = read(dir.write("pad.jsonl.gz", members + std::string(100000, '\0')));
+  EXPECT_TRUE(padded.ok) << padded.error;
+  EXPECT_EQ(padded.events.size(), 105u);
+  const Outcome junk =
+      read(dir.write("junk.jsonl.gz", members + std::string(1000, '\0') + "x" + gzip("")));
+  EXPECT_FALSE(junk.ok);
+  EXPECT_EQ(junk.events.size(), 105u);
+  EXPECT_HAS(junk.error, "neither a gzip member nor zero padding");
+}
+
+TEST(GzipMembers, GzipXmlIsReadAsXml) {
+  TempDir dir;
+  const std::string event =
+      "<Event xmlns=\"x\"><System><Provider Name=\"Microsoft-Windows-Sysmon\"/><EventID>12"
+      "</EventID></System><EventData><Data Name=\"EventType\">CreateKey</Data><Data "
+      "Name=\"TargetObject\">HKLM\\SOFTWARE\\K</Data></EventData></Event>\n";
+  const Outcome o = read(dir.write("log.xml.gz", gzip(event + event)));
+  EXPECT_TRUE(o.ok) << o.error;
+  EXPECT_EQ(o.events.size(), 2u);
+  std::string cut = gzip(event + event + event);
+  const Outcome damaged = read(dir.write("cut.xml.gz", cut.substr(0, cut.size() - 12)));
+  EXPECT_FALSE(damaged.ok);
+  EXPECT_HAS(damaged.error, "cut.xml.gz:");
+}
+
+// --- F5: a top-level JSON array of events ----------------------------------------------------
+
+TEST(JsonArrays, ElementsOfATopLevelArrayAreEvents) {
+  TempDir dir;
+  const std::string pretty =
+      "[\n  " + json_event(1) + ",\n  " + json_event(2) + " ,\n" + json_event(3) + "\n]\n";
+  const Outcome o = read(dir.write("array.json", pretty));
+  EXPECT_TRUE(o.ok) << o.error;
+  ASSERT_EQ(o.events.size(), 3u);
+  EXPECT_EQ(o.stats.records, 3u);
+  EXPECT_EQ(o.events[2].target_object, "HKLM\\SOFTWARE\\K3\\V");
+  EXPECT_EQ(o.events[2].index, 3u);
+  const Outcome nested = read(dir.write(
+      "nested.json", "[[" + json_event(1) + "],[]," + "[" + json_event(2) + "," + json_event(3) +
+                         "]]\n[" + json_event(4) + "]\n" + json_event(5) + "\n[]"));
+  EXPECT_TRUE(nested.ok) << nested.error;
+  EXPECT_EQ(nested.events.size(), 5u);
+}
+
+TEST(JsonArrays, AnArrayLongerThanOneEventsLimitIsStreamed) {
+  TempDir dir;
+  std::string array = "[";
+  int count = 0;
+  while (array.size() < 3 * kMaxRecordBytes) array += (count++ ? ",\n" : "") + json_event(count);
+  const Outcome o = read(dir.write("big.json", array + "]"));
+  EXPECT_TRUE(o.ok) << o.error;
+  EXPECT_EQ(o.events.size(), static_cast<std::size_t>(count));
+}
+
+TEST(JsonArrays, EachElementKeepsTheBounds) {
+  TempDir dir;
+  const std::string huge = "{\"pad\":\"" + std::string(kMaxRecordBytes, 'a') + "\"}";
+  const Outcome longer = read(dir.write("long.json", "[" + json_event(1) + ",\n" + huge + "]"));
+  EXPECT_FALSE(longer.ok);
+  EXPECT_EQ(longer.events.size(), 1u);
+  EXPECT_HAS(longer.error, "long.json:2: event 2: longer than the limit of 1048576 bytes");
+  // The arrays around an element count toward its nesting.
+  const std::string arrays(60, '[');
+  const Outcome deep = read(dir.write(
+      "deep.json", arrays + "{\"a\":[[[[{}]]]]}" + std::string(60, ']')));  // 60 + 6 levels
+  EXPECT_FALSE(deep.ok);
+  EXPECT_HAS(deep.error, "event 1: nested deeper than the limit of 64");
+  EXPECT_TRUE(read(dir.write("fits.json", arrays + "{\"a\":[[{}]]}" + std::string(60, ']'))).ok);
+}
+
+TEST(JsonArrays, ABrokenArrayIsDamageNamingTheEvent) {
+  TempDir dir;
+  const Outcome missing_comma =
+      read(dir.write("comma.json", "[" + json_event(1) + "\n" + json_event(2) + "]"));
+  EXPECT_FALSE(missing_comma.ok);
+  EXPECT_EQ(missing_comma.events.size(), 1u);
+  EXPECT_HAS(missing_comma.error, "comma.json:2: event 2: expected ',' or ']'");
+  const Outcome cut = read(dir.write("cut.json", "[" + json_event(1) + ",\n"));
+  EXPECT_FALSE(cut.ok);
+  EXPECT_EQ(cut.events.size(), 1u);
+  EXPECT_HAS(cut.error, "cut.json:2: event 2: cut short");
+  const Outcome number = read(dir.write("number.json", "[" + json_event(1) + ", 5]"));
+  EXPECT_FALSE(number.ok);
+  EXPECT_HAS(number.error, "event 2: not a JSON object");
+  const Outcome trailing = read(dir.write("trailing.json", "[" + json_event(1) + ",]"));
+  EXPECT_FALSE(trailing.ok);
+  EXPECT_HAS(trailing.error, "event 2: not a JSON object");
+}
+
+// --- F6: numbers never truncated -------------------------------------------------------------
+
+// The event is handed on (it is a Sysmon event) but not mapped, with the field named.
+void expect_not_mapped(const Outcome& o, const std::string& reason) {
+  EXPECT_TRUE(o.ok) << o.error;
+  ASSERT_EQ(o.events.size(), 1u);
+  std::string why;
+  EXPECT_FALSE(map_event(o.events[0], why))
+      << "mapped with id " << o.events[0].event_id << " pid " << o.events[0].pid;
+  EXPECT_HAS(why, reason);
+}
+
+TEST(ReplayNumbers, EventIdsOutOfRangeOrWithTrailingTextAreNotMapped) {
+  TempDir dir;
+  expect_not_mapped(read(dir.write("wrap.jsonl", json_event(1, "4294967309"))),
+                    "EventID \"4294967309\" is not a 32-bit number");
+  expect_not_mapped(read(dir.write("junk.jsonl", json_event(1, "\"13abc\""))),
+                    "EventID \"13abc\" is not a 32-bit number");
+  expect_not_mapped(read(dir.write("minus.jsonl", json_event(1, "-4294967283"))), "EventID");
+  expect_not_mapped(read(dir.write("fraction.jsonl", json_event(1, "13.5"))), "EventID");
+  expect_not_mapped(read(dir.write("hexjunk.jsonl", json_event(1, "\"0xDz\""))), "EventID");
+  // What the logs really write still reads.
+  for (const std::string id : {"13", "\"13\"", "\"0xD\"", "{\"#text\":13}"}) {
+    const Outcome o = read(dir.write("ok.jsonl", json_event(1, id)));
+    ASSERT_EQ(o.events.size(), 1u) << id;
+    EXPECT_EQ(o.events[0].event_id, 13u) << id;
+    std::string why;
+    EXPECT_TRUE(map_event(o.events[0], why)) << id << ": " << why;
+  }
+}
+
+TEST(ReplayNumbers, ProcessIdsOutOfRangeOrWithTrailingTextAreNotMapped) {
+  TempDir dir;
+  expect_not_mapped(read(dir.write("pid.jsonl", json_event(1, "13", "\"572x\""))),
+                    "ProcessId \"572x\" is not a 32-bit number");
+  expect_not_mapped(read(dir.write("pidwrap.jsonl", json_event(1, "13", "4294967868"))),
+                    "ProcessId \"4294967868\"");
+  const Outcome ok = read(dir.write("pidok.jsonl", json_event(1, "13", "4294967295")));
+  ASSERT_EQ(ok.events.size(), 1u);
+  EXPECT_EQ(ok.events[0].pid, 4294967295u);
+}
+
+TEST(ReplayNumbers, XmlNumbersAreNotTruncatedEither) {
+  TempDir dir;
+  const auto event = [](const std::string& id, const std::string& pid) {
+    return "<Event xmlns=\"x\"><System><Provider Name=\"Microsoft-Windows-Sysmon\"/><EventID>" +
+           id +
+           "</EventID></System><EventData><Data Name=\"EventType\">CreateKey</Data><Data "
+           "Name=\"TargetObject\">HKLM\\SOFTWARE\\K</Data><Data Name=\"ProcessId\">" +
+           pid + "</Data></EventData></Event>\n";
+  };
+  expect_not_mapped(read(dir.write("id.xml", event("12abc", "4"))), "EventID \"12abc\"");
+  expect_not_mapped(read(dir.write("wrap.xml", event("4294967308", "4"))), "EventID");
+  expect_not_mapped(read(dir.write("pid.xml", event("12", "4x"))), "ProcessId \"4x\"");
+  expect_not_mapped(read(dir.write("pidwrap.xml", event("12", "4294967300"))), "ProcessId");
+  const Outcome ok = read(dir.write("ok.xml", event("12", "4")));
+  ASSERT_EQ(ok.events.size(), 1u);
+  EXPECT_EQ(ok.events[0].pid, 4u);
+}
+
+}  // namespace
+}  // namespace hivewarden::replay
