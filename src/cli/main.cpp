@@ -1,6 +1,7 @@
 // The `hivewarden` command line: one binary, one subcommand per job.
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <fstream>
 #include <iostream>
 
@@ -102,6 +103,11 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitInputError;
   }
+
+  // A reader that goes away (a closed pipe or FIFO) makes writes fail with EPIPE, which every
+  // output checks (an error naming it, rc 2), instead of killing the process without a word.
+  // `monitor` keeps the default: its output never ends, and SIGPIPE is how `monitor | head` stops.
+  if (!*monitor) std::signal(SIGPIPE, SIG_IGN);
 
   // Whatever a command printed must have reached its destination (a full disk is an error).
   const auto finish = [](int code) {

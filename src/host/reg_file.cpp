@@ -453,14 +453,17 @@ bool import_reg(const std::string& bytes, const std::string& file_name, Registry
   }
 }
 
-std::string export_reg(const Registry& registry, const std::u16string& root) {
-  std::string out = "Windows Registry Editor Version 5.00\r\n";
+bool export_reg(const Registry& registry, const std::u16string& root,
+                const std::function<bool(std::string_view)>& sink) {
+  bool ok = sink("Windows Registry Editor Version 5.00\r\n");
+  std::string out;  // one key's section at a time
   const std::u16string folded_root = fold(root);
   registry.walk([&](const std::u16string& path, const Key& key) {
+    if (!ok) return;  // the sink failed: nothing more to write
     if (path.size() < root.size() || fold(path.substr(0, root.size())) != folded_root) return;
     if (path.size() > root.size() && path[root.size()] != u'\\') return;
     if (split_path(path).size() < 2) return;  // \REGISTRY itself
-    out += "\r\n[" + user_root(path) + "]\r\n";
+    out = "\r\n[" + user_root(path) + "]\r\n";
     for (const auto& [folded, v] : key.values) {
       out += v.name.empty() ? std::string("@") : "\"" + escape(utf16_to_utf8(v.name)) + "\"";
       out += "=";
@@ -491,6 +494,16 @@ std::string export_reg(const Registry& registry, const std::u16string& root) {
       std::snprintf(t, sizeof t, v.type == kBinary ? "hex:" : "hex(%x):", v.type);
       out += std::string(t) + hex_list(v.data) + "\r\n";
     }
+    ok = sink(out);
+  });
+  return ok;
+}
+
+std::string export_reg(const Registry& registry, const std::u16string& root) {
+  std::string out;
+  export_reg(registry, root, [&out](std::string_view piece) {
+    out += piece;
+    return true;
   });
   return out;
 }

@@ -1,17 +1,21 @@
 // Faults outside the engine: the command line keeps its promises when its output disappears.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
+
+extern char** environ;
 
 namespace {
 
@@ -158,6 +162,54 @@ TEST(Faults, OutputOverAFileKeepsItsMode) {
     ASSERT_EQ(::stat(file.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0640u) << args;
     EXPECT_GT(st.st_size, 3) << args;
+  }
+}
+
+// Attack 2 F8: stdout into a pipe whose reader has gone (`hivewarden eval ... | head -1` once head
+// has left). The process used to die of SIGPIPE without a word; now the write fails with EPIPE and,
+// as for a full disk, the command says its output is incomplete and exits 2 (an output that fits
+// in the pipe before the reader leaves is simply written: rc 0). The reading end is closed
+// before the CLI starts, so the outcome does not depend on timing.
+TEST(Faults, StdoutIntoAPipeWithNoReaderIsAnErrorNotASignal) {
+  const std::string policy = std::string(HIVEWARDEN_SOURCE_DIR) + "/policies/default.yaml";
+  const std::string ops = std::string(HIVEWARDEN_SOURCE_DIR) + "/samples/demo-ops.jsonl";
+  TempDir dir;
+  const std::string err = (dir.path / "err").string();
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"eval", "--policy", policy, "--input", ops}, {"demo"}, {"dump", policy}}) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    ::close(fds[0]);
+    args.insert(args.begin(), HIVEWARDEN_BINARY);
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t defaults;  // SIGPIPE at its default, as a shell starts a command
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = 0;
+    ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), environ), 0);
+    ::close(fds[1]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    std::ifstream in(err);
+    std::stringstream said;
+    said << in.rdbuf();
+    ASSERT_TRUE(WIFEXITED(status)) << args[1] << ": killed by signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 2) << args[1] << "\n" << said.str();
+    EXPECT_NE(said.str().find("error: writing the output failed"), std::string::npos)
+        << args[1] << "\n"
+        << said.str();
   }
 }
 

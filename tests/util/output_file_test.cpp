@@ -7,9 +7,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
+#include <thread>
 
 namespace hivewarden::util {
 namespace {
@@ -114,6 +117,123 @@ TEST(OutputFile, FullDiskIsAnError) {
   EXPECT_FALSE(write_output_file("/dev/full", "x", error));
   EXPECT_NE(error.find("/dev/full"), std::string::npos) << error;
   EXPECT_TRUE(is_char_device("/dev/full"));
+}
+
+// Attack 2 F9: Linux clears S_ISUID and S_ISGID on chown, so chmod must come after it.
+TEST(OutputFile, ReplacedAsRootKeepsSetuidAndSetgid) {
+  if (::geteuid() != 0) GTEST_SKIP() << "only root keeps a replaced file's owner";
+  TempDir dir;
+  for (const mode_t mode : {mode_t{04755}, mode_t{02755}, mode_t{06750}}) {
+    const fs::path file = dir.path / ("mode" + std::to_string(mode));
+    std::ofstream(file) << "x";
+    ASSERT_EQ(::chmod(file.c_str(), mode), 0);
+    std::string error;
+    ASSERT_TRUE(write_output_file(file.string(), "new\n", error)) << error;
+    struct stat st {};
+    ASSERT_EQ(::stat(file.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, mode) << file;
+    EXPECT_EQ(read(file), "new\n");
+  }
+}
+
+// Attack 2 F8: open() of a FIFO nobody reads used to wait forever. If it still blocks, the test
+// opens the reading end itself after a few seconds, so that it fails instead of hanging.
+TEST(OutputFile, FifoWithNoReaderIsAnErrorNotAHang) {
+  TempDir dir;
+  const fs::path fifo = dir.path / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto writing = std::async(std::launch::async, [&] {
+    std::string error;
+    const bool ok = write_output_file(fifo.string(), "x", error);
+    return std::make_pair(ok, error);
+  });
+  if (writing.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    const int unblock = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+    writing.wait();
+    ::close(unblock);
+    FAIL() << "open() of a FIFO with no reader blocked";
+  }
+  const auto [ok, error] = writing.get();
+  EXPECT_FALSE(ok);
+  EXPECT_EQ(error, fifo.string() + ": no reader on FIFO");
+  struct stat st {};
+  EXPECT_TRUE(::stat(fifo.c_str(), &st) == 0 && S_ISFIFO(st.st_mode));
+}
+
+// A reader that goes away is a write error naming the path (the CLI ignores SIGPIPE; here the
+// test does, as main does).
+TEST(OutputFile, FifoWhoseReaderGoesAwayIsAWriteError) {
+  TempDir dir;
+  const fs::path fifo = dir.path / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const auto previous = std::signal(SIGPIPE, SIG_IGN);
+  auto reader = std::async(std::launch::async, [&] {
+    const int fd = ::open(fifo.c_str(), O_RDONLY);
+    char buffer[10];
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    ::close(fd);
+    return n;
+  });
+  std::string error;
+  bool ok = true;
+  for (int attempt = 0; attempt < 500 && ok; ++attempt) {  // until the reader is there
+    ok = write_output_file(
+        fifo.string(),
+        [](const OutputSink& sink) {
+          const std::string block(1 << 16, 'x');
+          for (int i = 0; i < 64; ++i)
+            if (!sink(block)) return false;
+          return true;
+        },
+        error);
+    if (!ok && error.find("no reader") != std::string::npos) {
+      ok = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  std::signal(SIGPIPE, previous);
+  EXPECT_GT(reader.get(), 0);
+  EXPECT_FALSE(ok);
+  EXPECT_EQ(error, fifo.string() + ": cannot write: Broken pipe");
+}
+
+// Attack 2 F16: a producer's pieces go out as they come; what it gives up on leaves the file
+// untouched, and a failed write stops the producer.
+TEST(OutputFile, StreamedOutputIsWholeOrNothing) {
+  TempDir dir;
+  const fs::path file = dir.path / "out.reg";
+  std::string error;
+  std::string expected;
+  ASSERT_TRUE(write_output_file(
+      file.string(),
+      [&expected](const OutputSink& sink) {
+        for (int i = 0; i < 100000; ++i) {
+          const std::string line = "[key " + std::to_string(i) + "]\r\n";
+          expected += line;
+          if (!sink(line)) return false;
+        }
+        return sink(std::string(200000, 'b')) && (expected += std::string(200000, 'b'), true);
+      },
+      error))
+      << error;
+  EXPECT_EQ(read(file), expected);
+  EXPECT_FALSE(write_output_file(
+      file.string(), [](const OutputSink& sink) { return sink("partial") && false; }, error));
+  EXPECT_EQ(read(file), expected);  // a producer that fails replaces nothing
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()), 1);
+  if (is_char_device("/dev/full")) {
+    int pieces = 0;
+    EXPECT_FALSE(write_output_file(
+        "/dev/full",
+        [&pieces](const OutputSink& sink) {
+          const std::string block(4096, 'x');
+          while (pieces < 100000 && sink(block)) ++pieces;
+          return pieces == 100000;
+        },
+        error));
+    EXPECT_LT(pieces, 100);  // stopped at the first failed block
+    EXPECT_NE(error.find("/dev/full: cannot write"), std::string::npos) << error;
+  }
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "hivewarden/host/registry.hpp"
 
@@ -42,6 +44,11 @@ bool import_reg(const std::string& bytes, const std::string& file_name, Registry
 // The keys at and below `root` (kernel form) as a version 5.00 .reg file in UTF-8 (no BOM), keys
 // and values in a stable order.
 std::string export_reg(const Registry& registry, const std::u16string& root = u"\\REGISTRY");
+// The same, streamed: each key's section goes to `sink` as soon as it is made, so memory stays one
+// section (one key's values) whatever the export's size. Stops at the first false from the sink
+// and returns false.
+bool export_reg(const Registry& registry, const std::u16string& root,
+                const std::function<bool(std::string_view)>& sink);
 
 // Reads a .reg file's subtree into a detached key (for restore-key / replace-key): the first
 // section is the saved key itself, later sections are below it.

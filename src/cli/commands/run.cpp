@@ -236,8 +236,12 @@ int run_run(const RunOptions& o, std::ostream& out) {
   }
   std::cerr << "\n";
   if (std::string error;
-      !o.export_path.empty() &&
-      !util::write_output_file(o.export_path, host::export_reg(registry), error)) {
+      !o.export_path.empty() && !util::write_output_file(
+                                    o.export_path,
+                                    [&registry](const util::OutputSink& sink) {
+                                      return host::export_reg(registry, u"\\REGISTRY", sink);
+                                    },
+                                    error)) {
     std::cerr << "error: " << error << "\n";
     return kExitInputError;
   }
