@@ -135,8 +135,11 @@ bool write_in_place(const std::string& path, const struct stat& st, const Output
 // A new file in `directory` that no one else has: O_EXCL with a name of our own.
 int create_temporary(const std::string& directory, const std::string& base, std::string& temp) {
   static unsigned counter = 0;
+  // A name of the target's at most 100 bytes: the temporary must fit the 255-byte name limit
+  // whatever the target's length (a 243-byte target name failed with "File name too long").
+  const std::string stem = base.substr(0, 100);
   for (int attempt = 0; attempt < 100; ++attempt) {
-    temp = directory + "/." + base + ".tmp-" + std::to_string(::getpid()) + "-" +
+    temp = directory + "/." + stem + ".tmp-" + std::to_string(::getpid()) + "-" +
            std::to_string(counter++);
     const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd >= 0 || errno != EEXIST) return fd;

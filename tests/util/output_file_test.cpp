@@ -45,6 +45,20 @@ TEST(OutputFile, NewFileIsWrittenAndNoTemporaryIsLeft) {
   EXPECT_EQ(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()), 1);
 }
 
+// Attack on the fixes (F18): a target name of 243 to 255 bytes failed with "File name too long",
+// the temporary's name being longer than the target's.
+TEST(OutputFile, LongestFileNamesAreWritten) {
+  TempDir dir;
+  for (const std::size_t length : {243u, 255u}) {
+    const fs::path file = dir.path / std::string(length, 'n');
+    std::string error;
+    ASSERT_TRUE(write_output_file(file.string(), "x", error)) << length << ": " << error;
+    EXPECT_EQ(read(file), "x");
+    ASSERT_TRUE(write_output_file(file.string(), "y", error)) << length << ": " << error;  // replaced
+    EXPECT_EQ(read(file), "y");
+  }
+}
+
 TEST(OutputFile, ExistingRegularFileKeepsItsMode) {
   TempDir dir;
   const fs::path file = dir.path / "policy.hwp";
