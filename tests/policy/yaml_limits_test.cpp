@@ -112,6 +112,144 @@ std::string value_policy(const std::string& name) {
          name + "'\n        rules: [set-value]\n";
 }
 
+// A valid policy with one non-ASCII character (in a value name).
+const std::string kSmallPolicy =
+    "version: 1\nmonitored:\n  - key: 'HKLM\\SOFTWARE\\X'\n    client: c1\n    values:\n"
+    "      - name: 'V\xc3\xa9'\n        rules: [set-value]\n";
+
+// `utf8` in UTF-16 or UTF-32 (4 bytes a unit), little or big endian, as an editor saves it.
+std::string encode_wide(const std::string& utf8, std::size_t unit_bytes, bool big_endian) {
+  std::u32string chars;
+  for (std::size_t i = 0; i < utf8.size();) {  // the test text is BMP only: 1 to 3 bytes
+    const auto b = static_cast<unsigned char>(utf8[i]);
+    const std::size_t n = b < 0x80 ? 1 : b < 0xE0 ? 2 : 3;
+    char32_t c = n == 1 ? b : n == 2 ? (b & 0x1F) : (b & 0x0F);
+    for (std::size_t k = 1; k < n; ++k)
+      c = (c << 6) | (static_cast<unsigned char>(utf8[i + k]) & 0x3F);
+    chars += c;
+    i += n;
+  }
+  std::string out;
+  for (char32_t c : chars) {
+    for (std::size_t k = 0; k < unit_bytes; ++k) {
+      const std::size_t shift = 8 * (big_endian ? unit_bytes - 1 - k : k);
+      out += static_cast<char>((c >> shift) & 0xFF);
+    }
+  }
+  return out;
+}
+
+TEST(PolicyYaml, Utf16AndUtf32AreRefusedWithOrWithoutByteOrderMark) {
+  ASSERT_TRUE(load(kSmallPolicy).ok) << load(kSmallPolicy).text();
+  struct Encoding {
+    std::size_t unit_bytes;
+    bool big_endian;
+    std::string name;
+  };
+  for (const Encoding& e : std::vector<Encoding>{{2, false, "UTF-16LE"},
+                                                 {2, true, "UTF-16BE"},
+                                                 {4, false, "UTF-32LE"},
+                                                 {4, true, "UTF-32BE"}}) {
+    // yaml-cpp decodes these by their NUL bytes: they compiled before (and the é was reported as
+    // invalid UTF-8 at a byte offset of the raw text, in the wrong field).
+    const std::string ascii_only = encode_wide("version: 1\nhardened_keys: ['HKLM\\SOFTWARE\\X']\n",
+                                               e.unit_bytes, e.big_endian);
+    for (const std::string& text :
+         {ascii_only, encode_wide(kSmallPolicy, e.unit_bytes, e.big_endian)}) {
+      const Loaded r = load(text);
+      ASSERT_FALSE(r.ok) << e.name;
+      ASSERT_EQ(r.problems.size(), 1u) << r.text();
+      EXPECT_EQ(r.problems.front().where.line, 1u) << r.text();
+      EXPECT_EQ(r.problems.front().where.column, e.big_endian ? 1u : 2u) << r.text();
+      EXPECT_NE(r.problems.front().message.find("looks like " + e.name + "; save it as UTF-8"),
+                std::string::npos)
+          << r.text();
+    }
+    // With a byte order mark.
+    const std::string bom = encode_wide("\xef\xbb\xbf", e.unit_bytes, e.big_endian);
+    const Loaded r = load(bom + encode_wide(kSmallPolicy, e.unit_bytes, e.big_endian));
+    ASSERT_FALSE(r.ok) << e.name;
+    EXPECT_EQ(r.problems.front().where.line, 1u) << r.text();
+    EXPECT_NE(r.problems.front().message.find("a " + e.name + " byte order mark"),
+              std::string::npos)
+        << r.text();
+    EXPECT_NE(r.problems.front().message.find("save it as UTF-8"), std::string::npos) << r.text();
+  }
+}
+
+TEST(PolicyYaml, NulByteAnywhereIsAnErrorAtItsPlace) {
+  using namespace std::string_literals;
+  // A stray NUL in UTF-8 text: its line, column and field.
+  const Loaded r = load(
+      "version: 1\nmonitored:\n  - key: 'HKLM\\SOFTWARE\\X'\n    client: 'c\0'\n"
+      "    rules: [create-key]\n"s);
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.problems.front().where.line, 4u) << r.text();
+  EXPECT_EQ(r.problems.front().where.column, 15u) << r.text();
+  EXPECT_EQ(r.problems.front().field, "monitored[0].client") << r.text();
+  EXPECT_NE(r.problems.front().message.find("a NUL byte"), std::string::npos) << r.text();
+  // In a comment and at the very end too.
+  expect_problem("version: 1 # \0\nhardened_keys: []\n"s, 1, "version", "NUL byte");
+  const Loaded at_end = load("version: 1\nhardened_keys: []\n\0"s);
+  ASSERT_FALSE(at_end.ok);
+  EXPECT_EQ(at_end.problems.front().where.line, 3u) << at_end.text();
+  EXPECT_NE(at_end.problems.front().message.find("NUL byte"), std::string::npos) << at_end.text();
+  // A NUL in a value name is still written as an escape, and allowed.
+  EXPECT_TRUE(load(value_policy("x") + "      - name: \"a\\0b\"\n        rules: [set-value]\n").ok);
+}
+
+TEST(PolicyYaml, Utf8ByteOrderMarkIsAllowedAndNotAColumn) {
+  const std::string bom = "\xef\xbb\xbf";
+  EXPECT_TRUE(load(bom + kSmallPolicy).ok) << load(bom + kSmallPolicy).text();
+  const Loaded r = load(bom + "version: 1 # caf\xe9\nhardened_keys: []\n");
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.problems.front().where.column, 17u) << r.text();
+  const Loaded nul = load(bom + std::string("version: 1\0\n", 12));
+  ASSERT_FALSE(nul.ok);
+  EXPECT_EQ(nul.problems.front().where.column, 11u) << nul.text();
+}
+
+const std::string kEntry = "version: 1\nmonitored:\n  - key: 'HKLM\\SOFTWARE\\A'\n";
+
+TEST(PolicyYaml, TagsAreAnErrorWithFileLineAndField) {
+  // Each of these compiled, the tag silently dropped: `!!binary YzE=` gave the client "YzE=".
+  expect_problem(kEntry + "    client: !!binary YzE=\n    rules: [create-key]\n", 4,
+                 "monitored[0].client", "a YAML tag (`!!binary`): tags are not supported");
+  expect_problem(kEntry + "    values:\n      - name: !!binary /w==\n        rules: [set-value]\n",
+                 5, "monitored[0].values[0].name", "`!!binary`");
+  expect_problem(kEntry + "    client: !!int 5\n    rules: [create-key]\n", 4,
+                 "monitored[0].client", "`!!int`");
+  expect_problem(kEntry + "    client: !foo c1\n    rules: [create-key]\n", 4,
+                 "monitored[0].client", "`!foo`");
+  expect_problem(kEntry + "    rules: !!map [create-key]\n", 4, "monitored[0].rules", "`!!map`");
+  expect_problem(kEntry + "    rules: [!!null create-key]\n", 4, "monitored[0].rules[0]",
+                 "`!!null`");
+  expect_problem(kEntry + "    !!binary a2V5: x\n", 4, "monitored[0]", "`!!binary`");
+  expect_problem(kEntry + "    client: !<tag:yaml.org,2002:binary> YzE=\n", 4,
+                 "monitored[0].client", "`!!binary`");
+  // `!!str` that a directive makes mean something else.
+  expect_problem("%TAG !! tag:example.com,2000:\n---\n" + kEntry + "    client: !!str c\n", 6,
+                 "monitored[0].client", "tags are not supported");
+  // On an empty node at the end of the text (yaml-cpp reports a plain null there).
+  expect_problem(kEntry + "    rules: [create-key]\n    client: !!binary", 5, "monitored[0].client",
+                 "`!!binary`");
+  expect_problem("--- !foo\n", 1, "(document)", "`!foo`");
+}
+
+TEST(PolicyYaml, TagsThatSayWhatTheLoaderDoesAnywayAreAllowed) {
+  for (const std::string& yaml : {
+           "version: !!str 1\n!!str monitored: !!seq\n  - !!map\n    key: ! 'HKLM\\SOFTWARE\\A'\n"
+           "    rules: [! create-key]\n",
+           "%TAG ! tag:yaml.org,2002:\n---\nversion: 1\nmonitored:\n  - key: !str 'HKLM\\X'\n"
+           "    rules: [create-key]\n",
+           // An empty value followed by a tagged key: the tag is the key's.
+           "version: 1\nhardened_keys:\n!!str processes: []\n",
+       }) {
+    const Loaded r = load(yaml);
+    EXPECT_TRUE(r.ok) << yaml << "\n" << r.text();
+  }
+}
+
 TEST(PolicyYaml, ValueNameLimitIsCountedInUtf16Units) {
   const std::string e_acute = "\xc3\xa9";  // one UTF-16 unit, two bytes
   EXPECT_TRUE(load(value_policy(repeat(e_acute, 16383))).ok);
@@ -379,7 +517,13 @@ TEST(PolicyYamlCli, WorstInputsStayUnder256MbAnd10Seconds) {
 TEST(PolicyYamlCli, ReproducersFromTheAdversarialPassAreRefused) {
   for (const auto& [file, expect] : std::vector<std::pair<std::string, std::string>>{
            {"B4_dup_monitored.yaml", "duplicate key `monitored`"},
-           {"invalid_utf8_client.yaml", "monitored[0].client: invalid UTF-8"}}) {
+           {"invalid_utf8_client.yaml", "monitored[0].client: invalid UTF-8"},
+           // Attack 2: UTF-16/32 without a byte order mark compiled; tags were dropped silently.
+           {"utf16le_nobom.yaml", ":1:2: (document): a NUL byte: the file looks like UTF-16LE"},
+           {"nobom_nonascii.yaml", "looks like UTF-16LE; save it as UTF-8"},
+           {"utf32be_nobom.yaml", ":1:1: (document): a NUL byte: the file looks like UTF-32BE"},
+           {"tag_binary.yaml", ":5:13: monitored[0].client: a YAML tag (`!!binary`)"},
+           {"tag_map_on_seq.yaml", ":6:12: monitored[0].rules: a YAML tag (`!!map`)"}}) {
     const std::string path = std::string(HIVEWARDEN_SOURCE_DIR) + "/tests/policy/data/" + file;
     const ChildRun r =
         run_cli({"compile", path, "-o", write_temp("repro.hwp", "")}, write_temp("repro.err", ""));
