@@ -146,17 +146,78 @@ bool check_current_control_set(const KeyPattern& p, std::string& error) {
     }
     if (c.kind == ComponentKind::kGlob && places[i] &&
         glob_only_means_current_control_set(c.text)) {
-      error = "the glob `" + utf16_to_utf8(c.text) +
-              "` can stand right below HKLM\\SYSTEM, where it matches CurrentControlSet but none of "
-              "ControlSet000-ControlSet999, and operations never carry CurrentControlSet (they "
-              "arrive as ControlSet00N): write HKLM\\SYSTEM\\CurrentControlSet\\... for the active "
-              "control set, or ControlSet* for every control set";
+      error =
+          "the glob `" + utf16_to_utf8(c.text) +
+          "` can stand right below HKLM\\SYSTEM, where it matches CurrentControlSet but none of "
+          "ControlSet000-ControlSet999, and operations never carry CurrentControlSet (they "
+          "arrive as ControlSet00N): write HKLM\\SYSTEM\\CurrentControlSet\\... for the active "
+          "control set, or ControlSet* for every control set";
       return false;
     }
   }
   return true;
 }
 
+// The fewest levels and UTF-16 units (a `\` before each name) of a kernel-form path the pattern
+// matches: a name is never empty, `**` may match no level, `*{N}` is N levels.
+struct ShortestMatch {
+  std::size_t depth = 0;
+  std::size_t units = 0;
+};
+
+ShortestMatch shortest_match(const KeyPattern& p) {
+  ShortestMatch m;
+  for (const PatternComponent& c : p.components) {
+    std::size_t levels = 1, name_units = 1;
+    switch (c.kind) {
+      case ComponentKind::kLiteral:
+        name_units = c.text.size();
+        break;
+      case ComponentKind::kGlob:
+        name_units = std::max<std::size_t>(
+            1, static_cast<std::size_t>(std::count_if(c.text.begin(), c.text.end(),
+                                                      [](char16_t u) { return u != u'*'; })));
+        break;
+      case ComponentKind::kAnyOne:
+        break;
+      case ComponentKind::kAnyN:
+        levels = c.count;
+        break;
+      case ComponentKind::kAnyDeep:
+        levels = 0;
+        break;
+    }
+    m.depth += levels;
+    m.units += levels * (1 + name_units);
+  }
+  return m;
+}
+
+// A pattern whose every place is deeper or longer than the registry allows can never match: the
+// engine refuses such an operation as invalid-name before any rule (SPEC §6; key_path.hpp).
+bool check_registry_limits(const KeyPattern& p, std::string& error) {
+  ShortestMatch best = shortest_match(p);
+  std::vector<KeyPattern> places;
+  classes_root_user_places(p, places);
+  for (const KeyPattern& place : places) {
+    const ShortestMatch m = shortest_match(place);
+    best.depth = std::min(best.depth, m.depth);
+    best.units = std::min(best.units, m.units);
+  }
+  if (best.depth > kMaxPathDepth) {
+    error = "can never match: every path it matches is deeper than the registry allows (" +
+            std::to_string(best.depth) + " levels in the kernel form \\REGISTRY\\..., limit 512)";
+    return false;
+  }
+  if (best.units > kMaxPathUnits) {
+    error =
+        "can never match: longer than 32,767 UTF-16 units (the registry's limit for a key "
+        "path), counted in the kernel form \\REGISTRY\\... with its separators (" +
+        std::to_string(best.units) + ")";
+    return false;
+  }
+  return true;
+}
 }  // namespace
 
 std::u16string folded(std::u16string_view name) {
@@ -224,7 +285,7 @@ bool parse_key_pattern(std::string_view utf8, std::uint32_t control_set, KeyPatt
     out.components[3].text = *utf8_to_utf16(buffer);
   }
   out.classes_root = equal_folded(root, u"HKCR") || equal_folded(root, u"HKEY_CLASSES_ROOT");
-  return check_current_control_set(out, error);
+  return check_current_control_set(out, error) && check_registry_limits(out, error);
 }
 
 void classes_root_user_places(const KeyPattern& pattern, std::vector<KeyPattern>& out) {

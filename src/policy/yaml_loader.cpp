@@ -8,8 +8,8 @@
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/policy/key_pattern.hpp"
 #include "hivewarden/policy/yaml_limits.hpp"
-#include "hivewarden/util/utf.hpp"
 #include "hivewarden/policy/yaml_prescan.hpp"
+#include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::policy {
 namespace {
@@ -195,12 +195,6 @@ class Loader {
         problem(item, field, error);
         continue;
       }
-      if (min_match_units(item.Scalar(), true) > limits::kMaxKeyPathUnits) {
-        problem(item, field,
-                "can never match: longer than 32,767 UTF-16 units (the registry's limit for a key "
-                "path)");
-        continue;
-      }
       out.hardened_keys.push_back({item.Scalar(), where(item)});
     }
   }
@@ -223,7 +217,7 @@ class Loader {
         if (entry.image.empty()) problem(item["image"], field + ".image", "empty image pattern");
         if (entry.image.find('\0') != std::string::npos)
           problem(item["image"], field + ".image", "NUL in image pattern");
-        if (min_match_units(entry.image, false) > limits::kMaxImagePathUnits)
+        if (min_match_units(entry.image) > limits::kMaxImagePathUnits)
           problem(item["image"], field + ".image",
                   "can never match: longer than 32,767 UTF-16 units (the longest Windows path)");
       }
@@ -253,12 +247,9 @@ class Loader {
       if (string_field(item, "key", field, entry.key, true)) {
         KeyPattern pattern;
         std::string error;
+        // The pattern parser also refuses a key deeper or longer than the registry allows.
         if (!parse_key_pattern(entry.key, out.control_set, pattern, error))
           problem(item["key"], field + ".key", error);
-        else if (min_match_units(entry.key, true) > limits::kMaxKeyPathUnits)
-          problem(item["key"], field + ".key",
-                  "can never match: longer than 32,767 UTF-16 units (the registry's limit for a "
-                  "key path)");
       }
       if (!string_field(item, "client", field, entry.client, false)) entry.client = "default";
       if (entry.client.empty()) problem(item["client"], field + ".client", "empty client name");
@@ -289,7 +280,7 @@ class Loader {
       ValueRule value;
       value.where = where(item);
       string_field(item, "name", vfield, value.name, true);
-      if (min_match_units(value.name, false) > limits::kMaxValueNameUnits)
+      if (min_match_units(value.name) > limits::kMaxValueNameUnits)
         problem(item["name"], vfield + ".name",
                 "can never match: longer than 16,383 UTF-16 units (the registry's limit for a "
                 "value name)");
@@ -304,13 +295,13 @@ class Loader {
   }
 
   // At most the fewest UTF-16 units a name matching this pattern has: its text without the `*`s
-  // (a `?` stands for one unit), and for a key path without the `\`s too (`A\**\B` matches
-  // `A\B`). Past Windows' limit the pattern can never match.
-  static std::size_t min_match_units(const std::string& pattern, bool is_key_path) {
+  // (a `?` stands for one unit). Past Windows' limit the pattern can never match. (Key paths are
+  // counted by the key pattern parser, in their kernel form.)
+  static std::size_t min_match_units(const std::string& pattern) {
     const auto units = utf8_to_utf16(pattern);
     if (!units) return 0;  // the prescan refused text that is not UTF-8
     std::size_t count = 0;
-    for (char16_t c : *units) count += c != u'*' && !(is_key_path && c == u'\\');
+    for (char16_t c : *units) count += c != u'*';
     return count;
   }
 

@@ -8,11 +8,14 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "hivewarden/core/key_path.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/policy/yaml_limits.hpp"
+#include "hivewarden/util/utf.hpp"
 
 namespace {
 
@@ -271,6 +274,62 @@ TEST(PolicyYaml, KeyPathLongerThanWindowsAllowsIsAnError) {
                  "32,767 UTF-16 units");
   expect_problem("version: 1\nmonitored:\n  - key: '" + key + "'\n    rules: [create-key]\n", 3,
                  "monitored[0].key", "32,767 UTF-16 units");
+}
+
+// A key path of `units` UTF-16 units under `prefix`, in names of at most 255 units.
+std::string key_of_units(const std::string& prefix, std::size_t units) {
+  std::string key = prefix;
+  while (key.size() < units) {
+    std::size_t name = std::min<std::size_t>(255, units - key.size() - 1);
+    if (units - key.size() - 1 - name == 1) name -= 2;  // no empty last name
+    key += "\\" + std::string(name, 'b');
+  }
+  return key;
+}
+
+bool engine_accepts(const std::string& key) {
+  std::unique_ptr<KeyPath> path(new KeyPath);
+  return canonicalize_key(*utf8_to_utf16(key), CanonicalOptions{1, {}}, *path) == PathStatus::kOk;
+}
+
+std::string delete_key_policy(const std::string& key) {
+  return "version: 1\nmonitored:\n  - key: '" + key + "'\n    rules: [delete-key, delete-deny]\n";
+}
+
+TEST(PolicyYaml, KeyLimitsAreCountedAsTheEngineCountsThem) {
+  // Attack 2 F14: up to 32,899 units (separators left out) and 513 levels compiled, and the
+  // engine refuses every such operation as invalid-name, so the entry could never match.
+  const std::string kernel = "\\REGISTRY\\MACHINE\\SOFTWARE";
+  for (const std::size_t units : {32767u, 32768u, 32899u}) {
+    const std::string key = key_of_units(kernel, units);
+    ASSERT_EQ(key.size(), units);
+    EXPECT_EQ(load(delete_key_policy(key)).ok, engine_accepts(key)) << units;
+    EXPECT_EQ(engine_accepts(key), units <= 32767) << units;
+  }
+  expect_problem(delete_key_policy(key_of_units(kernel, 32768)), 3, "monitored[0].key",
+                 "32,767 UTF-16 units");
+  // Written as HKLM\..., 14 units shorter: the kernel form is what counts.
+  const std::string written = "HKLM\\SOFTWARE" + key_of_units(kernel, 32768).substr(kernel.size());
+  expect_problem(delete_key_policy(written), 3, "monitored[0].key", "32,767 UTF-16 units");
+  expect_problem("version: 1\nhardened_keys: ['" + written + "']\n", 2, "hardened_keys[0]",
+                 "32,767 UTF-16 units");
+  // Depth: \REGISTRY\MACHINE\SOFTWARE and 509 more levels is the registry's 512.
+  for (const std::size_t more : {509u, 510u}) {
+    const std::string key = kernel + repeat("\\a", more);
+    EXPECT_EQ(load(delete_key_policy(key)).ok, engine_accepts(key)) << more;
+    EXPECT_EQ(engine_accepts(key), more == 509) << more;
+  }
+  expect_problem(delete_key_policy(kernel + repeat("\\a", 510)), 3, "monitored[0].key",
+                 "deeper than the registry allows (513 levels");
+  // `**` may match no level; `*{N}` is N levels of at least one unit each.
+  EXPECT_TRUE(load(delete_key_policy(kernel + "\\**" + repeat("\\a", 509))).ok);
+  expect_problem(delete_key_policy(kernel + "\\*{510}"), 3, "monitored[0].key", "513 levels");
+  expect_problem(delete_key_policy(kernel + repeat("\\*{2}", 8192)), 3, "monitored[0].key",
+                 "levels");  // the parser's own bound on the pattern's size
+  // HKCR\X also stands for \REGISTRY\USER\*_Classes\X, one level shorter than the machine's.
+  EXPECT_TRUE(load(delete_key_policy("HKCR" + repeat("\\a", 509))).ok);
+  expect_problem(delete_key_policy("HKCR" + repeat("\\a", 510)), 3, "monitored[0].key",
+                 "deeper than the registry allows");
 }
 
 TEST(PolicyYaml, DeepNestingIsRefusedWithItsLine) {
