@@ -156,7 +156,8 @@ class Loader {
     }
     if (const YAML::Node n = root["control_set"]; n.IsDefined() && !n.IsNull()) {
       int value = 0;
-      if (!n.IsScalar() || !YAML::convert<int>::decode(n, value) || value < 1 || value > 999) {
+      // Decimal digits only: yaml-cpp would also read 0x2 as 2 (and refuses 0o2).
+      if (!n.IsScalar() || !decimal(n.Scalar(), value) || value < 1 || value > 999) {
         problem(n, "control_set",
                 "must be a number from 1 to 999 (CurrentControlSet = ControlSet00N)");
       } else {
@@ -166,6 +167,17 @@ class Loader {
     hardened(root["hardened_keys"], out);
     processes(root["processes"], out);
     monitored(root["monitored"], out);
+  }
+
+  // A number written in decimal digits (at most 9 of them), nothing else.
+  static bool decimal(const std::string& text, int& value) {
+    if (text.empty() || text.size() > 9) return false;
+    value = 0;
+    for (char c : text) {
+      if (c < '0' || c > '9') return false;
+      value = value * 10 + (c - '0');
+    }
+    return true;
   }
 
   bool sequence(const YAML::Node& node, const std::string& field) {
@@ -251,7 +263,14 @@ class Loader {
         if (!parse_key_pattern(entry.key, out.control_set, pattern, error))
           problem(item["key"], field + ".key", error);
       }
-      if (!string_field(item, "client", field, entry.client, false)) entry.client = "default";
+      if (const YAML::Node client = item["client"]; client.IsDefined() && client.IsNull()) {
+        // `client: ~` or `client:` with nothing: say so rather than take the default silently.
+        problem(client, field + ".client",
+                "empty client name (leave `client` out for the client `default`)");
+        entry.client = "default";  // reported once
+      } else if (!string_field(item, "client", field, entry.client, false)) {
+        entry.client = "default";
+      }
       if (entry.client.empty()) problem(item["client"], field + ".client", "empty client name");
       entry.rules = bits_field(item, "rules", field, kRuleNames, "rule");
       check_rule_kinds(item["rules"], field + ".rules", entry.rules, kKeyRules, kKeyOperationBits,

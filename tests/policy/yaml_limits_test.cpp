@@ -239,6 +239,27 @@ TEST(PolicyYaml, TagsAreAnErrorWithFileLineAndField) {
   expect_problem("--- !foo\n", 1, "(document)", "`!foo`");
 }
 
+TEST(PolicyYaml, ControlSetIsDecimalAndANullClientIsNoSilentDefault) {
+  // Attack 2 (minor): yaml-cpp read `control_set: 0x2` as 2 (while refusing 0o2), and
+  // `client: ~` became the client `default` without a word.
+  const std::string hardened = "hardened_keys: ['HKLM\\SYSTEM\\CurrentControlSet\\A']\n";
+  for (const std::string& bad : {"0x2", "0o2", "+2", "2.0", "0", "1000", "1e2"}) {
+    expect_problem("version: 1\ncontrol_set: " + bad + "\n" + hardened, 2, "control_set",
+                   "must be a number from 1 to 999");
+  }
+  for (const std::string& good : {"2", "'2'", "002", "999"}) {
+    EXPECT_TRUE(load("version: 1\ncontrol_set: " + good + "\n" + hardened).ok) << good;
+  }
+  for (const std::string& null : {"~", "null", ""}) {
+    const Loaded r = load(kEntry + "    client: " + null + "\n    rules: [create-key]\n");
+    ASSERT_FALSE(r.ok) << null;
+    ASSERT_EQ(r.problems.size(), 1u) << r.text();
+    EXPECT_EQ(r.problems.front().field, "monitored[0].client") << r.text();
+    EXPECT_NE(r.problems.front().message.find("leave `client` out"), std::string::npos) << r.text();
+  }
+  EXPECT_TRUE(load(kEntry + "    rules: [create-key]\n").ok);  // left out: the default client
+}
+
 TEST(PolicyYaml, TagsThatSayWhatTheLoaderDoesAnywayAreAllowed) {
   for (const std::string& yaml : {
            "version: !!str 1\n!!str monitored: !!seq\n  - !!map\n    key: ! 'HKLM\\SOFTWARE\\A'\n"
