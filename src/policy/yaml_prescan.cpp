@@ -183,9 +183,12 @@ struct Stop {
   std::string message;
 };
 
+// What `!!` stands for (unless a %TAG directive says otherwise).
+constexpr std::string_view kCoreTagPrefix = "tag:yaml.org,2002:";
+
 // A tag as written: `!!binary` for yaml-cpp's resolved "tag:yaml.org,2002:binary".
 std::string written_tag(const std::string& tag) {
-  static constexpr std::string_view kCore = "tag:yaml.org,2002:";
+  constexpr std::string_view kCore = kCoreTagPrefix;
   std::string written = tag.rfind(kCore, 0) == 0 ? "!!" + tag.substr(kCore.size())
                         : tag.rfind('!', 0) == 0 ? tag
                                                  : "!<" + tag + ">";
@@ -197,7 +200,7 @@ std::string written_tag(const std::string& tag) {
 // change the meaning silently (`!!binary YzE=` read as "YzE="): only the tags that say what the
 // loader does anyway are accepted. yaml-cpp reports "?" for no tag, "!" for the non-specific one.
 bool tag_allowed(const std::string& tag, std::string_view own_kind) {
-  static constexpr std::string_view kCore = "tag:yaml.org,2002:";
+  constexpr std::string_view kCore = kCoreTagPrefix;
   return tag == "?" || tag == "!" ||
          (tag.size() == kCore.size() + own_kind.size() && tag.rfind(kCore, 0) == 0 &&
           tag.compare(kCore.size(), own_kind.size(), own_kind) == 0);
