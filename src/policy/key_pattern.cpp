@@ -193,31 +193,49 @@ ShortestMatch shortest_match(const KeyPattern& p) {
   return m;
 }
 
+bool fits(const ShortestMatch& m) {
+  return m.depth <= kMaxPathDepth && m.units <= kMaxPathUnits;
+}
+
 // A pattern whose every place is deeper or longer than the registry allows can never match: the
-// engine refuses such an operation as invalid-name before any rule (SPEC §6; key_path.hpp).
+// engine refuses such an operation as invalid-name before any rule (SPEC §6; key_path.hpp). A
+// place that can match must also keep within the compiled policy's 513 components.
 bool check_registry_limits(const KeyPattern& p, std::string& error) {
+  std::vector<KeyPattern> others;
+  classes_root_user_places(p, others);
   ShortestMatch best = shortest_match(p);
-  std::vector<KeyPattern> places;
-  classes_root_user_places(p, places);
-  for (const KeyPattern& place : places) {
+  bool any_fits = fits(best);
+  bool too_many_components = any_fits && p.components.size() > kMaxPathDepth + 1;
+  for (const KeyPattern& place : others) {
     const ShortestMatch m = shortest_match(place);
     best.depth = std::min(best.depth, m.depth);
     best.units = std::min(best.units, m.units);
+    any_fits = any_fits || fits(m);
+    too_many_components =
+        too_many_components || (fits(m) && place.components.size() > kMaxPathDepth + 1);
   }
+  if (too_many_components) {
+    error = "key pattern deeper than the registry allows (512 levels): more than " +
+            std::to_string(kMaxPathDepth + 1) + " components (write fewer `**`)";
+    return false;
+  }
+  if (any_fits) return true;
   if (best.depth > kMaxPathDepth) {
     error = "can never match: every path it matches is deeper than the registry allows (" +
             std::to_string(best.depth) + " levels in the kernel form \\REGISTRY\\..., limit 512)";
-    return false;
-  }
-  if (best.units > kMaxPathUnits) {
+  } else if (best.units > kMaxPathUnits) {
     error =
         "can never match: longer than 32,767 UTF-16 units (the registry's limit for a key "
         "path), counted in the kernel form \\REGISTRY\\... with its separators (" +
         std::to_string(best.units) + ")";
-    return false;
+  } else {
+    error =
+        "can never match: each of its places is deeper than the registry allows (512 levels) "
+        "or longer than 32,767 UTF-16 units";
   }
-  return true;
+  return false;
 }
+
 }  // namespace
 
 std::u16string folded(std::u16string_view name) {
@@ -286,6 +304,10 @@ bool parse_key_pattern(std::string_view utf8, std::uint32_t control_set, KeyPatt
   }
   out.classes_root = equal_folded(root, u"HKCR") || equal_folded(root, u"HKEY_CLASSES_ROOT");
   return check_current_control_set(out, error) && check_registry_limits(out, error);
+}
+
+bool fits_the_registry(const KeyPattern& place) {
+  return fits(shortest_match(place));
 }
 
 void classes_root_user_places(const KeyPattern& pattern, std::vector<KeyPattern>& out) {

@@ -7,12 +7,14 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "hivewarden/core/key_path.hpp"
+#include "hivewarden/core/policy_view.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/policy/yaml_limits.hpp"
 #include "hivewarden/util/utf.hpp"
@@ -351,6 +353,47 @@ TEST(PolicyYaml, KeyLimitsAreCountedAsTheEngineCountsThem) {
   EXPECT_TRUE(load(delete_key_policy("HKCR" + repeat("\\a", 509))).ok);
   expect_problem(delete_key_policy("HKCR" + repeat("\\a", 510)), 3, "monitored[0].key",
                  "deeper than the registry allows");
+}
+
+// Loads, compiles and validates: the engine must accept every blob the compiler writes.
+bool compiles_to_a_valid_blob(const std::string& yaml, std::string& why) {
+  policy::PolicySource source;
+  std::vector<policy::PolicyProblem> problems;
+  policy::Blob blob;
+  if (!policy::parse_policy_yaml(yaml, "t.yaml", source, problems) ||
+      !policy::compile_policy(source, blob, problems)) {
+    why = problems.empty() ? "?" : problems.front().to_string();
+    return false;
+  }
+  std::vector<std::uint64_t> aligned((blob.size() + 7) / 8);
+  std::memcpy(aligned.data(), blob.data(), blob.size());
+  PolicyView view;
+  PolicyError error;
+  if (!validate_policy(aligned.data(), blob.size(), view, error)) {
+    why = std::string("the validator refuses the blob: ") + error.what;
+    return false;
+  }
+  return true;
+}
+
+TEST(PolicyYaml, HkcrNearTheDepthLimitCompilesToAValidBlob) {
+  // HKCR\X stands for three places of different depths. At 509 levels below HKCR the machine's
+  // place (513 levels) and \REGISTRY\USER\*\Software\Classes\X (514) cannot exist: the compiler
+  // wrote them anyway and the validator refused the blob ("max depth over the registry's limit").
+  for (const std::size_t more : {508u, 509u}) {
+    std::string why;
+    EXPECT_TRUE(compiles_to_a_valid_blob(delete_key_policy("HKCR" + repeat("\\a", more)), why))
+        << more << ": " << why;
+    EXPECT_TRUE(compiles_to_a_valid_blob(
+        "version: 1\nhardened_keys: ['HKCR" + repeat("\\a", more) + "']\n", why))
+        << more << ": " << why;
+  }
+  // A place that fits the registry by its levels but not the blob's 513 components (many `**`).
+  expect_problem(delete_key_policy("HKCR" + repeat("\\**\\a", 254) + "\\**"), 3, "monitored[0].key",
+                 "more than 513 components");
+  std::string why;
+  EXPECT_TRUE(compiles_to_a_valid_blob(delete_key_policy("HKCR" + repeat("\\**\\a", 254)), why))
+      << why;
 }
 
 TEST(PolicyYaml, DeepNestingIsRefusedWithItsLine) {
