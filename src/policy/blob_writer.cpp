@@ -85,12 +85,15 @@ bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyPro
       continue;
     }
     classes_root_user_places(pattern, user_places);
-    nodes.assign(1, tree.insert(pattern));
-    max_depth = std::max(max_depth, static_cast<std::uint32_t>(pattern.components.size()));
-    for (const KeyPattern& place : user_places) {
+    // Only the places a registry path can reach (parse_key_pattern made sure one can).
+    nodes.clear();
+    const auto add_place = [&](const KeyPattern& place) {
+      if (!fits_the_registry(place)) return;
       max_depth = std::max(max_depth, static_cast<std::uint32_t>(place.components.size()));
       nodes.push_back(tree.insert(place));
-    }
+    };
+    add_place(pattern);
+    for (const KeyPattern& place : user_places) add_place(place);
     // One explanation entry (key as written, line) serves every place the YAML entry stands for.
     const std::uint32_t client = client_of(entry.client);
     const blob::StrRef key_text = strings.append_utf8(entry.key);
@@ -134,9 +137,12 @@ bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyPro
         hardened_parts.push_back(strings.add(folded(text)));
       }
     };
-    add_hardened(pattern);
+    // Only the places a registry path can reach (parse_literal_key made sure one can).
+    if (fits_the_registry(pattern)) add_hardened(pattern);
     classes_root_user_places(pattern, user_places);
-    for (const KeyPattern& place : user_places) add_hardened(place);
+    for (const KeyPattern& place : user_places) {
+      if (fits_the_registry(place)) add_hardened(place);
+    }
   }
 
   std::vector<blob::ProcessRule> processes;

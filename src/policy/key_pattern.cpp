@@ -146,15 +146,94 @@ bool check_current_control_set(const KeyPattern& p, std::string& error) {
     }
     if (c.kind == ComponentKind::kGlob && places[i] &&
         glob_only_means_current_control_set(c.text)) {
-      error = "the glob `" + utf16_to_utf8(c.text) +
-              "` can stand right below HKLM\\SYSTEM, where it matches CurrentControlSet but none of "
-              "ControlSet000-ControlSet999, and operations never carry CurrentControlSet (they "
-              "arrive as ControlSet00N): write HKLM\\SYSTEM\\CurrentControlSet\\... for the active "
-              "control set, or ControlSet* for every control set";
+      error =
+          "the glob `" + utf16_to_utf8(c.text) +
+          "` can stand right below HKLM\\SYSTEM, where it matches CurrentControlSet but none of "
+          "ControlSet000-ControlSet999, and operations never carry CurrentControlSet (they "
+          "arrive as ControlSet00N): write HKLM\\SYSTEM\\CurrentControlSet\\... for the active "
+          "control set, or ControlSet* for every control set";
       return false;
     }
   }
   return true;
+}
+
+// The fewest levels and UTF-16 units (a `\` before each name) of a kernel-form path the pattern
+// matches: a name is never empty, `**` may match no level, `*{N}` is N levels.
+struct ShortestMatch {
+  std::size_t depth = 0;
+  std::size_t units = 0;
+};
+
+ShortestMatch shortest_match(const KeyPattern& p) {
+  ShortestMatch m;
+  for (const PatternComponent& c : p.components) {
+    std::size_t levels = 1, name_units = 1;
+    switch (c.kind) {
+      case ComponentKind::kLiteral:
+        name_units = c.text.size();
+        break;
+      case ComponentKind::kGlob:
+        name_units = std::max<std::size_t>(
+            1, static_cast<std::size_t>(std::count_if(c.text.begin(), c.text.end(),
+                                                      [](char16_t u) { return u != u'*'; })));
+        break;
+      case ComponentKind::kAnyOne:
+        break;
+      case ComponentKind::kAnyN:
+        levels = c.count;
+        break;
+      case ComponentKind::kAnyDeep:
+        levels = 0;
+        break;
+    }
+    m.depth += levels;
+    m.units += levels * (1 + name_units);
+  }
+  return m;
+}
+
+bool fits(const ShortestMatch& m) {
+  return m.depth <= kMaxPathDepth && m.units <= kMaxPathUnits;
+}
+
+// A pattern whose every place is deeper or longer than the registry allows can never match: the
+// engine refuses such an operation as invalid-name before any rule (SPEC §6; key_path.hpp). A
+// place that can match must also keep within the compiled policy's 513 components.
+bool check_registry_limits(const KeyPattern& p, std::string& error) {
+  std::vector<KeyPattern> others;
+  classes_root_user_places(p, others);
+  ShortestMatch best = shortest_match(p);
+  bool any_fits = fits(best);
+  bool too_many_components = any_fits && p.components.size() > kMaxPathDepth + 1;
+  for (const KeyPattern& place : others) {
+    const ShortestMatch m = shortest_match(place);
+    best.depth = std::min(best.depth, m.depth);
+    best.units = std::min(best.units, m.units);
+    any_fits = any_fits || fits(m);
+    too_many_components =
+        too_many_components || (fits(m) && place.components.size() > kMaxPathDepth + 1);
+  }
+  if (too_many_components) {
+    error = "key pattern deeper than the registry allows (512 levels): more than " +
+            std::to_string(kMaxPathDepth + 1) + " components (write fewer `**`)";
+    return false;
+  }
+  if (any_fits) return true;
+  if (best.depth > kMaxPathDepth) {
+    error = "can never match: every path it matches is deeper than the registry allows (" +
+            std::to_string(best.depth) + " levels in the kernel form \\REGISTRY\\..., limit 512)";
+  } else if (best.units > kMaxPathUnits) {
+    error =
+        "can never match: longer than 32,767 UTF-16 units (the registry's limit for a key "
+        "path), counted in the kernel form \\REGISTRY\\... with its separators (" +
+        std::to_string(best.units) + ")";
+  } else {
+    error =
+        "can never match: each of its places is deeper than the registry allows (512 levels) "
+        "or longer than 32,767 UTF-16 units";
+  }
+  return false;
 }
 
 }  // namespace
@@ -224,7 +303,11 @@ bool parse_key_pattern(std::string_view utf8, std::uint32_t control_set, KeyPatt
     out.components[3].text = *utf8_to_utf16(buffer);
   }
   out.classes_root = equal_folded(root, u"HKCR") || equal_folded(root, u"HKEY_CLASSES_ROOT");
-  return check_current_control_set(out, error);
+  return check_current_control_set(out, error) && check_registry_limits(out, error);
+}
+
+bool fits_the_registry(const KeyPattern& place) {
+  return fits(shortest_match(place));
 }
 
 void classes_root_user_places(const KeyPattern& pattern, std::vector<KeyPattern>& out) {

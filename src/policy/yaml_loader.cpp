@@ -8,8 +8,8 @@
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/policy/key_pattern.hpp"
 #include "hivewarden/policy/yaml_limits.hpp"
-#include "hivewarden/util/utf.hpp"
 #include "hivewarden/policy/yaml_prescan.hpp"
+#include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::policy {
 namespace {
@@ -156,7 +156,8 @@ class Loader {
     }
     if (const YAML::Node n = root["control_set"]; n.IsDefined() && !n.IsNull()) {
       int value = 0;
-      if (!n.IsScalar() || !YAML::convert<int>::decode(n, value) || value < 1 || value > 999) {
+      // Decimal digits only: yaml-cpp would also read 0x2 as 2 (and refuses 0o2).
+      if (!n.IsScalar() || !decimal(n.Scalar(), value) || value < 1 || value > 999) {
         problem(n, "control_set",
                 "must be a number from 1 to 999 (CurrentControlSet = ControlSet00N)");
       } else {
@@ -166,6 +167,17 @@ class Loader {
     hardened(root["hardened_keys"], out);
     processes(root["processes"], out);
     monitored(root["monitored"], out);
+  }
+
+  // A number written in decimal digits (at most 9 of them), nothing else.
+  static bool decimal(const std::string& text, int& value) {
+    if (text.empty() || text.size() > 9) return false;
+    value = 0;
+    for (char c : text) {
+      if (c < '0' || c > '9') return false;
+      value = value * 10 + (c - '0');
+    }
+    return true;
   }
 
   bool sequence(const YAML::Node& node, const std::string& field) {
@@ -195,12 +207,6 @@ class Loader {
         problem(item, field, error);
         continue;
       }
-      if (min_match_units(item.Scalar(), true) > limits::kMaxKeyPathUnits) {
-        problem(item, field,
-                "can never match: longer than 32,767 UTF-16 units (the registry's limit for a key "
-                "path)");
-        continue;
-      }
       out.hardened_keys.push_back({item.Scalar(), where(item)});
     }
   }
@@ -223,7 +229,7 @@ class Loader {
         if (entry.image.empty()) problem(item["image"], field + ".image", "empty image pattern");
         if (entry.image.find('\0') != std::string::npos)
           problem(item["image"], field + ".image", "NUL in image pattern");
-        if (min_match_units(entry.image, false) > limits::kMaxImagePathUnits)
+        if (min_match_units(entry.image) > limits::kMaxImagePathUnits)
           problem(item["image"], field + ".image",
                   "can never match: longer than 32,767 UTF-16 units (the longest Windows path)");
       }
@@ -253,14 +259,18 @@ class Loader {
       if (string_field(item, "key", field, entry.key, true)) {
         KeyPattern pattern;
         std::string error;
+        // The pattern parser also refuses a key deeper or longer than the registry allows.
         if (!parse_key_pattern(entry.key, out.control_set, pattern, error))
           problem(item["key"], field + ".key", error);
-        else if (min_match_units(entry.key, true) > limits::kMaxKeyPathUnits)
-          problem(item["key"], field + ".key",
-                  "can never match: longer than 32,767 UTF-16 units (the registry's limit for a "
-                  "key path)");
       }
-      if (!string_field(item, "client", field, entry.client, false)) entry.client = "default";
+      if (const YAML::Node client = item["client"]; client.IsDefined() && client.IsNull()) {
+        // `client: ~` or `client:` with nothing: say so rather than take the default silently.
+        problem(client, field + ".client",
+                "empty client name (leave `client` out for the client `default`)");
+        entry.client = "default";  // reported once
+      } else if (!string_field(item, "client", field, entry.client, false)) {
+        entry.client = "default";
+      }
       if (entry.client.empty()) problem(item["client"], field + ".client", "empty client name");
       entry.rules = bits_field(item, "rules", field, kRuleNames, "rule");
       check_rule_kinds(item["rules"], field + ".rules", entry.rules, kKeyRules, kKeyOperationBits,
@@ -289,7 +299,7 @@ class Loader {
       ValueRule value;
       value.where = where(item);
       string_field(item, "name", vfield, value.name, true);
-      if (min_match_units(value.name, false) > limits::kMaxValueNameUnits)
+      if (min_match_units(value.name) > limits::kMaxValueNameUnits)
         problem(item["name"], vfield + ".name",
                 "can never match: longer than 16,383 UTF-16 units (the registry's limit for a "
                 "value name)");
@@ -304,13 +314,13 @@ class Loader {
   }
 
   // At most the fewest UTF-16 units a name matching this pattern has: its text without the `*`s
-  // (a `?` stands for one unit), and for a key path without the `\`s too (`A\**\B` matches
-  // `A\B`). Past Windows' limit the pattern can never match.
-  static std::size_t min_match_units(const std::string& pattern, bool is_key_path) {
+  // (a `?` stands for one unit). Past Windows' limit the pattern can never match. (Key paths are
+  // counted by the key pattern parser, in their kernel form.)
+  static std::size_t min_match_units(const std::string& pattern) {
     const auto units = utf8_to_utf16(pattern);
     if (!units) return 0;  // the prescan refused text that is not UTF-8
     std::size_t count = 0;
-    for (char16_t c : *units) count += c != u'*' && !(is_key_path && c == u'\\');
+    for (char16_t c : *units) count += c != u'*';
     return count;
   }
 

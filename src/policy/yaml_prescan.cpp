@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <optional>
 #include <sstream>
 #include <unordered_map>
 #include <vector>
@@ -182,12 +183,54 @@ struct Stop {
   std::string message;
 };
 
+// What `!!` stands for (unless a %TAG directive says otherwise).
+constexpr std::string_view kCoreTagPrefix = "tag:yaml.org,2002:";
+
+// A tag as written: `!!binary` for yaml-cpp's resolved "tag:yaml.org,2002:binary".
+std::string written_tag(const std::string& tag) {
+  constexpr std::string_view kCore = kCoreTagPrefix;
+  std::string written = tag.rfind(kCore, 0) == 0 ? "!!" + tag.substr(kCore.size())
+                        : tag.rfind('!', 0) == 0 ? tag
+                                                 : "!<" + tag + ">";
+  constexpr std::size_t kShown = 40;
+  return written.size() <= kShown ? written : written.substr(0, kShown) + "...";
+}
+
+// The loader reads every scalar as text and every collection by its kind, so a tag could only
+// change the meaning silently (`!!binary YzE=` read as "YzE="): only the tags that say what the
+// loader does anyway are accepted. yaml-cpp reports "?" for no tag, "!" for the non-specific one.
+bool tag_allowed(const std::string& tag, std::string_view own_kind) {
+  constexpr std::string_view kCore = kCoreTagPrefix;
+  return tag == "?" || tag == "!" ||
+         (tag.size() == kCore.size() + own_kind.size() && tag.rfind(kCore, 0) == 0 &&
+          tag.compare(kCore.size(), own_kind.size(), own_kind) == 0);
+}
+
+// The tag written at `pos` (after any anchor), or "": yaml-cpp drops the tag of an empty node that
+// ends the document (`client: !!binary` as the last line) and reports a plain null.
+std::string tag_written_at(std::string_view text, std::size_t pos) {
+  const auto token_end = [&](std::size_t i) {
+    while (i < text.size() && text[i] != ' ' && text[i] != '\t' && text[i] != '\r' &&
+           text[i] != '\n' && text[i] != ',' && text[i] != ']' && text[i] != '}')
+      ++i;
+    return i;
+  };
+  while (pos < text.size() && text[pos] == '&') {
+    pos = token_end(pos);
+    while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t')) ++pos;
+  }
+  if (pos >= text.size() || text[pos] != '!') return "";
+  return std::string(text.substr(pos, token_end(pos) - pos));
+}
+
 // Walks yaml-cpp's events: counts nodes (as written and with aliases expanded, with the bytes of
-// their text), nesting and
-// anchors, finds repeated keys, and remembers which field holds a given byte offset.
+// their text), nesting and anchors, finds repeated keys and tags, and remembers which field holds
+// a given byte offset.
 class StructureCheck : public YAML::EventHandler {
  public:
-  explicit StructureCheck(std::size_t locate_offset) : locate_offset_(locate_offset) {}
+  // `text` is what yaml-cpp parses (marks are byte offsets into it).
+  StructureCheck(std::string_view text, std::size_t locate_offset)
+      : text_(text), locate_offset_(locate_offset) {}
 
   const std::string& located_field() const { return located_field_; }
 
@@ -197,11 +240,17 @@ class StructureCheck : public YAML::EventHandler {
                  "a second YAML document: a policy file holds one (remove the `---` or split the "
                  "file)"};
   }
-  void OnDocumentEnd() override {}
+  void OnDocumentEnd() override { end_of_document(); }
+
+  // The last check, for a tag on an empty node at the very end of the text.
+  void end_of_document() {
+    if (pending_tag_) throw *pending_tag_;
+  }
 
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     const bool key = is_key();
-    begin_node(mark, {1, 0});
+    const std::string field = begin_node(mark, {1, 0});
+    note_tag_of_empty_node(mark, field);
     if (key) note_key(mark, "");
     name_anchor(anchor, {1, 0});
     if (anchor != YAML::NullAnchor) anchored_text_[anchor] = "";
@@ -229,26 +278,26 @@ class StructureCheck : public YAML::EventHandler {
     end_node();
   }
 
-  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                 const std::string& value) override {
     const bool key = is_key();
     const Expansion size{1, value.size()};
-    begin_node(mark, size);
+    check_tag(mark, begin_node(mark, size), tag, "str");
     if (key) note_key(mark, value);
     name_anchor(anchor, size);
     if (anchor != YAML::NullAnchor) anchored_text_[anchor] = value;
     end_node();
   }
 
-  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                        YAML::EmitterStyle::value) override {
-    open(mark, anchor, false);
+    open(mark, anchor, false, tag);
   }
   void OnSequenceEnd() override { close(); }
 
-  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+  void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                   YAML::EmitterStyle::value) override {
-    open(mark, anchor, true);
+    open(mark, anchor, true, tag);
   }
   void OnMapEnd() override { close(); }
 
@@ -295,8 +344,37 @@ class StructureCheck : public YAML::EventHandler {
     return f.expect_key ? (f.path.empty() ? "(mapping key)" : f.path) : join(f.path, f.key);
   }
 
+  // The pass that only names the field at an offset walks on past tags.
+  bool locating() const { return locate_offset_ != kNone; }
+
+  static Stop tag_problem(const YAML::Mark& mark, const std::string& field,
+                          const std::string& tag) {
+    return Stop{location_of(mark), field,
+                "a YAML tag (`" + written_tag(tag) +
+                    "`): tags are not supported (write the value as plain text, without the tag)"};
+  }
+
+  void check_tag(const YAML::Mark& mark, const std::string& field, const std::string& tag,
+                 std::string_view own_kind) {
+    if (!locating() && !tag_allowed(tag, own_kind)) throw tag_problem(mark, field, tag);
+  }
+
+  // A null whose mark is at a tag: that tag is the empty node's unless the next node starts at
+  // the same place (yaml-cpp marks an empty value where the next line starts).
+  void note_tag_of_empty_node(const YAML::Mark& mark, const std::string& field) {
+    if (mark.pos < 0 || locating()) return;
+    std::string written = tag_written_at(text_, static_cast<std::size_t>(mark.pos));
+    if (written.empty() || written == "!" || written == "!!str") return;
+    pending_tag_pos_ = mark.pos;
+    pending_tag_ = tag_problem(mark, field, std::move(written));
+  }
+
   // Counts a node that expands to `expanded`; returns its field.
   std::string begin_node(const YAML::Mark& mark, Expansion expanded) {
+    if (pending_tag_) {
+      if (mark.pos != pending_tag_pos_) throw *pending_tag_;
+      pending_tag_.reset();
+    }
     std::string field = field_here();
     if (++document_nodes_ > limits::kMaxDocumentNodes) {
       throw Stop{location_of(mark), field,
@@ -350,10 +428,11 @@ class StructureCheck : public YAML::EventHandler {
     if (anchor != YAML::NullAnchor) anchor_sizes_[anchor] = size;
   }
 
-  void open(const YAML::Mark& mark, YAML::anchor_t anchor, bool is_map) {
+  void open(const YAML::Mark& mark, YAML::anchor_t anchor, bool is_map, const std::string& tag) {
     const bool key = is_key();
     const Expansion before = expanded_;
     std::string field = begin_node(mark, {1, 0});
+    check_tag(mark, field, tag, is_map ? "map" : "seq");
     if (key) field = join(field, "(key)");
     if (frames_.size() + 1 > limits::kMaxNestingDepth) {
       throw Stop{location_of(mark), field,
@@ -380,7 +459,10 @@ class StructureCheck : public YAML::EventHandler {
     end_node();
   }
 
+  std::string_view text_;
   std::size_t locate_offset_;
+  std::optional<Stop> pending_tag_;  // see note_tag_of_empty_node
+  int pending_tag_pos_ = -1;
   std::string located_field_ = "(document)";
   std::vector<Frame> frames_;
   std::unordered_map<YAML::anchor_t, Expansion> anchor_sizes_;
@@ -407,18 +489,88 @@ bool check_structure(std::string_view text, StructureCheck& check, Stop& stop) {
   return true;
 }
 
-// Non-ASCII bytes become '?' so that yaml-cpp can walk text that is not UTF-8; offsets stay.
+// Non-ASCII and NUL bytes become '?' so that yaml-cpp can walk text that is not UTF-8 (and does
+// not take it for UTF-16 or UTF-32); offsets stay.
 std::string ascii_only(std::string_view text) {
   std::string out(text);
   for (char& c : out) {
-    if (static_cast<unsigned char>(c) >= 0x80) c = '?';
+    if (static_cast<unsigned char>(c) >= 0x80 || c == '\0') c = '?';
   }
   return out;
+}
+
+// The field at a byte offset of text that is not UTF-8, found on its ASCII-only copy.
+std::string field_at(std::string_view text, std::size_t offset) {
+  const std::string ascii = ascii_only(text);
+  StructureCheck locate(ascii, offset);
+  Stop ignored;
+  check_structure(ascii, locate, ignored);
+  return locate.located_field();
 }
 
 std::string hex_byte(unsigned char b) {
   const char* digits = "0123456789ABCDEF";
   return std::string("0x") + digits[b >> 4] + digits[b & 15];
+}
+
+std::string_view without_utf8_bom(std::string_view text) {
+  return text.rfind("\xEF\xBB\xBF", 0) == 0 ? text.substr(3) : text;
+}
+
+// The encoding a UTF-16 or UTF-32 byte order mark at the start names, or nullptr.
+const char* utf16_or_32_bom(std::string_view text) {
+  using namespace std::string_view_literals;
+  if (text.rfind("\0\0\xFE\xFF"sv, 0) == 0) return "UTF-32BE";
+  if (text.rfind("\xFF\xFE\0\0"sv, 0) == 0) return "UTF-32LE";
+  if (text.rfind("\xFE\xFF"sv, 0) == 0) return "UTF-16BE";
+  if (text.rfind("\xFF\xFE"sv, 0) == 0) return "UTF-16LE";
+  return nullptr;
+}
+
+// The encoding the NUL bytes among the first four bytes suggest (as yaml-cpp would guess it and
+// decode the file without a word), or nullptr.
+const char* utf16_or_32_by_nuls(std::string_view text) {
+  if (text.size() < 2) return nullptr;
+  const auto nul = [&](std::size_t i) { return i < text.size() && text[i] == '\0'; };
+  if (nul(0) && nul(1) && nul(2) && !nul(3) && text.size() > 3) return "UTF-32BE";
+  if (!nul(0) && nul(1) && nul(2) && nul(3)) return "UTF-32LE";
+  if (nul(0) && !nul(1)) return "UTF-16BE";
+  if (!nul(0) && nul(1)) return "UTF-16LE";
+  return nullptr;
+}
+
+// One rule: a policy file is UTF-8 (a UTF-8 byte order mark is allowed). A UTF-16 or UTF-32 byte
+// order mark, a NUL byte anywhere and a byte that is not UTF-8 are refused, at their place, so
+// that yaml-cpp (which would decode UTF-16 and UTF-32) only ever sees UTF-8.
+bool check_encoding(std::string_view text, const std::string& file, PolicyProblem& problem) {
+  if (const char* bom = utf16_or_32_bom(text)) {
+    problem = {file,
+               {1, 1},
+               "(document)",
+               std::string("a ") + bom + " byte order mark: the file is " + bom +
+                   "; save it as UTF-8 (a policy file must be UTF-8 throughout)"};
+    return false;
+  }
+  const std::size_t bad_byte = first_invalid_utf8(text);
+  const std::size_t nul = text.find('\0');
+  const char* wide = nul == kNone ? nullptr : utf16_or_32_by_nuls(text);
+  if (nul != kNone && (wide != nullptr || nul < bad_byte)) {
+    problem = {file, location_of(text, nul), field_at(text, nul),
+               wide != nullptr
+                   ? std::string("a NUL byte: the file looks like ") + wide +
+                         "; save it as UTF-8 (a policy file must be UTF-8 throughout)"
+                   : std::string("a NUL byte: a policy file is UTF-8 text without NUL bytes (if it "
+                                 "looks like UTF-16/UTF-32, save it as UTF-8; a NUL in a name is "
+                                 "written \"\\0\" in double quotes)")};
+    return false;
+  }
+  if (bad_byte != kNone) {
+    problem = {file, location_of(text, bad_byte), field_at(text, bad_byte),
+               "invalid UTF-8 (byte " + hex_byte(static_cast<unsigned char>(text[bad_byte])) +
+                   "): a policy file must be UTF-8 throughout"};
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -432,22 +584,14 @@ bool prescan_policy_yaml(std::string_view text, const std::string& file, PolicyP
                    " bytes (limit kMaxPolicyFileBytes)"};
     return false;
   }
-  const std::size_t bad_byte = first_invalid_utf8(text);
-  if (bad_byte != kNone) {
-    StructureCheck locate(bad_byte);
-    Stop ignored;
-    check_structure(ascii_only(text), locate, ignored);
-    problem = {file, location_of(text, bad_byte), locate.located_field(),
-               "invalid UTF-8 (byte " + hex_byte(static_cast<unsigned char>(text[bad_byte])) +
-                   "): a policy file must be UTF-8 throughout"};
-    return false;
-  }
+  text = without_utf8_bom(text);  // yaml-cpp skips it too: lines and columns agree
+  if (!check_encoding(text, file, problem)) return false;
   Stop stop;
   const std::size_t too_deep = find_too_deep_nesting(text);
   if (too_deep != kNone) {
     // The event pass over the text up to that point names the field; yaml-cpp sees at most the
     // limit's depth (+1) of nesting there.
-    StructureCheck check(kNone);
+    StructureCheck check(text, kNone);
     if (!check_structure(text, check, stop) &&
         stop.message.find("kMaxNestingDepth") != std::string::npos) {
       problem = {file, stop.where, stop.field, stop.message};
@@ -458,7 +602,7 @@ bool prescan_policy_yaml(std::string_view text, const std::string& file, PolicyP
     }
     return false;
   }
-  StructureCheck check(kNone);
+  StructureCheck check(text, kNone);
   if (!check_structure(text, check, stop)) {
     problem = {file, stop.where, stop.field, stop.message};
     return false;

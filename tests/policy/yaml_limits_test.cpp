@@ -7,12 +7,17 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "hivewarden/core/key_path.hpp"
+#include "hivewarden/core/policy_view.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/policy/yaml_limits.hpp"
+#include "hivewarden/util/utf.hpp"
 
 namespace {
 
@@ -112,6 +117,165 @@ std::string value_policy(const std::string& name) {
          name + "'\n        rules: [set-value]\n";
 }
 
+// A valid policy with one non-ASCII character (in a value name).
+const std::string kSmallPolicy =
+    "version: 1\nmonitored:\n  - key: 'HKLM\\SOFTWARE\\X'\n    client: c1\n    values:\n"
+    "      - name: 'V\xc3\xa9'\n        rules: [set-value]\n";
+
+// `utf8` in UTF-16 or UTF-32 (4 bytes a unit), little or big endian, as an editor saves it.
+std::string encode_wide(const std::string& utf8, std::size_t unit_bytes, bool big_endian) {
+  std::u32string chars;
+  for (std::size_t i = 0; i < utf8.size();) {  // the test text is BMP only: 1 to 3 bytes
+    const auto b = static_cast<unsigned char>(utf8[i]);
+    const std::size_t n = b < 0x80 ? 1 : b < 0xE0 ? 2 : 3;
+    char32_t c = n == 1 ? b : n == 2 ? (b & 0x1F) : (b & 0x0F);
+    for (std::size_t k = 1; k < n; ++k)
+      c = (c << 6) | (static_cast<unsigned char>(utf8[i + k]) & 0x3F);
+    chars += c;
+    i += n;
+  }
+  std::string out;
+  for (char32_t c : chars) {
+    for (std::size_t k = 0; k < unit_bytes; ++k) {
+      const std::size_t shift = 8 * (big_endian ? unit_bytes - 1 - k : k);
+      out += static_cast<char>((c >> shift) & 0xFF);
+    }
+  }
+  return out;
+}
+
+TEST(PolicyYaml, Utf16AndUtf32AreRefusedWithOrWithoutByteOrderMark) {
+  ASSERT_TRUE(load(kSmallPolicy).ok) << load(kSmallPolicy).text();
+  struct Encoding {
+    std::size_t unit_bytes;
+    bool big_endian;
+    std::string name;
+  };
+  for (const Encoding& e : std::vector<Encoding>{{2, false, "UTF-16LE"},
+                                                 {2, true, "UTF-16BE"},
+                                                 {4, false, "UTF-32LE"},
+                                                 {4, true, "UTF-32BE"}}) {
+    // yaml-cpp decodes these by their NUL bytes: they compiled before (and the é was reported as
+    // invalid UTF-8 at a byte offset of the raw text, in the wrong field).
+    const std::string ascii_only = encode_wide("version: 1\nhardened_keys: ['HKLM\\SOFTWARE\\X']\n",
+                                               e.unit_bytes, e.big_endian);
+    for (const std::string& text :
+         {ascii_only, encode_wide(kSmallPolicy, e.unit_bytes, e.big_endian)}) {
+      const Loaded r = load(text);
+      ASSERT_FALSE(r.ok) << e.name;
+      ASSERT_EQ(r.problems.size(), 1u) << r.text();
+      EXPECT_EQ(r.problems.front().where.line, 1u) << r.text();
+      EXPECT_EQ(r.problems.front().where.column, e.big_endian ? 1u : 2u) << r.text();
+      EXPECT_NE(r.problems.front().message.find("looks like " + e.name + "; save it as UTF-8"),
+                std::string::npos)
+          << r.text();
+    }
+    // With a byte order mark.
+    const std::string bom = encode_wide("\xef\xbb\xbf", e.unit_bytes, e.big_endian);
+    const Loaded r = load(bom + encode_wide(kSmallPolicy, e.unit_bytes, e.big_endian));
+    ASSERT_FALSE(r.ok) << e.name;
+    EXPECT_EQ(r.problems.front().where.line, 1u) << r.text();
+    EXPECT_NE(r.problems.front().message.find("a " + e.name + " byte order mark"),
+              std::string::npos)
+        << r.text();
+    EXPECT_NE(r.problems.front().message.find("save it as UTF-8"), std::string::npos) << r.text();
+  }
+}
+
+TEST(PolicyYaml, NulByteAnywhereIsAnErrorAtItsPlace) {
+  using namespace std::string_literals;
+  // A stray NUL in UTF-8 text: its line, column and field.
+  const Loaded r = load(
+      "version: 1\nmonitored:\n  - key: 'HKLM\\SOFTWARE\\X'\n    client: 'c\0'\n"
+      "    rules: [create-key]\n"s);
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.problems.front().where.line, 4u) << r.text();
+  EXPECT_EQ(r.problems.front().where.column, 15u) << r.text();
+  EXPECT_EQ(r.problems.front().field, "monitored[0].client") << r.text();
+  EXPECT_NE(r.problems.front().message.find("a NUL byte"), std::string::npos) << r.text();
+  // In a comment and at the very end too.
+  expect_problem("version: 1 # \0\nhardened_keys: []\n"s, 1, "version", "NUL byte");
+  const Loaded at_end = load("version: 1\nhardened_keys: []\n\0"s);
+  ASSERT_FALSE(at_end.ok);
+  EXPECT_EQ(at_end.problems.front().where.line, 3u) << at_end.text();
+  EXPECT_NE(at_end.problems.front().message.find("NUL byte"), std::string::npos) << at_end.text();
+  // A NUL in a value name is still written as an escape, and allowed.
+  EXPECT_TRUE(load(value_policy("x") + "      - name: \"a\\0b\"\n        rules: [set-value]\n").ok);
+}
+
+TEST(PolicyYaml, Utf8ByteOrderMarkIsAllowedAndNotAColumn) {
+  const std::string bom = "\xef\xbb\xbf";
+  EXPECT_TRUE(load(bom + kSmallPolicy).ok) << load(bom + kSmallPolicy).text();
+  const Loaded r = load(bom + "version: 1 # caf\xe9\nhardened_keys: []\n");
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.problems.front().where.column, 17u) << r.text();
+  const Loaded nul = load(bom + std::string("version: 1\0\n", 12));
+  ASSERT_FALSE(nul.ok);
+  EXPECT_EQ(nul.problems.front().where.column, 11u) << nul.text();
+}
+
+const std::string kEntry = "version: 1\nmonitored:\n  - key: 'HKLM\\SOFTWARE\\A'\n";
+
+TEST(PolicyYaml, TagsAreAnErrorWithFileLineAndField) {
+  // Each of these compiled, the tag silently dropped: `!!binary YzE=` gave the client "YzE=".
+  expect_problem(kEntry + "    client: !!binary YzE=\n    rules: [create-key]\n", 4,
+                 "monitored[0].client", "a YAML tag (`!!binary`): tags are not supported");
+  expect_problem(kEntry + "    values:\n      - name: !!binary /w==\n        rules: [set-value]\n",
+                 5, "monitored[0].values[0].name", "`!!binary`");
+  expect_problem(kEntry + "    client: !!int 5\n    rules: [create-key]\n", 4,
+                 "monitored[0].client", "`!!int`");
+  expect_problem(kEntry + "    client: !foo c1\n    rules: [create-key]\n", 4,
+                 "monitored[0].client", "`!foo`");
+  expect_problem(kEntry + "    rules: !!map [create-key]\n", 4, "monitored[0].rules", "`!!map`");
+  expect_problem(kEntry + "    rules: [!!null create-key]\n", 4, "monitored[0].rules[0]",
+                 "`!!null`");
+  expect_problem(kEntry + "    !!binary a2V5: x\n", 4, "monitored[0]", "`!!binary`");
+  expect_problem(kEntry + "    client: !<tag:yaml.org,2002:binary> YzE=\n", 4,
+                 "monitored[0].client", "`!!binary`");
+  // `!!str` that a directive makes mean something else.
+  expect_problem("%TAG !! tag:example.com,2000:\n---\n" + kEntry + "    client: !!str c\n", 6,
+                 "monitored[0].client", "tags are not supported");
+  // On an empty node at the end of the text (yaml-cpp reports a plain null there).
+  expect_problem(kEntry + "    rules: [create-key]\n    client: !!binary", 5, "monitored[0].client",
+                 "`!!binary`");
+  expect_problem("--- !foo\n", 1, "(document)", "`!foo`");
+}
+
+TEST(PolicyYaml, ControlSetIsDecimalAndANullClientIsNoSilentDefault) {
+  // Attack 2 (minor): yaml-cpp read `control_set: 0x2` as 2 (while refusing 0o2), and
+  // `client: ~` became the client `default` without a word.
+  const std::string hardened = "hardened_keys: ['HKLM\\SYSTEM\\CurrentControlSet\\A']\n";
+  for (const std::string& bad : {"0x2", "0o2", "+2", "2.0", "0", "1000", "1e2"}) {
+    expect_problem("version: 1\ncontrol_set: " + bad + "\n" + hardened, 2, "control_set",
+                   "must be a number from 1 to 999");
+  }
+  for (const std::string& good : {"2", "'2'", "002", "999"}) {
+    EXPECT_TRUE(load("version: 1\ncontrol_set: " + good + "\n" + hardened).ok) << good;
+  }
+  for (const std::string& null : {"~", "null", ""}) {
+    const Loaded r = load(kEntry + "    client: " + null + "\n    rules: [create-key]\n");
+    ASSERT_FALSE(r.ok) << null;
+    ASSERT_EQ(r.problems.size(), 1u) << r.text();
+    EXPECT_EQ(r.problems.front().field, "monitored[0].client") << r.text();
+    EXPECT_NE(r.problems.front().message.find("leave `client` out"), std::string::npos) << r.text();
+  }
+  EXPECT_TRUE(load(kEntry + "    rules: [create-key]\n").ok);  // left out: the default client
+}
+
+TEST(PolicyYaml, TagsThatSayWhatTheLoaderDoesAnywayAreAllowed) {
+  for (const std::string& yaml : {
+           "version: !!str 1\n!!str monitored: !!seq\n  - !!map\n    key: ! 'HKLM\\SOFTWARE\\A'\n"
+           "    rules: [! create-key]\n",
+           "%TAG ! tag:yaml.org,2002:\n---\nversion: 1\nmonitored:\n  - key: !str 'HKLM\\X'\n"
+           "    rules: [create-key]\n",
+           // An empty value followed by a tagged key: the tag is the key's.
+           "version: 1\nhardened_keys:\n!!str processes: []\n",
+       }) {
+    const Loaded r = load(yaml);
+    EXPECT_TRUE(r.ok) << yaml << "\n" << r.text();
+  }
+}
+
 TEST(PolicyYaml, ValueNameLimitIsCountedInUtf16Units) {
   const std::string e_acute = "\xc3\xa9";  // one UTF-16 unit, two bytes
   EXPECT_TRUE(load(value_policy(repeat(e_acute, 16383))).ok);
@@ -133,6 +297,103 @@ TEST(PolicyYaml, KeyPathLongerThanWindowsAllowsIsAnError) {
                  "32,767 UTF-16 units");
   expect_problem("version: 1\nmonitored:\n  - key: '" + key + "'\n    rules: [create-key]\n", 3,
                  "monitored[0].key", "32,767 UTF-16 units");
+}
+
+// A key path of `units` UTF-16 units under `prefix`, in names of at most 255 units.
+std::string key_of_units(const std::string& prefix, std::size_t units) {
+  std::string key = prefix;
+  while (key.size() < units) {
+    std::size_t name = std::min<std::size_t>(255, units - key.size() - 1);
+    if (units - key.size() - 1 - name == 1) name -= 2;  // no empty last name
+    key += "\\" + std::string(name, 'b');
+  }
+  return key;
+}
+
+bool engine_accepts(const std::string& key) {
+  std::unique_ptr<KeyPath> path(new KeyPath);
+  return canonicalize_key(*utf8_to_utf16(key), CanonicalOptions{1, {}}, *path) == PathStatus::kOk;
+}
+
+std::string delete_key_policy(const std::string& key) {
+  return "version: 1\nmonitored:\n  - key: '" + key + "'\n    rules: [delete-key, delete-deny]\n";
+}
+
+TEST(PolicyYaml, KeyLimitsAreCountedAsTheEngineCountsThem) {
+  // Attack 2 F14: up to 32,899 units (separators left out) and 513 levels compiled, and the
+  // engine refuses every such operation as invalid-name, so the entry could never match.
+  const std::string kernel = "\\REGISTRY\\MACHINE\\SOFTWARE";
+  for (const std::size_t units : {32767u, 32768u, 32899u}) {
+    const std::string key = key_of_units(kernel, units);
+    ASSERT_EQ(key.size(), units);
+    EXPECT_EQ(load(delete_key_policy(key)).ok, engine_accepts(key)) << units;
+    EXPECT_EQ(engine_accepts(key), units <= 32767) << units;
+  }
+  expect_problem(delete_key_policy(key_of_units(kernel, 32768)), 3, "monitored[0].key",
+                 "32,767 UTF-16 units");
+  // Written as HKLM\..., 14 units shorter: the kernel form is what counts.
+  const std::string written = "HKLM\\SOFTWARE" + key_of_units(kernel, 32768).substr(kernel.size());
+  expect_problem(delete_key_policy(written), 3, "monitored[0].key", "32,767 UTF-16 units");
+  expect_problem("version: 1\nhardened_keys: ['" + written + "']\n", 2, "hardened_keys[0]",
+                 "32,767 UTF-16 units");
+  // Depth: \REGISTRY\MACHINE\SOFTWARE and 509 more levels is the registry's 512.
+  for (const std::size_t more : {509u, 510u}) {
+    const std::string key = kernel + repeat("\\a", more);
+    EXPECT_EQ(load(delete_key_policy(key)).ok, engine_accepts(key)) << more;
+    EXPECT_EQ(engine_accepts(key), more == 509) << more;
+  }
+  expect_problem(delete_key_policy(kernel + repeat("\\a", 510)), 3, "monitored[0].key",
+                 "deeper than the registry allows (513 levels");
+  // `**` may match no level; `*{N}` is N levels of at least one unit each.
+  EXPECT_TRUE(load(delete_key_policy(kernel + "\\**" + repeat("\\a", 509))).ok);
+  expect_problem(delete_key_policy(kernel + "\\*{510}"), 3, "monitored[0].key", "513 levels");
+  expect_problem(delete_key_policy(kernel + repeat("\\*{2}", 8192)), 3, "monitored[0].key",
+                 "levels");  // the parser's own bound on the pattern's size
+  // HKCR\X also stands for \REGISTRY\USER\*_Classes\X, one level shorter than the machine's.
+  EXPECT_TRUE(load(delete_key_policy("HKCR" + repeat("\\a", 509))).ok);
+  expect_problem(delete_key_policy("HKCR" + repeat("\\a", 510)), 3, "monitored[0].key",
+                 "deeper than the registry allows");
+}
+
+// Loads, compiles and validates: the engine must accept every blob the compiler writes.
+bool compiles_to_a_valid_blob(const std::string& yaml, std::string& why) {
+  policy::PolicySource source;
+  std::vector<policy::PolicyProblem> problems;
+  policy::Blob blob;
+  if (!policy::parse_policy_yaml(yaml, "t.yaml", source, problems) ||
+      !policy::compile_policy(source, blob, problems)) {
+    why = problems.empty() ? "?" : problems.front().to_string();
+    return false;
+  }
+  std::vector<std::uint64_t> aligned((blob.size() + 7) / 8);
+  std::memcpy(aligned.data(), blob.data(), blob.size());
+  PolicyView view;
+  PolicyError error;
+  if (!validate_policy(aligned.data(), blob.size(), view, error)) {
+    why = std::string("the validator refuses the blob: ") + error.what;
+    return false;
+  }
+  return true;
+}
+
+TEST(PolicyYaml, HkcrNearTheDepthLimitCompilesToAValidBlob) {
+  // HKCR\X stands for three places of different depths. At 509 levels below HKCR the machine's
+  // place (513 levels) and \REGISTRY\USER\*\Software\Classes\X (514) cannot exist: the compiler
+  // wrote them anyway and the validator refused the blob ("max depth over the registry's limit").
+  for (const std::size_t more : {508u, 509u}) {
+    std::string why;
+    EXPECT_TRUE(compiles_to_a_valid_blob(delete_key_policy("HKCR" + repeat("\\a", more)), why))
+        << more << ": " << why;
+    EXPECT_TRUE(compiles_to_a_valid_blob(
+        "version: 1\nhardened_keys: ['HKCR" + repeat("\\a", more) + "']\n", why))
+        << more << ": " << why;
+  }
+  // A place that fits the registry by its levels but not the blob's 513 components (many `**`).
+  expect_problem(delete_key_policy("HKCR" + repeat("\\**\\a", 254) + "\\**"), 3, "monitored[0].key",
+                 "more than 513 components");
+  std::string why;
+  EXPECT_TRUE(compiles_to_a_valid_blob(delete_key_policy("HKCR" + repeat("\\**\\a", 254)), why))
+      << why;
 }
 
 TEST(PolicyYaml, DeepNestingIsRefusedWithItsLine) {
@@ -379,7 +640,13 @@ TEST(PolicyYamlCli, WorstInputsStayUnder256MbAnd10Seconds) {
 TEST(PolicyYamlCli, ReproducersFromTheAdversarialPassAreRefused) {
   for (const auto& [file, expect] : std::vector<std::pair<std::string, std::string>>{
            {"B4_dup_monitored.yaml", "duplicate key `monitored`"},
-           {"invalid_utf8_client.yaml", "monitored[0].client: invalid UTF-8"}}) {
+           {"invalid_utf8_client.yaml", "monitored[0].client: invalid UTF-8"},
+           // Attack 2: UTF-16/32 without a byte order mark compiled; tags were dropped silently.
+           {"utf16le_nobom.yaml", ":1:2: (document): a NUL byte: the file looks like UTF-16LE"},
+           {"nobom_nonascii.yaml", "looks like UTF-16LE; save it as UTF-8"},
+           {"utf32be_nobom.yaml", ":1:1: (document): a NUL byte: the file looks like UTF-32BE"},
+           {"tag_binary.yaml", ":5:13: monitored[0].client: a YAML tag (`!!binary`)"},
+           {"tag_map_on_seq.yaml", ":6:12: monitored[0].rules: a YAML tag (`!!map`)"}}) {
     const std::string path = std::string(HIVEWARDEN_SOURCE_DIR) + "/tests/policy/data/" + file;
     const ChildRun r =
         run_cli({"compile", path, "-o", write_temp("repro.hwp", "")}, write_temp("repro.err", ""));

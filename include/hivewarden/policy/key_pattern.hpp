@@ -32,15 +32,22 @@ std::u16string folded(std::u16string_view name);
 // could never match (SPEC §6). HKCR gives the machine's place (\REGISTRY\MACHINE\SOFTWARE\Classes)
 // with classes_root set: classes_root_user_places gives the other places it means. On failure
 // returns false and says why.
-bool parse_key_pattern(std::string_view utf8, std::uint32_t control_set, KeyPattern& out, std::string& error);
+bool parse_key_pattern(std::string_view utf8, std::uint32_t control_set, KeyPattern& out,
+                       std::string& error);
 
 // The places a pattern stands for besides its own (SPEC §6): none, or for HKCR\X the per-user
 // classes \REGISTRY\USER\*\Software\Classes\X and \REGISTRY\USER\*_Classes\X, where a per-user
 // class overrides the machine's (the COM-hijack route). Replaces the contents of `out`.
 void classes_root_user_places(const KeyPattern& pattern, std::vector<KeyPattern>& out);
 
+// True when some path the registry can hold (512 levels, 32,767 units in the kernel form) can
+// match this place. parse_key_pattern refuses a pattern none of whose places fits; the compiler
+// leaves out the places that do not (for HKCR\X near the depth limit, the machine's place).
+bool fits_the_registry(const KeyPattern& place);
+
 // Parses a hardened key: like a key pattern, but every component a name (globs inside a name
 // allowed, whole-component wildcards not).
-bool parse_literal_key(std::string_view utf8, std::uint32_t control_set, KeyPattern& out, std::string& error);
+bool parse_literal_key(std::string_view utf8, std::uint32_t control_set, KeyPattern& out,
+                       std::string& error);
 
 }  // namespace hivewarden::policy
