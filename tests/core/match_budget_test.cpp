@@ -56,7 +56,8 @@ std::u16string deep_key(int levels, int entries) {
 TEST_F(MatchBudget, DeepDoubleStarPolicyStopsAtTheStepBudgetAndFailsClosed) {
   auto policy = test::compile_yaml(deep_star_policy(2000));
   ASSERT_TRUE(policy);
-  for (const Operation op : {Operation::kDeleteKey, Operation::kCreateKey, Operation::kRenameKey}) {
+  for (const Operation op :
+       {Operation::kDeleteKey, Operation::kRenameKey, Operation::kReplaceKey}) {
     const Decision d = decide(*policy, op, deep_key(509, 2000), {}, u"other");
     EXPECT_EQ(d.verdict, Verdict::kDeny) << traits(op).name;
     EXPECT_EQ(d.reason, Reason::kMatchLimit) << traits(op).name;
@@ -95,9 +96,19 @@ TEST_F(MatchBudget, ThousandsOfLongGlobsAtOneKeyAreChargedByTheirLength) {
   EXPECT_EQ(d.reason, Reason::kMatchLimit);
   EXPECT_EQ(d.verdict, Verdict::kDeny);
   EXPECT_LT(scratch_->match.steps, kMaxMatchSteps + 6000u + 1000u);
-  // A short name costs little per glob and gets its exact answer.
+  // A short name costs little per glob: the same policy still answers it exactly.
+  const Decision short_name = decide(*policy, Operation::kDeleteKey, u"HKU\\b7");
+  EXPECT_EQ(short_name.reason, Reason::kNoMatch);
+  EXPECT_LT(scratch_->match.steps, kMaxMatchSteps);
+  // And a few long globs are matched exactly, long name or not.
+  std::string few = "version: 1\nmonitored:\n";
+  for (int i = 0; i < 50; ++i)
+    few += "  - {key: 'HKU\\*" + std::string(100, 'a') + std::to_string(i) +
+           "', client: c, rules: [delete-key]}\n";
+  auto small = test::compile_yaml(few);
+  ASSERT_TRUE(small);
   const Decision one =
-      decide(*policy, Operation::kDeleteKey, u"HKU\\" + std::u16string(100, u'a') + u"7");
+      decide(*small, Operation::kDeleteKey, u"HKU\\" + std::u16string(150, u'a') + u"7");
   EXPECT_EQ(one.reason, Reason::kNotify);
   EXPECT_EQ(scratch_->match.hit_count, 1u);
 }
