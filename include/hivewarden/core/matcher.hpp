@@ -31,7 +31,7 @@ inline constexpr std::uint32_t kMaxMatchHits = 256;
 // policy; sane policies take far fewer steps (a 512-component path with a dozen alternatives
 // alive at every level: about 10,000).
 inline constexpr std::uint32_t kMaxMatchSteps = 1u << 15;
-inline constexpr std::uint32_t kGlobUnitsPerStep = 64;
+inline constexpr std::uint32_t kGlobUnitsPerStep = 32;
 
 // Slots of the hash index that keeps adding a state to a large live set O(1) (load <= 1/2).
 inline constexpr std::uint32_t kStateIndexBits = 12;
