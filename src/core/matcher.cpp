@@ -149,8 +149,7 @@ class Walker {
               break;
             case kGlob: {
               const std::u16string_view glob = policy_.str(edge.folded);
-              spend(glob_cost(glob.size(), component.size()));
-              if (scratch_.state_overflow) return;  // the match is spent: stop trying globs
+              if (!spend_glob(glob.size(), component.size())) return;  // spent: stop trying globs
               if (glob_match(glob, component)) next.add(make_state(kAtNode, edge.child));
               break;
             }
@@ -171,6 +170,20 @@ class Walker {
         break;
       }
     }
+  }
+
+  // Counts work against the decision's budget; past it the match is incomplete (fail closed).
+  void spend(std::uint32_t steps) {
+    scratch_.steps += steps;
+    if (scratch_.steps > kMaxMatchSteps) scratch_.state_overflow = true;
+  }
+
+  // A glob compare takes up to pattern x text unit compares (glob_match): a long glob against a
+  // long name counts as many steps, so that thousands of them cannot hide in one step each.
+  // False when that spends the budget: then the compare must not be made.
+  bool spend_glob(std::size_t pattern, std::size_t text) {
+    spend(static_cast<std::uint32_t>(pattern * text / kGlobUnitsPerStep));
+    return !scratch_.state_overflow;
   }
 
   void add_hit(std::uint32_t entry, std::uint32_t client, Rules rules) {
@@ -195,18 +208,6 @@ class Walker {
   }
 
  private:
-  // A glob compare takes up to pattern x text unit compares (glob_match): a long glob against a
-  // long name counts as many steps, so that thousands of them cannot hide in one step each.
-  static std::uint32_t glob_cost(std::size_t pattern, std::size_t text) {
-    return static_cast<std::uint32_t>(pattern * text / kGlobUnitsPerStep);
-  }
-
-  // Counts work against the decision's budget; past it the match is incomplete (fail closed).
-  void spend(std::uint32_t steps) {
-    scratch_.steps += steps;
-    if (scratch_.steps > kMaxMatchSteps) scratch_.state_overflow = true;
-  }
-
   void literal_step(Range edges, std::u16string_view component, std::uint64_t hash,
                     StateSet& next) {
     const Span<LiteralEdge> span = policy_.literal_edges(edges);
@@ -292,6 +293,8 @@ Rules match_entries(const PolicyView& policy, const MatchWalk& walk, Rules flag,
     }
     for (const ValuePattern& value : policy.values(node.values)) {
       const std::u16string_view pattern = policy.str(value.folded);
+      if (value.is_glob != 0 && !walker.spend_glob(pattern.size(), value_folded->size()))
+        return rules;
       const bool hit = value.is_glob != 0 ? glob_match(pattern, *value_folded)
                                           : (value.hash == value_hash && pattern == *value_folded);
       if (hit) rules |= walker.collect_clients(policy.value_clients(value.clients), flag);

@@ -113,6 +113,27 @@ TEST_F(MatchBudget, ThousandsOfLongGlobsAtOneKeyAreChargedByTheirLength) {
   EXPECT_EQ(scratch_->match.hit_count, 1u);
 }
 
+TEST_F(MatchBudget, LongValueGlobsAgainstALongValueNameAreChargedByTheirLength) {
+  // 7,000 value globs of 101 units against a 16,000-unit value name: 11 G unit compares, over a
+  // minute per set-value before the budget counted value globs.
+  std::string yaml =
+      "version: 1\nmonitored:\n  - key: 'HKLM\\SOFTWARE\\K'\n    client: c\n    values:\n";
+  for (int i = 0; i < 7000; ++i)
+    yaml += "      - {name: '*" + std::string(100, 'a') + std::to_string(i) +
+            "', rules: [set-value]}\n";
+  auto policy = test::compile_yaml(yaml);
+  ASSERT_TRUE(policy);
+  const std::u16string key = u"HKLM\\SOFTWARE\\K";
+  const Decision d = decide(*policy, Operation::kSetValue, key, std::u16string(16000, u'a'));
+  EXPECT_EQ(d.reason, Reason::kMatchLimit);
+  EXPECT_EQ(d.verdict, Verdict::kDeny);
+  EXPECT_LE(scratch_->match.steps, kMaxMatchSteps + 16000u * 101u / kGlobUnitsPerStep);
+  // A one-unit value name costs little per glob: the same policy still answers it exactly.
+  const Decision short_name = decide(*policy, Operation::kSetValue, key, u"x");
+  EXPECT_EQ(short_name.reason, Reason::kNoMatch);
+  EXPECT_LT(scratch_->match.steps, kMaxMatchSteps);
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;

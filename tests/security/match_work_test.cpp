@@ -174,4 +174,29 @@ TEST_F(MatchWork, ThousandsOfLongGlobsAtOneKeyEvaluateWithinTheTimeBound) {
   EXPECT_EQ(count(out, R"("decision":"deny","reason":"match-limit")"), lines);
 }
 
+TEST_F(MatchWork, ThousandsOfLongValueGlobsEvaluateWithinTheTimeBound) {
+  std::string yaml =
+      "version: 1\nmonitored:\n  - key: 'HKLM\\SOFTWARE\\K'\n    client: c\n    values:\n";
+  for (int i = 0;; ++i) {
+    const std::string value = "      - {name: '*" + std::string(100, 'a') + std::to_string(i) +
+                              "', rules: [set-value]}\n";
+    if (yaml.size() + value.size() > kInputBytes) break;
+    yaml += value;
+  }
+  const std::string policy = write("values.yaml", yaml);
+  size_t lines = 0;
+  const std::string ops =
+      write("ops.jsonl", up_to_limit(
+                             [](int) {
+                               return R"({"op":"set-value","key":"HKLM\\SOFTWARE\\K","value":")" +
+                                      std::string(16000, 'a') +
+                                      R"(","type":"REG_SZ","data":"x","image":"C:\\x.exe","pid":1})"
+                                      "\n";
+                             },
+                             lines));
+  std::string out;
+  expect_fast("eval values.yaml", {"eval", "--policy", policy, "--input", ops}, 0, out);
+  EXPECT_EQ(count(out, R"("decision":"deny","reason":"match-limit")"), lines);
+}
+
 }  // namespace

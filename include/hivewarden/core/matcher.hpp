@@ -27,7 +27,7 @@ inline constexpr std::uint32_t kMaxMatchHits = 256;
 // closing over it), and for a glob edge one more per kGlobUnitsPerStep units of glob length x
 // name length (glob_match's worst case). A decision that would take more is `match-limit`
 // (denied, fail closed), like one that keeps more than kMaxActiveStates alternatives alive. A
-// step costs some 10-30 ns, so one decision matches in well under a millisecond whatever the
+// step costs some 10-30 ns, so one decision matches in about a millisecond at most, whatever the
 // policy; sane policies take far fewer steps (a 512-component path with a dozen alternatives
 // alive at every level: about 10,000).
 inline constexpr std::uint32_t kMaxMatchSteps = 1u << 15;
