@@ -173,7 +173,7 @@ class Walker {
   }
 
   // Counts work against the decision's budget; past it the match is incomplete (fail closed).
-  void spend(std::uint32_t steps) {
+  void spend(std::uint64_t steps) {
     scratch_.steps += steps;
     if (scratch_.steps > kMaxMatchSteps) scratch_.state_overflow = true;
   }
@@ -182,7 +182,7 @@ class Walker {
   // long name counts as many steps, so that thousands of them cannot hide in one step each.
   // False when that spends the budget: then the compare must not be made.
   bool spend_glob(std::size_t pattern, std::size_t text) {
-    spend(static_cast<std::uint32_t>(pattern * text / kGlobUnitsPerStep));
+    spend(glob_steps(pattern, text));
     return !scratch_.state_overflow;
   }
 

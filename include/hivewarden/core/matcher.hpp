@@ -3,6 +3,7 @@
 // with the path's depth and the number of wildcard alternatives alive, not with the entry count.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -32,6 +33,12 @@ inline constexpr std::uint32_t kMaxMatchHits = 256;
 // alive at every level: about 10,000).
 inline constexpr std::uint32_t kMaxMatchSteps = 1u << 15;
 inline constexpr std::uint32_t kGlobUnitsPerStep = 32;
+
+// The steps a glob compare of a `pattern`-unit glob against a `text`-unit name is charged
+// beyond the edge itself: glob_match takes up to pattern x text unit compares.
+constexpr std::uint64_t glob_steps(std::size_t pattern, std::size_t text) {
+  return static_cast<std::uint64_t>(pattern) * text / kGlobUnitsPerStep;
+}
 
 // Slots of the hash index that keeps adding a state to a large live set O(1) (load <= 1/2).
 inline constexpr std::uint32_t kStateIndexBits = 12;
