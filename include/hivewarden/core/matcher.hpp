@@ -25,8 +25,8 @@ inline constexpr std::uint32_t kMaxMatchHits = 256;
 
 // The work one decision may spend walking the policy tree, in steps: one per live state carried
 // over a path component, one per wildcard edge tried there (and per `**` edge looked for when
-// closing over it), and for a glob edge one more per kGlobUnitsPerStep units of glob length x
-// name length (glob_match's worst case). A decision that would take more is `match-limit`
+// closing over it), and for a key or value glob one more per kGlobUnitsPerStep units of glob length
+// x name length (glob_match's worst case). A decision that would take more is `match-limit`
 // (denied, fail closed), like one that keeps more than kMaxActiveStates alternatives alive. A
 // step costs some 10-30 ns, so one decision matches in about a millisecond at most, whatever the
 // policy; sane policies take far fewer steps (a 512-component path with a dozen alternatives
