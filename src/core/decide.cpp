@@ -180,23 +180,22 @@ Decision decide_on(const PolicyView& policy, const OperationRequest& request,
     value_folded = std::u16string_view(scratch.match.value_folded, request.value.size());
   }
   const std::u16string_view* value = op.matches_values ? &value_folded : nullptr;
-  d.rules = match_entries(policy, scratch.path, scratch.path.count, flag, value, scratch.match);
-  if (rename)
-    d.rules |= match_entries(policy, scratch.new_path, scratch.new_path.count, flag, nullptr,
-                             scratch.match);
-  if (subtree_op) {  // what the key holds: its values and everything below it
-    d.subtree_rules = subtree_rules_at(policy, scratch.path, scratch.path.count, scratch.match);
-    if (rename)
-      d.subtree_rules |=
-          subtree_rules_at(policy, scratch.new_path, scratch.new_path.count, scratch.match);
-    d.subtree_rules &= kDenyBits | rule::kTamperProtection | kNotifyBits;
-  }
+  // One walk per path answers every question the decision asks of it.
+  const MatchWalk at_key = walk_path(policy, scratch.path, scratch.path.count, scratch.match);
+  d.rules = match_entries(policy, at_key, flag, value, scratch.match);
+  if (subtree_op)  // what the key holds: its values and everything below it
+    d.subtree_rules = subtree_rules_at(policy, at_key);
   if (delete_key) {  // the key's own values go with it
     constexpr Rules kValueBits = kValueGuardBits | kValueWatchBits;
-    d.subtree_rules =
-        value_entry_rules(policy, scratch.path, scratch.path.count, kValueBits, scratch.match) &
-        kValueBits;
+    d.subtree_rules = value_entry_rules(policy, at_key, kValueBits, scratch.match) & kValueBits;
   }
+  if (rename) {  // the new name: the walk reuses the scratch, so at_key is spent by now
+    const MatchWalk at_target =
+        walk_path(policy, scratch.new_path, scratch.new_path.count, scratch.match);
+    d.rules |= match_entries(policy, at_target, flag, nullptr, scratch.match);
+    d.subtree_rules |= subtree_rules_at(policy, at_target);
+  }
+  if (subtree_op) d.subtree_rules &= kDenyBits | rule::kTamperProtection | kNotifyBits;
   if (scratch.match.state_overflow) return deny(d, Reason::kMatchLimit, NotifyMode::kNone);
   if (d.rules == 0 && d.subtree_rules == 0) return allow(d, Reason::kNoMatch);
 

@@ -14,38 +14,96 @@ bool part_matches(std::u16string_view part, std::u16string_view component);
 // number of further components), or inside a `*{N}` edge with components still to consume.
 enum StateKind : std::uint64_t { kAtNode = 0, kInDeep = 1, kInSkip = 2 };
 
-constexpr std::uint64_t make_state(StateKind kind, std::uint32_t index, std::uint32_t remaining = 0) {
-  return (static_cast<std::uint64_t>(kind) << 62) | (static_cast<std::uint64_t>(remaining) << 32) | index;
+constexpr std::uint64_t make_state(StateKind kind, std::uint32_t index,
+                                   std::uint32_t remaining = 0) {
+  return (static_cast<std::uint64_t>(kind) << 62) | (static_cast<std::uint64_t>(remaining) << 32) |
+         index;
 }
-constexpr StateKind state_kind(std::uint64_t s) { return static_cast<StateKind>(s >> 62); }
-constexpr std::uint32_t state_index(std::uint64_t s) { return static_cast<std::uint32_t>(s); }
-constexpr std::uint32_t state_remaining(std::uint64_t s) { return static_cast<std::uint32_t>(s >> 32) & 0x3FFFFFFF; }
+constexpr StateKind state_kind(std::uint64_t s) {
+  return static_cast<StateKind>(s >> 62);
+}
+constexpr std::uint32_t state_index(std::uint64_t s) {
+  return static_cast<std::uint32_t>(s);
+}
+constexpr std::uint32_t state_remaining(std::uint64_t s) {
+  return static_cast<std::uint32_t>(s >> 32) & 0x3FFFFFFF;
+}
 
-// A set of states with insertion order kept (the order is the worklist of the closure).
+// A set of states with insertion order kept (the order is the worklist of the closure). A small
+// set is searched in place; past kLinearStates it is indexed by a hash table in the scratch (only
+// one set is built at a time), so a set of thousands of states costs O(1) per add, not O(n).
 class StateSet {
  public:
   StateSet(std::uint64_t* items, MatchScratch& scratch) : items_(items), scratch_(scratch) {}
+  StateSet(const StateSet&) = delete;
+  StateSet& operator=(const StateSet&) = delete;
+  ~StateSet() { release_index(); }
 
   // Adds a state; false when it was there already or there is no room (then overflow is set).
   bool add(std::uint64_t state) {
-    for (std::uint32_t i = 0; i < size_; ++i) {
-      if (items_[i] == state) return false;
+    std::uint32_t slot = 0;
+    if (indexed_) {
+      slot = find_slot(state);
+      if (scratch_.state_index[slot] != 0) return false;
+    } else {
+      for (std::uint32_t i = 0; i < size_; ++i) {
+        if (items_[i] == state) return false;
+      }
     }
     if (size_ == kMaxActiveStates) {
       scratch_.state_overflow = true;
       return false;
     }
+    if (!indexed_ && size_ == kLinearStates) {
+      build_index();
+      slot = find_slot(state);
+    }
+    if (indexed_) {
+      scratch_.state_index[slot] = state + 1;
+      scratch_.state_slot[size_] = static_cast<std::uint16_t>(slot);
+    }
     items_[size_++] = state;
     return true;
   }
   std::uint32_t size() const { return size_; }
-  void clear() { size_ = 0; }
+  void clear() {
+    release_index();
+    size_ = 0;
+  }
+  // Frees the shared index (the set keeps its states): done building.
+  void release_index() {
+    if (!indexed_) return;
+    for (std::uint32_t i = 0; i < size_; ++i) scratch_.state_index[scratch_.state_slot[i]] = 0;
+    indexed_ = false;
+  }
   std::uint64_t operator[](std::uint32_t i) const { return items_[i]; }
+  const std::uint64_t* items() const { return items_; }
 
  private:
+  static constexpr std::uint32_t kLinearStates = 16;
+
+  // The slot holding `state`, or the empty slot where it belongs (linear probing; never full).
+  std::uint32_t find_slot(std::uint64_t state) const {
+    constexpr std::uint32_t kMask = kStateIndexSlots - 1;
+    std::uint32_t slot =
+        static_cast<std::uint32_t>((state * 0x9E3779B97F4A7C15ull) >> (64 - kStateIndexBits));
+    while (scratch_.state_index[slot] != 0 && scratch_.state_index[slot] != state + 1)
+      slot = (slot + 1) & kMask;
+    return slot;
+  }
+  void build_index() {
+    indexed_ = true;
+    for (std::uint32_t i = 0; i < size_; ++i) {
+      const std::uint32_t slot = find_slot(items_[i]);
+      scratch_.state_index[slot] = items_[i] + 1;
+      scratch_.state_slot[i] = static_cast<std::uint16_t>(slot);
+    }
+  }
+
   std::uint64_t* items_;
   MatchScratch& scratch_;
   std::uint32_t size_ = 0;
+  bool indexed_ = false;
 };
 
 class Walker {
@@ -60,6 +118,7 @@ class Walker {
       if (state_kind(s) == kAtNode) {
         const Node& node = policy_.nodes()[state_index(s)];
         const std::uint32_t first = node.pattern_edges.first;
+        spend(node.pattern_edges.count);
         for (std::uint32_t e = first; e < first + node.pattern_edges.count; ++e) {
           if (policy_.pattern_edge(e).kind == kAnyDeep) set.add(make_state(kInDeep, e));
         }
@@ -71,9 +130,11 @@ class Walker {
 
   // Adds to `next` every state reached from `s` by consuming the component.
   void step(std::uint64_t s, std::u16string_view component, std::uint64_t hash, StateSet& next) {
+    spend(1);
     switch (state_kind(s)) {
       case kAtNode: {
         const Node& node = policy_.nodes()[state_index(s)];
+        spend(node.pattern_edges.count);
         literal_step(node.literal_edges, component, hash, next);
         const std::uint32_t first = node.pattern_edges.first;
         for (std::uint32_t e = first; e < first + node.pattern_edges.count; ++e) {
@@ -86,9 +147,12 @@ class Walker {
               next.add(edge.count == 1 ? make_state(kAtNode, edge.child)
                                        : make_state(kInSkip, e, edge.count - 1));
               break;
-            case kGlob:
-              if (glob_match(policy_.str(edge.folded), component)) next.add(make_state(kAtNode, edge.child));
+            case kGlob: {
+              const std::u16string_view glob = policy_.str(edge.folded);
+              if (!spend_glob(glob.size(), component.size())) return;  // spent: stop trying globs
+              if (glob_match(glob, component)) next.add(make_state(kAtNode, edge.child));
               break;
+            }
             default:  // kAnyDeep: its own state consumes components
               break;
           }
@@ -101,10 +165,25 @@ class Walker {
       case kInSkip: {
         const PatternEdge& edge = policy_.pattern_edge(state_index(s));
         const std::uint32_t remaining = state_remaining(s);
-        next.add(remaining == 1 ? make_state(kAtNode, edge.child) : make_state(kInSkip, state_index(s), remaining - 1));
+        next.add(remaining == 1 ? make_state(kAtNode, edge.child)
+                                : make_state(kInSkip, state_index(s), remaining - 1));
         break;
       }
     }
+  }
+
+  // Counts work against the decision's budget; past it the match is incomplete (fail closed).
+  void spend(std::uint64_t steps) {
+    scratch_.steps += steps;
+    if (scratch_.steps > kMaxMatchSteps) scratch_.state_overflow = true;
+  }
+
+  // A glob compare takes up to pattern x text unit compares (glob_match): a long glob against a
+  // long name counts as many steps, so that thousands of them cannot hide in one step each.
+  // False when that spends the budget: then the compare must not be made.
+  bool spend_glob(std::size_t pattern, std::size_t text) {
+    spend(glob_steps(pattern, text));
+    return !scratch_.state_overflow;
   }
 
   void add_hit(std::uint32_t entry, std::uint32_t client, Rules rules) {
@@ -129,7 +208,8 @@ class Walker {
   }
 
  private:
-  void literal_step(Range edges, std::u16string_view component, std::uint64_t hash, StateSet& next) {
+  void literal_step(Range edges, std::u16string_view component, std::uint64_t hash,
+                    StateSet& next) {
     const Span<LiteralEdge> span = policy_.literal_edges(edges);
     const std::uint32_t lo = first_not_below(span, hash);
     for (std::uint32_t i = lo; i < span.size && span[i].hash == hash; ++i) {
@@ -172,43 +252,39 @@ class Walker {
 
 }  // namespace
 
-namespace {
-
-// Walks the first `depth` components of the path; returns the states alive at its end (in one
-// of the scratch arrays).
-std::uint32_t walk(const PolicyView& policy, const KeyPath& path, std::uint32_t depth, MatchScratch& scratch,
-                   const std::uint64_t*& states) {
+MatchWalk walk_path(const PolicyView& policy, const KeyPath& path, std::uint32_t depth,
+                    MatchScratch& scratch) {
   Walker walker(policy, scratch);
   StateSet a(scratch.current, scratch), b(scratch.next, scratch);
   StateSet* current = &a;
   StateSet* next = &b;
   current->add(make_state(kAtNode, 0));
   walker.close(*current, 0);
-  for (std::uint32_t i = 0; i < depth && current->size() > 0; ++i) {
+  current->release_index();
+  // An overflowed walk is abandoned: its answer cannot be used, so the rest is wasted work.
+  for (std::uint32_t i = 0; i < depth && current->size() > 0 && !scratch.state_overflow; ++i) {
     next->clear();
     const std::u16string_view component = path.folded_component(i);
     const std::uint64_t hash = path.components[i].hash;
-    for (std::uint32_t k = 0; k < current->size(); ++k) walker.step((*current)[k], component, hash, *next);
+    for (std::uint32_t k = 0; k < current->size() && !scratch.state_overflow; ++k)
+      walker.step((*current)[k], component, hash, *next);
     walker.close(*next, 0);
+    next->release_index();
     StateSet* t = current;
     current = next;
     next = t;
   }
-  states = current == &a ? scratch.current : scratch.next;
-  return current->size();
+  if (scratch.state_overflow) return {};
+  return {current->items(), current->size()};
 }
 
-}  // namespace
-
-Rules match_entries(const PolicyView& policy, const KeyPath& path, std::uint32_t depth, Rules flag,
+Rules match_entries(const PolicyView& policy, const MatchWalk& walk, Rules flag,
                     const std::u16string_view* value_folded, MatchScratch& scratch) {
-  const std::uint64_t* states = nullptr;
-  const std::uint32_t count = walk(policy, path, depth, scratch, states);
   Walker walker(policy, scratch);
   Rules rules = 0;
   const std::uint64_t value_hash = value_folded != nullptr ? component_hash(*value_folded) : 0;
-  for (std::uint32_t k = 0; k < count; ++k) {
-    const std::uint64_t s = states[k];
+  for (std::uint32_t k = 0; k < walk.count; ++k) {
+    const std::uint64_t s = walk.states[k];
     if (state_kind(s) != kAtNode) continue;
     const Node& node = policy.nodes()[state_index(s)];
     if (value_folded == nullptr) {
@@ -217,6 +293,8 @@ Rules match_entries(const PolicyView& policy, const KeyPath& path, std::uint32_t
     }
     for (const ValuePattern& value : policy.values(node.values)) {
       const std::u16string_view pattern = policy.str(value.folded);
+      if (value.is_glob != 0 && !walker.spend_glob(pattern.size(), value_folded->size()))
+        return rules;
       const bool hit = value.is_glob != 0 ? glob_match(pattern, *value_folded)
                                           : (value.hash == value_hash && pattern == *value_folded);
       if (hit) rules |= walker.collect_clients(policy.value_clients(value.clients), flag);
@@ -225,14 +303,12 @@ Rules match_entries(const PolicyView& policy, const KeyPath& path, std::uint32_t
   return rules;
 }
 
-Rules value_entry_rules(const PolicyView& policy, const KeyPath& path, std::uint32_t depth,
-                        Rules flag, MatchScratch& scratch) {
-  const std::uint64_t* states = nullptr;
-  const std::uint32_t count = walk(policy, path, depth, scratch, states);
+Rules value_entry_rules(const PolicyView& policy, const MatchWalk& walk, Rules flag,
+                        MatchScratch& scratch) {
   Walker walker(policy, scratch);
   Rules rules = 0;
-  for (std::uint32_t k = 0; k < count; ++k) {
-    const std::uint64_t s = states[k];
+  for (std::uint32_t k = 0; k < walk.count; ++k) {
+    const std::uint64_t s = walk.states[k];
     if (state_kind(s) != kAtNode) continue;  // inside `**` or `*{N}`: the pattern is not done
     const Node& node = policy.nodes()[state_index(s)];
     for (const ValuePattern& value : policy.values(node.values)) {
@@ -242,17 +318,32 @@ Rules value_entry_rules(const PolicyView& policy, const KeyPath& path, std::uint
   return rules;
 }
 
-Rules subtree_rules_at(const PolicyView& policy, const KeyPath& path, std::uint32_t depth, MatchScratch& scratch) {
-  const std::uint64_t* states = nullptr;
-  const std::uint32_t count = walk(policy, path, depth, scratch, states);
+Rules subtree_rules_at(const PolicyView& policy, const MatchWalk& walk) {
   Rules rules = 0;
-  for (std::uint32_t k = 0; k < count; ++k) {
-    const std::uint64_t s = states[k];
+  for (std::uint32_t k = 0; k < walk.count; ++k) {
+    const std::uint64_t s = walk.states[k];
     // A node: everything at it and below. Inside a `**` or `*{N}` edge: everything its child
     // leads to, since some deeper path reaches it.
-    rules |= policy.subtree_rules(state_kind(s) == kAtNode ? state_index(s) : policy.pattern_edge(state_index(s)).child);
+    rules |= policy.subtree_rules(
+        state_kind(s) == kAtNode ? state_index(s) : policy.pattern_edge(state_index(s)).child);
   }
   return rules;
+}
+
+Rules match_entries(const PolicyView& policy, const KeyPath& path, std::uint32_t depth, Rules flag,
+                    const std::u16string_view* value_folded, MatchScratch& scratch) {
+  return match_entries(policy, walk_path(policy, path, depth, scratch), flag, value_folded,
+                       scratch);
+}
+
+Rules value_entry_rules(const PolicyView& policy, const KeyPath& path, std::uint32_t depth,
+                        Rules flag, MatchScratch& scratch) {
+  return value_entry_rules(policy, walk_path(policy, path, depth, scratch), flag, scratch);
+}
+
+Rules subtree_rules_at(const PolicyView& policy, const KeyPath& path, std::uint32_t depth,
+                       MatchScratch& scratch) {
+  return subtree_rules_at(policy, walk_path(policy, path, depth, scratch));
 }
 
 namespace {

@@ -3,6 +3,7 @@
 #include "hivewarden/host/hive_file.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <filesystem>
@@ -72,7 +73,7 @@ TEST(HiveFile, ValueCountsMatchHivexregeditsExport) {
 }
 
 TEST(HiveFile, DamagedFilesGiveClearErrors) {
-  const fs::path dir = fs::temp_directory_path() / "hw-hive-test";
+  const fs::path dir = fs::temp_directory_path() / ("hw-hive-test-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const fs::path good = kHives / "regipy" / "decompressed" / "SAM";
   if (!fs::exists(good)) GTEST_SKIP();
@@ -137,7 +138,7 @@ std::string hive_with_unreadable_value_name(const fs::path& dir) {
 // A value name hivex cannot give back used to become "" (the default value) and overwrite it.
 TEST(HiveFile, UnreadableValueNameIsAnErrorNotTheDefaultValue) {
   if (!fs::exists(kHives / "hivex" / "minimal")) GTEST_SKIP() << "no hivex test hive";
-  const fs::path dir = fs::temp_directory_path() / "hw-hive-name-test";
+  const fs::path dir = fs::temp_directory_path() / ("hw-hive-name-test-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string file = hive_with_unreadable_value_name(dir);
   ASSERT_FALSE(file.empty()) << "could not make the test hive";
@@ -186,7 +187,7 @@ void point_subkeys(std::string& b, std::size_t nk, std::uint32_t count, std::uin
 }
 
 fs::path write_hive(const std::string& name, const std::string& bytes) {
-  const fs::path dir = fs::temp_directory_path() / "hw-hive-limits-test";
+  const fs::path dir = fs::temp_directory_path() / ("hw-hive-limits-test-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const fs::path out = dir / name;
   std::ofstream(out, std::ios::binary)

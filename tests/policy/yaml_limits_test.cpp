@@ -579,7 +579,7 @@ ChildRun run_cli(const std::vector<std::string>& args, const std::string& err_fi
 }
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const std::string path = testing::TempDir() + "hw_yaml_limits_" + name;
+  const std::string path = testing::TempDir() + "hw_yaml_limits_" + std::to_string(::getpid()) + "_" + name;
   std::ofstream(path, std::ios::binary) << text;
   return path;
 }

@@ -2,6 +2,7 @@
 // OTRF event mapped or accounted for, damaged inputs reported with what came before, and the
 // samples that tamper with Defender denied or reported by the default policy.
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdio>
@@ -182,7 +183,7 @@ TEST(Replay, EveryOtrfEventIsReadAndMappedOrAccountedFor) {
 }
 
 TEST(Replay, DamagedInputsGiveErrorsAndEverythingBefore) {
-  const fs::path tmp = fs::temp_directory_path() / "hw-replay-test";
+  const fs::path tmp = fs::temp_directory_path() / ("hw-replay-test-" + std::to_string(::getpid()));
   fs::create_directories(tmp);
   // Broken JSON after two good events.
   {

@@ -3,6 +3,7 @@
 // with the path's depth and the number of wildcard alternatives alive, not with the entry count.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -22,6 +23,28 @@ struct MatchHit {
 inline constexpr std::uint32_t kMaxActiveStates = 2048;
 inline constexpr std::uint32_t kMaxMatchHits = 256;
 
+// The work one decision may spend walking the policy tree, in steps: one per live state carried
+// over a path component, one per wildcard edge tried there (and per `**` edge looked for when
+// closing over it), and for a key or value glob one more per kGlobUnitsPerStep units of glob length
+// x name length (glob_match's worst case). A decision that would take more is `match-limit`
+// (denied, fail closed), like one that keeps more than kMaxActiveStates alternatives alive. A
+// step costs some 10-30 ns, so one decision matches in about a millisecond at most, whatever the
+// policy; sane policies take far fewer steps (a 512-component path with a dozen alternatives
+// alive at every level: about 10,000).
+inline constexpr std::uint32_t kMaxMatchSteps = 1u << 15;
+inline constexpr std::uint32_t kGlobUnitsPerStep = 32;
+
+// The steps a glob compare of a `pattern`-unit glob against a `text`-unit name is charged
+// beyond the edge itself: glob_match takes up to pattern x text unit compares.
+constexpr std::uint64_t glob_steps(std::size_t pattern, std::size_t text) {
+  return static_cast<std::uint64_t>(pattern) * text / kGlobUnitsPerStep;
+}
+
+// Slots of the hash index that keeps adding a state to a large live set O(1) (load <= 1/2).
+inline constexpr std::uint32_t kStateIndexBits = 12;
+inline constexpr std::uint32_t kStateIndexSlots = 1u << kStateIndexBits;
+static_assert(kStateIndexSlots >= 2 * kMaxActiveStates);
+
 // Working memory of one match, owned by the caller (one per thread), so matching allocates nothing.
 struct MatchScratch {
   std::uint64_t current[kMaxActiveStates];
@@ -29,15 +52,40 @@ struct MatchScratch {
   MatchHit hits[kMaxMatchHits];
   std::uint32_t hit_count = 0;
   bool hits_truncated = false;  // more pairs matched than kMaxMatchHits; rules stay exact
-  bool state_overflow = false;  // too many wildcard alternatives alive: result is incomplete
+  bool state_overflow = false;  // too many alternatives alive, or the step budget spent: incomplete
+  std::uint64_t steps = 0;      // work spent by this decision's walks (see kMaxMatchSteps)
   char16_t value_folded[kMaxValueNameUnits + 1];
+  // The index of the live set being built (state + 1 per used slot); all zero between walks.
+  std::uint64_t state_index[kStateIndexSlots] = {};
+  std::uint16_t state_slot[kMaxActiveStates];  // where each state of that set sits in the index
 
   void reset() {
     hit_count = 0;
     hits_truncated = false;
     state_overflow = false;
+    steps = 0;
   }
 };
+
+// The live states at the end of one walk of a path (they sit in the scratch): valid until the
+// next walk with the same scratch. One walk serves every question a decision asks of one path.
+struct MatchWalk {
+  const std::uint64_t* states = nullptr;
+  std::uint32_t count = 0;
+};
+
+// Walks the first `depth` components of `path` through the policy tree. Sets
+// scratch.state_overflow (and returns no states) when the walk would keep more than
+// kMaxActiveStates alternatives alive or take the decision past kMaxMatchSteps steps.
+MatchWalk walk_path(const PolicyView& policy, const KeyPath& path, std::uint32_t depth,
+                    MatchScratch& scratch);
+
+// The questions below, asked of a walk's end. Same meaning as the path forms further down.
+Rules match_entries(const PolicyView& policy, const MatchWalk& walk, Rules flag,
+                    const std::u16string_view* value_folded, MatchScratch& scratch);
+Rules value_entry_rules(const PolicyView& policy, const MatchWalk& walk, Rules flag,
+                        MatchScratch& scratch);
+Rules subtree_rules_at(const PolicyView& policy, const MatchWalk& walk);
 
 // Adds to scratch.hits every (entry, client) whose key pattern matches the first `depth`
 // components of `path` fully and whose rules share a bit with `flag`, and returns the OR of their
@@ -59,7 +107,8 @@ Rules value_entry_rules(const PolicyView& policy, const KeyPath& path, std::uint
 // The OR of every rule of every entry at or below the key the path's first `depth` components
 // name (key and value rules alike): what moving or overwriting that key would touch. When
 // scratch.state_overflow is set the caller must fail closed.
-Rules subtree_rules_at(const PolicyView& policy, const KeyPath& path, std::uint32_t depth, MatchScratch& scratch);
+Rules subtree_rules_at(const PolicyView& policy, const KeyPath& path, std::uint32_t depth,
+                       MatchScratch& scratch);
 
 // True when the path's first `depth` components are a prefix of (or equal to) a hardened key:
 // the key is the hardened key or one of its ancestors.

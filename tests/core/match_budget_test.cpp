@@ -1,0 +1,171 @@
+// The work of one decision is bounded (attack-2 F15): a policy built to keep hundreds of `**`
+// alternatives alive over 500-level paths, or thousands of long globs at one key, made every
+// operation cost 80-185 ms, so 1 MB of operations took minutes. Now a decision spends at most
+// kMaxMatchSteps steps and answers `match-limit` (deny) past them, while sane policies stay far
+// below the budget and decide exactly as before.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "hivewarden/core/decide.hpp"
+#include "hivewarden/core/matcher.hpp"
+#include "test_policy.hpp"
+
+namespace hivewarden {
+namespace {
+
+class MatchBudget : public ::testing::Test {
+ protected:
+  Decision decide(const test::CompiledPolicy& policy, Operation op, const std::u16string& key,
+                  std::u16string_view value = {}, std::u16string_view new_name = {}) {
+    OperationRequest r;
+    r.op = op;
+    r.key = key;
+    r.value = value;
+    r.new_name = new_name;
+    r.process.image = u"C:\\Users\\x\\evil.exe";
+    r.process.pid = 1234;
+    return decide_on(policy.view, r, *scratch_);
+  }
+
+  std::unique_ptr<DecisionScratch> scratch_ = std::make_unique<DecisionScratch>();
+};
+
+// `HKU\*\**\k<i>\**` for i < entries: every `k<i>` of a path starts one more `**` alternative
+// that stays alive to the path's end (the shape of F15's 1 MB policy, smaller).
+std::string deep_star_policy(int entries) {
+  std::string yaml = "version: 1\nmonitored:\n";
+  for (int i = 0; i < entries; ++i)
+    yaml +=
+        "  - {key: 'HKU\\*\\**\\k" + std::to_string(i) + "\\**', client: c, rules: [delete-key]}\n";
+  return yaml;
+}
+
+std::u16string deep_key(int levels, int entries) {
+  std::u16string key = u"HKU\\S";
+  for (int j = 0; j < levels; ++j) {
+    key += u"\\k";
+    for (char c : std::to_string(j % entries)) key += static_cast<char16_t>(c);
+  }
+  return key;
+}
+
+TEST_F(MatchBudget, DeepDoubleStarPolicyStopsAtTheStepBudgetAndFailsClosed) {
+  auto policy = test::compile_yaml(deep_star_policy(2000));
+  ASSERT_TRUE(policy);
+  for (const Operation op :
+       {Operation::kDeleteKey, Operation::kRenameKey, Operation::kReplaceKey}) {
+    const Decision d = decide(*policy, op, deep_key(509, 2000), {}, u"other");
+    EXPECT_EQ(d.verdict, Verdict::kDeny) << traits(op).name;
+    EXPECT_EQ(d.reason, Reason::kMatchLimit) << traits(op).name;
+    // The walk stops as soon as the budget is spent (one step may overshoot by its own edges).
+    EXPECT_GT(scratch_->match.steps, kMaxMatchSteps);
+    EXPECT_LT(scratch_->match.steps, kMaxMatchSteps + 64u);
+  }
+}
+
+TEST_F(MatchBudget, DeepDoubleStarPolicyStillMatchesExactlyWithinTheBudget) {
+  // 40 levels keep some 80 alternatives alive (past the set's linear search, into its index):
+  // every one of the 40 entries matches, each once.
+  auto policy = test::compile_yaml(deep_star_policy(2000));
+  ASSERT_TRUE(policy);
+  const Decision d = decide(*policy, Operation::kDeleteKey, deep_key(40, 2000));
+  EXPECT_EQ(d.verdict, Verdict::kAllow);
+  EXPECT_EQ(d.reason, Reason::kNotify);
+  EXPECT_EQ(scratch_->match.hit_count, 40u);
+  for (std::uint32_t h = 0; h < scratch_->match.hit_count; ++h) {
+    for (std::uint32_t g = 0; g < h; ++g)
+      EXPECT_NE(scratch_->match.hits[g].entry, scratch_->match.hits[h].entry);
+  }
+  EXPECT_LT(scratch_->match.steps, kMaxMatchSteps / 4);
+}
+
+TEST_F(MatchBudget, ThousandsOfLongGlobsAtOneKeyAreChargedByTheirLength) {
+  // Each glob compare of a 101-unit glob against a 250-unit name takes up to 25,000 unit
+  // compares (6,400 of them were 185 ms per operation); 3,000 here.
+  std::string yaml = "version: 1\nmonitored:\n";
+  for (int i = 0; i < 3000; ++i)
+    yaml += "  - {key: 'HKU\\*" + std::string(100, 'a') + std::to_string(i) +
+            "', client: c, rules: [delete-key]}\n";
+  auto policy = test::compile_yaml(yaml);
+  ASSERT_TRUE(policy);
+  const Decision d = decide(*policy, Operation::kDeleteKey, u"HKU\\" + std::u16string(250, u'a'));
+  EXPECT_EQ(d.reason, Reason::kMatchLimit);
+  EXPECT_EQ(d.verdict, Verdict::kDeny);
+  EXPECT_LT(scratch_->match.steps, kMaxMatchSteps + 3000u + 1000u);
+  // A short name costs little per glob: the same policy still answers it exactly.
+  const Decision short_name = decide(*policy, Operation::kDeleteKey, u"HKU\\b7");
+  EXPECT_EQ(short_name.reason, Reason::kNoMatch);
+  EXPECT_LT(scratch_->match.steps, kMaxMatchSteps);
+  // And a few long globs are matched exactly, long name or not.
+  std::string few = "version: 1\nmonitored:\n";
+  for (int i = 0; i < 50; ++i)
+    few += "  - {key: 'HKU\\*" + std::string(100, 'a') + std::to_string(i) +
+           "', client: c, rules: [delete-key]}\n";
+  auto small = test::compile_yaml(few);
+  ASSERT_TRUE(small);
+  const Decision one =
+      decide(*small, Operation::kDeleteKey, u"HKU\\" + std::u16string(150, u'a') + u"7");
+  EXPECT_EQ(one.reason, Reason::kNotify);
+  EXPECT_EQ(scratch_->match.hit_count, 1u);
+}
+
+TEST_F(MatchBudget, LongValueGlobsAgainstALongValueNameAreChargedByTheirLength) {
+  // 7,000 value globs of 101 units against a 16,000-unit value name: 11 G unit compares, over a
+  // minute per set-value before the budget counted value globs.
+  std::string yaml =
+      "version: 1\nmonitored:\n  - key: 'HKLM\\SOFTWARE\\K'\n    client: c\n    values:\n";
+  for (int i = 0; i < 7000; ++i)
+    yaml += "      - {name: '*" + std::string(100, 'a') + std::to_string(i) +
+            "', rules: [set-value]}\n";
+  auto policy = test::compile_yaml(yaml);
+  ASSERT_TRUE(policy);
+  const std::u16string key = u"HKLM\\SOFTWARE\\K";
+  const Decision d = decide(*policy, Operation::kSetValue, key, std::u16string(16000, u'a'));
+  EXPECT_EQ(d.reason, Reason::kMatchLimit);
+  EXPECT_EQ(d.verdict, Verdict::kDeny);
+  EXPECT_LE(scratch_->match.steps, kMaxMatchSteps + 16000u * 101u / kGlobUnitsPerStep);
+  // A one-unit value name costs little per glob: the same policy still answers it exactly.
+  const Decision short_name = decide(*policy, Operation::kSetValue, key, u"x");
+  EXPECT_EQ(short_name.reason, Reason::kNoMatch);
+  EXPECT_LT(scratch_->match.steps, kMaxMatchSteps);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST_F(MatchBudget, DefaultPolicyDecidesTheDeepestPathsFarBelowTheBudget) {
+  auto policy =
+      test::compile_yaml(read_file(std::string(HIVEWARDEN_SOURCE_DIR) + "/policies/default.yaml"));
+  ASSERT_TRUE(policy);
+  const std::u16string prefixes[] = {
+      u"HKLM\\SOFTWARE\\Microsoft\\Windows Defender\\Exclusions\\Paths",
+      u"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender",
+      u"HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run",
+      u"HKU\\S-1-5-21-1\\Software\\Microsoft\\Windows\\CurrentVersion\\RunOnce",
+      u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinDefend",
+      u"HKLM\\SOFTWARE\\hivewarden",
+  };
+  for (const std::u16string& prefix : prefixes) {
+    std::u16string key = prefix;
+    int depth = 1;
+    for (char16_t c : prefix) depth += c == u'\\';
+    for (; depth < static_cast<int>(kMaxPathDepth); ++depth) key += u"\\Run";
+    for (const Operation op : {Operation::kDeleteKey, Operation::kCreateKey, Operation::kSetValue,
+                               Operation::kRenameKey, Operation::kReplaceKey}) {
+      const Decision d = decide(*policy, op, key, u"Value", u"Run2");
+      EXPECT_NE(d.reason, Reason::kMatchLimit) << traits(op).name;
+      EXPECT_LT(scratch_->match.steps, kMaxMatchSteps / 8) << traits(op).name;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace hivewarden
