@@ -100,14 +100,28 @@ ProcessContext classify_process(const PolicyView& policy, const ProcessIdentity&
   if (process.pid == 4 && equal_ascii_folded(process.image, u"System")) {
     out.flags |= process_flag::kSystem;
   }
-  if (policy.processes().size == 0 || has_dot_components(process.image))
-    return out;  // no privileges by name
-  const std::size_t length =
-      process.image.size() > kMaxPathUnits ? kMaxPathUnits : process.image.size();
-  fold_ascii_units(process.image.substr(0, length), scratch.image_folded);
+  // No privileges by name for a path that is not a normalized full path, or longer than any.
+  if (policy.processes().size == 0 || has_dot_components(process.image) ||
+      process.image.size() > kMaxPathUnits) {
+    return out;
+  }
+  const std::size_t length = process.image.size();
+  fold_ascii_units(process.image, scratch.image_folded);
   const std::u16string_view image(scratch.image_folded, length);
+  std::uint64_t work = 0;
   for (std::uint32_t i = 0; i < policy.processes().size; ++i) {
     const blob::ProcessRule& rule = policy.processes()[i];
+    // A glob costs at most its length times the image's: bounded per decision. Past the bound
+    // the process is not classified, which fails closed both ways: no exemption by name, and
+    // `seces` (the flag that makes legacy hardening deny more) is assumed.
+    work += (static_cast<std::uint64_t>(rule.image.length) + 1) * (length + 1) / 32;
+    if (work > kMaxClassifyWork) {
+      out.flags = (process.extra_flags & process_flag::kAll) | process_flag::kSeces |
+                  (out.flags & process_flag::kSystem);
+      out.rules = process.extra_rules & process_rule::kAll;
+      out.unclassified = true;
+      return out;
+    }
     if (glob_match(policy.str(rule.image), image, u'\\')) {
       out.flags |= rule.flags;
       out.rules |= rule.rules;

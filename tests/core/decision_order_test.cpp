@@ -1,6 +1,7 @@
 // SPEC §3-§5: process flags and rules, the decision order, the legacy hardening callback.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <tuple>
 
@@ -681,6 +682,42 @@ monitored:
   EXPECT_EQ(ifeo.notify, NotifyMode::kAsync);
   // Elsewhere a link is an ordinary create.
   EXPECT_EQ(decide(Operation::kCreateKey, u"HKLM\\SOFTWARE\\Elsewhere", true).reason, Reason::kNoMatch);
+}
+
+// Image globs against a long image cost their length times the image's: bounded per decision
+// (helper G's finding: 7,151 long globs against a 30,000-unit image took 53 s for one
+// operation). Past kMaxClassifyWork the process gets no rule of the policy and `seces`.
+TEST(ProcessClassification, GlobWorkIsBoundedAndFailsClosedBothWays) {
+  std::string yaml = "version: 1\nprocesses:\n";
+  for (int i = 0; i < 2000; ++i) {
+    std::string glob = "C:\\";
+    for (int j = 0; j < 70; ++j) glob += "*a";
+    yaml += "  - image: '" + glob + std::to_string(i) + "'\n    flags: [friendly]\n";
+  }
+  yaml += "  - image: 'C:\\Tools\\backup.exe'\n    rules: [allow-all-registry]\n";
+  auto policy = test::compile_yaml(yaml);
+  ASSERT_TRUE(policy);
+  auto scratch = std::make_unique<DecisionScratch>();
+  const std::u16string image = u"C:\\" + std::u16string(30000, u'a');
+  ProcessIdentity p;
+  p.image = image;
+  p.pid = 9;
+  const auto start = std::chrono::steady_clock::now();
+  const ProcessContext c = classify_process(policy->view, p, *scratch);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_TRUE(c.unclassified);
+  EXPECT_EQ(c.flags & process_flag::kFriendly, 0u);  // no exemption by name
+  EXPECT_NE(c.flags & process_flag::kSeces, 0u);     // the restricting flag is assumed
+  // A short image is classified as usual, and an image longer than any path gets nothing.
+  p.image = u"C:\\Tools\\backup.exe";
+  const ProcessContext normal = classify_process(policy->view, p, *scratch);
+  EXPECT_FALSE(normal.unclassified);
+  EXPECT_EQ(normal.rules, process_rule::kAllowAllRegistry);
+  const std::u16string huge = u"C:\\Tools\\backup.exe" + std::u16string(40000, u'x');
+  p.image = huge;
+  const ProcessContext too_long = classify_process(policy->view, p, *scratch);
+  EXPECT_EQ(too_long.rules, 0u);
+  EXPECT_EQ(too_long.flags, 0u);
 }
 
 }  // namespace

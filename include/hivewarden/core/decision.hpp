@@ -23,11 +23,17 @@ struct ProcessIdentity {
   std::u16string_view user_sid;  // for HKCU paths
 };
 
+// The work classify_process may spend matching image globs (their lengths times the image's, / 32).
+inline constexpr std::uint64_t kMaxClassifyWork = 1u << 20;
+
 // A process after the policy's image rules have been applied.
 struct ProcessContext {
   ProcessFlags flags = 0;
   ProcessRules rules = 0;
   std::uint32_t matched_process_rule = blob::kNoIndex;  // which policy processes[] entry applied
+  // The image globs would take more than kMaxClassifyWork: no rule of the policy applied, and
+  // `seces` is assumed (fail closed both ways).
+  bool unclassified = false;
 };
 
 struct OperationRequest {
@@ -59,8 +65,8 @@ enum class Reason : std::uint8_t {
   kLegacyHardening,
   kInvalidName,
   kMatchLimit,  // extension: too many wildcard alternatives alive at once; denied, fail closed
-  kSubtreeProtected,  // extension: a rename / restore / replace would move or overwrite a protected key below,
-                      // or a delete-key would delete protected values of the key
+  kSubtreeProtected,  // extension: a rename / restore / replace would move or overwrite a protected
+                      // key below, or a delete-key would delete protected values of the key
 };
 
 enum class NotifyMode : std::uint8_t { kNone, kAsync, kSync };
@@ -73,7 +79,7 @@ struct Decision {
   Verdict verdict = Verdict::kAllow;
   Reason reason = Reason::kNoMatch;
   NotifyMode notify = NotifyMode::kNone;
-  Rules rules = 0;  // OR of the matched rules
+  Rules rules = 0;          // OR of the matched rules
   Rules subtree_rules = 0;  // rename / restore / replace: the rules of everything the key holds;
                             // delete-key: those of its own value entries (SPEC §4.3)
   Exemption exemption = Exemption::kNone;

@@ -67,8 +67,11 @@ void print_readable(std::ostream& out, const OperationRequest& request, const De
   out << "process    " << (image.empty() ? "(no image)" : image) << " (pid " << request.process.pid
       << "): flags " << policy::process_flag_names(d.process.flags) << ", rules "
       << policy::process_rule_names(d.process.rules);
-  out << (e.process_rule.empty() ? " (no process rule of the policy matched)"
-                                 : " (policy: " + e.process_rule + ")")
+  out << (d.process.unclassified
+              ? " (not classified: matching the policy's image globs would take too long; no "
+                "rule of the policy applies, seces is assumed)"
+          : e.process_rule.empty() ? " (no process rule of the policy matched)"
+                                   : " (policy: " + e.process_rule + ")")
       << "\n";
   out << "decision   " << (d.verdict == Verdict::kDeny ? "DENY" : "ALLOW") << " ("
       << reason_name(d.reason) << ")\n";
