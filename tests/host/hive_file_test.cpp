@@ -49,7 +49,9 @@ TEST(HiveFile, KeyCountsMatchHivexregedit) {
 TEST(HiveFile, ValueCountsMatchHivexregeditsExport) {
   const fs::path hive = kHives / "regipy" / "decompressed" / "SYSTEM_WIN_10_1709";
   const fs::path exported = kHives / "exports" / "SYSTEM_WIN_10_1709.full.reg.gz";
-  if (!fs::exists(hive) || !fs::exists(exported)) GTEST_SKIP();
+  if (!fs::exists(hive) || !fs::exists(exported)) {
+    GTEST_SKIP() << "no shared data: " << hive << " or " << exported << " is absent";
+  }
   Registry from_hive;
   HiveImportStats hs;
   std::string error;
@@ -76,7 +78,7 @@ TEST(HiveFile, DamagedFilesGiveClearErrors) {
   const fs::path dir = fs::temp_directory_path() / ("hw-hive-test-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const fs::path good = kHives / "regipy" / "decompressed" / "SAM";
-  if (!fs::exists(good)) GTEST_SKIP();
+  if (!fs::exists(good)) GTEST_SKIP() << "no shared data: " << good << " is absent";
   std::ifstream in(good, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   for (std::size_t cut : {std::size_t{0}, std::size_t{100}, std::size_t{4096}, bytes.size() / 2}) {
