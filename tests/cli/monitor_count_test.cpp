@@ -12,25 +12,13 @@
 #include <string>
 #include <thread>
 
+#include "../support/test_record.hpp"
 #include "hivewarden/consumer/socket_channel.hpp"
-#include "hivewarden/core/notification.hpp"
 
 namespace hivewarden {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::vector<unsigned char> record(std::uint64_t sequence) {
-  RecordInput in;
-  in.type = MessageType::kRegistryEventAsync;
-  in.sequence = sequence;
-  in.operation = 0x01;
-  in.key_name = u"\\REGISTRY\\MACHINE\\SOFTWARE\\X";
-  in.value_name = u"V";
-  std::vector<unsigned char> out(record_size(in));
-  encode_record(in, out.data(), out.size());
-  return out;
-}
 
 TEST(MonitorCount, PrintsExactlyCountRecordsOfABurst) {
   const fs::path dir = fs::temp_directory_path() / ("hw-monitor-" + std::to_string(::getpid()));
@@ -49,7 +37,7 @@ TEST(MonitorCount, PrintsExactlyCountRecordsOfABurst) {
     for (int i = 0; i < 200 && !producer.connected(); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     ASSERT_TRUE(producer.connected());
-    for (std::uint64_t s = 1; s <= 1000; ++s) producer.send_async(record(s));
+    for (std::uint64_t s = 1; s <= 1000; ++s) producer.send_async(test::test_record(s));
     producer.flush(std::chrono::milliseconds(5000));
   }
   int status = 0;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "hivewarden/consumer/socket_channel.hpp"
+#include "../support/test_record.hpp"
 
 namespace hivewarden {
 namespace {
@@ -30,15 +31,7 @@ constexpr std::chrono::milliseconds kLongTimeout = 10000ms;
 constexpr std::chrono::milliseconds kPromptly = 1000ms;
 
 std::vector<unsigned char> sync_record(std::uint64_t sequence) {
-  RecordInput in;
-  in.type = MessageType::kRegistryEventSync;
-  in.sequence = sequence;
-  in.operation = 0x01;
-  in.key_name = u"\\REGISTRY\\MACHINE\\SOFTWARE\\X";
-  in.value_name = u"V";
-  std::vector<unsigned char> out(record_size(in));
-  encode_record(in, out.data(), out.size());
-  return out;
+  return test::test_record(sequence, MessageType::kRegistryEventSync);
 }
 
 // Waits for `fd` to be readable, at most `limit`.

@@ -1,6 +1,7 @@
 // Delivery between processes' ends: sync acknowledgements and timeouts, async floods with drops
 // counted, a consumer that dies and comes back.
 #include "hivewarden/consumer/socket_channel.hpp"
+#include "../support/test_record.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -19,15 +20,7 @@ using namespace std::chrono_literals;
 
 std::vector<unsigned char> record(std::uint64_t sequence,
                                   MessageType type = MessageType::kRegistryEventAsync) {
-  RecordInput in;
-  in.type = type;
-  in.sequence = sequence;
-  in.operation = 0x01;
-  in.key_name = u"\\REGISTRY\\MACHINE\\SOFTWARE\\X";
-  in.value_name = u"V";
-  std::vector<unsigned char> out(record_size(in));
-  encode_record(in, out.data(), out.size());
-  return out;
+  return test::test_record(sequence, type);
 }
 
 class SocketChannelTest : public ::testing::Test {
