@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "hivewarden/replay/readers.hpp"
+#include "log_test_support.hpp"
 
 namespace hivewarden::replay {
 namespace {
@@ -17,36 +18,9 @@ namespace {
 namespace fs = std::filesystem;
 const fs::path kRegressions = fs::path(HIVEWARDEN_SOURCE_DIR) / "tests" / "replay" / "regressions";
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("hw-damaged-" + std::to_string(::getpid()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-  fs::path write(const std::string& name, const std::string& bytes) const {
-    std::ofstream(path / name, std::ios::binary) << bytes;
-    return path / name;
-  }
-  fs::path write_gzip(const std::string& name, const std::string& bytes) const {
-    gzFile f = gzopen((path / name).c_str(), "wb9");
-    gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
-    gzclose(f);
-    return path / name;
-  }
-};
-
-struct Outcome {
-  bool ok = false;
-  std::string error;
-  std::vector<RegistryEvent> events;
-  ReadStats stats;
-};
-
-Outcome read(const fs::path& path) {
-  Outcome o;
-  o.ok = read_events(
-      path.string(), [&](RegistryEvent&& e) { o.events.push_back(std::move(e)); }, o.stats,
-      o.error);
-  return o;
-}
+using test::Outcome;
+using test::read;
+using test::TempDir;
 
 std::string json_event(int n) {
   return R"({"EventID":12,"Provider":"Microsoft-Windows-Sysmon","EventData":{"EventType":"CreateKey","TargetObject":"HKLM\\SOFTWARE\\K)" +

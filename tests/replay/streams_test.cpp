@@ -16,36 +16,16 @@
 #include <vector>
 
 #include "hivewarden/replay/readers.hpp"
+#include "log_test_support.hpp"
 
 namespace hivewarden::replay {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("hw-streams-" + std::to_string(::getpid()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-  fs::path write(const std::string& name, const std::string& bytes) const {
-    std::ofstream(path / name, std::ios::binary) << bytes;
-    return path / name;
-  }
-};
-
-struct Outcome {
-  bool ok = false;
-  std::string error;
-  std::vector<RegistryEvent> events;
-  ReadStats stats;
-};
-
-Outcome read(const fs::path& path) {
-  Outcome o;
-  o.ok = read_events(
-      path.string(), [&](RegistryEvent&& e) { o.events.push_back(std::move(e)); }, o.stats,
-      o.error);
-  return o;
-}
+using test::Outcome;
+using test::read;
+using test::TempDir;
 
 // One gzip member of `text`.
 std::string gzip(const std::string& text) {
@@ -239,7 +219,10 @@ TEST(JsonArrays, AnArrayLongerThanOneEventsLimitIsStreamed) {
   TempDir dir;
   std::string array = "[";
   int count = 0;
-  while (array.size() < 3 * kMaxRecordBytes) array += (count++ ? ",\n" : "") + json_event(count);
+  while (array.size() < 3 * kMaxRecordBytes) {
+    if (count > 0) array += ",\n";
+    array += json_event(++count);
+  }
   const Outcome o = read(dir.write("big.json", array + "]"));
   EXPECT_TRUE(o.ok) << o.error;
   EXPECT_EQ(o.events.size(), static_cast<std::size_t>(count));
