@@ -59,20 +59,6 @@ Exemption exemption_of(const ProcessContext& p) {
   return Exemption::kNone;
 }
 
-// Builds the rename target (parent + new name) in scratch.new_path, canonicalised like any key
-// (SPEC §6): a key renamed to CurrentControlSet right below SYSTEM is the active control set.
-PathStatus build_rename_target(const OperationRequest& request, const CanonicalOptions& options,
-                               DecisionScratch& scratch) {
-  const PathStatus status = canonicalize_key(request.key, options, scratch.new_path);
-  if (status != PathStatus::kOk) return status;
-  drop_last_component(scratch.new_path);
-  const bool nul_allowed = scratch.new_path.native_form && !request.names_from_win32;
-  const PathStatus appended = append_component(scratch.new_path, request.new_name, nul_allowed);
-  if (appended != PathStatus::kOk) return appended;
-  resolve_current_control_set(scratch.new_path, options.control_set);
-  return PathStatus::kOk;
-}
-
 }  // namespace
 
 namespace {
@@ -137,22 +123,17 @@ Decision decide_on(const PolicyView& policy, const OperationRequest& request,
   Decision d;
   scratch.match.reset();
   d.process = classify_process(policy, request.process, scratch);
-  const CanonicalOptions options{policy.control_set(), request.process.user_sid};
   const OperationTraits& op = traits(request.op);
 
-  d.path_status = canonicalize_key(request.key, options, scratch.path);
-  if (d.path_status == PathStatus::kInvalidName) {
-    d.path_status = PathStatus::kOk;
-    return deny(d, Reason::kInvalidName, NotifyMode::kNone);  // fail closed
-  }
-  if (d.path_status != PathStatus::kOk) return d;  // input error: not decided
+  // The host canonicalised the key (and a rename's target); an invalid name fails closed.
   const bool rename = request.op == Operation::kRenameKey;
-  if (rename && build_rename_target(request, options, scratch) != PathStatus::kOk) {
+  if (request.key == nullptr || (rename && request.new_key == nullptr)) {
     return deny(d, Reason::kInvalidName, NotifyMode::kNone);
   }
+  const KeyPath& key = *request.key;
   const bool value_op = op.matches_values || request.op == Operation::kQueryValue;
   if (value_op && (request.value.size() > kMaxValueNameUnits ||
-                   ((!scratch.path.native_form || request.names_from_win32) &&
+                   ((!key.native_form || request.names_from_win32) &&
                     request.value.find(u'\0') != std::u16string_view::npos))) {
     return deny(d, Reason::kInvalidName, NotifyMode::kNone);
   }
@@ -170,10 +151,10 @@ Decision decide_on(const PolicyView& policy, const OperationRequest& request,
   // moves or overwrites the hardened key too (WdFilter's prefix match misses that).
   const bool subtree_op = moves_subtree(request.op) || redirects_key(request);
   if ((d.process.flags & kHardeningExempt) == 0 &&
-      (is_hardened(policy, scratch.path, scratch.path.count) ||
-       (rename && is_hardened(policy, scratch.new_path, scratch.new_path.count)) ||
-       (subtree_op && is_hardened_below(policy, scratch.path, scratch.path.count)) ||
-       (rename && is_hardened_below(policy, scratch.new_path, scratch.new_path.count)))) {
+      (is_hardened(policy, key, key.count) ||
+       (rename && is_hardened(policy, *request.new_key, request.new_key->count)) ||
+       (subtree_op && is_hardened_below(policy, key, key.count)) ||
+       (rename && is_hardened_below(policy, *request.new_key, request.new_key->count)))) {
     return deny(d, Reason::kHardenedKey, NotifyMode::kNone);
   }
 
@@ -195,7 +176,7 @@ Decision decide_on(const PolicyView& policy, const OperationRequest& request,
   }
   const std::u16string_view* value = op.matches_values ? &value_folded : nullptr;
   // One walk per path answers every question the decision asks of it.
-  const MatchWalk at_key = walk_path(policy, scratch.path, scratch.path.count, scratch.match);
+  const MatchWalk at_key = walk_path(policy, key, key.count, scratch.match);
   d.rules = match_entries(policy, at_key, flag, value, scratch.match);
   if (subtree_op)  // what the key holds: its values and everything below it
     d.subtree_rules = subtree_rules_at(policy, at_key);
@@ -205,7 +186,7 @@ Decision decide_on(const PolicyView& policy, const OperationRequest& request,
   }
   if (rename) {  // the new name: the walk reuses the scratch, so at_key is spent by now
     const MatchWalk at_target =
-        walk_path(policy, scratch.new_path, scratch.new_path.count, scratch.match);
+        walk_path(policy, *request.new_key, request.new_key->count, scratch.match);
     d.rules |= match_entries(policy, at_target, flag, nullptr, scratch.match);
     d.subtree_rules |= subtree_rules_at(policy, at_target);
   }

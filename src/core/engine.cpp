@@ -69,6 +69,17 @@ struct Engine::ContextSlot {
   MatchHit hits[kContextHits];
 };
 
+PolicyRef::PolicyRef(const PolicyRef& other) : box_(other.box_) {
+  if (box_ != nullptr) box_->refs.fetch_add(1, std::memory_order_relaxed);
+}
+PolicyRef& PolicyRef::operator=(const PolicyRef& other) {
+  if (this != &other) {
+    if (other.box_ != nullptr) other.box_->refs.fetch_add(1, std::memory_order_relaxed);
+    reset();
+    box_ = other.box_;
+  }
+  return *this;
+}
 PolicyRef& PolicyRef::operator=(PolicyRef&& other) noexcept {
   if (this != &other) {
     reset();
@@ -197,8 +208,7 @@ PolicyRef Engine::current_policy() const {
   PolicyBox* box = current_.load(std::memory_order_seq_cst);
   if (box != nullptr) box->refs.fetch_add(1, std::memory_order_relaxed);
   leave_read(0, parity);
-  ref.box_ = box;
-  return ref;
+  return PolicyRef(box);
 }
 
 Decision Engine::decide(const OperationRequest& request, DecisionScratch& scratch) {
@@ -209,6 +219,10 @@ Decision Engine::decide(const OperationRequest& request, DecisionScratch& scratc
   Decision d;
   if (box != nullptr) {
     d = decide_on(box->view, request, scratch);
+    if (d.notify != NotifyMode::kNone) {
+      box->refs.fetch_add(1, std::memory_order_relaxed);  // we are inside a read section
+      d.policy = PolicyRef(box);
+    }
     if (d.verdict == Verdict::kAllow && d.notify != NotifyMode::kNone) {
       d.context_kept = keep_context(d, request.thread_id, request.op, scratch.match, box);
       d.context_exhausted = !d.context_kept;
@@ -296,7 +310,7 @@ PostOutcome Engine::complete(std::uint64_t thread_id, Operation op, bool success
   unlock_contexts();
   if (!out.found) return out;
   (success ? stat_completed_ : stat_failed_).fetch_add(1, std::memory_order_relaxed);
-  out.policy.box_ = box;  // the context's reference moves to the outcome
+  out.policy = PolicyRef(box);  // the context's reference moves to the outcome
   return out;
 }
 

@@ -13,6 +13,7 @@
 
 #include "hivewarden/core/decision.hpp"
 #include "hivewarden/util/line_reader.hpp"
+#include "hivewarden/util/owned_operation.hpp"
 
 namespace hivewarden::cli {
 
@@ -20,28 +21,12 @@ namespace hivewarden::cli {
 inline constexpr std::size_t kMaxOperationLineBytes = 1024 * 1024;
 inline constexpr std::size_t kMaxOperationNesting = 8;
 
-// One operation as owned data (the strings an OperationRequest points into).
+// One operation line read: the operation (its request filled once, its key not yet canonical),
+// and the outcome the line gives its post-operation.
 struct OperationInput {
-  Operation op = Operation::kCreateKey;
-  std::u16string key, value, new_name, image, user_sid;
-  std::uint32_t pid = 0;
-  bool key_exists = false;
-  ProcessFlags flags = 0;
-  ProcessRules rules = 0;
-  std::uint64_t thread = 1;
+  OwnedOperation operation;
   bool success = true;  // the post-operation's outcome (`status`)
   std::string status;   // `status` as the line gave it (empty: none given)
-  // set-value's new data (`type`, `data`), as the registry stores it (little-endian, UTF-16LE).
-  bool has_data = false;
-  std::uint32_t type = 1;  // REG_SZ
-  std::string data;
-  // `run` only: act on a link itself, make a link, the saved subtree of restore / replace.
-  bool open_link = false;
-  bool create_link = false;
-  std::string file;
-
-  // A request viewing this input's strings (valid while the input lives).
-  OperationRequest request() const;
 };
 
 // Reads the fields of SPEC §9 from a JSON object (op, key, value, new_name, image, pid,

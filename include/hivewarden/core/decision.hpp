@@ -7,21 +7,11 @@
 #include "hivewarden/core/key_path.hpp"
 #include "hivewarden/core/matcher.hpp"
 #include "hivewarden/core/operation.hpp"
+#include "hivewarden/core/operation_request.hpp"
+#include "hivewarden/core/policy_ref.hpp"
 #include "hivewarden/core/rules.hpp"
 
 namespace hivewarden {
-
-// The process performing an operation, as the host knows it. Flags and rules given here are
-// added to what the policy assigns by image path.
-struct ProcessIdentity {
-  std::u16string_view image;  // full image path, or "System"
-  std::uint32_t pid = 0;
-  std::uint64_t creation_time = 0;
-  std::uint32_t session_id = 0;
-  ProcessFlags extra_flags = 0;
-  ProcessRules extra_rules = 0;
-  std::u16string_view user_sid;  // for HKCU paths
-};
 
 // The work classify_process may spend matching image globs (their lengths times the image's, / 32).
 inline constexpr std::uint64_t kMaxClassifyWork = 1u << 20;
@@ -34,22 +24,6 @@ struct ProcessContext {
   // The image globs would take more than kMaxClassifyWork: no rule of the policy applied, and
   // `seces` is assumed (fail closed both ways).
   bool unclassified = false;
-};
-
-struct OperationRequest {
-  Operation op = Operation::kCreateKey;
-  std::u16string_view key;       // any form canonicalize_key accepts
-  std::u16string_view value;     // value operations
-  std::u16string_view new_name;  // rename: the new last component
-  bool key_exists = false;       // create-key: the key is already there (an open)
-  // The caller named the key in Win32 form and a host rewrote it to the kernel form: Win32 names
-  // end at NUL, so a NUL in the value or new name is still malformed (SPEC §9).
-  bool names_from_win32 = false;
-  // create-key: the new key is a symbolic link (REG_OPTION_CREATE_LINK). A link redirects
-  // everything at and below its name, so it is decided like moving a subtree there.
-  bool creates_link = false;
-  ProcessIdentity process;
-  std::uint64_t thread_id = 0;
 };
 
 enum class Verdict : std::uint8_t { kAllow, kDeny };
@@ -75,7 +49,6 @@ enum class NotifyMode : std::uint8_t { kNone, kAsync, kSync };
 enum class Exemption : std::uint8_t { kNone, kAllowAllRegistry, kExcluded, kFriendly, kServiceSid };
 
 struct Decision {
-  PathStatus path_status = PathStatus::kOk;  // not kOk: the request was not decided (input error)
   Verdict verdict = Verdict::kAllow;
   Reason reason = Reason::kNoMatch;
   NotifyMode notify = NotifyMode::kNone;
@@ -87,6 +60,9 @@ struct Decision {
   bool context_kept = false;       // a call context waits for the post-operation
   bool context_exhausted = false;  // it should have, but the pool was full (counted)
   bool capture_old_value = false;  // the host should read the old value for the notification
+  // The policy the decision was made on, held while the decision reports (notify not none): its
+  // record names that policy's clients even if another policy is swapped in meanwhile.
+  PolicyRef policy;
 };
 
 const char* verdict_name(Verdict v);
@@ -94,12 +70,9 @@ const char* reason_name(Reason r);
 const char* notify_name(NotifyMode n);
 const char* exemption_name(Exemption e);
 
-// Working memory of one decision, owned by the caller (one per thread, about 200 KiB), so that
-// deciding allocates nothing. After decide(), `path` holds the canonical key (and, for a rename,
-// `new_path` the target) and `match.hits` the matched pairs.
+// Working memory of one decision, owned by the caller (one per thread, about 70 KiB), so that
+// deciding allocates nothing. After decide(), `match.hits` holds the matched pairs.
 struct DecisionScratch {
-  KeyPath path;
-  KeyPath new_path;
   MatchScratch match;
   char16_t image_folded[kMaxPathUnits + 1];
 };

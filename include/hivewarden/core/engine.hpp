@@ -8,32 +8,10 @@
 
 #include "hivewarden/core/allocator.hpp"
 #include "hivewarden/core/decision.hpp"
+#include "hivewarden/core/policy_ref.hpp"
 #include "hivewarden/core/policy_view.hpp"
 
 namespace hivewarden {
-
-class Engine;
-struct PolicyBox;  // a validated policy and its reference count (engine.cpp)
-
-// A counted reference that keeps one policy alive (move-only).
-class PolicyRef {
- public:
-  PolicyRef() = default;
-  PolicyRef(PolicyRef&& other) noexcept : box_(other.box_) { other.box_ = nullptr; }
-  PolicyRef& operator=(PolicyRef&& other) noexcept;
-  PolicyRef(const PolicyRef&) = delete;
-  PolicyRef& operator=(const PolicyRef&) = delete;
-  ~PolicyRef() { reset(); }
-
-  explicit operator bool() const { return box_ != nullptr; }
-  const PolicyView& view() const;
-  std::uint64_t generation() const;
-  void reset();
-
- private:
-  friend class Engine;
-  PolicyBox* box_ = nullptr;
-};
 
 // What a post-operation learns from its pre-operation's call context.
 struct PostOutcome {
