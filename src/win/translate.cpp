@@ -9,92 +9,143 @@ std::u16string_view view_of(const UnicodeString* s) {
 
 namespace {
 
-TranslateStatus key_of(const KeySource& keys, void* object, std::u16string_view& key) {
+constexpr std::uint32_t kOptionCreateLink = 0x2;  // REG_OPTION_CREATE_LINK
+constexpr std::uint32_t kOptionOpenLink = 0x8;    // REG_OPTION_OPEN_LINK
+
+TranslateStatus name_of(const KeySource& keys, void* object, std::u16string_view& key) {
   if (object == nullptr || keys.name_of == nullptr) return TranslateStatus::kBadArgument;
-  return keys.name_of(keys.context, object, key) && !key.empty() ? TranslateStatus::kOk : TranslateStatus::kNoName;
+  return keys.name_of(keys.context, object, key) && !key.empty() ? TranslateStatus::kOk
+                                                                 : TranslateStatus::kNoName;
 }
 
 // CompleteName is absolute (\REGISTRY\...) or relative to RootObject: compose the full name.
-TranslateStatus create_name(const RegCreateKeyInformationV1& info, const KeySource& keys, char16_t* buffer,
-                            std::uint32_t units, std::u16string_view& key) {
+TranslateStatus create_name(const RegCreateKeyInformationV1& info, const KeySource& keys,
+                            TranslateScratch& scratch, std::u16string_view& key) {
   const std::u16string_view name = view_of(info.CompleteName);
   if (!name.empty() && name[0] == u'\\') {
     key = name;
     return TranslateStatus::kOk;
   }
   std::u16string_view root;
-  const TranslateStatus s = key_of(keys, info.RootObject, root);
+  const TranslateStatus s = name_of(keys, info.RootObject, root);
   if (s != TranslateStatus::kOk) return s;
   const std::size_t total = root.size() + (name.empty() ? 0 : 1 + name.size());
-  if (buffer == nullptr || total > units) return TranslateStatus::kTooLong;
+  if (total > kMaxPathUnits) return TranslateStatus::kTooLong;
   std::size_t at = 0;
-  for (char16_t c : root) buffer[at++] = c;
+  for (char16_t c : root) scratch.composed[at++] = c;
   if (!name.empty()) {
-    buffer[at++] = u'\\';
-    for (char16_t c : name) buffer[at++] = c;
+    scratch.composed[at++] = u'\\';
+    for (char16_t c : name) scratch.composed[at++] = c;
   }
-  key = std::u16string_view(buffer, at);
+  key = std::u16string_view(scratch.composed, at);
   return TranslateStatus::kOk;
 }
 
-}  // namespace
+TranslateStatus create_key(const RegCreateKeyInformationV1& info, const KeySource& keys,
+                           TranslateScratch& scratch, OperationRequest& out,
+                           std::u16string_view& key) {
+  const TranslateStatus s = create_name(info, keys, scratch, key);
+  if (s != TranslateStatus::kOk) return s;
+  out.key_exists = keys.exists != nullptr && keys.exists(keys.context, key);
+  out.creates_link = (info.Options & kOptionCreateLink) != 0;
+  out.open_link = (info.Options & kOptionOpenLink) != 0;
+  return TranslateStatus::kOk;
+}
 
-TranslateStatus translate_pre(std::uint32_t cls, const void* argument2, const KeySource& keys, char16_t* buffer,
-                              std::uint32_t buffer_units, Translation& out) {
-  out = Translation{};
-  if (!operation_by_pre_class(cls, out.op)) return TranslateStatus::kIgnored;
-  if (argument2 == nullptr) return TranslateStatus::kBadArgument;
+TranslateStatus set_value(const RegSetValueKeyInformation& info, const KeySource& keys,
+                          OperationRequest& out, std::u16string_view& key) {
+  if (info.Data == nullptr && info.DataSize != 0) return TranslateStatus::kBadArgument;
+  out.value = view_of(info.ValueName);
+  out.has_data = true;
+  out.type = info.Type;
+  out.data = std::string_view(static_cast<const char*>(info.Data), info.DataSize);
+  return name_of(keys, info.Object, key);
+}
+
+// Fills everything of `out` but the key, and finds the key's name (kernel form) in `key`.
+TranslateStatus fill_request(const void* argument2, const KeySource& keys,
+                             TranslateScratch& scratch, OperationRequest& out,
+                             std::u16string_view& key) {
   switch (out.op) {
-    case Operation::kCreateKey: {
-      const auto& info = *static_cast<const RegCreateKeyInformationV1*>(argument2);
-      const TranslateStatus s = create_name(info, keys, buffer, buffer_units, out.key);
-      if (s != TranslateStatus::kOk) return s;
-      out.key_exists = keys.exists != nullptr && keys.exists(keys.context, out.key);
-      return TranslateStatus::kOk;
-    }
+    case Operation::kCreateKey:
+      return create_key(*static_cast<const RegCreateKeyInformationV1*>(argument2), keys, scratch,
+                        out, key);
     case Operation::kDeleteKey:
-      return key_of(keys, static_cast<const RegDeleteKeyInformation*>(argument2)->Object, out.key);
-    case Operation::kSetValue: {
-      const auto& info = *static_cast<const RegSetValueKeyInformation*>(argument2);
-      out.value = view_of(info.ValueName);
-      out.value_type = info.Type;
-      out.data = info.Data;
-      out.data_size = info.DataSize;
-      return key_of(keys, info.Object, out.key);
-    }
+      return name_of(keys, static_cast<const RegDeleteKeyInformation*>(argument2)->Object, key);
+    case Operation::kSetValue:
+      return set_value(*static_cast<const RegSetValueKeyInformation*>(argument2), keys, out, key);
     case Operation::kDeleteValue: {
       const auto& info = *static_cast<const RegDeleteValueKeyInformation*>(argument2);
       out.value = view_of(info.ValueName);
-      return key_of(keys, info.Object, out.key);
+      return name_of(keys, info.Object, key);
     }
     case Operation::kQueryValue: {
       const auto& info = *static_cast<const RegQueryValueKeyInformation*>(argument2);
       out.value = view_of(info.ValueName);
-      return key_of(keys, info.Object, out.key);
+      return name_of(keys, info.Object, key);
     }
     case Operation::kRenameKey: {
       const auto& info = *static_cast<const RegRenameKeyInformation*>(argument2);
       out.new_name = view_of(info.NewName);
       if (out.new_name.empty()) return TranslateStatus::kBadArgument;
-      return key_of(keys, info.Object, out.key);
+      return name_of(keys, info.Object, key);
     }
     case Operation::kRestoreKey:
-      return key_of(keys, static_cast<const RegRestoreKeyInformation*>(argument2)->Object, out.key);
-    case Operation::kReplaceKey:
-      return key_of(keys, static_cast<const RegReplaceKeyInformation*>(argument2)->Object, out.key);
+      return name_of(keys, static_cast<const RegRestoreKeyInformation*>(argument2)->Object, key);
+    case Operation::kReplaceKey: {
+      const auto& info = *static_cast<const RegReplaceKeyInformation*>(argument2);
+      out.file = view_of(info.NewFileName);
+      return name_of(keys, info.Object, key);
+    }
   }
   return TranslateStatus::kIgnored;
 }
 
-TranslateStatus translate_post(std::uint32_t cls, const void* argument2, Translation& out) {
-  out = Translation{};
-  if (!notify_class::in_mask(notify_class::kPostMask, cls) || !operation_by_post_class(cls, out.op)) {
+}  // namespace
+
+TranslateStatus translate_pre(std::uint32_t cls, const void* argument2, const KeySource& keys,
+                              const CanonicalOptions& options, TranslateScratch& scratch,
+                              OperationRequest& out) {
+  out = OperationRequest{};
+  if (!operation_by_pre_class(cls, out.op)) return TranslateStatus::kIgnored;
+  if (argument2 == nullptr) return TranslateStatus::kBadArgument;
+  std::u16string_view key;
+  const TranslateStatus s = fill_request(argument2, keys, scratch, out, key);
+  if (s != TranslateStatus::kOk) return s;
+  // The one canonicalisation of this operation. An invalid name (kInvalidName) leaves out.key
+  // null, which the engine denies (SPEC §9); a root no policy can name is not decidable.
+  switch (canonicalize_operation(key, options, scratch.keys, out)) {
+    case PathStatus::kOk:
+    case PathStatus::kInvalidName:
+      return TranslateStatus::kOk;
+    case PathStatus::kUnknownRoot:
+    case PathStatus::kNeedsUserSid:
+      break;
+  }
+  return TranslateStatus::kUnknownRoot;
+}
+
+TranslateStatus translate_post(std::uint32_t cls, const void* argument2, PostOperation& out) {
+  out = PostOperation{};
+  if (!notify_class::in_mask(notify_class::kPostMask, cls) ||
+      !operation_by_post_class(cls, out.op)) {
     return TranslateStatus::kIgnored;
   }
   if (argument2 == nullptr) return TranslateStatus::kBadArgument;
-  out.post = true;
-  out.success = static_cast<const RegPostOperationInformation*>(argument2)->Status >= 0;  // NT_SUCCESS
+  const auto& info = *static_cast<const RegPostOperationInformation*>(argument2);
+  out.success = info.Status >= 0;  // NT_SUCCESS
+  out.pre_information = info.PreInformation;
   return TranslateStatus::kOk;
+}
+
+TranslateStatus translate_completed(const PostOperation& post, const KeySource& keys,
+                                    const CanonicalOptions& options, TranslateScratch& scratch,
+                                    OperationRequest& out) {
+  const KeySource names_only{keys.name_of, nullptr, keys.context};
+  const TranslateStatus s = translate_pre(traits(post.op).pre_class, post.pre_information,
+                                          names_only, options, scratch, out);
+  if (s == TranslateStatus::kOk && out.op == Operation::kRenameKey) out.key = nullptr;
+  return s;
 }
 
 }  // namespace hivewarden::win

@@ -1,0 +1,150 @@
+// What the driver does with a callback, end to end on Linux: translate it (translate_pre /
+// translate_completed), decide it with the engine, and draft its record with the core's one
+// report step. The driver used to build its own records: denials without client hashes and
+// completions without names. These tests pin what its records carry now.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "../core/test_policy.hpp"
+#include "hivewarden/core/engine.hpp"
+#include "hivewarden/core/notification.hpp"
+#include "hivewarden/core/report.hpp"
+#include "hivewarden/win/translate.hpp"
+
+namespace hivewarden::win {
+namespace {
+
+const char* const kPolicy = R"(version: 1
+monitored:
+  - key: 'HKLM\SOFTWARE\Guarded'
+    client: guard
+    rules: [delete-key, delete-deny]
+  - key: 'HKLM\SOFTWARE\*'
+    client: guard
+    rules: [delete-key, delete-deny]
+  - key: 'HKLM\SOFTWARE\**'
+    client: audit
+    rules: [delete-key]
+  - key: 'HKLM\SOFTWARE\Watched'
+    client: watch
+    values:
+      - name: '*'
+        rules: [set-value]
+)";
+
+struct Kernel {
+  std::map<void*, std::u16string> names;
+  static bool name_of(void* self, void* object, std::u16string_view& name) {
+    auto& k = *static_cast<Kernel*>(self);
+    auto it = k.names.find(object);
+    if (it == k.names.end()) return false;
+    name = it->second;
+    return true;
+  }
+  KeySource source() { return {&Kernel::name_of, nullptr, this}; }
+};
+
+std::u16string field_text(const RecordView& view, RecordField field) {
+  const std::string_view bytes = view.bytes(field);
+  std::u16string out(bytes.size() / 2, u'\0');
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<char16_t>(static_cast<unsigned char>(bytes[2 * i]) |
+                                   (static_cast<unsigned char>(bytes[2 * i + 1]) << 8));
+  }
+  return out;
+}
+
+class DriverReport : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    policy_ = test::compile_yaml(kPolicy);
+    ASSERT_TRUE(policy_);
+    PolicyError error;
+    ASSERT_TRUE(engine_.install_policy(policy_->data(), policy_->size, error)) << error.what;
+    kernel_.names[&guarded_] = u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded";
+    kernel_.names[&watched_] = u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched";
+  }
+  // Encodes and decodes a draft, as the driver's queue and the service would.
+  RecordView sent(RecordDraft& draft) {
+    draft.input.sequence = 1;
+    bytes_.assign(record_size(draft.input), 0);
+    EXPECT_EQ(encode_record(draft.input, bytes_.data(), bytes_.size()), bytes_.size());
+    RecordView view;
+    RecordError error;
+    EXPECT_TRUE(decode_record(bytes_.data(), bytes_.size(), view, error)) << error.what;
+    return view;
+  }
+  std::unique_ptr<test::CompiledPolicy> policy_;
+  Engine engine_;
+  Kernel kernel_;
+  int guarded_ = 0, watched_ = 0;
+  std::unique_ptr<TranslateScratch> translate_ = std::make_unique<TranslateScratch>();
+  std::unique_ptr<DecisionScratch> decision_ = std::make_unique<DecisionScratch>();
+  std::unique_ptr<RecordDraft> draft_ = std::make_unique<RecordDraft>();
+  std::vector<unsigned char> bytes_;
+};
+
+TEST_F(DriverReport, ADenialNamesTheKeyAndEachClientOnce) {
+  RegDeleteKeyInformation del{&guarded_, nullptr, nullptr, nullptr};
+  OperationRequest request;
+  ASSERT_EQ(translate_pre(notify_class::kPreDeleteKey, &del, kernel_.source(), CanonicalOptions{},
+                          *translate_, request),
+            TranslateStatus::kOk);
+  request.process.pid = 1234;
+  request.process.image = u"C:\\evil.exe";
+  request.thread_id = 9;
+  const Decision decision = engine_.decide(request, *decision_);
+  ASSERT_EQ(decision.verdict, Verdict::kDeny);
+  ASSERT_EQ(decision_->match.hit_count, 3u);  // guard twice, audit once
+  ASSERT_TRUE(draft_denial(request, decision, decision_->match, ValueBefore{}, *draft_));
+  const RecordView view = sent(*draft_);
+  EXPECT_EQ(view.fixed.operation, notify_class::kPreDeleteKey);
+  EXPECT_EQ(view.fixed.status, 0xC0000022u);
+  EXPECT_NE(view.fixed.flags & record_flag::kDenied, 0u);
+  EXPECT_EQ(view.fixed.process_id, 1234u);
+  EXPECT_EQ(view.fixed.thread_id, 9u);
+  EXPECT_EQ(field_text(view, kFieldKeyName), u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded");
+  EXPECT_EQ(view.fixed.hash_count, 2u);  // guard and audit, each once
+  EXPECT_EQ(view.bytes(kFieldHashes).size(), 32u);
+}
+
+TEST_F(DriverReport, ACompletedOperationIsNamedAndCarriesItsClients) {
+  std::u16string value = u"Run";
+  UnicodeString name{6, 6, value.data()};
+  std::uint32_t data = 7;
+  RegSetValueKeyInformation set{&watched_, &name, 0, 4, &data, 4, nullptr, nullptr, nullptr};
+  OperationRequest request;
+  ASSERT_EQ(translate_pre(notify_class::kPreSetValueKey, &set, kernel_.source(), CanonicalOptions{},
+                          *translate_, request),
+            TranslateStatus::kOk);
+  request.process.pid = 1234;
+  request.thread_id = 9;
+  const Decision decision = engine_.decide(request, *decision_);
+  ASSERT_EQ(decision.verdict, Verdict::kAllow);
+  ASSERT_TRUE(decision.context_kept);
+  // The post: its own structure, pointing back at the pre-operation's.
+  RegPostOperationInformation info{&watched_, 0, &set, 0, nullptr, nullptr, nullptr};
+  PostOperation post;
+  ASSERT_EQ(translate_post(notify_class::kPostSetValueKey, &info, post), TranslateStatus::kOk);
+  const PostOutcome outcome = engine_.complete(9, post.op, post.success);
+  ASSERT_TRUE(outcome.found);
+  OperationRequest completed;
+  ASSERT_EQ(translate_completed(post, kernel_.source(), CanonicalOptions{}, *translate_, completed),
+            TranslateStatus::kOk);
+  completed.process.pid = 1234;
+  completed.thread_id = 9;
+  ASSERT_TRUE(draft_completion(completed, outcome, ValueBefore{}, *draft_));
+  const RecordView view = sent(*draft_);
+  EXPECT_EQ(view.fixed.operation, notify_class::kPreSetValueKey);
+  EXPECT_EQ(view.fixed.status, 0u);
+  EXPECT_EQ(view.fixed.flags & record_flag::kDenied, 0u);
+  EXPECT_EQ(field_text(view, kFieldKeyName), u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched");
+  EXPECT_EQ(field_text(view, kFieldValueName), u"Run");
+  EXPECT_EQ(view.fixed.hash_count, 1u);
+}
+
+}  // namespace
+}  // namespace hivewarden::win
