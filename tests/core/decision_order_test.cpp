@@ -124,17 +124,7 @@ TEST_F(DecisionOrder, NotifyOnlyEntriesReport) {
   EXPECT_EQ(planted.notify, NotifyMode::kAsync);
 }
 
-TEST_F(DecisionOrder, UnionGateSkipsOperationsNoRuleNames) {
-  // No entry of the policy has query or restore-notify bits beyond the guarded key: restore on an
-  // unrelated key never reaches the matcher; the gate itself is visible through the policy union.
-  EXPECT_EQ(policy_->view.rule_union() & rule::kSetValueDeny, rule::kSetValueDeny);
-  auto no_restore = test::compile_yaml("version: 1\nmonitored:\n  - key: 'HKLM\\X'\n    rules: [create-key]\n");
-  OperationRequest r;
-  r.op = Operation::kSetValue;
-  const std::u16string_view r_key_text = u"HKLM\\X";
-  r.value = u"v";
-  EXPECT_EQ(test::decide_key_text(no_restore->view, r, r_key_text, *scratch_).reason, Reason::kNoMatch);
-}
+// The rule-union gate (§2): tests/core/union_gate_test.cpp, which fails without the gate.
 
 // §3: process flags and rules by image glob, first match wins.
 TEST_F(DecisionOrder, ProcessRulesByImageGlob) {

@@ -115,17 +115,21 @@ TEST(PolicyValidate, HeaderDamageIsNamed) {
 
 TEST(PolicyValidate, EveryTruncationIsRejected) {
   const auto good = compiled_bytes();
+  ASSERT_TRUE(test::load_blob(good));
   for (std::size_t n = 0; n < good.size(); n += 1) {
     auto bytes = std::vector<unsigned char>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n));
     reseal(bytes);
+    EXPECT_FALSE(test::load_blob(bytes)) << "cut to " << n << " bytes was accepted";
+    if (bytes.size() < sizeof(blob::Header)) continue;
+    // Even with a matching size field and checksum the sections no longer fit.
     blob::Header h{};
-    if (bytes.size() >= sizeof h) {  // even with a matching size field the sections no longer fit
-      std::memcpy(&h, bytes.data(), sizeof h);
-      h.total_size = bytes.size();
-      std::memcpy(bytes.data(), &h, sizeof h);
-      reseal(bytes);
-    }
-    if (auto p = test::load_blob(bytes)) exercise(p->view);
+    std::memcpy(&h, bytes.data(), sizeof h);
+    h.total_size = bytes.size();
+    std::memcpy(bytes.data(), &h, sizeof h);
+    reseal(bytes);
+    PolicyError error;
+    EXPECT_FALSE(test::load_blob(bytes, &error)) << "cut to " << n << " bytes, size fixed, accepted";
+    EXPECT_STRNE(error.what, "") << n;
   }
 }
 
