@@ -12,9 +12,11 @@ DecidedOperation decide_operation(PolicySession& session, const OperationInput& 
   if (out.key_status != PathStatus::kOk && out.key_status != PathStatus::kInvalidName) return out;
   Decision& d = out.decision;
   d = session.engine->decide(request, *session.scratch);
+  out.reported = draft_denial(request, d, session.scratch->match, {}, out.record);
   if (d.context_kept) {
     const PostOutcome post = session.engine->complete(request.thread_id, request.op, input.success);
     if (post.found) d.notify = post.notify;
+    out.reported = draft_completion(request, post, {}, out.record);
   } else if (d.verdict == Verdict::kAllow && !input.success) {
     d.notify = NotifyMode::kNone;
   }

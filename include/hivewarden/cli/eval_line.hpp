@@ -10,6 +10,7 @@
 #include "hivewarden/cli/explain.hpp"
 #include "hivewarden/cli/operation_input.hpp"
 #include "hivewarden/cli/policy_session.hpp"
+#include "hivewarden/core/report.hpp"
 
 namespace hivewarden::cli {
 
@@ -20,6 +21,10 @@ struct DecidedOperation {
   OperationRequest request;  // as decided: its keys canonical, in the session's OperationKeys
   Decision decision;
   Explanation explanation;
+  // The §7 record the operation sends (its denial's, or its completion's), drafted by the core's
+  // one report step; `reported` false when it sends none.
+  bool reported = false;
+  RecordDraft record;
 };
 
 // Canonicalises `input`'s key once (the policy's control set, the input's user SID) and decides it

@@ -29,6 +29,7 @@ struct Tally {
   std::map<std::string, std::uint64_t> by_decision, by_reason, by_op, by_client, by_rule, keys,
       processes, unmapped;
   std::uint64_t decided = 0;
+  std::uint64_t notifications = 0, notification_bytes = 0;  // §7 records the policy would send
 };
 
 nlohmann::ordered_json top(const std::map<std::string, std::uint64_t>& counts, std::size_t n) {
@@ -172,6 +173,10 @@ int run_replay(const ReplayOptions& o, std::ostream& out) {
     const Decision& d = decided.decision;
     const Explanation& x = decided.explanation;
     ++tally.decided;
+    if (decided.reported) {
+      ++tally.notifications;
+      tally.notification_bytes += record_size(decided.record.input);
+    }
     ++tally.by_decision[verdict_name(d.verdict)];
     ++tally.by_reason[reason_name(d.reason)];
     ++tally.by_op[std::string(traits(input.operation.request.op).name)];
@@ -217,6 +222,7 @@ int run_replay(const ReplayOptions& o, std::ostream& out) {
   summary["records"] = stats.records;
   summary["registry_events"] = stats.registry;
   summary["decided"] = tally.decided;
+  summary["notifications"] = {{"count", tally.notifications}, {"bytes", tally.notification_bytes}};
   nlohmann::ordered_json skipped = nlohmann::ordered_json::object();
   for (const auto& [k, v] : stats.skipped) skipped[k] = v;
   summary["skipped_by_id"] = skipped;
