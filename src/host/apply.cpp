@@ -79,7 +79,7 @@ Applied apply_one(Registry& registry, const CallbackChain& chain, const Operatio
     OperationCall call(seen);
     return call_around(registry, chain, call, nullptr, inputs, old);
   }
-  const std::u16string named(request.key->text());
+  const std::u16string_view named = request.key->text();
   std::u16string path;
   bool exists = false;
   const Status st = registry.resolve(named, path, exists, request.open_link);

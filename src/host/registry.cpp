@@ -142,10 +142,10 @@ Key* Registry::find_parent(std::u16string_view path, std::u16string_view& leaf) 
   return find(path.substr(0, cut));  // nullptr when nothing is left of the parent
 }
 
-Status Registry::resolve(const std::u16string& path, std::u16string& resolved, bool& exists,
+Status Registry::resolve(std::u16string_view path, std::u16string& resolved, bool& exists,
                          bool open_link) const {
   std::shared_lock lock(mutex_);
-  std::u16string current = path;
+  std::u16string current(path);
   for (int hop = 0; hop <= kMaxLinkHops; ++hop) {
     PathComponents parts(current);
     std::u16string_view c;

@@ -58,7 +58,7 @@ class Registry {
   // it names; returns kObjectNameNotFound for a missing link target, kReparseLoop for a loop.
   // A missing last component is fine (create-key): `exists` says whether it is there. With
   // `open_link` a link named by the last component is not followed (REG_OPTION_OPEN_LINK).
-  Status resolve(const std::u16string& path, std::u16string& resolved, bool& exists,
+  Status resolve(std::u16string_view path, std::u16string& resolved, bool& exists,
                  bool open_link = false) const;
 
   // kNameTooLong for a name over kMaxKeyNameLength or a key deeper than kMaxKeyDepth levels.
