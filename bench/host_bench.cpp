@@ -9,6 +9,8 @@
 #include <memory>
 #include <thread>
 
+#include "hivewarden/consumer/notifier.hpp"
+#include "hivewarden/host/apply.hpp"
 #include "hivewarden/host/engine_filter.hpp"
 #include "hivewarden/policy/compile.hpp"
 
@@ -35,10 +37,12 @@ struct Setup {
     PolicyError error;
     engine.install_policy(blob.data(), blob.size(), error);
     bool c;
-    for (const char16_t* k : {u"\\REGISTRY\\MACHINE\\SOFTWARE", u"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft",
-                              u"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows", u"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion",
-                              u"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run",
-                              u"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Explorer"}) {
+    for (const char16_t* k :
+         {u"\\REGISTRY\\MACHINE\\SOFTWARE", u"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft",
+          u"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows",
+          u"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion",
+          u"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run",
+          u"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Explorer"}) {
       registry.create_key(k, c);
     }
     char d[] = "/tmp/hw-bench-XXXXXX";
@@ -50,7 +54,8 @@ struct Setup {
     ProducerConfig config{socket};
     config.queue_capacity = 1 << 16;
     producer = std::make_unique<SocketProducer>(config);
-    for (int i = 0; i < 200 && !producer->connected(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    for (int i = 0; i < 200 && !producer->connected(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     notifier = std::make_unique<Notifier>(producer.get(), std::chrono::milliseconds(100));
     filter = std::make_unique<host::EngineFilter>(engine, notifier.get());
     with_engine.add(328010, filter->callback());
@@ -69,32 +74,36 @@ Setup& setup() {
   return s;
 }
 
-host::HostOperation set_op(const char16_t* key) {
-  host::HostOperation op;
-  op.op = Operation::kSetValue;
-  op.key = key;
-  op.value = u"Updater";
-  op.type = 1;
-  op.data = std::string("C\0:\0\\\0x\0\0\0", 10);
-  op.image = u"C:\\Users\\eve\\dropper.exe";
-  op.pid = 7001;
-  op.thread = 1;
-  return op;
-}
+// A set-value as a host gives it: the request filled once, its key canonical.
+struct SetOp {
+  explicit SetOp(const char16_t* key) {
+    request.op = Operation::kSetValue;
+    request.value = u"Updater";
+    request.has_data = true;
+    request.type = 1;
+    request.data = std::string_view("C\0:\0\\\0x\0\0\0", 10);
+    request.process.image = u"C:\\Users\\eve\\dropper.exe";
+    request.process.pid = 7001;
+    request.thread_id = 1;
+    canonicalize_operation(key, {}, *keys, request);
+  }
+  std::unique_ptr<OperationKeys> keys{new OperationKeys};
+  OperationRequest request;
+};
 
 // Baseline: the same operation through an empty chain.
 void BM_HostSetValue_EmptyChain(benchmark::State& state) {
   Setup& s = setup();
-  const auto op = set_op(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run");
-  for (auto _ : state) benchmark::DoNotOptimize(host::apply(s.registry, s.empty, op));
+  const SetOp op(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run");
+  for (auto _ : state) benchmark::DoNotOptimize(host::apply(s.registry, s.empty, op.request));
 }
 BENCHMARK(BM_HostSetValue_EmptyChain);
 
 // A watched key: decided, reported after success with the value before and after, sent async.
 void BM_HostSetValue_EngineReported(benchmark::State& state) {
   Setup& s = setup();
-  const auto op = set_op(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run");
-  for (auto _ : state) benchmark::DoNotOptimize(host::apply(s.registry, s.with_engine, op));
+  const SetOp op(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run");
+  for (auto _ : state) benchmark::DoNotOptimize(host::apply(s.registry, s.with_engine, op.request));
   s.producer->flush(std::chrono::milliseconds(5000));
 }
 BENCHMARK(BM_HostSetValue_EngineReported);
@@ -102,8 +111,8 @@ BENCHMARK(BM_HostSetValue_EngineReported);
 // A key nothing watches: decided (no match), no record.
 void BM_HostSetValue_EngineQuiet(benchmark::State& state) {
   Setup& s = setup();
-  const auto op = set_op(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Explorer");
-  for (auto _ : state) benchmark::DoNotOptimize(host::apply(s.registry, s.with_engine, op));
+  const SetOp op(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Explorer");
+  for (auto _ : state) benchmark::DoNotOptimize(host::apply(s.registry, s.with_engine, op.request));
 }
 BENCHMARK(BM_HostSetValue_EngineQuiet);
 

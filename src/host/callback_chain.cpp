@@ -32,87 +32,20 @@ std::shared_ptr<const CallbackChain::Snapshot> CallbackChain::snapshot() const {
   return callbacks_ ? callbacks_ : std::make_shared<const Snapshot>();
 }
 
-Status CallbackChain::pre(const Snapshot& s, std::uint32_t cls, const OperationArgs& args,
+Status CallbackChain::pre(const Snapshot& s, std::uint32_t cls, OperationCall& call,
                           std::size_t& called) {
   called = 0;
   for (const auto& e : s.entries) {
     ++called;
-    const Status st = e.callback(cls, args);
+    const Status st = e.callback(cls, call);
     if (st != Status::kSuccess) return st;
   }
   return Status::kSuccess;
 }
 
-void CallbackChain::post(const Snapshot& s, std::uint32_t cls, const OperationArgs& args,
+void CallbackChain::post(const Snapshot& s, std::uint32_t cls, OperationCall& call,
                          std::size_t called) {
-  for (std::size_t i = called; i-- > 0;) s.entries[i].callback(cls, args);
-}
-
-Status apply(Registry& registry, const CallbackChain& chain, const HostOperation& op) {
-  const OperationTraits& t = traits(op.op);
-  std::u16string key;
-  bool exists = false;
-  Status st = registry.resolve(op.key, key, exists, op.open_link);
-  if (st != Status::kSuccess) return st;
-  if (!exists && op.op != Operation::kCreateKey) return Status::kObjectNameNotFound;
-  Value old;
-  const bool value_op = op.op == Operation::kSetValue || op.op == Operation::kDeleteValue;
-  const bool had_old = value_op && registry.query_value(key, op.value, old) == Status::kSuccess;
-
-  OperationArgs args;
-  args.op = op.op;
-  args.key = key;
-  args.value = op.value;
-  args.new_name = op.new_name;
-  args.type = op.type;
-  args.data = op.data;
-  args.key_exists = exists;
-  args.create_link = op.create_link;
-  args.old_value = had_old ? &old : nullptr;
-  args.image = op.image;
-  args.pid = op.pid;
-  args.flags = op.flags;
-  args.rules = op.rules;
-  args.win32_names = op.win32_names;
-  args.thread = op.thread;
-
-  const auto callbacks = chain.snapshot();
-  std::size_t called = 0;
-  st = CallbackChain::pre(*callbacks, t.pre_class, args, called);
-  if (st == Status::kSuccess && op.fails) {
-    st = Status::kUnsuccessful;
-  } else if (st == Status::kSuccess) {
-    bool created = false;
-    switch (op.op) {
-      case Operation::kCreateKey:
-        st = registry.create_key(key, created, op.create_link);
-        break;
-      case Operation::kDeleteKey:
-        st = registry.delete_key(key);
-        break;
-      case Operation::kSetValue:
-        st = registry.set_value(key, op.value, op.type, op.data);
-        break;
-      case Operation::kDeleteValue:
-        st = registry.delete_value(key, op.value);
-        break;
-      case Operation::kRenameKey:
-        st = registry.rename_key(key, op.new_name);
-        break;
-      case Operation::kRestoreKey:
-      case Operation::kReplaceKey:
-        st = op.saved == nullptr ? Status::kInvalidParameter : registry.restore_key(key, *op.saved);
-        break;
-      case Operation::kQueryValue:
-        st = registry.query_value(key, op.value, old);
-        break;
-    }
-  }
-  if (t.post_class != kNoPostClass) {
-    args.status = st;
-    CallbackChain::post(*callbacks, t.post_class, args, called);
-  }
-  return st;
+  for (std::size_t i = called; i-- > 0;) s.entries[i].callback(cls, call);
 }
 
 }  // namespace hivewarden::host

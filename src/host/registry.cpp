@@ -68,6 +68,8 @@ const char* status_name(Status s) {
       return "success";
     case Status::kAccessDenied:
       return "access-denied";
+    case Status::kObjectNameInvalid:
+      return "object-name-invalid";
     case Status::kObjectNameNotFound:
       return "object-name-not-found";
     case Status::kObjectNameCollision:
@@ -140,10 +142,10 @@ Key* Registry::find_parent(std::u16string_view path, std::u16string_view& leaf) 
   return find(path.substr(0, cut));  // nullptr when nothing is left of the parent
 }
 
-Status Registry::resolve(const std::u16string& path, std::u16string& resolved, bool& exists,
+Status Registry::resolve(std::u16string_view path, std::u16string& resolved, bool& exists,
                          bool open_link) const {
   std::shared_lock lock(mutex_);
-  std::u16string current = path;
+  std::u16string current(path);
   for (int hop = 0; hop <= kMaxLinkHops; ++hop) {
     PathComponents parts(current);
     std::u16string_view c;
@@ -238,22 +240,22 @@ Status Registry::delete_key(const std::u16string& path) {
   return Status::kSuccess;
 }
 
-Status Registry::set_value(const std::u16string& path, const std::u16string& name,
-                           std::uint32_t type, const std::string& data) {
+Status Registry::set_value(const std::u16string& path, std::u16string_view name, std::uint32_t type,
+                           std::string_view data) {
   if (name.size() > kMaxValueNameUnits) return Status::kNameTooLong;  // Windows' limit
   std::unique_lock lock(mutex_);
   Key* k = find(path);
   if (k == nullptr) return Status::kObjectNameNotFound;
   auto it = k->values.find(FoldedName(name).view());
   if (it != k->values.end()) {
-    it->second = Value{name, type, data};
+    it->second = Value{std::u16string(name), type, std::string(data)};
   } else {
-    k->values.emplace(fold(name), Value{name, type, data});
+    k->values.emplace(fold(name), Value{std::u16string(name), type, std::string(data)});
   }
   return Status::kSuccess;
 }
 
-Status Registry::delete_value(const std::u16string& path, const std::u16string& name) {
+Status Registry::delete_value(const std::u16string& path, std::u16string_view name) {
   if (name.size() > kMaxValueNameUnits) return Status::kNameTooLong;  // Windows' limit
   std::unique_lock lock(mutex_);
   Key* k = find(path);
@@ -264,7 +266,7 @@ Status Registry::delete_value(const std::u16string& path, const std::u16string& 
   return Status::kSuccess;
 }
 
-Status Registry::query_value(const std::u16string& path, const std::u16string& name,
+Status Registry::query_value(const std::u16string& path, std::u16string_view name,
                              Value& out) const {
   std::shared_lock lock(mutex_);
   Key* k = find(path);
@@ -275,9 +277,9 @@ Status Registry::query_value(const std::u16string& path, const std::u16string& n
   return Status::kSuccess;
 }
 
-Status Registry::rename_key(const std::u16string& path, const std::u16string& new_name) {
+Status Registry::rename_key(const std::u16string& path, std::u16string_view new_name) {
   std::unique_lock lock(mutex_);
-  if (new_name.empty() || new_name.find(u'\\') != std::u16string::npos)
+  if (new_name.empty() || new_name.find(u'\\') != std::u16string_view::npos)
     return Status::kInvalidParameter;
   if (component_count(path) <= 2) return Status::kAccessDenied;  // the hive roots keep their names
   std::u16string_view leaf;

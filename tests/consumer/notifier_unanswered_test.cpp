@@ -33,13 +33,14 @@ TEST(SocketChannelNotifier, AConsumerThatStopsAnsweringIsNotWaitedForEveryRecord
     for (int i = 0; i < 400 && !producer.connected(); ++i) std::this_thread::sleep_for(5ms);
     ASSERT_TRUE(producer.connected());
     Notifier notifier(&producer, 100ms);
-    NotifyEvent e;
-    e.op = Operation::kSetValue;
-    e.mode = NotifyMode::kSync;
-    e.key = u"\\REGISTRY\\MACHINE\\SOFTWARE\\X";
-    e.value = u"V";
+    RecordDraft draft;
+    draft.mode = NotifyMode::kSync;
+    draft.input.type = MessageType::kRegistryEventSync;
+    draft.input.operation = traits(Operation::kSetValue).pre_class;
+    draft.input.key_name = u"\\REGISTRY\\MACHINE\\SOFTWARE\\X";
+    draft.input.value_name = u"V";
     const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < 50; ++i) notifier.notify(e);
+    for (int i = 0; i < 50; ++i) notifier.send(draft);
     const auto took = std::chrono::steady_clock::now() - start;
     // 3 timeouts of 100 ms, then no waits for a second: far below 50 x 100 ms.
     EXPECT_LT(took, 1500ms);

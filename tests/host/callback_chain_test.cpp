@@ -7,26 +7,20 @@
 #include <thread>
 #include <vector>
 
+#include "hivewarden/host/apply.hpp"
+#include "host_operation.hpp"
+
 namespace hivewarden::host {
 namespace {
 
-HostOperation set_op(std::u16string key, std::uint64_t thread = 1) {
-  HostOperation op;
-  op.op = Operation::kSetValue;
-  op.key = std::move(key);
-  op.value = u"V";
-  op.type = 4;
-  op.data = std::string("\x01\0\0\0", 4);
-  op.thread = thread;
-  return op;
-}
+using test::set_value;
 
 TEST(CallbackChain, PreByAltitudeDownPostBackUp) {
   Registry r;
   CallbackChain chain;
   std::vector<std::string> calls;
   auto recorder = [&](std::string name) {
-    return [&calls, name](std::uint32_t cls, const OperationArgs&) {
+    return [&calls, name](std::uint32_t cls, OperationCall&) {
       calls.push_back(name + (cls == notify_class::kPreSetValueKey ? ":pre" : ":post"));
       return Status::kSuccess;
     };
@@ -34,7 +28,8 @@ TEST(CallbackChain, PreByAltitudeDownPostBackUp) {
   chain.add(100, recorder("low"));
   chain.add(300, recorder("high"));
   chain.add(200, recorder("mid"));
-  EXPECT_EQ(apply(r, chain, set_op(u"\\REGISTRY\\MACHINE")), Status::kSuccess);
+  EXPECT_EQ(apply(r, chain, set_value(u"\\REGISTRY\\MACHINE", u"V").request()).status,
+            Status::kSuccess);
   EXPECT_EQ(calls, (std::vector<std::string>{"high:pre", "mid:pre", "low:pre", "low:post",
                                              "mid:post", "high:post"}));
 }
@@ -44,20 +39,22 @@ TEST(CallbackChain, AFailingPreBlocksTheOperationAndPostSeesIt) {
   CallbackChain chain;
   std::vector<std::string> calls;
   Status seen = Status::kSuccess;
-  chain.add(300, [&](std::uint32_t cls, const OperationArgs& a) {
-    if (cls == notify_class::kPostSetValueKey) seen = a.status;
+  chain.add(300, [&](std::uint32_t cls, OperationCall& call) {
+    if (cls == notify_class::kPostSetValueKey) seen = call.status;
     calls.push_back("high");
     return Status::kSuccess;
   });
-  chain.add(200, [&](std::uint32_t cls, const OperationArgs&) {
+  chain.add(200, [&](std::uint32_t cls, OperationCall&) {
     calls.push_back("blocker");
     return cls == notify_class::kPreSetValueKey ? Status::kAccessDenied : Status::kSuccess;
   });
-  chain.add(100, [&](std::uint32_t, const OperationArgs&) {
+  chain.add(100, [&](std::uint32_t, OperationCall&) {
     calls.push_back("low");  // never called: below the blocker
     return Status::kSuccess;
   });
-  EXPECT_EQ(apply(r, chain, set_op(u"\\REGISTRY\\MACHINE")), Status::kAccessDenied);
+  const Applied applied = apply(r, chain, set_value(u"\\REGISTRY\\MACHINE", u"V").request());
+  EXPECT_EQ(applied.status, Status::kAccessDenied);
+  EXPECT_FALSE(applied.decision.has_value());  // no callback decided
   Value v;
   EXPECT_EQ(r.query_value(u"\\REGISTRY\\MACHINE", u"V", v),
             Status::kObjectNameNotFound);  // not changed
@@ -77,16 +74,20 @@ TEST(CallbackChain, OperationsSeeResolvedLinksAndOldValues) {
   CallbackChain chain;
   std::u16string seen_key;
   std::string old;
-  chain.add(1, [&](std::uint32_t cls, const OperationArgs& a) {
+  bool existed = false;
+  chain.add(1, [&](std::uint32_t cls, OperationCall& call) {
     if (cls == notify_class::kPreSetValueKey) {
-      seen_key = std::u16string(a.key);
-      old = a.old_value ? a.old_value->data : "";
+      seen_key = std::u16string(call.request.key->text());
+      old = call.old_value ? call.old_value->data : "";
+      existed = call.request.key_exists;
     }
     return Status::kSuccess;
   });
-  EXPECT_EQ(apply(r, chain, set_op(u"\\REGISTRY\\MACHINE\\Alias")), Status::kSuccess);
+  EXPECT_EQ(apply(r, chain, set_value(u"\\REGISTRY\\MACHINE\\Alias", u"V").request()).status,
+            Status::kSuccess);
   EXPECT_EQ(seen_key, u"\\REGISTRY\\MACHINE\\Real");
   EXPECT_EQ(old, std::string("\x07\0\0\0", 4));
+  EXPECT_TRUE(existed);
 }
 
 TEST(CallbackChain, ManyThreadsLoseNoUpdateAndCallbacksComeAndGo) {
@@ -95,23 +96,25 @@ TEST(CallbackChain, ManyThreadsLoseNoUpdateAndCallbacksComeAndGo) {
   r.create_key(u"\\REGISTRY\\MACHINE\\T", c);
   CallbackChain chain;
   std::atomic<std::uint64_t> pre_calls{0};
-  chain.add(5, [&](std::uint32_t cls, const OperationArgs&) {
+  chain.add(5, [&](std::uint32_t cls, OperationCall&) {
     if (cls == notify_class::kPreSetValueKey) ++pre_calls;
     return Status::kSuccess;
   });
   constexpr int kOps = 20000;
   auto worker = [&](int t) {
-    for (int i = 0; i < kOps; ++i) {
-      HostOperation op = set_op(u"\\REGISTRY\\MACHINE\\T", static_cast<std::uint64_t>(t));
-      op.value = u"V" + std::u16string(1, static_cast<char16_t>(u'a' + t)) +
-                 std::u16string(1, static_cast<char16_t>(u'A' + i % 26));
-      ASSERT_EQ(apply(r, chain, op), Status::kSuccess);
+    std::vector<test::TestOperation> ops;  // 26 values per thread
+    for (int i = 0; i < 26; ++i) {
+      ops.push_back(set_value(u"\\REGISTRY\\MACHINE\\T",
+                              u"V" + std::u16string(1, static_cast<char16_t>(u'a' + t)) +
+                                  std::u16string(1, static_cast<char16_t>(u'A' + i)),
+                              static_cast<std::uint64_t>(t)));
     }
+    for (int i = 0; i < kOps; ++i)
+      ASSERT_EQ(apply(r, chain, ops[i % 26].request()).status, Status::kSuccess);
   };
   std::thread churn([&] {
     for (int i = 0; i < 200; ++i)
-      chain.remove(
-          chain.add(1, [](std::uint32_t, const OperationArgs&) { return Status::kSuccess; }));
+      chain.remove(chain.add(1, [](std::uint32_t, OperationCall&) { return Status::kSuccess; }));
   });
   std::thread a(worker, 0), b(worker, 1);
   a.join();

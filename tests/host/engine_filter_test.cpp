@@ -12,8 +12,11 @@
 #include <mutex>
 #include <thread>
 
+#include "hivewarden/consumer/notifier.hpp"
 #include "hivewarden/consumer/record_json.hpp"
+#include "hivewarden/host/apply.hpp"
 #include "hivewarden/policy/compile.hpp"
+#include "host_operation.hpp"
 
 namespace hivewarden::host {
 namespace {
@@ -55,17 +58,11 @@ class EngineFilterTest : public ::testing::Test {
     unlink((dir_ + "/s").c_str());
     rmdir(dir_.c_str());
   }
-  HostOperation set(std::u16string key, std::u16string value, std::uint64_t thread = 1) {
-    HostOperation op;
-    op.op = Operation::kSetValue;
-    op.key = std::move(key);
-    op.value = std::move(value);
-    op.type = 4;
-    op.data = std::string("\x01\0\0\0", 4);
-    op.image = u"C:\\x.exe";
-    op.pid = 42;
-    op.thread = thread;
-    return op;
+  // Applies a REG_DWORD 1 set-value.
+  Applied set(std::u16string key, std::u16string value, const CallbackChain& chain,
+              std::uint64_t thread = 1) {
+    const auto op = test::set_value(std::move(key), std::move(value), thread);
+    return apply(registry_, chain, op.request());
   }
   policy::Blob blob_;
   Engine engine_;
@@ -91,14 +88,13 @@ TEST_F(EngineFilterTest, DenialBlocksAndIsReportedWatchedChangeReportsBeforeAndA
   CallbackChain chain;
   chain.add(328010, filter.callback());
 
-  EXPECT_EQ(apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"Locked")),
+  EXPECT_EQ(set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"Locked", chain).status,
             Status::kAccessDenied);
   Value v;
   EXPECT_EQ(registry_.query_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"Locked", v),
             Status::kObjectNameNotFound);
-  EXPECT_EQ(apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run")),
-            Status::kSuccess);
-  EXPECT_EQ(apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Other", u"X")),
+  EXPECT_EQ(set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run", chain).status, Status::kSuccess);
+  EXPECT_EQ(set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Other", u"X", chain).status,
             Status::kObjectNameNotFound);
   ASSERT_TRUE(producer.flush(2000ms));
   for (int i = 0; i < 400; ++i) {
@@ -121,10 +117,10 @@ TEST_F(EngineFilterTest, FailedOperationSendsNothingAndFreesTheContext) {
   EngineFilter filter(engine_, nullptr);
   CallbackChain chain;
   chain.add(328010, filter.callback());
-  chain.add(100, [](std::uint32_t cls, const OperationArgs&) {  // a lower filter that refuses
+  chain.add(100, [](std::uint32_t cls, OperationCall&) {  // a lower filter that refuses
     return cls == notify_class::kPreSetValueKey ? Status::kAccessDenied : Status::kSuccess;
   });
-  EXPECT_EQ(apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run")),
+  EXPECT_EQ(set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run", chain).status,
             Status::kAccessDenied);
   const EngineStats s = engine_.stats();
   EXPECT_EQ(s.contexts_created, 1u);
@@ -138,11 +134,9 @@ TEST_F(EngineFilterTest, TwoThreadsHundredThousandPairsLeakNoContext) {
   chain.add(328010, filter.callback());
   constexpr int kOps = 100000;
   auto worker = [&](std::uint64_t thread) {
-    for (int i = 0; i < kOps; ++i) {
-      const Status s =
-          apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run", thread));
-      ASSERT_EQ(s, Status::kSuccess);
-    }
+    const auto op = test::set_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run", thread);
+    for (int i = 0; i < kOps; ++i)
+      ASSERT_EQ(apply(registry_, chain, op.request()).status, Status::kSuccess);
   };
   std::thread a(worker, 1), b(worker, 2);
   a.join();
@@ -169,16 +163,15 @@ TEST_F(EngineFilterTest, SymbolicLinkIntoAProtectedKeyIsDecidedOnItsTarget) {
             Status::kSuccess);
   const std::u16string target = u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded";
   // Making the link is allowed (nothing protects Alias) ...
-  HostOperation make = set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Alias", u"SymbolicLinkValue");
-  make.type = 6;
-  make.open_link = true;
-  make.data = std::string(reinterpret_cast<const char*>(target.data()), target.size() * 2);
-  ASSERT_EQ(apply(registry_, chain, make), Status::kSuccess);
+  auto make = test::set_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Alias", u"SymbolicLinkValue");
+  make.request().open_link = true;
+  make.data(6, std::string(reinterpret_cast<const char*>(target.data()), target.size() * 2));
+  ASSERT_EQ(apply(registry_, chain, make.request()).status, Status::kSuccess);
   // ... but going through it reaches Guarded, and is denied there.
-  EXPECT_EQ(apply(registry_, chain, set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Alias", u"Locked")),
-            Status::kAccessDenied);
-  ASSERT_NE(EngineFilter::last_decision(), nullptr);
-  EXPECT_EQ(EngineFilter::last_decision()->reason, Reason::kDenyRule);
+  const Applied through = set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Alias", u"Locked", chain);
+  EXPECT_EQ(through.status, Status::kAccessDenied);
+  ASSERT_TRUE(through.decision.has_value());
+  EXPECT_EQ(through.decision->reason, Reason::kDenyRule);
   Value v;
   EXPECT_EQ(registry_.query_value(target, u"Locked", v), Status::kObjectNameNotFound);
 }
@@ -195,21 +188,20 @@ TEST_F(EngineFilterTest, DeleteKeyOfProtectedValuesIsRefusedAndTheValuesStay) {
   EngineFilter filter(engine_, nullptr);
   CallbackChain chain;
   chain.add(328010, filter.callback());
-  registry_.set_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"Locked", 4, std::string("\x01\0\0\0", 4));
-  HostOperation op;
-  op.op = Operation::kDeleteKey;
-  op.key = u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded";
-  op.image = u"C:\\x.exe";
-  op.pid = 42;
-  op.thread = 1;
-  EXPECT_EQ(apply(registry_, chain, op), Status::kAccessDenied);
-  ASSERT_NE(EngineFilter::last_decision(), nullptr);
-  EXPECT_EQ(EngineFilter::last_decision()->reason, Reason::kSubtreeProtected);
+  registry_.set_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"Locked", 4,
+                      std::string("\x01\0\0\0", 4));
+  const auto op = test::operation(Operation::kDeleteKey, u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded");
+  const Applied denied = apply(registry_, chain, op.request());
+  EXPECT_EQ(denied.status, Status::kAccessDenied);
+  ASSERT_TRUE(denied.decision.has_value());
+  EXPECT_EQ(denied.decision->reason, Reason::kSubtreeProtected);
   Value v;
-  EXPECT_EQ(registry_.query_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"Locked", v), Status::kSuccess);
+  EXPECT_EQ(registry_.query_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"Locked", v),
+            Status::kSuccess);
   // A key whose values are only watched is deleted as before.
-  op.key = u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched";
-  EXPECT_EQ(apply(registry_, chain, op), Status::kSuccess);
+  const auto watched =
+      test::operation(Operation::kDeleteKey, u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched");
+  EXPECT_EQ(apply(registry_, chain, watched.request()).status, Status::kSuccess);
   EXPECT_FALSE(registry_.key_exists(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched"));
 }
 

@@ -1,37 +1,18 @@
-// Turns the engine's decisions into notification records and hands them to a producer: a denial
-// at pre-operation time, an allowed-and-watched operation at post-operation time (SPEC §4.6-4.7).
+// The host's Reporter over a socket producer: numbers the records the engine filter drafted
+// (core/report.hpp), encodes them and hands them to the producer, waiting for a sync record's
+// acknowledgement (SPEC §4.6-4.7, §7). Nothing is encoded while no consumer is connected.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <string_view>
+#include <vector>
 
 #include "hivewarden/consumer/socket_channel.hpp"
-#include "hivewarden/core/decision.hpp"
-#include "hivewarden/core/engine.hpp"
+#include "hivewarden/core/report.hpp"
+#include "hivewarden/host/reporter.hpp"
 
 namespace hivewarden {
-
-// What the host knows about one reported operation.
-struct NotifyEvent {
-  Operation op = Operation::kCreateKey;
-  NotifyMode mode = NotifyMode::kAsync;
-  bool denied = false;
-  std::uint32_t status = 0;  // NTSTATUS of the operation (0xC0000022 for a denial)
-  std::u16string_view key, value, new_key, old_file, new_file;
-  std::uint64_t process_id = 0, process_creation_time = 0, thread_id = 0;
-  std::uint32_t session_id = 0;
-  Rules rules = 0;
-  bool has_before = false, has_after = false;
-  std::uint32_t type_before = 0, type_after = 0;
-  std::string_view data_before, data_after;
-  // The matched clients: hits into `policy`.
-  const PolicyView* policy = nullptr;
-  const MatchHit* hits = nullptr;
-  std::uint32_t hit_count = 0;
-  bool hits_truncated = false;
-};
 
 struct NotifierStats {
   std::uint64_t records = 0;              // built and handed to the producer
@@ -48,20 +29,26 @@ struct NotifierStats {
 inline constexpr std::uint32_t kSyncTimeoutsBeforeNotWaiting = 3;
 inline constexpr std::chrono::milliseconds kSyncProbeInterval{1000};
 
-class Notifier {
+class Notifier final : public host::Reporter {
  public:
   // `producer` may be null: then nothing is ever built.
   Notifier(SocketProducer* producer, std::chrono::milliseconds sync_timeout);
 
-  // Builds and sends one record, unless no consumer is connected. A sync record waits for the
-  // consumer's acknowledgement, at most the timeout. Returns the record's sequence, 0 if none.
-  std::uint64_t notify(const NotifyEvent& event);
+  // False (and counted as skipped) while no consumer is connected.
+  bool accepts(NotifyMode mode) override;
+  // Numbers, encodes and sends one record, unless no consumer is connected (then counted as
+  // skipped, nothing encoded). A sync record waits for the consumer's acknowledgement, at most the
+  // timeout. Returns the record's sequence, 0 if none.
+  std::uint64_t send(RecordDraft& draft) override;
 
   NotifierStats stats() const;
 
  private:
   SocketProducer* producer_;
   std::chrono::milliseconds sync_timeout_;
+  bool connected() const { return producer_ != nullptr && producer_->connected(); }
+  void deliver_sync(std::vector<unsigned char> bytes, std::uint64_t sequence);
+
   std::atomic<std::uint64_t> sequence_{0};
   std::atomic<std::uint64_t> records_{0}, skipped_{0}, timeouts_{0}, lost_{0}, not_waited_{0};
   std::atomic<std::uint32_t> timeouts_in_a_row_{0};

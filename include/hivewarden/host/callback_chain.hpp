@@ -8,41 +8,37 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
-#include <string>
-#include <string_view>
 #include <vector>
 
-#include "hivewarden/core/operation.hpp"
-#include "hivewarden/core/rules.hpp"
+#include "hivewarden/core/decision.hpp"
+#include "hivewarden/core/operation_request.hpp"
+#include "hivewarden/core/report.hpp"
 #include "hivewarden/host/registry.hpp"
 
 namespace hivewarden::host {
 
-// What a callback is told about one operation (the REG_*_INFORMATION of the host).
-struct OperationArgs {
-  Operation op = Operation::kCreateKey;
-  std::u16string_view key;  // kernel form, symbolic links resolved
-  std::u16string_view value;
-  std::u16string_view new_name;
-  std::uint32_t type = 0;  // set-value: the new data
-  std::string_view data;
-  bool key_exists = false;
-  bool create_link = false;  // create-key: the new key is a symbolic link
-  // set-value / delete-value: the value before, when there is one
-  const Value* old_value = nullptr;
-  std::u16string_view image;
-  std::uint32_t pid = 0;
-  ProcessFlags flags = 0;  // process flags and rules the host knows beyond the policy's
-  ProcessRules rules = 0;
-  bool win32_names = false;  // the caller named the key in Win32 form: no NUL in its names
-  std::uint64_t thread = 0;
+// One operation as the callbacks see it, from its pre-notification to its post-notification (the
+// host's REG_*_INFORMATION and CallContext): the request, with its key canonical and symbolic
+// links resolved; what the host read before the operation; its outcome; and what the deciding
+// callback (the engine filter, one per chain) leaves for the host and for its own post.
+struct OperationCall {
+  explicit OperationCall(const OperationRequest& r) : request(r) {}
+
+  const OperationRequest& request;
+  const Value* old_value = nullptr;  // set-value / delete-value: the value before, if any
   Status status = Status::kSuccess;  // post: the operation's outcome
+
+  // The deciding callback's decision (empty: no deciding callback was called).
+  std::optional<Decision> decision;
+  // The value before as that callback captured it at pre, for its post record (views into
+  // *old_value, which lives as long as the call).
+  ValueBefore before;
 };
 
 // Returns kSuccess to let the operation go on (pre), anything else to block it.
-using RegistryCallback =
-    std::function<Status(std::uint32_t notify_class, const OperationArgs& args)>;
+using RegistryCallback = std::function<Status(std::uint32_t notify_class, OperationCall& call)>;
 
 class CallbackChain {
  public:
@@ -55,11 +51,9 @@ class CallbackChain {
   std::shared_ptr<const Snapshot> snapshot() const;
 
   // Calls pre-callbacks in altitude order until one fails; `called` counts those called.
-  static Status pre(const Snapshot& s, std::uint32_t cls, const OperationArgs& args,
-                    std::size_t& called);
+  static Status pre(const Snapshot& s, std::uint32_t cls, OperationCall& call, std::size_t& called);
   // Calls the post-callbacks of the first `called` callbacks, in reverse order.
-  static void post(const Snapshot& s, std::uint32_t cls, const OperationArgs& args,
-                   std::size_t called);
+  static void post(const Snapshot& s, std::uint32_t cls, OperationCall& call, std::size_t called);
 
  private:
   mutable std::shared_mutex mutex_;
@@ -75,30 +69,5 @@ struct CallbackChain::Snapshot {
   };
   std::vector<Entry> entries;  // highest altitude first
 };
-
-// One operation as the host applies it.
-struct HostOperation {
-  Operation op = Operation::kCreateKey;
-  std::u16string key;  // kernel form
-  std::u16string value, new_name;
-  std::uint32_t type = 1;
-  std::string data;
-  const Key* saved = nullptr;  // restore-key / replace-key: the subtree to put in place
-  bool open_link = false;      // act on a link key itself, not its target (REG_OPTION_OPEN_LINK)
-  bool create_link = false;  // create-key: the new key is a symbolic link (REG_OPTION_CREATE_LINK)
-  // The operation fails after its pre-operation, as if a lower layer refused it (kUnsuccessful):
-  // how `run` replays a line whose `status` says the operation failed.
-  bool fails = false;
-  std::u16string image;
-  std::uint32_t pid = 0;
-  ProcessFlags flags = 0;  // process flags and rules the host knows beyond the policy's
-  ProcessRules rules = 0;
-  bool win32_names = false;  // the caller named the key in Win32 form: no NUL in its names
-  std::uint64_t thread = 0;
-};
-
-// Applies an operation to a registry through a callback chain: resolve links, pre-callbacks, the
-// operation, post-callbacks. Returns the status the caller would see.
-Status apply(Registry& registry, const CallbackChain& chain, const HostOperation& op);
 
 }  // namespace hivewarden::host

@@ -18,6 +18,7 @@ namespace hivewarden::host {
 enum class Status : std::uint32_t {
   kSuccess = 0x00000000,
   kAccessDenied = 0xC0000022,
+  kObjectNameInvalid = 0xC0000033,  // a name no key can have (an invalid name let through)
   kObjectNameNotFound = 0xC0000034,
   kObjectNameCollision = 0xC0000035,
   kCannotDelete = 0xC0000121,
@@ -57,7 +58,7 @@ class Registry {
   // it names; returns kObjectNameNotFound for a missing link target, kReparseLoop for a loop.
   // A missing last component is fine (create-key): `exists` says whether it is there. With
   // `open_link` a link named by the last component is not followed (REG_OPTION_OPEN_LINK).
-  Status resolve(const std::u16string& path, std::u16string& resolved, bool& exists,
+  Status resolve(std::u16string_view path, std::u16string& resolved, bool& exists,
                  bool open_link = false) const;
 
   // kNameTooLong for a name over kMaxKeyNameLength or a key deeper than kMaxKeyDepth levels.
@@ -67,12 +68,12 @@ class Registry {
   Status create_key_path(std::u16string_view path, std::size_t& created);
   Status delete_key(const std::u16string& path);  // kCannotDelete while it has subkeys
   // kNameTooLong for a value name over Windows' 16,383 units.
-  Status set_value(const std::u16string& path, const std::u16string& name, std::uint32_t type,
-                   const std::string& data);
-  Status delete_value(const std::u16string& path, const std::u16string& name);
-  Status query_value(const std::u16string& path, const std::u16string& name, Value& out) const;
+  Status set_value(const std::u16string& path, std::u16string_view name, std::uint32_t type,
+                   std::string_view data);
+  Status delete_value(const std::u16string& path, std::u16string_view name);
+  Status query_value(const std::u16string& path, std::u16string_view name, Value& out) const;
   // kObjectNameCollision when the new name is taken.
-  Status rename_key(const std::u16string& path, const std::u16string& new_name);
+  Status rename_key(const std::u16string& path, std::u16string_view new_name);
   Status save_key(const std::u16string& path, Subtree& out) const;
   // Replaces the key's values and subkeys with a copy of `saved` (restore and replace alike);
   // kNameTooLong when that would make the tree deeper than kMaxKeyDepth.

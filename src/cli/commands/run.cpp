@@ -1,5 +1,7 @@
 // `hivewarden run`: operations (SPEC §9 lines) applied to an in-memory registry through the
 // callback chain with the engine in it, as Windows would: each line's real status and decision.
+// Each line is read once (OperationLines), its key canonicalised once (canonicalize_operation),
+// and applied with one host::apply, which returns the status and the engine's decision.
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -13,6 +15,7 @@
 #include "hivewarden/cli/operation_input.hpp"
 #include "hivewarden/cli/policy_session.hpp"
 #include "hivewarden/consumer/notifier.hpp"
+#include "hivewarden/host/apply.hpp"
 #include "hivewarden/host/engine_filter.hpp"
 #include "hivewarden/host/hive_file.hpp"
 #include "hivewarden/host/reg_file.hpp"
@@ -22,11 +25,15 @@
 namespace hivewarden::cli {
 namespace {
 
+void print_json(std::ostream& out, const nlohmann::ordered_json& result) {
+  out << result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
 // Prints what `run` did with one line: the real status, and the engine's decision when the
 // engine was asked (an operation on a key that does not exist fails before any callback).
 // `asked_status` is the line's own `status`: a failure the line asked for is printed as given.
 void print_result(std::ostream& out, std::uint64_t number, Operation op, std::u16string_view key,
-                  host::Status status, const Decision* d, const std::string& asked_status = {}) {
+                  host::Status status, const Decision* d, const std::string& asked_status) {
   nlohmann::ordered_json result;
   result["line"] = number;
   result["op"] = traits(op).name;
@@ -41,193 +48,138 @@ void print_result(std::ostream& out, std::uint64_t number, Operation op, std::u1
   const bool reported =
       d != nullptr && (status == host::Status::kSuccess || d->verdict == Verdict::kDeny);
   result["notify"] = reported ? notify_name(d->notify) : "none";
-  out << result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  print_json(out, result);
 }
 
-// Reads a restore / replace file's subtree; on success remembers which file it was.
-bool load_saved_file(const std::string& file, std::uint32_t control_set, host::Subtree& saved,
-                     std::string& saved_file, std::string& error) {
-  std::string bytes;
-  saved_file.clear();
-  if (!host::read_reg_file(file, bytes, error) ||
-      !host::load_subtree(bytes, file, saved, error, control_set)) {
+// The starting registry: a .reg file, then hive files mounted (FILE=MOUNT).
+bool load_registry(const RunOptions& o, std::uint32_t control_set, host::Registry& registry) {
+  std::string bytes, error;
+  host::RegImportStats reg_stats;
+  if (!o.registry.empty() &&
+      (!host::read_reg_file(o.registry, bytes, error) ||
+       !host::import_reg(bytes, o.registry, registry, reg_stats, error, control_set))) {
+    std::cerr << "error: " << error << "\n";
     return false;
   }
-  saved_file = file;
-  return true;
-}
-
-}  // namespace
-
-int run_run(const RunOptions& o, std::ostream& out) {
-  auto session = open_policy_session(o.policy);
-  if (!session) return kExitInputError;
-  host::Registry registry;
-  if (!o.registry.empty()) {
-    std::string bytes, error;
-    host::RegImportStats stats;
-    if (!host::read_reg_file(o.registry, bytes, error)) {
-      std::cerr << "error: " << error << "\n";
-      return kExitInputError;
-    }
-    if (!host::import_reg(bytes, o.registry, registry, stats, error,
-                          session->policy.view().control_set())) {
-      std::cerr << "error: " << error << "\n";
-      return kExitInputError;
-    }
-  }
-  for (const std::string& spec : o.hives) {  // FILE=MOUNT
+  std::unique_ptr<KeyPath> mount(new KeyPath);
+  for (const std::string& spec : o.hives) {
     const std::size_t eq = spec.rfind('=');
-    std::u16string mount;
-    std::unique_ptr<KeyPath> mount_path(new KeyPath);
     const auto mount16 = utf8_to_utf16(eq == std::string::npos ? "" : spec.substr(eq + 1));
     if (eq == std::string::npos || !mount16 ||
-        canonicalize_key(*mount16, {session->policy.view().control_set(), {}}, *mount_path) !=
-            PathStatus::kOk) {
+        canonicalize_key(*mount16, {control_set, {}}, *mount) != PathStatus::kOk) {
       std::cerr << "error: --hive " << spec << ": expected FILE=KEY, e.g. SYSTEM=HKLM\\SYSTEM\n";
-      return kExitInputError;
+      return false;
     }
     host::HiveImportStats stats;
-    std::string error;
-    if (!host::import_hive(spec.substr(0, eq), std::u16string(mount_path->text()), registry, stats,
+    if (!host::import_hive(spec.substr(0, eq), std::u16string(mount->text()), registry, stats,
                            error)) {
       std::cerr << "error: " << error << "\n";
-      return kExitInputError;
+      return false;
     }
     std::cerr << "run: mounted " << spec.substr(0, eq) << " (" << stats.keys << " keys, "
               << stats.values << " values)\n";
   }
-  std::unique_ptr<SocketProducer> producer;
-  if (!o.socket.empty()) {
-    producer = std::make_unique<SocketProducer>(ProducerConfig{o.socket});
-    for (int i = 0; i < 100 && !producer->connected(); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (!producer->connected())
-      std::cerr << "run: no consumer on " << o.socket << " yet; records wait for one\n";
-  }
-  Notifier notifier(producer.get(), std::chrono::milliseconds(o.sync_timeout_ms));
-  host::EngineFilter filter(*session->engine, &notifier);
-  host::CallbackChain chain;
-  chain.add(328010, filter.callback());
+  return true;
+}
 
-  std::istream* in = &std::cin;
-  std::ifstream file;
-  if (o.ops != "-") {
-    file.open(o.ops);
-    if (!file) {
-      std::cerr << "error: cannot open " << o.ops << "\n";
-      return kExitInputError;
-    }
-    in = &file;
-  }
+std::unique_ptr<SocketProducer> connect_producer(const RunOptions& o) {
+  if (o.socket.empty()) return nullptr;
+  auto producer = std::make_unique<SocketProducer>(ProducerConfig{o.socket});
+  for (int i = 0; i < 100 && !producer->connected(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!producer->connected())
+    std::cerr << "run: no consumer on " << o.socket << " yet; records wait for one\n";
+  return producer;
+}
+
+// The lines' operations applied one by one, with what they need between lines.
+class LineRunner {
+ public:
+  LineRunner(host::Registry& registry, const host::CallbackChain& chain, std::uint32_t control_set)
+      : registry_(registry), chain_(chain), control_set_(control_set) {}
+
+  void run(OperationLine& line, std::ostream& out);
+
   std::map<std::string, int> by_status;
   std::uint64_t errors = 0;
-  std::unique_ptr<KeyPath> path(new KeyPath);
-  host::Subtree saved;
-  std::string saved_file;  // the file `saved` was read from
-  OperationLines lines(*in);
-  OperationLine line;
-  while (lines.next(line)) {
-    const std::uint64_t number = line.number;
-    auto fail = [&](const std::string& why) {
-      nlohmann::ordered_json result;
-      result["line"] = number;
-      result["error"] = "line " + std::to_string(number) + ": " + why;
-      out << result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-      ++errors;
-    };
-    if (!line.input) {
-      fail(line.error);
-      continue;
-    }
-    const OperationInput* input = &*line.input;
-    const OperationRequest& req = input->operation.request;
+
+ private:
+  void fail(std::ostream& out, std::uint64_t number, const std::string& why);
+  bool load_saved(const OperationRequest& request, std::string& error);
+
+  host::Registry& registry_;
+  const host::CallbackChain& chain_;
+  std::uint32_t control_set_;
+  std::unique_ptr<OperationKeys> keys_{new OperationKeys};  // the line's canonical keys
+  host::Subtree saved_;
+  std::string saved_file_;  // the file `saved_` was read from
+};
+
+void LineRunner::fail(std::ostream& out, std::uint64_t number, const std::string& why) {
+  nlohmann::ordered_json result;
+  result["line"] = number;
+  result["error"] = "line " + std::to_string(number) + ": " + why;
+  print_json(out, result);
+  ++errors;
+}
+
+// A restore / replace line's subtree. The last file read is kept: many lines restoring the same
+// file read it once.
+bool LineRunner::load_saved(const OperationRequest& request, std::string& error) {
+  if (request.file.empty()) {
+    error = "restore-key and replace-key need `file`, a .reg file of the subtree";
+    return false;
+  }
+  const std::string file = utf16_to_utf8(request.file);
+  if (file == saved_file_) return true;
+  std::string bytes;
+  saved_file_.clear();
+  if (!host::read_reg_file(file, bytes, error) ||
+      !host::load_subtree(bytes, file, saved_, error, control_set_)) {
+    return false;
+  }
+  saved_file_ = file;
+  return true;
+}
+
+void LineRunner::run(OperationLine& line, std::ostream& out) {
+  if (!line.input) return fail(out, line.number, line.error);
+  OperationInput& input = *line.input;
+  OperationRequest& request = input.operation.request;
+  const PathStatus ps = canonicalize_operation(
+      input.operation.key_text, {control_set_, request.process.user_sid}, *keys_, request);
+  // An invalid name (kInvalidName) is not an input error: no registry holds such a name, and the
+  // engine denies it (fail closed), as `eval` says.
+  if (ps != PathStatus::kOk && ps != PathStatus::kInvalidName)
+    return fail(out, line.number, std::string("key: ") + path_status_text(ps));
+  // The line says the operation failed: it does, after the engine.
+  host::HostInputs inputs{nullptr, !input.success, control_set_};
+  const bool restores =
+      request.op == Operation::kRestoreKey || request.op == Operation::kReplaceKey;
+  if (restores && request.key != nullptr) {
     std::string error;
-    const PathStatus ps = canonicalize_key(
-        input->operation.key_text, {session->policy.view().control_set(), req.process.user_sid}, *path);
-    if (ps == PathStatus::kInvalidName) {
-      // No registry holds such a name; the engine denies it (fail closed), as `eval` says.
-      OperationRequest invalid = req;
-      const Decision d = session->engine->decide(invalid, *session->scratch);
-      print_result(out, number, req.op, input->operation.key_text, host::Status::kAccessDenied, &d);
-      ++by_status[host::status_name(host::Status::kAccessDenied)];
-      continue;
-    }
-    if (ps != PathStatus::kOk) {
-      fail(std::string("key: ") + path_status_text(ps));
-      continue;
-    }
-    host::HostOperation op;
-    op.op = req.op;
-    op.key = std::u16string(path->text());
-    op.value = req.value;
-    op.new_name = req.new_name;
-    op.type = req.type;
-    op.data = req.data;
-    op.image = req.process.image;
-    op.pid = req.process.pid;
-    op.flags = req.process.extra_flags;
-    op.rules = req.process.extra_rules;
-    op.win32_names = !path->native_form;
-    op.thread = req.thread_id;
-    op.open_link = req.open_link;
-    op.create_link = req.creates_link;
-    op.fails = !input->success;  // the line says the operation failed: it does, after the engine
-    if (op.op == Operation::kRestoreKey || op.op == Operation::kReplaceKey) {
-      // The last saved file read is kept: many lines restoring the same file read it once.
-      const std::string file = utf16_to_utf8(req.file);
-      if (file.empty() ||
-          (file != saved_file &&
-           !load_saved_file(file, session->policy.view().control_set(), saved, saved_file,
-                            error))) {
-        fail(file.empty()
-                 ? "restore-key and replace-key need `file`, a .reg file of the subtree"
-                 : error);
-        continue;
-      }
-      op.saved = saved.get();
-    }
-    host::EngineFilter::forget_last_decision();
-    host::Status status = host::Status::kSuccess;
-    if (op.op == Operation::kCreateKey && !registry.key_exists(op.key)) {
-      // As RegCreateKeyEx: each missing level is its own create.
-      const auto parts = host::split_path(op.key);
-      std::u16string level;
-      // Once one level is missing, every level below it is too: stop looking them up.
-      bool may_exist = true;
-      for (std::size_t i = 0; i < parts.size() && status == host::Status::kSuccess; ++i) {
-        level += u"\\" + parts[i];
-        if (i + 1 < parts.size() && may_exist) {
-          may_exist = registry.key_exists(level);
-          if (may_exist) continue;
-        }
-        host::HostOperation step = op;
-        step.key = level;
-        step.create_link =
-            op.create_link && i + 1 == parts.size();  // only the last level is the link
-        host::EngineFilter::forget_last_decision();
-        status = host::apply(registry, chain, step);
-      }
-    } else {
-      status = host::apply(registry, chain, op);
-    }
-    print_result(out, number, op.op, path->text(), status, host::EngineFilter::last_decision(),
-                 input->status);
-    ++by_status[host::status_name(status)];
-    if (!out) break;
+    if (!load_saved(request, error)) return fail(out, line.number, error);
+    inputs.saved = saved_.get();
   }
-  if (lines.read_failed()) {
-    std::cerr << "error: reading " << o.ops << " failed after line " << lines.lines_read() << "\n";
-    ++errors;
-  }
-  if (producer) producer->flush(std::chrono::milliseconds(2000));
-  std::cerr << "run: " << lines.lines_read() << " lines:";
-  for (const auto& [s, n] : by_status) std::cerr << " " << s << "=" << n;
-  if (by_status.empty()) std::cerr << " none applied";
-  std::cerr << (errors ? ", " + std::to_string(errors) + " not applied" : std::string())
+  const host::Applied applied = host::apply(registry_, chain_, request, inputs);
+  const std::u16string_view key =
+      request.key != nullptr ? request.key->text() : input.operation.key_text;
+  print_result(out, line.number, request.op, key, applied.status,
+               applied.decision ? &*applied.decision : nullptr, input.status);
+  ++by_status[host::status_name(applied.status)];
+}
+
+void print_summary(std::uint64_t lines, const LineRunner& runner, const host::Registry& registry,
+                   const host::EngineFilter& filter, const SocketProducer* producer,
+                   const Notifier& notifier) {
+  std::cerr << "run: " << lines << " lines:";
+  for (const auto& [s, n] : runner.by_status) std::cerr << " " << s << "=" << n;
+  if (runner.by_status.empty()) std::cerr << " none applied";
+  std::cerr << (runner.errors ? ", " + std::to_string(runner.errors) + " not applied"
+                              : std::string())
             << "; registry now " << registry.key_count() << " keys, " << registry.value_count()
             << " values; " << filter.notifications() << " notifications";
-  if (producer) {
+  if (producer != nullptr) {
     const DeliveryStats s = producer->stats();
     std::cerr << " (" << s.sent << " sent, " << s.dropped_overflow + s.dropped_disconnected
               << " dropped, " << s.sync_timeouts << " sync timeouts";
@@ -238,17 +190,59 @@ int run_run(const RunOptions& o, std::ostream& out) {
     std::cerr << ")";
   }
   std::cerr << "\n";
-  if (std::string error;
-      !o.export_path.empty() && !util::write_output_file(
-                                    o.export_path,
-                                    [&registry](const util::OutputSink& sink) {
-                                      return host::export_reg(registry, u"\\REGISTRY", sink);
-                                    },
-                                    error)) {
-    std::cerr << "error: " << error << "\n";
-    return kExitInputError;
+}
+
+bool export_registry(const std::string& path, const host::Registry& registry) {
+  std::string error;
+  if (path.empty() || util::write_output_file(
+                          path,
+                          [&registry](const util::OutputSink& sink) {
+                            return host::export_reg(registry, u"\\REGISTRY", sink);
+                          },
+                          error)) {
+    return true;
   }
-  return errors == 0 ? kExitOk : kExitInputError;
+  std::cerr << "error: " << error << "\n";
+  return false;
+}
+
+}  // namespace
+
+int run_run(const RunOptions& o, std::ostream& out) {
+  auto session = open_policy_session(o.policy);
+  if (!session) return kExitInputError;
+  const std::uint32_t control_set = session->policy.view().control_set();
+  host::Registry registry;
+  if (!load_registry(o, control_set, registry)) return kExitInputError;
+  const std::unique_ptr<SocketProducer> producer = connect_producer(o);
+  Notifier notifier(producer.get(), std::chrono::milliseconds(o.sync_timeout_ms));
+  host::EngineFilter filter(*session->engine, &notifier);
+  host::CallbackChain chain;
+  chain.add(328010, filter.callback());
+
+  std::ifstream file;
+  if (o.ops != "-") {
+    file.open(o.ops);
+    if (!file) {
+      std::cerr << "error: cannot open " << o.ops << "\n";
+      return kExitInputError;
+    }
+  }
+  OperationLines lines(o.ops == "-" ? std::cin : file);
+  LineRunner runner(registry, chain, control_set);
+  OperationLine line;
+  while (lines.next(line)) {
+    runner.run(line, out);
+    if (!out) break;  // nobody reads the results any more
+  }
+  if (lines.read_failed()) {
+    std::cerr << "error: reading " << o.ops << " failed after line " << lines.lines_read() << "\n";
+    ++runner.errors;
+  }
+  if (producer) producer->flush(std::chrono::milliseconds(2000));
+  print_summary(lines.lines_read(), runner, registry, filter, producer.get(), notifier);
+  if (!export_registry(o.export_path, registry)) return kExitInputError;
+  return runner.errors == 0 ? kExitOk : kExitInputError;
 }
 
 }  // namespace hivewarden::cli

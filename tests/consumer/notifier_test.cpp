@@ -1,0 +1,103 @@
+// The Notifier as the host's Reporter: it numbers the drafts it sends (from 1, in send order),
+// encodes what the draft says, and encodes nothing while no consumer listens.
+#include "hivewarden/consumer/notifier.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hivewarden/consumer/socket_channel.hpp"
+
+namespace hivewarden {
+namespace {
+
+using namespace std::chrono_literals;
+
+RecordDraft async_draft(std::u16string_view key) {
+  RecordDraft draft;
+  draft.mode = NotifyMode::kAsync;
+  draft.input.type = MessageType::kRegistryEventAsync;
+  draft.input.operation = traits(Operation::kDeleteKey).pre_class;
+  draft.input.key_name = key;
+  return draft;
+}
+
+TEST(Notifier, WithoutAConsumerNothingIsAcceptedOrEncodedAndEachSkipIsCounted) {
+  Notifier none(nullptr, 100ms);
+  EXPECT_FALSE(none.accepts(NotifyMode::kAsync));
+  EXPECT_FALSE(none.accepts(NotifyMode::kNone));  // nothing to send: not a skip
+  RecordDraft draft = async_draft(u"\\REGISTRY\\MACHINE\\X");
+  EXPECT_EQ(none.send(draft), 0u);
+  EXPECT_EQ(draft.input.sequence, 0u);  // not numbered: not built
+  NotifierStats s = none.stats();
+  EXPECT_EQ(s.skipped_no_consumer, 2u);
+  EXPECT_EQ(s.records, 0u);
+
+  char dir[] = "/tmp/hw-notifier-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  SocketProducer unheard({std::string(dir) + "/nobody"});  // nobody listens there
+  Notifier quiet(&unheard, 100ms);
+  EXPECT_FALSE(quiet.accepts(NotifyMode::kSync));
+  EXPECT_EQ(quiet.send(draft), 0u);
+  s = quiet.stats();
+  EXPECT_EQ(s.skipped_no_consumer, 2u);
+  EXPECT_EQ(s.records, 0u);
+  EXPECT_EQ(unheard.stats().sent, 0u);
+  EXPECT_EQ(unheard.stats().dropped_disconnected, 0u);  // never handed a record
+  rmdir(dir);
+}
+
+TEST(Notifier, TheSenderNumbersItsRecordsInSendOrder) {
+  char dir[] = "/tmp/hw-notifier-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/s";
+  std::mutex m;
+  std::vector<std::uint64_t> sequences;
+  std::vector<std::string> keys;
+  SocketConsumer consumer(path, [&](const RecordView& r) {
+    std::lock_guard<std::mutex> lock(m);
+    sequences.push_back(r.fixed.sequence);
+    keys.emplace_back(r.bytes(kFieldKeyName));
+    return true;
+  });
+  std::string error;
+  ASSERT_TRUE(consumer.start(error)) << error;
+  {
+    SocketProducer producer({path});
+    for (int i = 0; i < 400 && !producer.connected(); ++i) std::this_thread::sleep_for(5ms);
+    ASSERT_TRUE(producer.connected());
+    Notifier notifier(&producer, 100ms);
+    ASSERT_TRUE(notifier.accepts(NotifyMode::kAsync));
+    const std::u16string names[] = {u"\\A", u"\\B", u"\\C"};
+    for (std::uint64_t i = 0; i < 3; ++i) {
+      RecordDraft draft = async_draft(names[i]);
+      draft.input.sequence = 77;  // whatever the draft says, the sender numbers it
+      EXPECT_EQ(notifier.send(draft), i + 1);
+      EXPECT_EQ(draft.input.sequence, i + 1);
+    }
+    RecordDraft nothing = async_draft(u"\\D");
+    nothing.mode = NotifyMode::kNone;  // a draft of nothing is not sent, and not numbered
+    EXPECT_EQ(notifier.send(nothing), 0u);
+    EXPECT_EQ(notifier.stats().records, 3u);
+    ASSERT_TRUE(producer.flush(2000ms));
+  }
+  for (int i = 0; i < 400; ++i) {
+    std::lock_guard<std::mutex> lock(m);
+    if (sequences.size() >= 3) break;
+    std::this_thread::sleep_for(5ms);
+  }
+  consumer.stop();
+  std::lock_guard<std::mutex> lock(m);
+  EXPECT_EQ(sequences, (std::vector<std::uint64_t>{1, 2, 3}));
+  ASSERT_EQ(keys.size(), 3u);
+  EXPECT_EQ(keys[1], std::string("\\\0B\0", 4));  // UTF-16LE
+  rmdir(dir);
+}
+
+}  // namespace
+}  // namespace hivewarden
