@@ -9,7 +9,8 @@
 #include <memory>
 #include <thread>
 
-#include "hivewarden/consumer/notifier.hpp"
+#include "hivewarden/consumer/socket_consumer.hpp"
+#include "hivewarden/producer/notifier.hpp"
 #include "hivewarden/host/apply.hpp"
 #include "hivewarden/host/engine_filter.hpp"
 #include "hivewarden/policy/compile.hpp"

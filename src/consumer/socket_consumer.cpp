@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "hivewarden/consumer/socket_channel.hpp"
+#include "hivewarden/consumer/socket_consumer.hpp"
 
 namespace hivewarden {
 

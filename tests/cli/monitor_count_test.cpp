@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "../support/test_record.hpp"
-#include "hivewarden/consumer/socket_channel.hpp"
+#include "hivewarden/producer/socket_producer.hpp"
 
 namespace hivewarden {
 namespace {

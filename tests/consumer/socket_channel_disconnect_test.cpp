@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "hivewarden/consumer/socket_channel.hpp"
+#include "hivewarden/producer/socket_producer.hpp"
 #include "../support/test_record.hpp"
 
 namespace hivewarden {

@@ -1,6 +1,7 @@
 // Delivery between processes' ends: sync acknowledgements and timeouts, async floods with drops
 // counted, a consumer that dies and comes back.
-#include "hivewarden/consumer/socket_channel.hpp"
+#include "hivewarden/producer/socket_producer.hpp"
+#include "hivewarden/consumer/socket_consumer.hpp"
 #include "../support/test_record.hpp"
 
 #include <gtest/gtest.h>

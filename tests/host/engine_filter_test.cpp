@@ -1,5 +1,6 @@
 // The engine as a callback in the host: denials block the operation, watched operations are
 // reported after they succeed, with the value before and after, and every context is freed.
+#include "hivewarden/consumer/socket_consumer.hpp"
 #include "hivewarden/host/engine_filter.hpp"
 
 #include <gtest/gtest.h>
@@ -12,7 +13,7 @@
 #include <mutex>
 #include <thread>
 
-#include "hivewarden/consumer/notifier.hpp"
+#include "hivewarden/producer/notifier.hpp"
 #include "hivewarden/consumer/record_json.hpp"
 #include "hivewarden/host/apply.hpp"
 #include "hivewarden/policy/compile.hpp"

@@ -12,6 +12,10 @@ namespace hivewarden {
 
 inline constexpr std::uint32_t kNotificationMagic = 0x4E525748;  // "HWRN"
 inline constexpr std::uint16_t kNotificationVersion = 1;
+// On the wire between a producer and a consumer: records of at most kMaxRecordBytes, and the
+// acknowledgement of a sync record (kAckMagic, then its sequence).
+inline constexpr std::uint32_t kAckMagic = 0x4B415748;  // "HWAK"
+inline constexpr std::uint32_t kMaxRecordBytes = 16u << 20;
 
 enum class MessageType : std::uint16_t {
   kRegistryEventAsync = 1,

@@ -10,7 +10,7 @@
 #include "hivewarden/cli/commands.hpp"
 #include "hivewarden/cli/policy_session.hpp"
 #include "hivewarden/consumer/record_json.hpp"
-#include "hivewarden/consumer/socket_channel.hpp"
+#include "hivewarden/consumer/socket_consumer.hpp"
 #include "hivewarden/util/hex.hpp"
 #include "hivewarden/util/utf.hpp"
 

@@ -14,7 +14,7 @@
 #include "hivewarden/cli/commands.hpp"
 #include "hivewarden/cli/operation_input.hpp"
 #include "hivewarden/cli/policy_session.hpp"
-#include "hivewarden/consumer/notifier.hpp"
+#include "hivewarden/producer/notifier.hpp"
 #include "hivewarden/host/apply.hpp"
 #include "hivewarden/host/engine_filter.hpp"
 #include "hivewarden/host/hive_file.hpp"

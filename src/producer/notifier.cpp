@@ -1,4 +1,4 @@
-#include "hivewarden/consumer/notifier.hpp"
+#include "hivewarden/producer/notifier.hpp"
 
 #include <utility>
 

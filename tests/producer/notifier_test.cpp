@@ -1,6 +1,6 @@
 // The Notifier as the host's Reporter: it numbers the drafts it sends (from 1, in send order),
 // encodes what the draft says, and encodes nothing while no consumer listens.
-#include "hivewarden/consumer/notifier.hpp"
+#include "hivewarden/producer/notifier.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "hivewarden/consumer/socket_channel.hpp"
+#include "hivewarden/consumer/socket_consumer.hpp"
 
 namespace hivewarden {
 namespace {

@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "hivewarden/consumer/socket_channel.hpp"
+#include "hivewarden/producer/socket_producer.hpp"
 
 namespace hivewarden {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <thread>
 
-#include "hivewarden/consumer/notifier.hpp"
-#include "hivewarden/consumer/socket_channel.hpp"
+#include "hivewarden/producer/notifier.hpp"
+#include "hivewarden/consumer/socket_consumer.hpp"
 
 namespace hivewarden {
 namespace {

@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "hivewarden/consumer/socket_channel.hpp"
 #include "hivewarden/core/report.hpp"
 #include "hivewarden/host/reporter.hpp"
+#include "hivewarden/producer/socket_producer.hpp"
 
 namespace hivewarden {
 

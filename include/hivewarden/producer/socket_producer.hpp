@@ -1,8 +1,7 @@
-// Notification delivery between processes over a Unix-domain stream socket, the user-mode
-// analogue of WdFilter's filter communication port. The consumer (the service, `hivewarden
-// monitor`) listens; the producer (the host running the engine) connects, and reconnects when a
-// consumer comes back. Records are self-sized (SPEC §7); a sync record is answered by an
-// acknowledgement carrying its sequence number.
+// The producer side of notification delivery (the host running the engine): connects to the
+// consumer's Unix-domain stream socket, the user-mode analogue of WdFilter's filter communication
+// port, and reconnects when a consumer comes back. Records are self-sized (SPEC §7); a sync record
+// is answered by an acknowledgement carrying its sequence number (kAckMagic).
 #pragma once
 
 #include <atomic>
@@ -16,13 +15,9 @@
 #include <string>
 #include <thread>
 #include <vector>
-
 #include "hivewarden/core/notification.hpp"
 
 namespace hivewarden {
-
-inline constexpr std::uint32_t kAckMagic = 0x4B415748;  // "HWAK"
-inline constexpr std::uint32_t kMaxRecordBytes = 16u << 20;
 
 struct ProducerConfig {
   std::string path;
@@ -113,52 +108,6 @@ class SocketProducer {
   std::atomic<bool> stop_{false};
   int fd_ = -1;
   int wake_fd_ = -1;
-  std::thread thread_;
-};
-
-struct ConsumerStats {
-  std::uint64_t received = 0;
-  std::uint64_t decode_errors = 0;
-  std::uint64_t acks_sent = 0;
-  std::uint64_t connections = 0;
-};
-
-class SocketConsumer {
- public:
-  // Called for each record on the consumer's thread; returning false withholds a sync record's
-  // acknowledgement (a consumer that does not answer).
-  using Handler = std::function<bool(const RecordView&)>;
-  // Called for a malformed record: what is wrong. The connection is then closed.
-  using ErrorHandler = std::function<void(const std::string&)>;
-
-  SocketConsumer(std::string path, Handler handler, ErrorHandler on_error = {});
-  ~SocketConsumer();
-  SocketConsumer(const SocketConsumer&) = delete;
-  SocketConsumer& operator=(const SocketConsumer&) = delete;
-
-  // Binds and listens at the path (replacing a stale socket file) and starts serving.
-  bool start(std::string& error);
-  // Stops serving, closes every connection and removes the socket file.
-  void stop();
-  ConsumerStats stats() const;
-
- private:
-  struct Connection {
-    int fd;
-    std::vector<unsigned char> buffer;
-  };
-  void run();
-  bool drain(Connection& c);
-
-  std::string path_;
-  Handler handler_;
-  ErrorHandler on_error_;
-  int listen_fd_ = -1;
-  int wake_fd_ = -1;
-  std::atomic<bool> stop_{false};
-  mutable std::mutex stats_mutex_;
-  ConsumerStats stats_;
-  std::vector<Connection> connections_;
   std::thread thread_;
 };
 
