@@ -2,15 +2,12 @@
 
 #include <cstdio>
 
+#include "hivewarden/core/rules.hpp"
+
 namespace hivewarden {
 namespace {
 
-struct NamedStatus {
-  std::string_view name;
-  std::uint32_t status;
-};
-
-constexpr NamedStatus kStatuses[] = {
+constexpr NamedBit kStatuses[] = {
     {"success", ntstatus::kSuccess},
     {"access-denied", ntstatus::kAccessDenied},
     {"object-name-not-found", ntstatus::kObjectNameNotFound},
@@ -25,22 +22,15 @@ constexpr NamedStatus kStatuses[] = {
 }  // namespace
 
 std::string ntstatus_name(std::uint32_t status) {
-  for (const NamedStatus& s : kStatuses) {
-    if (s.status == status) return std::string(s.name);
-  }
+  if (const std::string_view name = name_by_bit(kStatuses, status); !name.empty())
+    return std::string(name);
   char b[16];
   std::snprintf(b, sizeof b, "0x%08x", status);
   return b;
 }
 
 bool ntstatus_by_name(std::string_view name, std::uint32_t& status) {
-  for (const NamedStatus& s : kStatuses) {
-    if (s.name == name) {
-      status = s.status;
-      return true;
-    }
-  }
-  return false;
+  return bit_by_name(kStatuses, name, status);
 }
 
 }  // namespace hivewarden

@@ -2,15 +2,12 @@
 
 #include <cstdio>
 
+#include "hivewarden/core/rules.hpp"
+
 namespace hivewarden {
 namespace {
 
-struct NamedType {
-  std::string_view name;
-  std::uint32_t type;
-};
-
-constexpr NamedType kTypes[] = {
+constexpr NamedBit kTypes[] = {
     {"REG_NONE", reg_type::kNone},          {"REG_SZ", reg_type::kSz},
     {"REG_EXPAND_SZ", reg_type::kExpandSz}, {"REG_BINARY", reg_type::kBinary},
     {"REG_DWORD", reg_type::kDword},        {"REG_DWORD_BIG_ENDIAN", reg_type::kDwordBigEndian},
@@ -31,23 +28,15 @@ std::string normalized(std::string_view name) {
 }  // namespace
 
 std::string reg_type_name(std::uint32_t type) {
-  for (const NamedType& t : kTypes) {
-    if (t.type == type) return std::string(t.name);
-  }
+  if (const std::string_view name = name_by_bit(kTypes, type); !name.empty())
+    return std::string(name);
   char b[24];
   std::snprintf(b, sizeof b, "REG_0x%x", type);
   return b;
 }
 
 bool reg_type_by_name(std::string_view name, std::uint32_t& type) {
-  const std::string wanted = normalized(name);
-  for (const NamedType& t : kTypes) {
-    if (t.name == wanted) {
-      type = t.type;
-      return true;
-    }
-  }
-  return false;
+  return bit_by_name(kTypes, normalized(name), type);
 }
 
 }  // namespace hivewarden
