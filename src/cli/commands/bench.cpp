@@ -90,12 +90,14 @@ void thread_scaling(std::ostream& out, const perf::GeneratedPolicy& a, const per
     for (int t = 0; t < threads; ++t) {
       workers.emplace_back([&, t] {
         auto scratch = std::make_unique<DecisionScratch>();
+        auto keys = std::make_unique<OperationKeys>();
+        const CanonicalOptions options{pa.view().control_set(), {}};
         std::uint64_t n = 0;
         OperationRequest r;
         r.op = Operation::kCreateKey;
         r.thread_id = static_cast<std::uint64_t>(t + 1);
         for (std::size_t i = static_cast<std::size_t>(t); !stop.load(std::memory_order_relaxed); i = (i + 1) % paths.size()) {
-          r.key = paths[i];
+          canonicalize_operation(paths[i], options, *keys, r);  // as a host does, once
           const Decision d = engine.decide(r, *scratch);
           if (d.context_kept) engine.complete(r.thread_id, r.op, true);
           ++n;
