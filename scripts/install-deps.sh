@@ -4,6 +4,7 @@
 set -euo pipefail
 packages=(
   cmake ninja-build g++ make pkg-config
+  python3              # scripts/check-layers (CI) and its test
   libyaml-cpp-dev      # policy YAML (SPEC §8): line/column-aware parser
   nlohmann-json3-dev   # eval JSON lines (SPEC §9)
   libcli11-dev         # command line with --help on every subcommand

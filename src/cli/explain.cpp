@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "hivewarden/policy/compile.hpp"
+#include "hivewarden/util/bit_names.hpp"
 #include "hivewarden/util/hex.hpp"
 #include "hivewarden/util/utf.hpp"
 
@@ -42,9 +43,9 @@ std::string why_of(const Decision& d, const OperationRequest& request) {
     case Reason::kSubtreeProtected:
       if (request.op == Operation::kDeleteKey)
         return "delete-key would delete this key's protected values with it (" +
-               policy::rule_names(d.subtree_rules) +
+               rule_names(d.subtree_rules) +
                "), and the process has no exemption (SPEC 4.3)";
-      return op + " would move or overwrite protected keys or values below this key (" + policy::rule_names(d.subtree_rules) +
+      return op + " would move or overwrite protected keys or values below this key (" + rule_names(d.subtree_rules) +
              "), and the process has no exemption";
     case Reason::kMatchLimit:
       return "the policy's wildcards kept too many alternatives alive for this path: denied, fail closed";
@@ -103,14 +104,14 @@ nlohmann::ordered_json decision_json(const Decision& d, const Explanation& e, bo
   if (d.exemption != Exemption::kNone) out["exemption"] = exemption_name(d.exemption);
   if (d.subtree_rules != 0) out["subtree_rules"] = hex_rules(d.subtree_rules);
   if (!detailed) return out;
-  out["rule_names"] = policy::rule_names(d.rules);
-  out["process"] = {{"flags", policy::process_flag_names(d.process.flags)},
-                    {"rules", policy::process_rule_names(d.process.rules)},
+  out["rule_names"] = rule_names(d.rules);
+  out["process"] = {{"flags", process_flag_names(d.process.flags)},
+                    {"rules", process_rule_names(d.process.rules)},
                     {"matched_image", e.process_rule}};
   nlohmann::ordered_json matches = nlohmann::ordered_json::array();
   for (const MatchedEntry& m : e.matches) {
     nlohmann::ordered_json j{{"key", m.key}, {"client", m.client}, {"client_hash", m.client_hash},
-                     {"rules", hex_rules(m.rules)}, {"rule_names", policy::rule_names(m.rules)}, {"line", m.line}};
+                     {"rules", hex_rules(m.rules)}, {"rule_names", rule_names(m.rules)}, {"line", m.line}};
     if (m.has_value) j["value"] = m.value;
     matches.push_back(std::move(j));
   }

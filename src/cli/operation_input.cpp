@@ -7,10 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "hivewarden/consumer/value_text.hpp"
-#include "hivewarden/host/registry.hpp"
 #include "hivewarden/util/hex.hpp"
 #include "hivewarden/util/json_depth.hpp"
+#include "hivewarden/util/ntstatus.hpp"
+#include "hivewarden/util/reg_types.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::cli {
@@ -105,30 +105,6 @@ bool read_unsigned(const json& object, const char* field, T& out, std::string& e
   return true;
 }
 
-// Registry value types by name: "REG_DWORD", "dword", "multi-sz", "REG_MULTI_SZ" (any case).
-bool type_by_name(const std::string& text, std::uint32_t& type) {
-  struct Named {
-    const char* name;
-    std::uint32_t type;
-  };
-  static constexpr Named kTypes[] = {
-      {"none", reg_type::kNone},          {"sz", reg_type::kSz},
-      {"expand-sz", reg_type::kExpandSz}, {"binary", reg_type::kBinary},
-      {"dword", reg_type::kDword},        {"dword-big-endian", reg_type::kDwordBigEndian},
-      {"link", reg_type::kLink},          {"multi-sz", reg_type::kMultiSz},
-      {"qword", reg_type::kQword}};
-  std::string name = lower(text);
-  if (name.rfind("reg_", 0) == 0) name.erase(0, 4);
-  std::replace(name.begin(), name.end(), '_', '-');
-  for (const Named& t : kTypes) {
-    if (name == t.name) {
-      type = t.type;
-      return true;
-    }
-  }
-  return false;
-}
-
 bool append_utf16le(std::string& out, const json& item, bool terminate) {
   const auto text = utf8_to_utf16(item.get_ref<const std::string&>());
   if (!text) return false;
@@ -147,7 +123,7 @@ struct ValueData {
 bool read_value_data(const json& object, ValueData& in, std::string& error) {
   if (const auto t = object.find("type"); t != object.end() && !t->is_null()) {
     if (t->is_string()) {
-      if (!type_by_name(t->get_ref<const std::string&>(), in.type)) {
+      if (!reg_type_by_name(t->get_ref<const std::string&>(), in.type)) {
         error = "field `type`: unknown value type " + describe(*t) +
                 " (REG_SZ, REG_EXPAND_SZ, REG_BINARY, REG_DWORD, REG_DWORD_BIG_ENDIAN, REG_LINK, "
                 "REG_MULTI_SZ, REG_QWORD, REG_NONE, or a number)";
@@ -205,16 +181,6 @@ bool read_value_data(const json& object, ValueData& in, std::string& error) {
   }
 }
 
-bool is_known_host_status(const std::string& name) {
-  using host::Status;
-  for (Status s : {Status::kAccessDenied, Status::kObjectNameNotFound, Status::kObjectNameCollision,
-                   Status::kCannotDelete, Status::kInvalidParameter, Status::kNameTooLong,
-                   Status::kReparseLoop, Status::kUnsuccessful}) {
-    if (name == host::status_name(s)) return true;
-  }
-  return false;
-}
-
 // A status number written as text: decimal, or hex with 0x. nullopt when it is not a number.
 std::optional<std::uint64_t> status_number(const std::string& s) {
   const bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
@@ -256,10 +222,11 @@ bool status_is_success(const json& status, bool& valid) {
         return *n == 0;
       }
     }
-    const bool ntstatus_name =
+    const bool status_style_name =
         s.size() > 7 && s.rfind("status_", 0) == 0 &&
         s.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_", 7) == std::string::npos;
-    valid = ntstatus_name || is_known_host_status(s);
+    std::uint32_t named = 0;
+    valid = status_style_name || ntstatus_by_name(s, named);
     return false;
   }
   valid = false;

@@ -4,8 +4,9 @@
 
 #include "hivewarden/consumer/value_text.hpp"
 #include "hivewarden/core/operation.hpp"
-#include "hivewarden/policy/compile.hpp"
+#include "hivewarden/util/bit_names.hpp"
 #include "hivewarden/util/hex.hpp"
+#include "hivewarden/util/ntstatus.hpp"
 
 namespace hivewarden {
 namespace {
@@ -29,35 +30,13 @@ nlohmann::ordered_json value_json(std::uint32_t type, std::uint32_t size, std::s
 
 }  // namespace
 
-std::string status_name(std::uint32_t status) {
-  switch (status) {
-    case 0x00000000:
-      return "success";
-    case 0xC0000022:
-      return "access-denied";
-    case 0xC0000034:
-      return "object-name-not-found";
-    case 0xC0000035:
-      return "object-name-collision";
-    case 0xC0000121:
-      return "cannot-delete";
-    case 0xC000000D:
-      return "invalid-parameter";
-    default: {
-      char b[16];
-      std::snprintf(b, sizeof b, "0x%08x", status);
-      return b;
-    }
-  }
-}
-
 nlohmann::ordered_json record_to_json(const RecordView& r, const ClientNames* names) {
   const RecordFixed& f = r.fixed;
   nlohmann::ordered_json j;
   j["sequence"] = f.sequence;
   j["sync"] = f.message_type == static_cast<std::uint16_t>(MessageType::kRegistryEventSync);
   j["operation"] = operation_name(f.operation);
-  j["status"] = status_name(f.status);
+  j["status"] = ntstatus_name(f.status);
   j["denied"] = (f.flags & record_flag::kDenied) != 0;
   j["key"] = utf16le_bytes_to_utf8(r.bytes(kFieldKeyName));
   if (!r.bytes(kFieldValueName).empty() || f.operation == notify_class::kPreSetValueKey ||
@@ -76,7 +55,7 @@ nlohmann::ordered_json record_to_json(const RecordView& r, const ClientNames* na
   char hex[16];
   std::snprintf(hex, sizeof hex, "0x%06x", f.final_key_rules);
   j["rules"] = hex;
-  j["rule_names"] = policy::rule_names(f.final_key_rules);
+  j["rule_names"] = rule_names(f.final_key_rules);
   if (f.flags & record_flag::kHasDataBefore)
     j["before"] = value_json(f.value_type_before, f.value_size_before, r.bytes(kFieldDataBefore));
   if (f.flags & record_flag::kHasDataAfter)

@@ -1,9 +1,9 @@
 #include "hivewarden/core/report.hpp"
 
+#include "hivewarden/core/ntstatus.hpp"
+
 namespace hivewarden {
 namespace {
-
-constexpr std::uint32_t kAccessDenied = 0xC0000022u;
 
 bool same_hash(const unsigned char* a, const unsigned char* b) {
   for (int i = 0; i < 16; ++i) {
@@ -32,7 +32,7 @@ bool draft(const OperationRequest& r, const ReportFacts& facts, const ValueBefor
   in.type = facts.mode == NotifyMode::kSync ? MessageType::kRegistryEventSync
                                             : MessageType::kRegistryEventAsync;
   in.operation = traits(r.op).pre_class;
-  in.status = facts.denied ? kAccessDenied : 0;
+  in.status = facts.denied ? ntstatus::kAccessDenied : ntstatus::kSuccess;
   in.process_id = r.process.pid;
   in.process_creation_time = r.process.creation_time;
   in.thread_id = r.thread_id;

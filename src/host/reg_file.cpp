@@ -3,19 +3,17 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <string_view>
 
 #include "hivewarden/core/key_path.hpp"
 #include "hivewarden/util/hex.hpp"
 #include "hivewarden/util/read_file.hpp"
+#include "hivewarden/util/reg_types.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::host {
 namespace {
-
-constexpr std::uint32_t kSz = 1, kExpandSz = 2, kBinary = 3, kDword = 4, kMultiSz = 7;
 
 // A hex number of 1 to 8 digits, no sign, no spaces; false otherwise (never throws).
 bool parse_type(const std::string& digits, std::uint32_t& out) {
@@ -44,11 +42,7 @@ bool utf16le_to_utf8(std::string_view bytes, std::string& text, std::string& err
     error = "1: a UTF-16 file with an odd number of bytes (cut short?)";
     return false;
   }
-  std::u16string u(bytes.size() / 2, u'\0');
-  for (std::size_t i = 0; i < u.size(); ++i) {
-    u[i] = static_cast<char16_t>(static_cast<unsigned char>(bytes[2 * i]) |
-                                 (static_cast<unsigned char>(bytes[2 * i + 1]) << 8));
-  }
+  const std::u16string u = read_utf16le(bytes);
   for (std::size_t i = 0; i < u.size(); ++i) {
     const bool high = u[i] >= 0xD800 && u[i] <= 0xDBFF;
     const bool low = u[i] >= 0xDC00 && u[i] <= 0xDFFF;
@@ -119,16 +113,6 @@ bool parse_quoted(const std::string& s, std::size_t& at, std::string& out) {
     }
   }
   return false;
-}
-
-std::string utf16le_bytes(const std::u16string& u, bool terminate) {
-  std::string out;
-  for (char16_t c : u) {
-    out += static_cast<char>(c & 0xFF);
-    out += static_cast<char>(c >> 8);
-  }
-  if (terminate) out.append(2, '\0');
-  return out;
 }
 
 bool parse_hex(const std::string& s, std::string& out) {
@@ -243,8 +227,9 @@ bool parse_value(const std::string& line, bool version4, std::u16string& name, b
     }
     std::u16string wide;
     if (!text16(s, "the string data", wide, why)) return false;
-    type = kSz;
-    data = utf16le_bytes(wide, true);
+    type = reg_type::kSz;
+    data.clear();
+    append_utf16le(data, wide, true);
     return true;
   }
   // hivexregedit --unsafe-printable-strings: str(N):"text", unescaped
@@ -261,7 +246,8 @@ bool parse_value(const std::string& line, bool version4, std::u16string& name, b
     std::u16string wide;
     if (!text16(rhs.substr(close + 3, rhs.size() - close - 4), "the str(N) data", wide, why))
       return false;
-    data = utf16le_bytes(wide, true);
+    data.clear();
+    append_utf16le(data, wide, true);
     return true;
   }
   if (rhs.rfind("dword:", 0) == 0) {
@@ -272,14 +258,14 @@ bool parse_value(const std::string& line, bool version4, std::u16string& name, b
       return false;
     }
     const auto v = static_cast<std::uint32_t>(std::stoul(digits, nullptr, 16));
-    type = kDword;
+    type = reg_type::kDword;
     data.clear();
     append_little_endian(data, v, 4);
     return true;
   }
   if (rhs.rfind("hex", 0) == 0) {
     std::size_t colon = rhs.find(':');
-    type = kBinary;
+    type = reg_type::kBinary;
     if (rhs.size() > 3 && rhs[3] == '(') {
       const std::size_t close = rhs.find(')');
       if (close == std::string::npos || close > colon) {
@@ -296,10 +282,11 @@ bool parse_value(const std::string& line, bool version4, std::u16string& name, b
       return false;
     }
     // REGEDIT4 stores these as 8-bit text
-    if (version4 && (type == kExpandSz || type == kMultiSz)) {
+    if (version4 && (type == reg_type::kExpandSz || type == reg_type::kMultiSz)) {
       std::u16string wide;
       for (char c : data) wide += static_cast<char16_t>(static_cast<unsigned char>(c));
-      data = utf16le_bytes(wide, false);
+      data.clear();
+      append_utf16le(data, wide, false);
     }
     return true;
   }
@@ -467,13 +454,10 @@ bool export_reg(const Registry& registry, const std::u16string& root,
     for (const auto& [folded, v] : key.values) {
       out += v.name.empty() ? std::string("@") : "\"" + escape(utf16_to_utf8(v.name)) + "\"";
       out += "=";
-      if (v.type == kSz && v.data.size() % 2 == 0 && v.data.size() >= 2 &&
+      if (v.type == reg_type::kSz && v.data.size() % 2 == 0 && v.data.size() >= 2 &&
           v.data[v.data.size() - 1] == 0 && v.data[v.data.size() - 2] == 0) {
-        std::u16string s(v.data.size() / 2 - 1, u'\0');
-        for (std::size_t i = 0; i < s.size(); ++i) {
-          s[i] = static_cast<char16_t>(static_cast<unsigned char>(v.data[2 * i]) |
-                                       (static_cast<unsigned char>(v.data[2 * i + 1]) << 8));
-        }
+        const std::u16string s =
+            read_utf16le(std::string_view(v.data).substr(0, v.data.size() - 2));
         // Line breaks cannot stand in a quoted string: such values go out as hex(1), as regedit
         // does.
         if (s.find_first_of(std::u16string(u"\0\r\n", 3)) == std::u16string::npos) {
@@ -481,17 +465,14 @@ bool export_reg(const Registry& registry, const std::u16string& root,
           continue;
         }
       }
-      if (v.type == kDword && v.data.size() == 4) {
+      if (v.type == reg_type::kDword && v.data.size() == 4) {
         char b[16];
-        std::uint32_t x = 0;
-        for (int i = 3; i >= 0; --i)
-          x = (x << 8) | static_cast<unsigned char>(v.data[static_cast<std::size_t>(i)]);
-        std::snprintf(b, sizeof b, "dword:%08x", x);
+        std::snprintf(b, sizeof b, "dword:%08x", static_cast<unsigned>(read_little_endian(v.data)));
         out += std::string(b) + "\r\n";
         continue;
       }
       char t[16];
-      std::snprintf(t, sizeof t, v.type == kBinary ? "hex:" : "hex(%x):", v.type);
+      std::snprintf(t, sizeof t, v.type == reg_type::kBinary ? "hex:" : "hex(%x):", v.type);
       out += std::string(t) + hex_list(v.data) + "\r\n";
     }
     ok = sink(out);

@@ -5,12 +5,13 @@
 
 #include "hivewarden/core/case_fold.hpp"
 #include "hivewarden/core/key_path.hpp"
+#include "hivewarden/util/hex.hpp"
+#include "hivewarden/util/reg_types.hpp"
 
 namespace hivewarden::host {
 namespace {
 
 constexpr int kMaxLinkHops = 16;
-constexpr std::uint32_t kRegLink = 6;
 const std::u16string kLinkValue = u"SYMBOLICLINKVALUE";  // folded
 
 std::unique_ptr<Key> copy(const Key& k) {
@@ -61,32 +62,6 @@ std::size_t count_values(const Key& k) {
 }
 
 }  // namespace
-
-const char* status_name(Status s) {
-  switch (s) {
-    case Status::kSuccess:
-      return "success";
-    case Status::kAccessDenied:
-      return "access-denied";
-    case Status::kObjectNameInvalid:
-      return "object-name-invalid";
-    case Status::kObjectNameNotFound:
-      return "object-name-not-found";
-    case Status::kObjectNameCollision:
-      return "object-name-collision";
-    case Status::kCannotDelete:
-      return "cannot-delete";
-    case Status::kInvalidParameter:
-      return "invalid-parameter";
-    case Status::kNameTooLong:
-      return "name-too-long";
-    case Status::kReparseLoop:
-      return "reparse-point-loop";
-    case Status::kUnsuccessful:
-      return "unsuccessful";
-  }
-  return "?";
-}
 
 std::u16string fold(std::u16string_view name) {
   std::u16string out(name.size(), u'\0');
@@ -164,13 +139,9 @@ Status Registry::resolve(std::u16string_view path, std::u16string& resolved, boo
       // A link: continue at its target, with the rest of the path.
       if (k->link && !(open_link && component_count(parts.rest()) == 0)) {
         auto v = k->values.find(kLinkValue);
-        if (v == k->values.end() || v->second.type != kRegLink) return Status::kObjectNameNotFound;
-        std::u16string target(v->second.data.size() / 2, u'\0');
-        for (std::size_t i = 0; i < target.size(); ++i) {
-          target[i] =
-              static_cast<char16_t>(static_cast<unsigned char>(v->second.data[2 * i]) |
-                                    (static_cast<unsigned char>(v->second.data[2 * i + 1]) << 8));
-        }
+        if (v == k->values.end() || v->second.type != reg_type::kLink)
+          return Status::kObjectNameNotFound;
+        std::u16string target = read_utf16le(v->second.data);
         while (!target.empty() && target.back() == u'\0') target.pop_back();
         while (parts.next(c)) (target += u'\\') += c;
         current = std::move(target);

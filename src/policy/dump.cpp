@@ -4,6 +4,7 @@
 
 #include "hivewarden/core/policy_view.hpp"
 #include "hivewarden/policy/compile.hpp"
+#include "hivewarden/util/bit_names.hpp"
 #include "hivewarden/util/hex.hpp"
 #include "hivewarden/util/utf.hpp"
 

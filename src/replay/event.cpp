@@ -7,16 +7,11 @@
 #include <cstdio>
 
 #include "hivewarden/util/hex.hpp"
+#include "hivewarden/util/reg_types.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::replay {
 namespace {
-
-std::string le(std::uint64_t v, int n) {
-  std::string s;
-  append_little_endian(s, v, n);
-  return s;
-}
 
 bool hex_number(const std::string& s, std::uint64_t& out) {
   if (s.size() < 3 || s.size() > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) return false;
@@ -90,8 +85,9 @@ void parse_details(const std::string& d, std::uint32_t& type, std::string& data,
   known = true;
   std::uint64_t v = 0, hi = 0;
   if (d.rfind("DWORD (", 0) == 0 && d.back() == ')' && hex_number(d.substr(7, d.size() - 8), v)) {
-    type = 4;
-    data = le(v, 4);
+    type = reg_type::kDword;
+    data.clear();
+    append_little_endian(data, v, 4);
     return;
   }
   if (d.rfind("QWORD (", 0) == 0 && d.back() == ')') {  // Sysmon writes the high and low halves
@@ -99,18 +95,19 @@ void parse_details(const std::string& d, std::uint32_t& type, std::string& data,
     const std::size_t dash = inner.find('-');
     if (dash != std::string::npos && hex_number(inner.substr(0, dash), hi) &&
         hex_number(inner.substr(dash + 1), v)) {
-      type = 11;
-      data = le((hi << 32) | (v & 0xFFFFFFFFu), 8);
+      type = reg_type::kQword;
+      data.clear();
+      append_little_endian(data, (hi << 32) | (v & 0xFFFFFFFFu), 8);
       return;
     }
   }
   if (d == "Binary Data") {  // Sysmon does not log the bytes
-    type = 3;
+    type = reg_type::kBinary;
     data.clear();
     known = false;
     return;
   }
-  type = 1;
+  type = reg_type::kSz;
   data.clear();
   const std::optional<std::u16string> u = utf8_to_utf16(d);
   if (!u) {  // not text any more: the data is unknown, not an empty string

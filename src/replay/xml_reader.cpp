@@ -13,6 +13,7 @@
 #include <pugixml.hpp>
 
 #include "hivewarden/replay/readers.hpp"
+#include "hivewarden/util/hex.hpp"
 
 namespace hivewarden::replay {
 namespace {
@@ -234,11 +235,12 @@ bool evtx_whole(const std::string& path, EvtxFile& f, std::uint64_t records, std
   constexpr std::uint64_t kChunkBytes = 65536;
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   const auto size = static_cast<std::uint64_t>(std::max<std::streamoff>(in.tellg(), 0));
-  unsigned char header[0x2C] = {};
+  char header[0x2C] = {};
   in.seekg(0);
-  in.read(reinterpret_cast<char*>(header), sizeof header);
-  const std::uint64_t header_block = header[0x28] | (header[0x29] << 8),
-                      chunks = header[0x2A] | (header[0x2B] << 8);
+  in.read(header, sizeof header);
+  const std::string_view fields(header, sizeof header);
+  const std::uint64_t header_block = read_little_endian(fields.substr(0x28, 2)),
+                      chunks = read_little_endian(fields.substr(0x2A, 2));
   const std::uint64_t expected = header_block + chunks * kChunkBytes;
   const std::string read = "; the " + std::to_string(records) + " records before it were read";
   if (!in || size < expected) {

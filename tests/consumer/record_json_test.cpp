@@ -23,9 +23,11 @@ TEST(ValueText, EachTypeAsTheRegistryShowsIt) {
             nlohmann::ordered_json::array({"a", "bc"}));
   EXPECT_EQ(value_to_json(reg_type::kDword, std::string("\x01\x00\x00\x00", 4)), 1);
   EXPECT_EQ(value_to_json(reg_type::kDwordBigEndian, std::string("\x00\x00\x01\x00", 4)), 256);
-  EXPECT_EQ(value_to_json(reg_type::kQword, std::string("\x00\x00\x00\x00\x01\x00\x00\x00", 8)), 4294967296ull);
+  EXPECT_EQ(value_to_json(reg_type::kQword, std::string("\x00\x00\x00\x00\x01\x00\x00\x00", 8)),
+            4294967296ull);
   EXPECT_EQ(value_to_json(reg_type::kBinary, std::string("\xde\xad", 2)), "dead");
-  EXPECT_EQ(value_to_json(reg_type::kDword, std::string("\x01\x02", 2)), "0102");  // wrong size: raw
+  EXPECT_EQ(value_to_json(reg_type::kDword, std::string("\x01\x02", 2)),
+            "0102");  // wrong size: raw
   EXPECT_EQ(reg_type_name(reg_type::kQword), "REG_QWORD");
   EXPECT_EQ(reg_type_name(0x99), "REG_0x99");
 }
@@ -79,6 +81,30 @@ TEST(RecordJson, ReadableFields) {
   const std::string text = record_to_text(view, &names);
   EXPECT_NE(text.find("DENIED"), std::string::npos);
   EXPECT_NE(text.find("defender-tamper"), std::string::npos);
+}
+
+// A record's status is named from util's one NTSTATUS table, the host's names: the consumer's own
+// copy knew six of the nine (name-too-long, reparse-point-loop, unsuccessful came out as hex).
+TEST(RecordJson, StatusNamesAreTheHostsNames) {
+  const struct {
+    std::uint32_t status;
+    const char* name;
+  } statuses[] = {{0x00000000, "success"},       {0xC0000022, "access-denied"},
+                  {0xC0000106, "name-too-long"}, {0xC000026B, "reparse-point-loop"},
+                  {0xC0000001, "unsuccessful"},  {0xC0000034, "object-name-not-found"},
+                  {0x80000005, "0x80000005"}};
+  for (const auto& s : statuses) {
+    RecordInput in;
+    in.operation = notify_class::kPreCreateKeyEx;
+    in.status = s.status;
+    in.key_name = u"\\REGISTRY\\MACHINE\\SOFTWARE\\X";
+    std::vector<unsigned char> bytes(record_size(in));
+    ASSERT_GT(encode_record(in, bytes.data(), bytes.size()), 0u);
+    RecordView view;
+    RecordError error;
+    ASSERT_TRUE(decode_record(bytes.data(), bytes.size(), view, error));
+    EXPECT_EQ(record_to_json(view)["status"], s.name);
+  }
 }
 
 }  // namespace

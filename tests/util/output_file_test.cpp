@@ -54,7 +54,8 @@ TEST(OutputFile, LongestFileNamesAreWritten) {
     std::string error;
     ASSERT_TRUE(write_output_file(file.string(), "x", error)) << length << ": " << error;
     EXPECT_EQ(read(file), "x");
-    ASSERT_TRUE(write_output_file(file.string(), "y", error)) << length << ": " << error;  // replaced
+    ASSERT_TRUE(write_output_file(file.string(), "y", error))
+        << length << ": " << error;  // replaced
     EXPECT_EQ(read(file), "y");
   }
 }

@@ -21,7 +21,4 @@ nlohmann::ordered_json record_to_json(const RecordView& record, const ClientName
 // One readable line: "#12 set-value DENIED \REGISTRY\...:DisableAntiSpyware pid 4120 ...".
 std::string record_to_text(const RecordView& record, const ClientNames* names = nullptr);
 
-// "success", "access-denied", ... or "0x........".
-std::string status_name(std::uint32_t status);
-
 }  // namespace hivewarden

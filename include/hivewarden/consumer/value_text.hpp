@@ -7,23 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hivewarden/util/reg_types.hpp"
+
 namespace hivewarden {
-
-// Registry value types.
-namespace reg_type {
-inline constexpr std::uint32_t kNone = 0;
-inline constexpr std::uint32_t kSz = 1;
-inline constexpr std::uint32_t kExpandSz = 2;
-inline constexpr std::uint32_t kBinary = 3;
-inline constexpr std::uint32_t kDword = 4;
-inline constexpr std::uint32_t kDwordBigEndian = 5;
-inline constexpr std::uint32_t kLink = 6;
-inline constexpr std::uint32_t kMultiSz = 7;
-inline constexpr std::uint32_t kQword = 11;
-}  // namespace reg_type
-
-// "REG_SZ", "REG_DWORD", ... or "REG_0x1234" for a type without a name.
-std::string reg_type_name(std::uint32_t type);
 
 // The data as JSON: strings for REG_SZ / REG_EXPAND_SZ / REG_LINK (UTF-16LE, one terminating NUL
 // dropped), a list of strings for REG_MULTI_SZ, a number for REG_DWORD / REG_QWORD of the right

@@ -50,7 +50,8 @@ inline constexpr ProcessRules kNotifySync = 0x200000;
 inline constexpr ProcessRules kAll = 0x200400;
 }  // namespace process_rule
 
-// A name as written in policies and output, with its bit.
+// A name as written in policies and output, with its bit (or, in util's tables of registry value
+// types and NTSTATUS values, its number).
 struct NamedBit {
   std::string_view name;
   std::uint32_t bit;
@@ -96,6 +97,15 @@ constexpr bool bit_by_name(const NamedBit (&table)[N], std::string_view name, st
     }
   }
   return false;
+}
+
+// The name a table gives exactly `bit`; empty when it gives none.
+template <std::size_t N>
+constexpr std::string_view name_by_bit(const NamedBit (&table)[N], std::uint32_t bit) {
+  for (const NamedBit& entry : table) {
+    if (entry.bit == bit) return entry.name;
+  }
+  return {};
 }
 
 }  // namespace hivewarden

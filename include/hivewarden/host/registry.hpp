@@ -12,26 +12,32 @@
 #include <string_view>
 #include <vector>
 
+#include "hivewarden/util/ntstatus.hpp"
+
 namespace hivewarden::host {
 
 // NTSTATUS values the registry returns.
 enum class Status : std::uint32_t {
-  kSuccess = 0x00000000,
-  kAccessDenied = 0xC0000022,
-  kObjectNameInvalid = 0xC0000033,  // a name no key can have (an invalid name let through)
-  kObjectNameNotFound = 0xC0000034,
-  kObjectNameCollision = 0xC0000035,
-  kCannotDelete = 0xC0000121,
-  kInvalidParameter = 0xC000000D,
-  kNameTooLong = 0xC0000106,
-  kReparseLoop = 0xC000026B,   // too many symbolic links
-  kUnsuccessful = 0xC0000001,  // a failure the caller asked for (`run`: a line's `status`)
+  kSuccess = ntstatus::kSuccess,
+  kAccessDenied = ntstatus::kAccessDenied,
+  kObjectNameInvalid = ntstatus::kObjectNameInvalid,  // a name no key can have (let through)
+  kObjectNameNotFound = ntstatus::kObjectNameNotFound,
+  kObjectNameCollision = ntstatus::kObjectNameCollision,
+  kCannotDelete = ntstatus::kCannotDelete,
+  kInvalidParameter = ntstatus::kInvalidParameter,
+  kNameTooLong = ntstatus::kNameTooLong,
+  kReparseLoop = ntstatus::kReparsePointLoop,  // too many symbolic links
+  kUnsuccessful =
+      ntstatus::kUnsuccessful,  // a failure the caller asked for (`run`: a line's `status`)
 };
 
 // Windows' limits: a key name of 255 units, a tree 512 levels deep below a hive root.
 inline constexpr std::size_t kMaxKeyNameLength = 255;
 inline constexpr std::size_t kMaxKeyDepth = 512;
-const char* status_name(Status s);
+// "access-denied", ... (util/ntstatus.hpp's names).
+inline std::string status_name(Status s) {
+  return ntstatus_name(static_cast<std::uint32_t>(s));
+}
 
 struct Value {
   std::u16string name;  // as written

@@ -32,9 +32,4 @@ std::string_view builtin_default_policy_yaml();
 // monitored entry with its clients, rules by name and values.
 std::string dump_policy(const void* blob, std::uint64_t size);
 
-// "create-key|set-value-deny" style names of rule bits ("none" for 0).
-std::string rule_names(std::uint32_t rules);
-std::string process_flag_names(std::uint32_t flags);
-std::string process_rule_names(std::uint32_t rules);
-
 }  // namespace hivewarden::policy

@@ -31,4 +31,11 @@ void append_little_endian(std::string& out, std::uint64_t v, int bytes);
 // Appends UTF-16LE code units, with a terminating NUL unit when `terminate`.
 void append_utf16le(std::string& out, std::u16string_view text, bool terminate);
 
+// The number that little-endian bytes spell; only the first 8 bytes count.
+std::uint64_t read_little_endian(std::string_view bytes);
+
+// UTF-16LE bytes (at any alignment) as code units, all of them (NULs too); an odd last byte is
+// ignored.
+std::u16string read_utf16le(std::string_view bytes);
+
 }  // namespace hivewarden

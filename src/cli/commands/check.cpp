@@ -6,6 +6,7 @@
 #include "hivewarden/cli/eval_line.hpp"
 #include "hivewarden/cli/policy_session.hpp"
 #include "hivewarden/policy/compile.hpp"
+#include "hivewarden/util/bit_names.hpp"
 #include "hivewarden/util/utf.hpp"
 
 #include <nlohmann/json.hpp>
@@ -65,8 +66,8 @@ void print_readable(std::ostream& out, const OperationRequest& request, std::u16
   if (!e.canonical_key.empty()) out << "canonical  " << e.canonical_key << "\n";
   if (!e.canonical_new_key.empty()) out << "new key    " << e.canonical_new_key << "\n";
   out << "process    " << (image.empty() ? "(no image)" : image) << " (pid " << request.process.pid
-      << "): flags " << policy::process_flag_names(d.process.flags) << ", rules "
-      << policy::process_rule_names(d.process.rules);
+      << "): flags " << process_flag_names(d.process.flags) << ", rules "
+      << process_rule_names(d.process.rules);
   out << (d.process.unclassified
               ? " (not classified: matching the policy's image globs would take too long; no "
                 "rule of the policy applies, seces is assumed)"
@@ -76,16 +77,16 @@ void print_readable(std::ostream& out, const OperationRequest& request, std::u16
   out << "decision   " << (d.verdict == Verdict::kDeny ? "DENY" : "ALLOW") << " ("
       << reason_name(d.reason) << ")\n";
   out << "notify     " << notify_name(d.notify) << "\n";
-  out << "rules      " << policy::rule_names(d.rules) << " (" << hex_rules(d.rules) << ")\n";
+  out << "rules      " << rule_names(d.rules) << " (" << hex_rules(d.rules) << ")\n";
   if (d.subtree_rules != 0) {  // what the operation would take with it (SPEC 4.3)
-    out << "subtree    " << policy::rule_names(d.subtree_rules) << " ("
+    out << "subtree    " << rule_names(d.subtree_rules) << " ("
         << hex_rules(d.subtree_rules) << ")\n";
   }
   for (const MatchedEntry& m : e.matches) {
     out << "matched    line " << m.line << ": key '" << m.key << "'";
     if (m.has_value) out << " value '" << m.value << "'";
     out << " client " << m.client << " [" << m.client_hash << "] rules "
-        << policy::rule_names(m.rules) << "\n";
+        << rule_names(m.rules) << "\n";
   }
   out << "why        " << e.why << "\n";
 }

@@ -9,6 +9,8 @@
 
 #include "hivewarden/consumer/record_json.hpp"
 #include "hivewarden/core/notification.hpp"
+#include "hivewarden/policy/yaml_limits.hpp"
+#include "hivewarden/util/read_file.hpp"
 #include "hivewarden/win/ioctl.hpp"
 
 namespace {
@@ -32,16 +34,11 @@ HANDLE open_device() {
 }
 
 int push(const char* path) {
-  FILE* f = std::fopen(path, "rb");
-  if (f == nullptr) {
-    std::fprintf(stderr, "error: cannot open %s\n", path);
+  std::string blob, why;
+  if (read_file_bounded(path, policy::limits::kMaxPolicyFileBytes, blob, why) != ReadFileStatus::kOk) {
+    std::fprintf(stderr, "error: %s: %s\n", path, why.c_str());
     return 2;
   }
-  std::vector<unsigned char> blob;
-  unsigned char chunk[65536];
-  std::size_t n;
-  while ((n = std::fread(chunk, 1, sizeof chunk, f)) > 0) blob.insert(blob.end(), chunk, chunk + n);
-  std::fclose(f);
   HANDLE device = open_device();
   if (device == INVALID_HANDLE_VALUE) return 2;
   DWORD returned = 0;

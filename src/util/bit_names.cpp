@@ -1,10 +1,10 @@
-// Bit sets rendered as the names policies use.
+#include "hivewarden/util/bit_names.hpp"
+
 #include <cstdio>
 
 #include "hivewarden/core/rules.hpp"
-#include "hivewarden/policy/compile.hpp"
 
-namespace hivewarden::policy {
+namespace hivewarden {
 namespace {
 
 template <std::size_t N>
@@ -37,4 +37,4 @@ std::string process_rule_names(std::uint32_t rules) {
   return names_of(rules, kProcessRuleNames);
 }
 
-}  // namespace hivewarden::policy
+}  // namespace hivewarden
