@@ -20,6 +20,7 @@
 #include "hivewarden/core/policy_view.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/policy/key_pattern.hpp"
+#include "hivewarden/util/bit_names.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden {
@@ -458,8 +459,8 @@ TEST(PolicyCompile, ProcessesKeepTheirOrderFlagsAndRules) {
   EXPECT_EQ(procs[1].rules, 0x400u | 0x200000u);  // SPEC §3's bits
   EXPECT_EQ(procs[2].flags, process_flag::kSeces | process_flag::kServiceSid |
                                 process_flag::kExcluded | process_flag::kSystem);
-  EXPECT_EQ(policy::process_flag_names(procs[0].flags), "av-service|friendly");
-  EXPECT_EQ(policy::process_rule_names(procs[1].rules), "allow-all-registry|notify-sync");
+  EXPECT_EQ(process_flag_names(procs[0].flags), "av-service|friendly");
+  EXPECT_EQ(process_rule_names(procs[1].rules), "allow-all-registry|notify-sync");
 }
 
 TEST(PolicyCompile, RuleBitsAndNamesAreThoseOfTheSpec) {
@@ -473,7 +474,7 @@ TEST(PolicyCompile, RuleBitsAndNamesAreThoseOfTheSpec) {
                         "]}]\n");
     ASSERT_TRUE(c->ok) << name;
     EXPECT_EQ(c->view.rule_union(), bit) << name;
-    EXPECT_EQ(policy::rule_names(bit), name);
+    EXPECT_EQ(rule_names(bit), name);
   }
   // Capture bits only ride along with their operation: each is compiled beside set-value.
   const std::pair<const char*, std::uint32_t> kValueBits[] = {{"set-value", 0x000100},
@@ -488,21 +489,21 @@ TEST(PolicyCompile, RuleBitsAndNamesAreThoseOfTheSpec) {
         name + "]}]}]\n");
     ASSERT_TRUE(c->ok) << name;
     EXPECT_EQ(c->view.rule_union(), bit | rule::kSetValue) << name;
-    EXPECT_EQ(policy::rule_names(bit), name);
+    EXPECT_EQ(rule_names(bit), name);
   }
   // tamper-protection (like capture) only rides along with an operation bit; alone it is refused.
   auto tp = compile_ok(
       "version: 1\nmonitored: [{key: 'HKLM\\X', rules: [create-key, tamper-protection]}]\n");
   ASSERT_TRUE(tp->ok);
   EXPECT_EQ(tp->view.rule_union(), 0x400001u);
-  EXPECT_EQ(policy::rule_names(0x400000), "tamper-protection");
+  EXPECT_EQ(rule_names(0x400000), "tamper-protection");
   EXPECT_FALSE(
       compile("version: 1\nmonitored: [{key: 'HKLM\\X', rules: [tamper-protection]}]\n")->ok);
   EXPECT_FALSE(compile("version: 1\nmonitored: [{key: 'HKLM\\X', values: [{name: v, rules: "
                        "[set-value-capture]}]}]\n")
                    ->ok);
-  EXPECT_EQ(policy::rule_names(0), "none");
-  EXPECT_EQ(policy::rule_names(0x010001), "create-key|create-key-deny");
+  EXPECT_EQ(rule_names(0), "none");
+  EXPECT_EQ(rule_names(0x010001), "create-key|create-key-deny");
 }
 
 TEST(PolicyCompile, SeveralEntriesForOneKeyKeepEveryClient) {
