@@ -25,12 +25,15 @@ void BM_Decision_DefaultPolicy(benchmark::State& state) {
   auto session = cli::open_policy_session("");
   OperationRequest r;
   r.op = Operation::kSetValue;
-  r.key = state.range(0) ? kWatchedKey : kQuietKey;
   r.value = u"Updater";
+  const std::u16string_view key = state.range(0) ? kWatchedKey : kQuietKey;
+  auto keys = std::make_unique<OperationKeys>();
+  const CanonicalOptions options{session->policy.view().control_set(), {}};
   r.process.image = u"C:\\Windows\\System32\\svchost.exe";
   r.process.pid = 1000;
   r.thread_id = 1;
   for (auto _ : state) {
+    canonicalize_operation(key, options, *keys, r);  // the host's part, once per operation
     const Decision d = session->engine->decide(r, *session->scratch);
     if (d.context_kept) session->engine->complete(1, r.op, true);
     benchmark::DoNotOptimize(d);

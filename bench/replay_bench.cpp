@@ -54,6 +54,7 @@ void BM_Evtx_Replay(benchmark::State& state) {
   }
   auto session = hivewarden::cli::open_policy_session("");
   std::uint64_t decided = 0;
+  auto keys = std::make_unique<hivewarden::OperationKeys>();
   for (auto _ : state) {
     for (const std::string& f : evtx_files()) {
       hivewarden::replay::ReadStats stats;
@@ -62,14 +63,10 @@ void BM_Evtx_Replay(benchmark::State& state) {
           f,
           [&](hivewarden::replay::RegistryEvent&& e) {
             std::string why;
-            const auto m = hivewarden::replay::map_event(e, why);
+            auto m = hivewarden::replay::map_event(e, why);
             if (!m) return;
-            const std::u16string key = hivewarden::utf8_to_utf16(m->key).value_or(u"");
-            const std::u16string value = hivewarden::utf8_to_utf16(m->value).value_or(u"");
-            hivewarden::OperationRequest r;
-            r.op = m->op;
-            r.key = key;
-            r.value = value;
+            hivewarden::OperationRequest& r = m->request;
+            hivewarden::canonicalize_operation(m->key_text, {1, {}}, *keys, r);
             const auto d = session->engine->decide(r, *session->scratch);
             if (d.context_kept) session->engine->complete(r.thread_id, r.op, true);
             ++decided;

@@ -23,14 +23,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   PolicyError error;
   if (!validate_policy(aligned.data(), size, view, error)) return 0;
   static auto scratch = std::make_unique<DecisionScratch>();
+  static auto keys = std::make_unique<OperationKeys>();
   for (const char16_t* key : {u"HKLM\\SOFTWARE\\A", u"HKLM\\SOFTWARE\\A\\B\\C\\D", u"HKU\\S\\X", u"HKLM"}) {
     for (int op = 0; op < kOperationCount; ++op) {
       OperationRequest r;
       r.op = static_cast<Operation>(op);
-      r.key = key;
       r.value = u"V";
       r.new_name = u"N";
       r.process.image = u"C:\\X\\Y.EXE";
+      canonicalize_operation(key, {view.control_set(), {}}, *keys, r);
       decide_on(view, r, *scratch);
     }
   }

@@ -27,14 +27,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   PolicyError error;
   if (!validate_policy(aligned.data(), blob.size(), view, error)) std::abort();  // compiler and validator disagree
   static auto scratch = std::make_unique<DecisionScratch>();
+  static auto keys = std::make_unique<OperationKeys>();
   for (const char16_t* key : {u"HKLM\\SOFTWARE\\A\\B", u"\\REGISTRY\\USER\\S-1-5-18\\Software\\Run", u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\x"}) {
     for (int op = 0; op < kOperationCount; ++op) {
       OperationRequest r;
       r.op = static_cast<Operation>(op);
-      r.key = key;
       r.value = u"Value";
       r.new_name = u"New";
       r.process.image = u"C:\\Windows\\System32\\reg.exe";
+      canonicalize_operation(key, {view.control_set(), {}}, *keys, r);
       decide_on(view, r, *scratch);
     }
   }

@@ -3,11 +3,15 @@
 namespace hivewarden::cli {
 
 DecidedOperation decide_operation(PolicySession& session, const OperationInput& input) {
-  const OperationRequest request = input.request();
   DecidedOperation out;
+  OperationRequest& request = out.request;
+  request = input.operation.request;
+  const CanonicalOptions options{session.policy.view().control_set(), request.process.user_sid};
+  out.key_status =
+      canonicalize_operation(input.operation.key_text, options, *session.keys, request);
+  if (out.key_status != PathStatus::kOk && out.key_status != PathStatus::kInvalidName) return out;
   Decision& d = out.decision;
   d = session.engine->decide(request, *session.scratch);
-  if (d.path_status != PathStatus::kOk) return out;
   if (d.context_kept) {
     const PostOutcome post = session.engine->complete(request.thread_id, request.op, input.success);
     if (post.found) d.notify = post.notify;
@@ -36,13 +40,13 @@ EvalResult eval_operation(PolicySession& session, OperationLine line) {
   const OperationInput& input = *line.input;
   const DecidedOperation decided = decide_operation(session, input);
   const Decision& d = decided.decision;
-  if (d.path_status != PathStatus::kOk) {
-    return eval_error(line.number, std::string("key: ") + path_status_text(d.path_status));
+  if (decided.key_status != PathStatus::kOk && decided.key_status != PathStatus::kInvalidName) {
+    return eval_error(line.number, std::string("key: ") + path_status_text(decided.key_status));
   }
   EvalResult r;
   r.decision = d;
   r.json["line"] = line.number;
-  r.json["op"] = traits(input.op).name;
+  r.json["op"] = traits(input.operation.request.op).name;
   const nlohmann::ordered_json fields = decision_json(d, decided.explanation, false);
   for (const auto& [k, v] : fields.items()) r.json[k] = v;
   if (!input.success) r.json["status"] = "failure";  // why `notify` is none (SPEC §9)

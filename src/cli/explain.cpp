@@ -63,9 +63,9 @@ std::string hex_rules(std::uint32_t rules) {
 Explanation explain(const PolicyView& policy, const OperationRequest& request, const Decision& d,
                     const DecisionScratch& scratch) {
   Explanation e;
-  if (d.path_status == PathStatus::kOk && d.reason != Reason::kInvalidName) {
-    e.canonical_key = utf16_to_utf8(scratch.path.text());
-    if (request.op == Operation::kRenameKey) e.canonical_new_key = utf16_to_utf8(scratch.new_path.text());
+  if (d.reason != Reason::kInvalidName && request.key != nullptr) {
+    e.canonical_key = utf16_to_utf8(request.key->text());
+    if (request.new_key != nullptr) e.canonical_new_key = utf16_to_utf8(request.new_key->text());
   }
   for (std::uint32_t i = 0; i < scratch.match.hit_count; ++i) {
     const MatchHit& hit = scratch.match.hits[i];

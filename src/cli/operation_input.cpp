@@ -138,7 +138,13 @@ bool append_utf16le(std::string& out, const json& item, bool terminate) {
 
 // set-value's `type` and `data` (SPEC §9): a number for dword / qword, a string for sz /
 // expand-sz / link, a list of strings for multi-sz, hex for every other type.
-bool read_value_data(const json& object, OperationInput& in, std::string& error) {
+struct ValueData {
+  bool has_data = false;
+  std::uint32_t type = 1;  // REG_SZ
+  std::string data;
+};
+
+bool read_value_data(const json& object, ValueData& in, std::string& error) {
   if (const auto t = object.find("type"); t != object.end() && !t->is_null()) {
     if (t->is_string()) {
       if (!type_by_name(t->get_ref<const std::string&>(), in.type)) {
@@ -225,23 +231,6 @@ std::optional<std::uint64_t> status_number(const std::string& s) {
 
 }  // namespace
 
-OperationRequest OperationInput::request() const {
-  OperationRequest r;
-  r.op = op;
-  r.key = key;
-  r.value = value;
-  r.new_name = new_name;
-  r.key_exists = key_exists;
-  r.creates_link = op == Operation::kCreateKey && create_link;
-  r.process.image = image;
-  r.process.pid = pid;
-  r.process.extra_flags = flags;
-  r.process.extra_rules = rules;
-  r.process.user_sid = user_sid;
-  r.thread_id = thread;
-  return r;
-}
-
 bool status_is_success(const json& status, bool& valid) {
   valid = true;
   if (status.is_null()) return true;
@@ -283,6 +272,8 @@ std::optional<OperationInput> operation_from_json(const json& object, std::strin
     return std::nullopt;
   }
   OperationInput in;
+  OperationRequest& r = in.operation.request;
+  r.thread_id = 1;
   const auto op = object.find("op");
   if (op == object.end() || !op->is_string()) {
     error =
@@ -290,32 +281,46 @@ std::optional<OperationInput> operation_from_json(const json& object, std::strin
         "restore-key, replace-key, query-value)";
     return std::nullopt;
   }
-  if (!operation_by_name(op->get_ref<const std::string&>(), in.op)) {
+  if (!operation_by_name(op->get_ref<const std::string&>(), r.op)) {
     error = "unknown op " + describe(*op) +
             " (one of create-key, delete-key, set-value, delete-value, rename-key, restore-key, "
             "replace-key, query-value)";
     return std::nullopt;
   }
-  const OperationTraits& t = traits(in.op);
-  const bool value_op = t.matches_values || in.op == Operation::kQueryValue;
-  std::u16string file;
-  if (!read_string(object, "key", in.key, error, true) ||
-      !read_string(object, "value", in.value, error, value_op) ||
-      !read_string(object, "new_name", in.new_name, error, in.op == Operation::kRenameKey) ||
-      !read_string(object, "image", in.image, error, false) ||
-      !read_string(object, "user_sid", in.user_sid, error, false) ||
+  const OperationTraits& t = traits(r.op);
+  const bool value_op = t.matches_values || r.op == Operation::kQueryValue;
+  std::u16string key, value, new_name, image, user_sid, file;
+  bool link = false;
+  if (!read_string(object, "key", key, error, true) ||
+      !read_string(object, "value", value, error, value_op) ||
+      !read_string(object, "new_name", new_name, error, r.op == Operation::kRenameKey) ||
+      !read_string(object, "image", image, error, false) ||
+      !read_string(object, "user_sid", user_sid, error, false) ||
       !read_string(object, "file", file, error, false) ||
-      !read_unsigned(object, "pid", in.pid, error) ||
-      !read_unsigned(object, "thread", in.thread, error) ||
-      !read_names(object, "flags", kProcessFlagNames, in.flags, error) ||
-      !read_names(object, "rules", kProcessRuleNames, in.rules, error) ||
-      !read_bool(object, "key_exists", in.key_exists, error) ||
-      !read_bool(object, "link", in.create_link, error) ||
-      !read_bool(object, "open_link", in.open_link, error)) {
+      !read_unsigned(object, "pid", r.process.pid, error) ||
+      !read_unsigned(object, "thread", r.thread_id, error) ||
+      !read_names(object, "flags", kProcessFlagNames, r.process.extra_flags, error) ||
+      !read_names(object, "rules", kProcessRuleNames, r.process.extra_rules, error) ||
+      !read_bool(object, "key_exists", r.key_exists, error) ||
+      !read_bool(object, "link", link, error) ||
+      !read_bool(object, "open_link", r.open_link, error)) {
     return std::nullopt;
   }
-  in.file = utf16_to_utf8(file);
-  if (in.op == Operation::kSetValue && !read_value_data(object, in, error)) return std::nullopt;
+  r.creates_link = link && r.op == Operation::kCreateKey;
+  OwnedOperation& owned = in.operation;
+  owned.key_text = owned.keep(std::move(key));
+  r.value = owned.keep(std::move(value));
+  r.new_name = owned.keep(std::move(new_name));
+  r.process.image = owned.keep(std::move(image));
+  r.process.user_sid = owned.keep(std::move(user_sid));
+  r.file = owned.keep(std::move(file));
+  if (r.op == Operation::kSetValue) {
+    ValueData value_data;
+    if (!read_value_data(object, value_data, error)) return std::nullopt;
+    r.has_data = value_data.has_data;
+    r.type = value_data.type;
+    r.data = owned.keep_bytes(std::move(value_data.data));
+  }
   if (const auto it = object.find("status"); it != object.end()) {
     bool valid = true;
     in.success = status_is_success(*it, valid);

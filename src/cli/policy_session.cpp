@@ -27,6 +27,7 @@ std::unique_ptr<PolicySession> open_policy_session(const std::string& path) {
     return nullptr;
   }
   session->scratch = std::make_unique<DecisionScratch>();
+  session->keys = std::make_unique<OperationKeys>();
   session->policy = session->engine->current_policy();
   return session;
 }

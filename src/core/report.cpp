@@ -95,12 +95,9 @@ bool draft_denial(const OperationRequest& request, const Decision& decision,
 bool draft_completion(const OperationRequest& request, const PostOutcome& outcome,
                       const ValueBefore& before, RecordDraft& out) {
   if (!outcome.found) return false;
-  const ReportFacts facts{outcome.notify,
-                          false,
-                          outcome.rules,
-                          outcome.policy ? &outcome.policy.view() : nullptr,
-                          outcome.hits,
-                          outcome.hit_count,
+  const ReportFacts facts{outcome.notify,        false,
+                          outcome.rules,         outcome.policy ? &outcome.policy.view() : nullptr,
+                          outcome.hits,          outcome.hit_count,
                           outcome.hits_truncated};
   return draft(request, facts, before, out);
 }

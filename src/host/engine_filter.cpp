@@ -49,7 +49,6 @@ Status EngineFilter::pre(std::uint32_t, const OperationArgs& args) {
   ThreadState& s = state();
   OperationRequest r;
   r.op = args.op;
-  r.key = args.key;
   r.value = args.value;
   r.new_name = args.new_name;
   r.key_exists = args.key_exists;
@@ -60,6 +59,8 @@ Status EngineFilter::pre(std::uint32_t, const OperationArgs& args) {
   r.process.extra_rules = args.rules;
   r.names_from_win32 = args.win32_names;
   r.thread_id = args.thread;
+  auto keys = std::make_unique<OperationKeys>();  // temporary until the host canonicalises
+  canonicalize_operation(args.key, {}, *keys, r);
   s.last = engine_.decide(r, *s.scratch);
   s.decided = true;
   const Decision& d = s.last;
@@ -72,10 +73,10 @@ Status EngineFilter::pre(std::uint32_t, const OperationArgs& args) {
       e.mode = d.notify;
       e.denied = true;
       e.status = static_cast<std::uint32_t>(Status::kAccessDenied);
-      e.key = s.scratch->path.text();
+      e.key = r.key ? r.key->text() : std::u16string_view();
       e.value = args.value;
       e.new_key =
-          args.op == Operation::kRenameKey ? s.scratch->new_path.text() : std::u16string_view();
+          r.new_key ? r.new_key->text() : std::u16string_view();
       e.process_id = args.pid;
       e.thread_id = args.thread;
       e.rules = d.rules | d.subtree_rules;

@@ -43,8 +43,8 @@ class Hivewarden : public KeyMatcher {
   std::uint32_t match(std::u16string_view path, std::u16string_view value, bool value_op) override {
     OperationRequest r;
     r.op = value_op ? Operation::kSetValue : Operation::kCreateKey;
-    r.key = path;
     r.value = value;
+    canonicalize_operation(path, {view_.control_set(), {}}, *keys_, r);  // as a host does
     return decide_on(view_, r, *scratch_).rules;
   }
 
@@ -53,6 +53,7 @@ class Hivewarden : public KeyMatcher {
   std::uint64_t size_;
   PolicyView view_;
   std::unique_ptr<DecisionScratch> scratch_ = std::make_unique<DecisionScratch>();
+  std::unique_ptr<OperationKeys> keys_ = std::make_unique<OperationKeys>();
 };
 
 // One entry as folded components after the kernel root.

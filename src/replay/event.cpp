@@ -144,23 +144,44 @@ std::int64_t parse_utc_time(const std::string& t) {
   return ((days * 24 + h) * 60 + mi) * 60000000LL + s * 1000000LL + ms * 1000LL;
 }
 
-std::optional<MappedOperation> map_event(const RegistryEvent& e, std::string& why) {
-  MappedOperation m;
+namespace {
+
+Operation operation_of(const std::string& event_type, bool& known) {
+  known = true;
+  if (event_type == "CreateKey") return Operation::kCreateKey;
+  if (event_type == "DeleteKey") return Operation::kDeleteKey;
+  if (event_type == "SetValue") return Operation::kSetValue;
+  if (event_type == "DeleteValue") return Operation::kDeleteValue;
+  if (event_type == "RenameKey") return Operation::kRenameKey;
+  known = false;
+  return Operation::kCreateKey;
+}
+
+// Sysmon joins key and value name with `\`. Value names may hold `\` themselves (BAM keeps
+// "\Device\HarddiskVolume2\...exe" names), which shows as a doubled separator: the value starts
+// there. Otherwise the value is the last component. False when there is no value part.
+bool split_value(const std::string& target, std::string& key, std::string& value) {
+  const std::size_t doubled = target.find("\\\\");
+  const std::size_t cut = doubled != std::string::npos ? doubled : target.rfind('\\');
+  if (cut == std::string::npos) return false;
+  key = target.substr(0, cut);
+  value = target.substr(cut + 1);
+  if (value == "(Default)") value.clear();
+  return true;
+}
+
+}  // namespace
+
+std::optional<OwnedOperation> map_event(const RegistryEvent& e, std::string& why) {
   if (!e.unreadable.empty()) {
     why = e.unreadable;
     return std::nullopt;
   }
-  if (e.event_type == "CreateKey") {
-    m.op = Operation::kCreateKey;
-  } else if (e.event_type == "DeleteKey") {
-    m.op = Operation::kDeleteKey;
-  } else if (e.event_type == "SetValue") {
-    m.op = Operation::kSetValue;
-  } else if (e.event_type == "DeleteValue") {
-    m.op = Operation::kDeleteValue;
-  } else if (e.event_type == "RenameKey") {
-    m.op = Operation::kRenameKey;
-  } else {
+  OwnedOperation m;
+  OperationRequest& r = m.request;
+  bool known = false;
+  r.op = operation_of(e.event_type, known);
+  if (!known) {
     why = e.event_type.empty() ? "no EventType in the event (the collector lost it)"
                                : "unknown EventType " + e.event_type;
     return std::nullopt;
@@ -169,29 +190,36 @@ std::optional<MappedOperation> map_event(const RegistryEvent& e, std::string& wh
     why = "no TargetObject";
     return std::nullopt;
   }
-  m.key = e.target_object;
-  if (m.op == Operation::kSetValue || m.op == Operation::kDeleteValue) {
-    // Sysmon joins key and value name with `\`. Value names may hold `\` themselves (BAM keeps
-    // "\Device\HarddiskVolume2\...exe" names), which shows as a doubled separator: the value
-    // starts there. Otherwise the value is the last component.
-    const std::size_t doubled = e.target_object.find("\\\\");
-    const std::size_t cut = doubled != std::string::npos ? doubled : e.target_object.rfind('\\');
-    if (cut == std::string::npos) {
-      why = "TargetObject has no value part";
-      return std::nullopt;
-    }
-    m.key = e.target_object.substr(0, cut);
-    m.value = e.target_object.substr(cut + 1);
-    if (m.value == "(Default)") m.value.clear();
+  std::string key = e.target_object, value, new_name;
+  if ((r.op == Operation::kSetValue || r.op == Operation::kDeleteValue) &&
+      !split_value(e.target_object, key, value)) {
+    why = "TargetObject has no value part";
+    return std::nullopt;
   }
-  if (m.op == Operation::kSetValue) parse_details(e.details, m.type, m.data, m.data_known);
-  if (m.op == Operation::kRenameKey) {
+  if (r.op == Operation::kRenameKey) {
     const std::size_t cut = e.new_name_path.rfind('\\');
-    m.new_name = cut == std::string::npos ? e.new_name_path : e.new_name_path.substr(cut + 1);
-    if (m.new_name.empty()) {
+    new_name = cut == std::string::npos ? e.new_name_path : e.new_name_path.substr(cut + 1);
+    if (new_name.empty()) {
       why = "RenameKey without NewName";
       return std::nullopt;
     }
+  }
+  auto key16 = utf8_to_utf16(key), value16 = utf8_to_utf16(value),
+       new_name16 = utf8_to_utf16(new_name), image16 = utf8_to_utf16(e.image);
+  if (!key16 || !value16 || !new_name16 || !image16) {  // never guess a name: say so
+    why = "a key, value or image name that is not valid UTF-8";
+    return std::nullopt;
+  }
+  m.key_text = m.keep(std::move(*key16));
+  r.value = m.keep(std::move(*value16));
+  r.new_name = m.keep(std::move(*new_name16));
+  r.process.image = m.keep(std::move(*image16));
+  r.process.pid = e.pid;
+  r.thread_id = e.thread;
+  if (r.op == Operation::kSetValue) {
+    std::string data;
+    parse_details(e.details, r.type, data, r.has_data);
+    r.data = m.keep_bytes(std::move(data));
   }
   return m;
 }

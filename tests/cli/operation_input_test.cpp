@@ -24,9 +24,9 @@ std::string read_error(const std::string& line) {
 
 OperationInput read_ok(const std::string& line) {
   std::string error;
-  const auto input = operation_from_line(line, error);
+  auto input = operation_from_line(line, error);
   EXPECT_TRUE(input.has_value()) << error;
-  return input.value_or(OperationInput{});
+  return input ? std::move(*input) : OperationInput{};
 }
 
 const std::string kSet = R"({"op":"set-value","key":"HKLM\\SOFTWARE\\A","value":"v")";
@@ -65,7 +65,7 @@ TEST(OperationReader, ErrorMessagesNeverEchoAWholeValue) {
 TEST(OperationReader, NullMeansAbsentAndMistypedFieldsAreErrors) {
   const OperationInput in =
       read_ok(R"({"op":"create-key","key":"HKLM\\A","image":null,"new_name":null,"value":null})");
-  EXPECT_TRUE(in.image.empty());
+  EXPECT_TRUE(in.operation.request.process.image.empty());
   EXPECT_NE(read_error(R"({"op":"set-value","key":"HKLM\\A","value":null})")
                 .find("missing field `value`"),
             std::string::npos);
@@ -96,13 +96,13 @@ TEST(OperationReader, NullMeansAbsentAndMistypedFieldsAreErrors) {
 TEST(OperationReader, FlagsRulesAndRunFieldsAreRead) {
   const OperationInput in = read_ok(
       R"({"op":"create-key","key":"HKLM\\A","flags":["friendly","excluded"],"rules":["notify-sync"],"link":true,"open_link":false,"file":"x.reg","thread":7,"user_sid":"S-1-5-21-1"})");
-  EXPECT_EQ(in.flags, process_flag::kFriendly | process_flag::kExcluded);
-  EXPECT_EQ(in.rules, process_rule::kNotifySync);
-  EXPECT_TRUE(in.create_link);
-  EXPECT_FALSE(in.open_link);
-  EXPECT_EQ(in.file, "x.reg");
-  EXPECT_EQ(in.thread, 7u);
-  EXPECT_EQ(in.user_sid, u"S-1-5-21-1");
+  EXPECT_EQ(in.operation.request.process.extra_flags, process_flag::kFriendly | process_flag::kExcluded);
+  EXPECT_EQ(in.operation.request.process.extra_rules, process_rule::kNotifySync);
+  EXPECT_TRUE(in.operation.request.creates_link);
+  EXPECT_FALSE(in.operation.request.open_link);
+  EXPECT_EQ(in.operation.request.file, u"x.reg");
+  EXPECT_EQ(in.operation.request.thread_id, 7u);
+  EXPECT_EQ(in.operation.request.process.user_sid, u"S-1-5-21-1");
 }
 
 // Adversarial item 17: DWORD 2^32+1 was stored as 1, type 2^32+4 as REG_DWORD.
@@ -127,22 +127,22 @@ TEST(OperationReader, ValueDataIsCheckedAgainstItsType) {
             std::string::npos);
 
   OperationInput in = read_ok(kSet + R"(,"type":"REG_DWORD","data":4294967295})");
-  EXPECT_EQ(in.type, 4u);
-  EXPECT_EQ(in.data, std::string("\xff\xff\xff\xff", 4));
+  EXPECT_EQ(in.operation.request.type, 4u);
+  EXPECT_EQ(in.operation.request.data, std::string("\xff\xff\xff\xff", 4));
   in = read_ok(kSet + R"(,"type":"qword","data":18446744073709551615})");
-  EXPECT_EQ(in.type, 11u);
-  EXPECT_EQ(in.data, std::string(8, '\xff'));
+  EXPECT_EQ(in.operation.request.type, 11u);
+  EXPECT_EQ(in.operation.request.data, std::string(8, '\xff'));
   in = read_ok(kSet + R"(,"type":"multi-sz","data":["a","b"]})");
-  EXPECT_EQ(in.type, 7u);
-  EXPECT_EQ(in.data, std::string("a\0\0\0b\0\0\0\0\0", 10));
+  EXPECT_EQ(in.operation.request.type, 7u);
+  EXPECT_EQ(in.operation.request.data, std::string("a\0\0\0b\0\0\0\0\0", 10));
   in = read_ok(kSet + R"(,"type":"expand_sz","data":"%x%"})");
-  EXPECT_EQ(in.type, 2u);
-  EXPECT_EQ(in.data, std::string("%\0x\0%\0\0\0", 8));
+  EXPECT_EQ(in.operation.request.type, 2u);
+  EXPECT_EQ(in.operation.request.data, std::string("%\0x\0%\0\0\0", 8));
   in = read_ok(kSet + R"(,"type":3,"data":"00ff"})");
-  EXPECT_EQ(in.data, std::string("\x00\xff", 2));
+  EXPECT_EQ(in.operation.request.data, std::string("\x00\xff", 2));
   in = read_ok(kSet + R"(,"data":"hi"})");  // REG_SZ by default
-  EXPECT_TRUE(in.has_data);
-  EXPECT_EQ(in.data, std::string("h\0i\0\0\0", 6));
+  EXPECT_TRUE(in.operation.request.has_data);
+  EXPECT_EQ(in.operation.request.data, std::string("h\0i\0\0\0", 6));
 }
 
 // Adversarial item 19 / SPEC §9: success is success, STATUS_SUCCESS or 0, in any spelling;
@@ -185,8 +185,8 @@ TEST(OperationReader, RawNulBytesAreRefusedAndMinusZeroIsZero) {
   status_is_success(nlohmann::json("-2147483649"), valid);
   EXPECT_FALSE(valid);
   const OperationInput in = read_ok(kSet + R"(,"type":"REG_DWORD","data":-0,"pid":-0})");
-  EXPECT_EQ(in.data, std::string(4, '\0'));
-  EXPECT_EQ(in.pid, 0u);
+  EXPECT_EQ(in.operation.request.data, std::string(4, '\0'));
+  EXPECT_EQ(in.operation.request.process.pid, 0u);
 }
 
 // A field given twice took its last value silently ("op":"set-value",...,"op":"query-value").

@@ -8,6 +8,7 @@
 #include "hivewarden/core/decide.hpp"
 #include "hivewarden/util/utf.hpp"
 #include "test_policy.hpp"
+#include "../support/decide_text.hpp"
 
 namespace hivewarden {
 namespace {
@@ -59,7 +60,7 @@ class DecisionOrder : public ::testing::Test {
                   bool key_exists = false, ProcessFlags flags = 0, ProcessRules rules = 0) {
     OperationRequest r;
     r.op = op;
-    r.key = key;
+    const std::u16string_view r_key_text = key;
     r.value = value;
     r.new_name = new_name;
     r.key_exists = key_exists;
@@ -67,7 +68,7 @@ class DecisionOrder : public ::testing::Test {
     r.process.pid = pid;
     r.process.extra_flags = flags;
     r.process.extra_rules = rules;
-    return decide_on(policy_->view, r, *scratch_);
+    return test::decide_key_text(policy_->view, r, r_key_text, *scratch_);
   }
 
   std::unique_ptr<test::CompiledPolicy> policy_;
@@ -130,9 +131,9 @@ TEST_F(DecisionOrder, UnionGateSkipsOperationsNoRuleNames) {
   auto no_restore = test::compile_yaml("version: 1\nmonitored:\n  - key: 'HKLM\\X'\n    rules: [create-key]\n");
   OperationRequest r;
   r.op = Operation::kSetValue;
-  r.key = u"HKLM\\X";
+  const std::u16string_view r_key_text = u"HKLM\\X";
   r.value = u"v";
-  EXPECT_EQ(decide_on(no_restore->view, r, *scratch_).reason, Reason::kNoMatch);
+  EXPECT_EQ(test::decide_key_text(no_restore->view, r, r_key_text, *scratch_).reason, Reason::kNoMatch);
 }
 
 // §3: process flags and rules by image glob, first match wins.
@@ -244,10 +245,10 @@ TEST_F(DecisionOrder, LegacyHardeningOfLoadAppInitDlls) {
   auto off = test::compile_yaml("version: 1\nmonitored:\n  - key: 'HKLM\\X'\n    rules: [create-key]\n");
   OperationRequest r;
   r.op = Operation::kQueryValue;
-  r.key = key;
+  const std::u16string_view r_key_text = key;
   r.value = u"LoadAppInit_DLLs";
   r.process.extra_flags = process_flag::kSeces;
-  EXPECT_EQ(decide_on(off->view, r, *scratch_).verdict, Verdict::kAllow);  // off by default
+  EXPECT_EQ(test::decide_key_text(off->view, r, r_key_text, *scratch_).verdict, Verdict::kAllow);  // off by default
 }
 
 // §6: a rule applies to the key its entry matches fully, not to subkeys; several clients.
@@ -267,8 +268,8 @@ monitored:
 )");
   OperationRequest r;
   r.op = Operation::kDeleteKey;
-  r.key = u"hklm\\software\\k";
-  const Decision d = decide_on(two->view, r, *scratch_);
+  const std::u16string_view r_key_text = u"hklm\\software\\k";
+  const Decision d = test::decide_key_text(two->view, r, r_key_text, *scratch_);
   EXPECT_EQ(d.rules, rule::kDeleteKey | rule::kDeleteDeny);
   EXPECT_EQ(scratch_->match.hit_count, 2u);  // zeta and alpha; mid has no delete bit
   EXPECT_EQ(d.reason, Reason::kDenyRule);
@@ -279,7 +280,9 @@ TEST_F(DecisionOrder, MalformedNamesFailClosed) {
   EXPECT_EQ(decide(Operation::kDeleteKey, u"HKLM\\SOFTWARE\\Guarded\\").reason, Reason::kDenyRule);  // trailing `\` ignored
   EXPECT_EQ(decide(Operation::kDeleteKey, std::u16string(u"HKLM\\SOFTWARE\\Gua\0rded", 22)).reason, Reason::kInvalidName);
   EXPECT_EQ(decide(Operation::kRenameKey, u"HKLM\\SOFTWARE\\A", u"C:\\x.exe", {}, u"x\\y").reason, Reason::kInvalidName);
-  EXPECT_EQ(decide(Operation::kDeleteKey, u"HKZZ\\SOFTWARE").path_status, PathStatus::kUnknownRoot);
+  OperationRequest unknown_root;
+  unknown_root.op = Operation::kDeleteKey;
+  EXPECT_EQ(test::key_status(policy_->view, unknown_root, u"HKZZ\\SOFTWARE"), PathStatus::kUnknownRoot);
 }
 
 }  // namespace
@@ -317,11 +320,11 @@ monitored:
                   std::u16string_view image = u"C:\\x.exe") {
     OperationRequest r;
     r.op = op;
-    r.key = key;
+    const std::u16string_view r_key_text = key;
     r.new_name = new_name;
     r.process.image = image;
     r.process.pid = 77;
-    return decide_on(policy_->view, r, *scratch_);
+    return test::decide_key_text(policy_->view, r, r_key_text, *scratch_);
   }
   std::unique_ptr<test::CompiledPolicy> policy_;
   std::unique_ptr<DecisionScratch> scratch_ = std::make_unique<DecisionScratch>();
@@ -392,16 +395,16 @@ TEST(HardenedGlobs, EveryControlSetIsGuarded) {
                               u"\\REGISTRY\\MACHINE\\SYSTEM\\controlset003\\services\\windefend"}) {
     OperationRequest r;
     r.op = Operation::kSetValue;
-    r.key = key;
+    const std::u16string_view r_key_text = key;
     r.value = u"Start";
     r.process.image = u"C:\\x.exe";
-    EXPECT_EQ(decide_on(policy->view, r, *scratch).reason, Reason::kHardenedKey) << utf16_to_utf8(key);
+    EXPECT_EQ(test::decide_key_text(policy->view, r, r_key_text, *scratch).reason, Reason::kHardenedKey) << utf16_to_utf8(key);
   }
   OperationRequest other;
   other.op = Operation::kSetValue;
-  other.key = u"HKLM\\SYSTEM\\ControlSet002\\Services\\WinDefendX";
+  const std::u16string_view other_key_text = u"HKLM\\SYSTEM\\ControlSet002\\Services\\WinDefendX";
   other.value = u"Start";
-  EXPECT_EQ(decide_on(policy->view, other, *scratch).reason, Reason::kNoMatch);
+  EXPECT_EQ(test::decide_key_text(policy->view, other, other_key_text, *scratch).reason, Reason::kNoMatch);
   // Whole-component wildcards stay refused in hardened keys.
   policy::PolicySource source;
   std::vector<policy::PolicyProblem> problems;
@@ -471,12 +474,12 @@ monitored:
                   std::uint32_t pid = 77, ProcessFlags flags = 0, ProcessRules rules = 0) {
     OperationRequest r;
     r.op = Operation::kDeleteKey;
-    r.key = key;
+    const std::u16string_view r_key_text = key;
     r.process.image = image;
     r.process.pid = pid;
     r.process.extra_flags = flags;
     r.process.extra_rules = rules;
-    return decide_on(policy_->view, r, *scratch_);
+    return test::decide_key_text(policy_->view, r, r_key_text, *scratch_);
   }
   std::unique_ptr<test::CompiledPolicy> policy_;
   std::unique_ptr<DecisionScratch> scratch_ = std::make_unique<DecisionScratch>();
@@ -568,9 +571,9 @@ TEST_F(DeleteKeyValues, NotifyOnlyValuesAreReportedAndOtherKeysAreNoProtection) 
   // Other operations on the key are unchanged: create-key is not named by any value rule.
   OperationRequest r;
   r.op = Operation::kCreateKey;
-  r.key = u"HKLM\\SOFTWARE\\DenyDelete";
+  const std::u16string_view r_key_text = u"HKLM\\SOFTWARE\\DenyDelete";
   r.process.image = u"C:\\x.exe";
-  EXPECT_EQ(decide_on(policy_->view, r, *scratch_).reason, Reason::kNoMatch);
+  EXPECT_EQ(test::decide_key_text(policy_->view, r, r_key_text, *scratch_).reason, Reason::kNoMatch);
 }
 
 // SPEC 6: a rename's target is canonicalised like any key: renaming a control set to
@@ -592,24 +595,24 @@ monitored:
           u"HKEY_LOCAL_MACHINE\\system\\controlset005"}) {
       OperationRequest r;
       r.op = Operation::kRenameKey;
-      r.key = key;
+      const std::u16string_view r_key_text = key;
       r.new_name = new_name;
       r.process.image = u"C:\\x.exe";
-      const Decision d = decide_on(policy->view, r, *scratch);
+      const Decision d = test::decide_key_text(policy->view, r, r_key_text, *scratch);
       EXPECT_EQ(d.reason, Reason::kDenyRule)
           << utf16_to_utf8(key) << " -> " << utf16_to_utf8(new_name);
-      EXPECT_EQ(std::u16string(scratch->new_path.folded, scratch->new_path.length),
+      EXPECT_EQ(std::u16string(test::last_keys().new_key.folded, test::last_keys().new_key.length),
                 u"\\REGISTRY\\MACHINE\\SYSTEM\\CONTROLSET002");
     }
   }
   // Elsewhere the name is an ordinary name.
   OperationRequest r;
   r.op = Operation::kRenameKey;
-  r.key = u"HKLM\\SOFTWARE\\X";
+  const std::u16string_view r_key_text = u"HKLM\\SOFTWARE\\X";
   r.new_name = u"CurrentControlSet";
   r.process.image = u"C:\\x.exe";
-  EXPECT_EQ(decide_on(policy->view, r, *scratch).reason, Reason::kNoMatch);
-  EXPECT_EQ(utf16_to_utf8(scratch->new_path.text()),
+  EXPECT_EQ(test::decide_key_text(policy->view, r, r_key_text, *scratch).reason, Reason::kNoMatch);
+  EXPECT_EQ(utf16_to_utf8(test::last_keys().new_key.text()),
             "\\REGISTRY\\MACHINE\\SOFTWARE\\CurrentControlSet");
 }
 
@@ -620,10 +623,10 @@ TEST(RenameTarget, RenamingOntoCurrentControlSetMovesOntoHardenedKeys) {
   auto scratch = std::make_unique<DecisionScratch>();
   OperationRequest r;
   r.op = Operation::kRenameKey;
-  r.key = u"HKLM\\SYSTEM\\ControlSet002";
+  const std::u16string_view r_key_text = u"HKLM\\SYSTEM\\ControlSet002";
   r.new_name = u"CurrentControlSet";
   r.process.image = u"C:\\x.exe";
-  EXPECT_EQ(decide_on(policy->view, r, *scratch).reason, Reason::kHardenedKey);
+  EXPECT_EQ(test::decide_key_text(policy->view, r, r_key_text, *scratch).reason, Reason::kHardenedKey);
 }
 
 
@@ -654,12 +657,12 @@ monitored:
   auto decide = [&](Operation op, std::u16string_view key, bool link, std::u16string_view value = {}) {
     OperationRequest r;
     r.op = op;
-    r.key = key;
+    const std::u16string_view r_key_text = key;
     r.value = value;
     r.creates_link = link;
     r.process.image = u"C:\\x.exe";
     r.process.pid = 9;
-    return decide_on(policy->view, r, *scratch);
+    return test::decide_key_text(policy->view, r, r_key_text, *scratch);
   };
   for (const char16_t* key : {u"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender",
                               u"HKLM\\SOFTWARE\\Policies\\Microsoft", u"\\REGISTRY\\MACHINE\\SOFTWARE\\Policies"}) {

@@ -12,6 +12,7 @@
 
 #include "hivewarden/util/utf.hpp"
 #include "test_policy.hpp"
+#include "../support/decide_text.hpp"
 
 namespace hivewarden {
 namespace {
@@ -44,7 +45,7 @@ void install(Engine& engine, const policy::Blob& blob) {
 OperationRequest set_value(std::u16string_view key, std::uint64_t thread) {
   OperationRequest r;
   r.op = Operation::kSetValue;
-  r.key = key;
+  canonicalize_operation(key, {}, test::last_keys(), r);  // valid until this thread's next call
   r.value = u"Anything";
   r.process.image = u"C:\\x.exe";
   r.process.pid = 100;

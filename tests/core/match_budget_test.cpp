@@ -13,6 +13,7 @@
 #include "hivewarden/core/decide.hpp"
 #include "hivewarden/core/matcher.hpp"
 #include "test_policy.hpp"
+#include "../support/decide_text.hpp"
 
 namespace hivewarden {
 namespace {
@@ -23,12 +24,12 @@ class MatchBudget : public ::testing::Test {
                   std::u16string_view value = {}, std::u16string_view new_name = {}) {
     OperationRequest r;
     r.op = op;
-    r.key = key;
+    const std::u16string_view r_key_text = key;
     r.value = value;
     r.new_name = new_name;
     r.process.image = u"C:\\Users\\x\\evil.exe";
     r.process.pid = 1234;
-    return decide_on(policy.view, r, *scratch_);
+    return test::decide_key_text(policy.view, r, r_key_text, *scratch_);
   }
 
   std::unique_ptr<DecisionScratch> scratch_ = std::make_unique<DecisionScratch>();

@@ -11,6 +11,7 @@
 #include "hivewarden/policy/key_pattern.hpp"
 #include "hivewarden/util/utf.hpp"
 #include "test_policy.hpp"
+#include "../support/decide_text.hpp"
 
 namespace hivewarden {
 namespace {
@@ -135,11 +136,11 @@ monitored:
   Decision set_value(std::u16string_view key, std::u16string_view sid = {}) {
     OperationRequest r;
     r.op = Operation::kSetValue;
-    r.key = key;
+    const std::u16string_view r_key_text = key;
     r.process.image = u"C:\\x.exe";
     r.process.pid = 1;
     r.process.user_sid = sid;
-    return decide_on(policy_->view, r, *scratch_);
+    return test::decide_key_text(policy_->view, r, r_key_text, *scratch_);
   }
   std::unique_ptr<test::CompiledPolicy> policy_;
   std::unique_ptr<DecisionScratch> scratch_ = std::make_unique<DecisionScratch>();

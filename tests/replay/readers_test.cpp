@@ -17,6 +17,7 @@
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/replay/readers.hpp"
 #include "hivewarden/util/utf.hpp"
+#include "../support/decide_text.hpp"
 
 namespace hivewarden::replay {
 namespace {
@@ -107,22 +108,22 @@ TEST(Replay, MappingSplitsKeysAndValues) {
   std::string why;
   auto m = map_event(e, why);
   ASSERT_TRUE(m);
-  EXPECT_EQ(m->key, "HKLM\\SOFTWARE\\Run");
-  EXPECT_EQ(m->value, "");
+  EXPECT_EQ(utf16_to_utf8(m->key_text), "HKLM\\SOFTWARE\\Run");
+  EXPECT_EQ(utf16_to_utf8(m->request.value), "");
   e.target_object =
       "HKLM\\System\\bam\\UserSettings\\S-1-5-18\\\\Device\\HarddiskVolume2\\x.exe";  // a value
                                                                                       // named
                                                                                       // \Device\...
   m = map_event(e, why);
   ASSERT_TRUE(m);
-  EXPECT_EQ(m->key, "HKLM\\System\\bam\\UserSettings\\S-1-5-18");
-  EXPECT_EQ(m->value, "\\Device\\HarddiskVolume2\\x.exe");
+  EXPECT_EQ(utf16_to_utf8(m->key_text), "HKLM\\System\\bam\\UserSettings\\S-1-5-18");
+  EXPECT_EQ(utf16_to_utf8(m->request.value), "\\Device\\HarddiskVolume2\\x.exe");
   e.event_type = "RenameKey";
   e.target_object = "HKLM\\A\\Old";
   e.new_name_path = "HKLM\\A\\New";
   m = map_event(e, why);
   ASSERT_TRUE(m);
-  EXPECT_EQ(m->new_name, "New");
+  EXPECT_EQ(utf16_to_utf8(m->request.new_name), "New");
   e.event_type = "";
   EXPECT_FALSE(map_event(e, why));
   EXPECT_NE(why.find("EventType"), std::string::npos);
@@ -175,7 +176,7 @@ TEST(Replay, EveryOtrfEventIsReadAndMappedOrAccountedFor) {
       ++no_type;
       continue;
     }
-    ASSERT_EQ(canonicalize_key(*utf8_to_utf16(m->key), {}, *path), PathStatus::kOk) << m->key;
+    ASSERT_EQ(canonicalize_key(m->key_text, {}, *path), PathStatus::kOk) << utf16_to_utf8(m->key_text);
     ++mapped;
   }
   EXPECT_EQ(no_type, 27158u);  // as data/replay/COUNTS.txt counts them
@@ -293,26 +294,17 @@ TEST(Replay, DefenderTamperingSamplesAreDeniedOrReported) {
     for (const auto& e : read_all(log.string(), stats, error, ok)) {
       std::string why;
       const auto m = map_event(e, why);
-      if (!m || !std::regex_search(m->key, defender)) continue;
-      const std::u16string key = *utf8_to_utf16(m->key), value = *utf8_to_utf16(m->value),
-                           image = *utf8_to_utf16(e.image);
-      ProcessIdentity who;
-      who.image = image;
-      who.pid = e.pid;
-      if (classify_process(view, who, *scratch).flags & process_flag::kAvService)
+      if (!m) continue;
+      const std::string key = utf16_to_utf8(m->key_text), value = utf16_to_utf8(m->request.value);
+      if (!std::regex_search(key, defender)) continue;
+      if (classify_process(view, m->request.process, *scratch).flags & process_flag::kAvService)
         continue;  // Defender itself
-      OperationRequest r;
-      r.op = m->op;
-      r.key = key;
-      r.value = value;
-      r.process.image = image;
-      r.process.pid = e.pid;
-      const Decision d = decide_on(view, r, *scratch);
+      const Decision d = test::decide_key_text(view, m->request, m->key_text, *scratch);
       std::printf("[ defender ] %s %s %s:%s -> %s (%s)\n", log.filename().c_str(),
-                  std::string(traits(m->op).name).c_str(), m->key.c_str(), m->value.c_str(),
+                  std::string(traits(m->request.op).name).c_str(), key.c_str(), value.c_str(),
                   verdict_name(d.verdict), reason_name(d.reason));
       EXPECT_TRUE(d.verdict == Verdict::kDeny || d.notify != NotifyMode::kNone)
-          << m->key << " " << m->value;
+          << key << " " << value;
       ++samples;
     }
   }

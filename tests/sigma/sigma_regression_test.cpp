@@ -15,6 +15,7 @@
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/sigma/sigma_import.hpp"
 #include "hivewarden/util/utf.hpp"
+#include "../support/decide_text.hpp"
 
 namespace hivewarden::sigma {
 namespace {
@@ -141,13 +142,13 @@ TEST(SigmaRegression, EveryImportedRuleReportsItsRegressionEvent) {
         if (!event_op(event, op)) continue;
         OperationRequest request;
         request.op = op.op;
-        request.key = op.key;
+        const std::u16string_view request_key_text = op.key;
         request.value = op.value;
         request.new_name = op.new_name;
         request.process.image = op.image;
         request.process.pid = op.pid;
-        const Decision d = decide_on(view, request, *scratch);
-        ASSERT_EQ(d.path_status, PathStatus::kOk) << j.path();
+        ASSERT_EQ(test::key_status(view, request, request_key_text), PathStatus::kOk) << j.path();
+        const Decision d = test::decide_key_text(view, request, request_key_text, *scratch);
         if (d.notify != NotifyMode::kNone) {
           ++reports;
         } else {

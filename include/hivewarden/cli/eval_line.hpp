@@ -13,16 +13,18 @@
 
 namespace hivewarden::cli {
 
-// A decided operation, explained. `decision.path_status` other than kOk means the key could not
-// be read at all (an unknown root, HKCU without a SID): not decided, an input error.
+// A decided operation, explained. `key_status` kUnknownRoot or kNeedsUserSid means the key could
+// not be named at all: not decided, an input error.
 struct DecidedOperation {
+  PathStatus key_status = PathStatus::kOk;
+  OperationRequest request;  // as decided: its keys canonical, in the session's OperationKeys
   Decision decision;
   Explanation explanation;
 };
 
-// Decides `input` through the session's engine, then runs its post-operation with the input's
-// `status` (a failed operation sends nothing: `notify` becomes none, `reason` still says which
-// rule matched).
+// Canonicalises `input`'s key once (the policy's control set, the input's user SID) and decides it
+// through the session's engine, then runs its post-operation with the input's `status` (a failed
+// operation sends nothing: `notify` becomes none, `reason` still says which rule matched).
 DecidedOperation decide_operation(PolicySession& session, const OperationInput& input);
 
 struct EvalResult {

@@ -30,8 +30,7 @@ struct Explanation {
   std::string why;           // one sentence
 };
 
-// Explains `d`, decided for `request` against `policy` with `scratch` (still holding its paths
-// and hits).
+// Explains `d`, decided for `request` against `policy` with `scratch` (still holding its hits).
 Explanation explain(const PolicyView& policy, const OperationRequest& request, const Decision& d,
                     const DecisionScratch& scratch);
 

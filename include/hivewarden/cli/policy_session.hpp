@@ -13,6 +13,7 @@ struct PolicySession {
   policy::Blob blob;
   std::unique_ptr<Engine> engine;
   std::unique_ptr<DecisionScratch> scratch;
+  std::unique_ptr<OperationKeys> keys;  // where the session's operations are canonicalised
   PolicyRef policy;
 };
 

@@ -20,7 +20,8 @@ inline char16_t fold_unit(char16_t unit) {
   if (unit < 0x80) {  // ASCII fast path: most registry names
     return (unit >= u'a' && unit <= u'z') ? static_cast<char16_t>(unit - 32) : unit;
   }
-  const unsigned short delta = detail::kFoldDeltaPages[detail::kFoldPageIndex[unit >> 8]][unit & 0xFF];
+  const unsigned short delta =
+      detail::kFoldDeltaPages[detail::kFoldPageIndex[unit >> 8]][unit & 0xFF];
   return static_cast<char16_t>(unit + delta);
 }
 

@@ -13,6 +13,7 @@ ProcessContext classify_process(const PolicyView& policy, const ProcessIdentity&
 
 // Decides one pre-operation against `policy` in the order of SPEC §4, without side effects:
 // keeping a call context is the engine's part. Allocates nothing.
-Decision decide_on(const PolicyView& policy, const OperationRequest& request, DecisionScratch& scratch);
+Decision decide_on(const PolicyView& policy, const OperationRequest& request,
+                   DecisionScratch& scratch);
 
 }  // namespace hivewarden

@@ -15,14 +15,14 @@ namespace hivewarden {
 
 // What a post-operation learns from its pre-operation's call context.
 struct PostOutcome {
-  bool found = false;     // a context of this thread and operation was waiting
+  bool found = false;                     // a context of this thread and operation was waiting
   NotifyMode notify = NotifyMode::kNone;  // kNone when the operation failed
   Operation op = Operation::kCreateKey;
   Rules rules = 0;
   std::uint32_t hit_count = 0;
   MatchHit hits[16];  // the first hits (entries and clients of `policy`)
   bool hits_truncated = false;
-  PolicyRef policy;   // the policy the pre-operation matched against
+  PolicyRef policy;  // the policy the pre-operation matched against
 };
 
 struct EngineStats {

@@ -38,8 +38,8 @@ struct KeyPath {
 
 enum class PathStatus : std::uint8_t {
   kOk,
-  kInvalidName,  // empty component, NUL where the form cannot carry one, over a limit
-  kUnknownRoot,  // not \REGISTRY\... and not a root key hivewarden knows
+  kInvalidName,   // empty component, NUL where the form cannot carry one, over a limit
+  kUnknownRoot,   // not \REGISTRY\... and not a root key hivewarden knows
   kNeedsUserSid,  // HKCU without the user's SID
 };
 
@@ -53,7 +53,8 @@ struct CanonicalOptions {
 // HKEY_USERS, HKCU, HKEY_CURRENT_USER, HKCR, HKEY_CLASSES_ROOT, HKCC, HKEY_CURRENT_CONFIG
 // (NUL not allowed: Win32 strings end at NUL). Root names compare case-insensitively. One
 // trailing `\` is ignored. \REGISTRY\MACHINE\SYSTEM\CurrentControlSet becomes ControlSet00N.
-PathStatus canonicalize_key(std::u16string_view input, const CanonicalOptions& options, KeyPath& out);
+PathStatus canonicalize_key(std::u16string_view input, const CanonicalOptions& options,
+                            KeyPath& out);
 
 // Appends one more component (a rename's new name) to a canonical path, without changing the
 // components before it. Returns kInvalidName for an empty name, a `\` in it, or a limit.

@@ -20,9 +20,9 @@ enum class MessageType : std::uint16_t {
 
 // Flags of a record.
 namespace record_flag {
-inline constexpr std::uint32_t kDenied = 0x1;          // sent by a denial, before the operation
-inline constexpr std::uint32_t kHasDataBefore = 0x2;   // type and data before were captured
-inline constexpr std::uint32_t kHasDataAfter = 0x4;    // type and data after are known
+inline constexpr std::uint32_t kDenied = 0x1;           // sent by a denial, before the operation
+inline constexpr std::uint32_t kHasDataBefore = 0x2;    // type and data before were captured
+inline constexpr std::uint32_t kHasDataAfter = 0x4;     // type and data after are known
 inline constexpr std::uint32_t kHashesTruncated = 0x8;  // more clients matched than are listed
 }  // namespace record_flag
 
@@ -114,6 +114,7 @@ struct RecordError {
 };
 
 // Checks and decodes one record that fills `data` exactly. On failure says what and where.
-bool decode_record(const unsigned char* data, std::uint64_t size, RecordView& out, RecordError& error);
+bool decode_record(const unsigned char* data, std::uint64_t size, RecordView& out,
+                   RecordError& error);
 
 }  // namespace hivewarden

@@ -40,7 +40,9 @@ inline constexpr std::uint32_t kPostReplaceKey = 0x2E;
 inline constexpr std::uint64_t kPreMask = 0x220000000017;
 inline constexpr std::uint64_t kAllHandledMask = 0x66000C0B8017;
 inline constexpr std::uint64_t kPostMask = 0x4400080B8000;
-constexpr bool in_mask(std::uint64_t mask, std::uint32_t cls) { return cls < 64 && ((mask >> cls) & 1) != 0; }
+constexpr bool in_mask(std::uint64_t mask, std::uint32_t cls) {
+  return cls < 64 && ((mask >> cls) & 1) != 0;
+}
 }  // namespace notify_class
 
 struct OperationTraits {

@@ -24,19 +24,19 @@ struct Range {
 };
 
 enum Section : std::uint32_t {
-  kStrings,         // char16_t units
-  kNodes,           // Node; node 0 is the root (\REGISTRY's parent)
-  kLiteralEdges,    // LiteralEdge, each node's run sorted by (hash, folded name)
-  kPatternEdges,    // PatternEdge: `*`, `*{N}`, `**`, name globs
-  kKeyClients,      // ClientRule of key operations
-  kValues,          // ValuePattern
-  kValueClients,    // ClientRule of value operations
-  kClients,         // Client
-  kEntries,         // Entry: where a rule came from, for explanations
-  kHardenedKeys,    // Range into kHardenedParts
-  kHardenedParts,   // StrRef of folded components
-  kProcesses,       // ProcessRule, in policy order (first match wins)
-  kSubtreeRules,    // Rules per node: the OR of every rule at the node and below it
+  kStrings,        // char16_t units
+  kNodes,          // Node; node 0 is the root (\REGISTRY's parent)
+  kLiteralEdges,   // LiteralEdge, each node's run sorted by (hash, folded name)
+  kPatternEdges,   // PatternEdge: `*`, `*{N}`, `**`, name globs
+  kKeyClients,     // ClientRule of key operations
+  kValues,         // ValuePattern
+  kValueClients,   // ClientRule of value operations
+  kClients,        // Client
+  kEntries,        // Entry: where a rule came from, for explanations
+  kHardenedKeys,   // Range into kHardenedParts
+  kHardenedParts,  // StrRef of folded components
+  kProcesses,      // ProcessRule, in policy order (first match wins)
+  kSubtreeRules,   // Rules per node: the OR of every rule at the node and below it
   kSectionCount,
 };
 
@@ -111,8 +111,8 @@ struct Client {
 };
 
 struct Entry {
-  StrRef key;    // the key pattern as written
-  StrRef value;  // the value pattern, when has_value
+  StrRef key;          // the key pattern as written
+  StrRef value;        // the value pattern, when has_value
   std::uint32_t line;  // in the policy source, 0 when unknown
   std::uint32_t has_value;
 };

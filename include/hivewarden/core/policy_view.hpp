@@ -32,16 +32,26 @@ class PolicyView {
   std::u16string_view str(blob::StrRef ref) const { return {strings_ + ref.offset, ref.length}; }
 
   Span<blob::Node> nodes() const { return nodes_; }
-  Span<blob::LiteralEdge> literal_edges(blob::Range r) const { return {literal_edges_ + r.first, r.count}; }
-  Span<blob::PatternEdge> pattern_edges(blob::Range r) const { return {pattern_edges_ + r.first, r.count}; }
+  Span<blob::LiteralEdge> literal_edges(blob::Range r) const {
+    return {literal_edges_ + r.first, r.count};
+  }
+  Span<blob::PatternEdge> pattern_edges(blob::Range r) const {
+    return {pattern_edges_ + r.first, r.count};
+  }
   const blob::PatternEdge& pattern_edge(std::uint32_t i) const { return pattern_edges_[i]; }
-  Span<blob::ClientRule> key_clients(blob::Range r) const { return {key_clients_ + r.first, r.count}; }
+  Span<blob::ClientRule> key_clients(blob::Range r) const {
+    return {key_clients_ + r.first, r.count};
+  }
   Span<blob::ValuePattern> values(blob::Range r) const { return {values_ + r.first, r.count}; }
-  Span<blob::ClientRule> value_clients(blob::Range r) const { return {value_clients_ + r.first, r.count}; }
+  Span<blob::ClientRule> value_clients(blob::Range r) const {
+    return {value_clients_ + r.first, r.count};
+  }
   Span<blob::Client> clients() const { return clients_; }
   Span<blob::Entry> entries() const { return entries_; }
   Span<blob::Range> hardened_keys() const { return hardened_keys_; }
-  Span<blob::StrRef> hardened_parts(blob::Range r) const { return {hardened_parts_ + r.first, r.count}; }
+  Span<blob::StrRef> hardened_parts(blob::Range r) const {
+    return {hardened_parts_ + r.first, r.count};
+  }
   Span<blob::ProcessRule> processes() const { return processes_; }
 
   // Every rule at node `n` or below it (key and value rules): what an operation that moves or

@@ -76,9 +76,9 @@ inline constexpr NamedBit kRuleNames[] = {
 };
 
 inline constexpr NamedBit kProcessFlagNames[] = {
-    {"system", process_flag::kSystem},       {"av-service", process_flag::kAvService},
-    {"excluded", process_flag::kExcluded},   {"service-sid", process_flag::kServiceSid},
-    {"friendly", process_flag::kFriendly},   {"seces", process_flag::kSeces},
+    {"system", process_flag::kSystem},     {"av-service", process_flag::kAvService},
+    {"excluded", process_flag::kExcluded}, {"service-sid", process_flag::kServiceSid},
+    {"friendly", process_flag::kFriendly}, {"seces", process_flag::kSeces},
 };
 
 inline constexpr NamedBit kProcessRuleNames[] = {

@@ -9,6 +9,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "hivewarden/core/operation.hpp"
+#include "hivewarden/util/owned_operation.hpp"
 
 namespace hivewarden::replay {
 
@@ -24,19 +25,11 @@ struct RegistryEvent {
   std::string unreadable;     // why a field could not be read ("" when all could): not mapped
 };
 
-// What an event means as an operation of SPEC §1 (TargetObject split into key and value for value
+// An event as an operation of SPEC §1 (TargetObject split into key and value for value
 // operations at the last `\`, or at a doubled `\\` where the value name itself starts with `\`;
-// Sysmon's "(Default)" is the unnamed value).
-struct MappedOperation {
-  Operation op = Operation::kCreateKey;
-  std::string key, value, new_name;  // new_name: the last component of NewName
-  std::uint32_t type = 0;            // set-value: REG_DWORD / REG_QWORD / REG_BINARY / REG_SZ
-  std::string data;  // set-value: raw bytes as Windows stores them ("" for Binary Data)
-  bool data_known = false;
-};
-
-// Maps an event; nullopt with `why` for one it cannot (no EventType, unknown type, no key).
-std::optional<MappedOperation> map_event(const RegistryEvent& event, std::string& why);
+// Sysmon's "(Default)" is the unnamed value; set-value's Details as its data). nullopt with `why`
+// for one it cannot map (no EventType, unknown type, no key, a name that is not UTF-8).
+std::optional<OwnedOperation> map_event(const RegistryEvent& event, std::string& why);
 
 // Sysmon's Details text: "DWORD (0x00000001)", "QWORD (0x00000000-0x00000001)", "Binary Data", or a
 // string. Sets type and the bytes Windows would store.

@@ -53,9 +53,9 @@ nlohmann::json operation_object(const CheckOptions& o) {
   return object;
 }
 
-void print_readable(std::ostream& out, const OperationRequest& request, const Decision& d,
-                    const Explanation& e, const std::string& image) {
-  out << "operation  " << traits(request.op).name << "  " << utf16_to_utf8(request.key);
+void print_readable(std::ostream& out, const OperationRequest& request, std::u16string_view key,
+                    const Decision& d, const Explanation& e, const std::string& image) {
+  out << "operation  " << traits(request.op).name << "  " << utf16_to_utf8(key);
   if (traits(request.op).matches_values || request.op == Operation::kQueryValue) {
     out << "  value '" << utf16_to_utf8(request.value) << "'";
   }
@@ -103,8 +103,8 @@ int run_check(const CheckOptions& options, std::ostream& out) {
   if (!session) return kExitInputError;
   const DecidedOperation decided = decide_operation(*session, *input);
   const Decision& d = decided.decision;
-  if (d.path_status != PathStatus::kOk) {
-    std::cerr << "error: --key: " << path_status_text(d.path_status) << "\n";
+  if (decided.key_status != PathStatus::kOk && decided.key_status != PathStatus::kInvalidName) {
+    std::cerr << "error: --key: " << path_status_text(decided.key_status) << "\n";
     return kExitInputError;
   }
   if (options.json) {
@@ -112,7 +112,8 @@ int run_check(const CheckOptions& options, std::ostream& out) {
                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
         << "\n";
   } else {
-    print_readable(out, input->request(), d, decided.explanation, options.image);
+    print_readable(out, decided.request, input->operation.key_text, d, decided.explanation,
+                   options.image);
   }
   return kExitOk;
 }

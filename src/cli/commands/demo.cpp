@@ -23,17 +23,18 @@ std::string shorten(const std::string& s, std::size_t width) {
 
 // One decided operation as two lines of text: what was done, by whom, and the outcome.
 void print_decided(std::ostream& out, const EvalResult& r) {
-  const OperationInput& input = *r.input;
+  const OwnedOperation& input = r.input->operation;
+  const OperationRequest& op = input.request;
   const bool deny = r.decision.verdict == Verdict::kDeny;
   const bool notify = r.decision.notify != NotifyMode::kNone;
   const std::string key =
-      r.json.contains("key") ? r.json["key"].get<std::string>() : utf16_to_utf8(input.key);
+      r.json.contains("key") ? r.json["key"].get<std::string>() : utf16_to_utf8(input.key_text);
   std::string what = r.json["op"].get<std::string>() + " " + shorten(key, 58);
-  if (traits(input.op).matches_values || input.op == Operation::kQueryValue) {
-    what += " : " + utf16_to_utf8(input.value);
+  if (traits(op.op).matches_values || op.op == Operation::kQueryValue) {
+    what += " : " + utf16_to_utf8(op.value);
   }
-  if (input.op == Operation::kRenameKey) what += " -> " + utf16_to_utf8(input.new_name);
-  const std::string image = input.image.empty() ? "?" : utf16_to_utf8(input.image);
+  if (op.op == Operation::kRenameKey) what += " -> " + utf16_to_utf8(op.new_name);
+  const std::string image = op.process.image.empty() ? "?" : utf16_to_utf8(op.process.image);
   out << (deny ? "  DENY  " : "  allow ")
       << (notify ? "[" + r.json["notify"].get<std::string>() + "] " : "        ") << what << "\n"
       << "          by " << shorten(image, 60) << " -- " << r.json["reason"].get<std::string>();

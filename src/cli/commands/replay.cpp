@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hivewarden/cli/commands.hpp"
+#include "hivewarden/cli/eval_line.hpp"
 #include "hivewarden/cli/explain.hpp"
 #include "hivewarden/cli/operation_input.hpp"
 #include "hivewarden/cli/policy_session.hpp"
@@ -156,38 +157,24 @@ int run_replay(const ReplayOptions& o, std::ostream& out) {
     events.get(i, e);
     progress.tick(++done);
     std::string why;
-    const auto mapped = replay::map_event(e, why);
+    auto mapped = replay::map_event(e, why);
     if (!mapped) {
       ++tally.unmapped[why];
       continue;
     }
-    auto key = utf8_to_utf16(mapped->key), value = utf8_to_utf16(mapped->value),
-         new_name = utf8_to_utf16(mapped->new_name), image = utf8_to_utf16(e.image);
-    if (!key || !value || !new_name || !image) {  // never guess a name: count it, say so
-      ++tally.unmapped["a key, value or image name that is not valid UTF-8"];
+    OperationInput input;  // the log says the operation happened: its post-operation succeeds
+    input.operation = std::move(*mapped);
+    const DecidedOperation decided = decide_operation(*session, input);
+    if (decided.key_status != PathStatus::kOk && decided.key_status != PathStatus::kInvalidName) {
+      ++tally.unmapped[std::string("key: ") + path_status_text(decided.key_status)];
       continue;
     }
-    OperationInput input;
-    input.op = mapped->op;
-    input.key = std::move(*key);
-    input.value = std::move(*value);
-    input.new_name = std::move(*new_name);
-    input.image = std::move(*image);
-    input.pid = e.pid;
-    input.thread = e.thread;
-    const OperationRequest request = input.request();
-    const Decision d = session->engine->decide(request, *session->scratch);
-    if (d.context_kept)
-      session->engine->complete(request.thread_id, request.op, true);  // the log says it happened
-    if (d.path_status != PathStatus::kOk) {
-      ++tally.unmapped[std::string("key: ") + path_status_text(d.path_status)];
-      continue;
-    }
-    const Explanation x = explain(session->policy.view(), request, d, *session->scratch);
+    const Decision& d = decided.decision;
+    const Explanation& x = decided.explanation;
     ++tally.decided;
     ++tally.by_decision[verdict_name(d.verdict)];
     ++tally.by_reason[reason_name(d.reason)];
-    ++tally.by_op[std::string(traits(mapped->op).name)];
+    ++tally.by_op[std::string(traits(input.operation.request.op).name)];
     for (const auto& c : x.clients) ++tally.by_client[c];
     for (const NamedBit& nb : kRuleNames) {
       if (d.rules & nb.bit) ++tally.by_rule[std::string(nb.name)];
@@ -199,9 +186,9 @@ int run_replay(const ReplayOptions& o, std::ostream& out) {
     }
     nlohmann::ordered_json line;
     if (other) {
-      const Decision od = other->engine->decide(request, *other->scratch);
-      if (od.context_kept) other->engine->complete(request.thread_id, request.op, true);
-      const Explanation ox = explain(other->policy.view(), request, od, *other->scratch);
+      const DecidedOperation what_if = decide_operation(*other, input);
+      const Decision& od = what_if.decision;
+      const Explanation& ox = what_if.explanation;
       if (od.verdict == d.verdict && od.reason == d.reason && od.notify == d.notify &&
           ox.clients == x.clients)
         continue;
@@ -216,11 +203,11 @@ int run_replay(const ReplayOptions& o, std::ostream& out) {
     line["time"] = e.utc_time;
     line["computer"] = e.computer;
     line["process"] = {{"image", e.image}, {"pid", e.pid}, {"guid", e.process_guid}};
-    line["op"] = traits(mapped->op).name;
+    const OperationRequest& op = input.operation.request;
+    line["op"] = traits(op.op).name;
     line["event"] = {{"source", e.source}, {"index", e.index}, {"id", e.event_id}};
-    if (!mapped->value.empty() || mapped->op == Operation::kSetValue ||
-        mapped->op == Operation::kDeleteValue)
-      line["value"] = mapped->value;
+    if (!op.value.empty() || op.op == Operation::kSetValue || op.op == Operation::kDeleteValue)
+      line["value"] = utf16_to_utf8(op.value);
     if (!e.details.empty()) line["details"] = e.details;
     out << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     if (!out) break;

@@ -141,13 +141,15 @@ int run_run(const RunOptions& o, std::ostream& out) {
       continue;
     }
     const OperationInput* input = &*line.input;
+    const OperationRequest& req = input->operation.request;
     std::string error;
     const PathStatus ps = canonicalize_key(
-        input->key, {session->policy.view().control_set(), input->user_sid}, *path);
+        input->operation.key_text, {session->policy.view().control_set(), req.process.user_sid}, *path);
     if (ps == PathStatus::kInvalidName) {
       // No registry holds such a name; the engine denies it (fail closed), as `eval` says.
-      const Decision d = session->engine->decide(input->request(), *session->scratch);
-      print_result(out, number, input->op, input->key, host::Status::kAccessDenied, &d);
+      OperationRequest invalid = req;
+      const Decision d = session->engine->decide(invalid, *session->scratch);
+      print_result(out, number, req.op, input->operation.key_text, host::Status::kAccessDenied, &d);
       ++by_status[host::status_name(host::Status::kAccessDenied)];
       continue;
     }
@@ -156,28 +158,29 @@ int run_run(const RunOptions& o, std::ostream& out) {
       continue;
     }
     host::HostOperation op;
-    op.op = input->op;
+    op.op = req.op;
     op.key = std::u16string(path->text());
-    op.value = input->value;
-    op.new_name = input->new_name;
-    op.type = input->type;
-    op.data = input->data;
-    op.image = input->image;
-    op.pid = input->pid;
-    op.flags = input->flags;
-    op.rules = input->rules;
+    op.value = req.value;
+    op.new_name = req.new_name;
+    op.type = req.type;
+    op.data = req.data;
+    op.image = req.process.image;
+    op.pid = req.process.pid;
+    op.flags = req.process.extra_flags;
+    op.rules = req.process.extra_rules;
     op.win32_names = !path->native_form;
-    op.thread = input->thread;
-    op.open_link = input->open_link;
-    op.create_link = input->create_link;
+    op.thread = req.thread_id;
+    op.open_link = req.open_link;
+    op.create_link = req.creates_link;
     op.fails = !input->success;  // the line says the operation failed: it does, after the engine
     if (op.op == Operation::kRestoreKey || op.op == Operation::kReplaceKey) {
       // The last saved file read is kept: many lines restoring the same file read it once.
-      if (input->file.empty() ||
-          (input->file != saved_file &&
-           !load_saved_file(input->file, session->policy.view().control_set(), saved, saved_file,
+      const std::string file = utf16_to_utf8(req.file);
+      if (file.empty() ||
+          (file != saved_file &&
+           !load_saved_file(file, session->policy.view().control_set(), saved, saved_file,
                             error))) {
-        fail(input->file.empty()
+        fail(file.empty()
                  ? "restore-key and replace-key need `file`, a .reg file of the subtree"
                  : error);
         continue;
