@@ -1,21 +1,13 @@
 // The `hivewarden` command line: one binary, one subcommand per job. Each command's file adds its
 // own subcommand (register_* in src/cli/commands/); main parses and runs the one given.
-#include <array>
 #include <csignal>
 #include <iostream>
-#include <vector>
 
 #include "hivewarden/cli/commands.hpp"
 
 namespace {
 
 using namespace hivewarden::cli;
-
-// In the order `hivewarden --help` lists them.
-constexpr std::array<RegisterSubcommand, 10> kSubcommands = {
-    register_compile,      register_dump,  register_check, register_eval,   register_monitor,
-    register_import_sigma, register_bench, register_run,   register_replay, register_demo,
-};
 
 // Whatever a command printed must have reached its destination (a full disk is an error).
 int finish(int code) {
@@ -42,8 +34,7 @@ int main(int argc, char** argv) {
   CLI::App app{"hivewarden: a registry-protection engine (WdFilter's registry logic, rebuilt)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "hivewarden 0.1.0");
-  std::vector<Subcommand> subcommands;
-  for (const RegisterSubcommand add : kSubcommands) subcommands.push_back(add(app));
+  const std::vector<Subcommand> subcommands = register_subcommands(app);
 
   try {
     app.parse(argc, argv);

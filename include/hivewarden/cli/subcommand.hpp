@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -34,5 +35,8 @@ Subcommand register_bench(CLI::App& app);
 Subcommand register_run(CLI::App& app);
 Subcommand register_replay(CLI::App& app);
 Subcommand register_demo(CLI::App& app);
+
+// Adds every subcommand above to `app`, in the order `--help` lists them (src/cli/subcommands.cpp).
+std::vector<Subcommand> register_subcommands(CLI::App& app);
 
 }  // namespace hivewarden::cli
