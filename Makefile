@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build demo test test-release test-asan test-tsan windows bench format clean
+.PHONY: all deps configure build demo test test-release test-asan test-tsan windows bench format lint clean
 
 all: build
 
@@ -57,6 +57,12 @@ bench: build
 
 format:
 	find include src tests bench fuzz -name '*.hpp' -o -name '*.cpp' | xargs clang-format -i
+
+# Checks on the source itself: no function over 80 lines without a reason ("long because").
+lint:
+	python3 scripts/check-layers
+	python3 scripts/check-function-length --self-test
+	python3 scripts/check-function-length
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(WIN_BUILD) $(FUZZ_BUILD)

@@ -118,82 +118,62 @@ ProcessContext classify_process(const PolicyView& policy, const ProcessIdentity&
   return out;
 }
 
-Decision decide_on(const PolicyView& policy, const OperationRequest& request,
-                   DecisionScratch& scratch) {
-  Decision d;
-  scratch.match.reset();
-  d.process = classify_process(policy, request.process, scratch);
-  const OperationTraits& op = traits(request.op);
+namespace {
 
+// A name the registry would refuse, or one a Win32 caller could not have meant: fails closed.
+bool invalid_names(const OperationRequest& request, const OperationTraits& op) {
   // The host canonicalised the key (and a rename's target); an invalid name fails closed.
-  const bool rename = request.op == Operation::kRenameKey;
-  if (request.key == nullptr || (rename && request.new_key == nullptr)) {
-    return deny(d, Reason::kInvalidName, NotifyMode::kNone);
-  }
-  const KeyPath& key = *request.key;
+  if (request.key == nullptr || (request.op == Operation::kRenameKey && request.new_key == nullptr))
+    return true;
   const bool value_op = op.matches_values || request.op == Operation::kQueryValue;
-  if (value_op && (request.value.size() > kMaxValueNameUnits ||
-                   ((!key.native_form || request.names_from_win32) &&
-                    request.value.find(u'\0') != std::u16string_view::npos))) {
-    return deny(d, Reason::kInvalidName, NotifyMode::kNone);
-  }
+  return value_op && (request.value.size() > kMaxValueNameUnits ||
+                      ((!request.key->native_form || request.names_from_win32) &&
+                       request.value.find(u'\0') != std::u16string_view::npos));
+}
 
-  // SPEC §5: the legacy hardening callback only looks at query-value.
-  if (request.op == Operation::kQueryValue) {
-    if (policy.legacy_hardening() && equal_folded(request.value, u"LoadAppInit_DLLs") &&
-        (d.process.flags & (process_flag::kSeces | process_flag::kServiceSid)) != 0) {
-      return deny(d, Reason::kLegacyHardening, NotifyMode::kNone);
-    }
-    return allow(d, Reason::kNoMatch);
-  }
+// §4.1: the key (or a rename's target) is hardened. Moving or overwriting an ancestor of a
+// hardened key moves or overwrites the hardened key too (WdFilter's prefix match misses that).
+bool touches_hardened_key(const PolicyView& policy, const OperationRequest& request,
+                          bool subtree_op) {
+  const KeyPath& key = *request.key;
+  const bool rename = request.op == Operation::kRenameKey;
+  return is_hardened(policy, key, key.count) ||
+         (rename && is_hardened(policy, *request.new_key, request.new_key->count)) ||
+         (subtree_op && is_hardened_below(policy, key, key.count)) ||
+         (rename && is_hardened_below(policy, *request.new_key, request.new_key->count));
+}
 
-  // §4.1 hardened keys: no notification. Moving or overwriting an ancestor of a hardened key
-  // moves or overwrites the hardened key too (WdFilter's prefix match misses that).
-  const bool subtree_op = moves_subtree(request.op) || redirects_key(request);
-  if ((d.process.flags & kHardeningExempt) == 0 &&
-      (is_hardened(policy, key, key.count) ||
-       (rename && is_hardened(policy, *request.new_key, request.new_key->count)) ||
-       (subtree_op && is_hardened_below(policy, key, key.count)) ||
-       (rename && is_hardened_below(policy, *request.new_key, request.new_key->count)))) {
-    return deny(d, Reason::kHardenedKey, NotifyMode::kNone);
-  }
-
-  // §4.2 the rule-union gate, then create of an existing key (an open).
-  const Rules flag = op.notify_bit | op.deny_bit;
-  const bool delete_key = request.op == Operation::kDeleteKey;
-  const Rules gate = subtree_op   ? flag | kDenyBits | rule::kTamperProtection | kNotifyBits
-                     : delete_key ? flag | kValueGuardBits | kValueWatchBits
-                                  : flag;
-  if ((policy.rule_union() & gate) == 0) return allow(d, Reason::kNoMatch);
-  if (request.op == Operation::kCreateKey && request.key_exists)
-    return allow(d, Reason::kKeyExists);
-
-  // §4.3 match.
+// §4.3: the entries the operation touches (d.rules) and, for an operation on a whole key, the
+// rules of what the key holds (d.subtree_rules). One walk per path answers every question.
+void match_rules(const PolicyView& policy, const OperationRequest& request,
+                 const OperationTraits& op, Rules flag, bool subtree_op, DecisionScratch& scratch,
+                 Decision& d) {
   std::u16string_view value_folded;
   if (op.matches_values) {
     fold_units(request.value, scratch.match.value_folded);
     value_folded = std::u16string_view(scratch.match.value_folded, request.value.size());
   }
   const std::u16string_view* value = op.matches_values ? &value_folded : nullptr;
-  // One walk per path answers every question the decision asks of it.
+  const KeyPath& key = *request.key;
   const MatchWalk at_key = walk_path(policy, key, key.count, scratch.match);
   d.rules = match_entries(policy, at_key, flag, value, scratch.match);
   if (subtree_op)  // what the key holds: its values and everything below it
     d.subtree_rules = subtree_rules_at(policy, at_key);
-  if (delete_key) {  // the key's own values go with it
+  if (request.op == Operation::kDeleteKey) {  // the key's own values go with it
     constexpr Rules kValueBits = kValueGuardBits | kValueWatchBits;
     d.subtree_rules = value_entry_rules(policy, at_key, kValueBits, scratch.match) & kValueBits;
   }
-  if (rename) {  // the new name: the walk reuses the scratch, so at_key is spent by now
+  if (request.op == Operation::kRenameKey) {  // the new name: the walk reuses the scratch
     const MatchWalk at_target =
         walk_path(policy, *request.new_key, request.new_key->count, scratch.match);
     d.rules |= match_entries(policy, at_target, flag, nullptr, scratch.match);
     d.subtree_rules |= subtree_rules_at(policy, at_target);
   }
   if (subtree_op) d.subtree_rules &= kDenyBits | rule::kTamperProtection | kNotifyBits;
-  if (scratch.match.state_overflow) return deny(d, Reason::kMatchLimit, NotifyMode::kNone);
-  if (d.rules == 0 && d.subtree_rules == 0) return allow(d, Reason::kNoMatch);
+}
 
+// §4.4-4.6, once rules matched: tamper protection, then the deny bits, then the notify bits.
+Decision apply_rules(Decision d, const OperationTraits& op) {
   const NotifyMode mode =
       (d.process.rules & process_rule::kNotifySync) != 0 ? NotifyMode::kSync : NotifyMode::kAsync;
   d.capture_old_value = (d.rules & op.capture_bit) != 0;
@@ -222,6 +202,49 @@ Decision decide_on(const PolicyView& policy, const OperationRequest& request,
   }
   d.capture_old_value = false;
   return allow(d, Reason::kExempt);
+}
+
+}  // namespace
+
+Decision decide_on(const PolicyView& policy, const OperationRequest& request,
+                   DecisionScratch& scratch) {
+  Decision d;
+  scratch.match.reset();
+  d.process = classify_process(policy, request.process, scratch);
+  const OperationTraits& op = traits(request.op);
+  if (invalid_names(request, op)) return deny(d, Reason::kInvalidName, NotifyMode::kNone);
+
+  // SPEC §5: the legacy hardening callback only looks at query-value.
+  if (request.op == Operation::kQueryValue) {
+    if (policy.legacy_hardening() && equal_folded(request.value, u"LoadAppInit_DLLs") &&
+        (d.process.flags & (process_flag::kSeces | process_flag::kServiceSid)) != 0) {
+      return deny(d, Reason::kLegacyHardening, NotifyMode::kNone);
+    }
+    return allow(d, Reason::kNoMatch);
+  }
+
+  // §4.1 hardened keys: no notification.
+  const bool subtree_op = moves_subtree(request.op) || redirects_key(request);
+  if ((d.process.flags & kHardeningExempt) == 0 &&
+      touches_hardened_key(policy, request, subtree_op)) {
+    return deny(d, Reason::kHardenedKey, NotifyMode::kNone);
+  }
+
+  // §4.2 the rule-union gate, then create of an existing key (an open).
+  const Rules flag = op.notify_bit | op.deny_bit;
+  const Rules gate = subtree_op ? flag | kDenyBits | rule::kTamperProtection | kNotifyBits
+                     : request.op == Operation::kDeleteKey
+                         ? flag | kValueGuardBits | kValueWatchBits
+                         : flag;
+  if ((policy.rule_union() & gate) == 0) return allow(d, Reason::kNoMatch);
+  if (request.op == Operation::kCreateKey && request.key_exists)
+    return allow(d, Reason::kKeyExists);
+
+  // §4.3 match.
+  match_rules(policy, request, op, flag, subtree_op, scratch, d);
+  if (scratch.match.state_overflow) return deny(d, Reason::kMatchLimit, NotifyMode::kNone);
+  if (d.rules == 0 && d.subtree_rules == 0) return allow(d, Reason::kNoMatch);
+  return apply_rules(d, op);
 }
 
 const char* verdict_name(Verdict v) {

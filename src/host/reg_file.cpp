@@ -347,6 +347,80 @@ bool read_reg_file(const std::string& path, std::string& bytes, std::string& err
   return false;
 }
 
+namespace {
+
+// Where import_reg is in the file: the [key] section the value lines go to.
+struct ImportState {
+  Registry& registry;
+  RegImportStats& stats;
+  std::uint32_t control_set;
+  bool version4 = false;
+  std::u16string current;  // the section's key (kernel path)
+  bool have_key = false;   // false before the first section and after a [-key] one
+};
+
+// `[key]` creates the key (missing parents too, as regedit does); `[-key]` deletes its subtree.
+bool apply_key_line(const std::string& line, ImportState& st, std::string& why) {
+  if (line.back() != ']') {
+    why = "a key line ends with ]";
+    return false;
+  }
+  const bool remove = line.size() > 1 && line[1] == '-';
+  if (!kernel_path(line.substr(remove ? 2 : 1, line.size() - (remove ? 3 : 2)), st.control_set,
+                   st.current, why)) {
+    return false;
+  }
+  if (remove && split_path(st.current).size() <= 2) {
+    why = "a root key cannot be deleted";
+    return false;
+  }
+  if (remove) {  // the whole subtree: emptied in one step, then the key itself
+    if (st.registry.key_exists(st.current)) {
+      st.registry.restore_key(st.current, Key{});
+      st.registry.delete_key(st.current);
+    }
+    ++st.stats.deleted;
+    st.have_key = false;
+    return true;
+  }
+  std::size_t created = 0;
+  const Status s = st.registry.create_key_path(st.current, created);
+  if (s != Status::kSuccess) {
+    why = std::string("cannot create key: ") + status_name(s);
+    return false;
+  }
+  st.have_key = true;
+  ++st.stats.keys;
+  return true;
+}
+
+// `"name"=data`, `@=data` or `"name"=-` in the current section.
+bool apply_value_line(const std::string& line, ImportState& st, std::string& why) {
+  if (!st.have_key) {
+    why = "a value outside any [key] section";
+    return false;
+  }
+  std::u16string name;
+  bool remove = false;
+  std::uint32_t type = 0;
+  std::string data;
+  if (!parse_value(line, st.version4, name, remove, type, data, why)) return false;
+  if (remove) {
+    st.registry.delete_value(st.current, name);
+    ++st.stats.deleted;
+    return true;
+  }
+  if (st.registry.set_value(st.current, name, type, data) == Status::kNameTooLong) {
+    why = "a value name of " + std::to_string(name.size()) +
+          " UTF-16 units, over Windows' limit of " + std::to_string(kMaxValueNameUnits);
+    return false;
+  }
+  ++st.stats.values;
+  return true;
+}
+
+}  // namespace
+
 bool import_reg(const std::string& bytes, const std::string& file_name, Registry& registry,
                 RegImportStats& stats, std::string& error, std::uint32_t control_set) {
   if (bytes.size() > kMaxRegFileBytes) {
@@ -355,16 +429,14 @@ bool import_reg(const std::string& bytes, const std::string& file_name, Registry
   }
   std::string storage;
   std::string_view text;
-  bool version4 = false;
-  if (!decode(bytes, storage, text, version4, error)) {
+  ImportState st{registry, stats, control_set};
+  if (!decode(bytes, storage, text, st.version4, error)) {
     error = file_name + ":" + error;
     return false;
   }
   LogicalLines lines(text);
   std::size_t number = 0;
   std::string line;
-  std::u16string current;
-  bool have_key = false;
   bool header = true;
   for (;;) {
     const LogicalLines::Next got = lines.next(number, line);
@@ -377,65 +449,13 @@ bool import_reg(const std::string& bytes, const std::string& file_name, Registry
       header = false;
       continue;
     }
-    const std::string where = file_name + ":" + std::to_string(number) + ": ";
     if (line.empty() || line[0] == ';') continue;
-    if (line[0] == '[') {
-      if (line.back() != ']') {
-        error = where + "a key line ends with ]";
-        return false;
-      }
-      const bool remove = line.size() > 1 && line[1] == '-';
-      std::string e;
-      if (!kernel_path(line.substr(remove ? 2 : 1, line.size() - (remove ? 3 : 2)), control_set,
-                       current, e)) {
-        error = where + e;
-        return false;
-      }
-      if (remove && split_path(current).size() <= 2) {
-        error = where + "a root key cannot be deleted";
-        return false;
-      }
-      if (remove) {  // the whole subtree: emptied in one step, then the key itself
-        if (registry.key_exists(current)) {
-          registry.restore_key(current, Key{});
-          registry.delete_key(current);
-        }
-        ++stats.deleted;
-        have_key = false;
-        continue;
-      }
-      std::size_t created = 0;  // missing parents too, as regedit does
-      const Status s = registry.create_key_path(current, created);
-      if (s != Status::kSuccess) {
-        error = where + "cannot create key: " + status_name(s);
-        return false;
-      }
-      have_key = true;
-      ++stats.keys;
-      continue;
-    }
-    if (!have_key) {
-      error = where + "a value outside any [key] section";
+    std::string why;
+    const bool ok =
+        line[0] == '[' ? apply_key_line(line, st, why) : apply_value_line(line, st, why);
+    if (!ok) {
+      error = file_name + ":" + std::to_string(number) + ": " + why;
       return false;
-    }
-    std::u16string name;
-    bool remove = false;
-    std::uint32_t type = 0;
-    std::string data, why;
-    if (!parse_value(line, version4, name, remove, type, data, why)) {
-      error = where + why;
-      return false;
-    }
-    if (remove) {
-      registry.delete_value(current, name);
-      ++stats.deleted;
-    } else {
-      if (registry.set_value(current, name, type, data) == Status::kNameTooLong) {
-        error = where + "a value name of " + std::to_string(name.size()) +
-                " UTF-16 units, over Windows' limit of " + std::to_string(kMaxValueNameUnits);
-        return false;
-      }
-      ++stats.values;
     }
   }
 }

@@ -42,176 +42,221 @@ class SectionWriter {
   std::uint64_t size_ = aligned8(sizeof(blob::Header));
 };
 
-}  // namespace
+// The blob's tables while a policy is compiled into them. Names go into one string pool in
+// the order monitored entries, hardened keys, processes (the blob's bytes depend on it).
+class BlobBuilder {
+ public:
+  explicit BlobBuilder(const PolicySource& source, std::vector<PolicyProblem>& problems)
+      : source_(source), problems_(problems), tree_(strings_) {}
 
-bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyProblem>& problems) {
-  const std::size_t before = problems.size();
-  StringPool strings;
-  MonitoredTree tree(strings);
-  std::vector<blob::Client> clients;
-  std::map<std::string, std::uint32_t> client_index;
-  std::vector<blob::Entry> entries;
-  std::uint32_t max_depth = 0;
+  void add_monitored() {
+    // Every entry's key as written goes into the pool (for explanations); with a million entries
+    // growing the pool step by step would copy hundreds of megabytes again and again.
+    std::size_t written_units = 0;
+    for (const MonitoredEntry& entry : source_.monitored) written_units += entry.key.size();
+    strings_.reserve_units(written_units + written_units / 4 + 4096);
+    for (std::size_t i = 0; i < source_.monitored.size(); ++i) add_monitored_entry(i);
+  }
 
-  const std::string* last_name = nullptr;  // entries of one client usually come together
-  std::uint32_t last_client = 0;
-  auto client_of = [&](const std::string& name) {
-    if (last_name != nullptr && *last_name == name) return last_client;
-    last_name = &name;
-    auto it = client_index.find(name);
-    if (it != client_index.end()) return last_client = it->second;
-    blob::Client c{};
-    c.name = strings.add_utf8(name);
-    const ClientHash h = client_hash(name);
-    std::memcpy(c.hash, h.bytes, sizeof c.hash);
-    clients.push_back(c);
-    return last_client = client_index[name] = static_cast<std::uint32_t>(clients.size() - 1);
-  };
-
-  // Every entry's key as written goes into the pool (for explanations); with a million entries
-  // growing the pool step by step would copy hundreds of megabytes again and again.
-  std::size_t written_units = 0;
-  for (const MonitoredEntry& entry : source.monitored) written_units += entry.key.size();
-  strings.reserve_units(written_units + written_units / 4 + 4096);
-  KeyPattern pattern;
-  std::vector<KeyPattern> user_places;  // HKCR: the per-user classes too
-  std::vector<std::uint32_t> nodes;
-  std::string error;
-  for (std::size_t i = 0; i < source.monitored.size(); ++i) {
-    const MonitoredEntry& entry = source.monitored[i];
-    if (!parse_key_pattern(entry.key, source.control_set, pattern, error)) {
-      problems.push_back(
-          {source.file, entry.where, "monitored[" + std::to_string(i) + "].key", error});
-      continue;
+  void add_hardened_keys() {
+    for (std::size_t i = 0; i < source_.hardened_keys.size(); ++i) {
+      if (!parse_literal_key(source_.hardened_keys[i].key, source_.control_set, pattern_, error_)) {
+        problems_.push_back({source_.file, source_.hardened_keys[i].where,
+                             "hardened_keys[" + std::to_string(i) + "]", error_});
+        continue;
+      }
+      // Only the places a registry path can reach (parse_literal_key made sure one can).
+      if (fits_the_registry(pattern_)) add_hardened_place(pattern_);
+      classes_root_user_places(pattern_, user_places_);
+      for (const KeyPattern& place : user_places_) {
+        if (fits_the_registry(place)) add_hardened_place(place);
+      }
     }
-    classes_root_user_places(pattern, user_places);
+  }
+
+  void add_processes() {
+    for (std::size_t i = 0; i < source_.processes.size(); ++i) {
+      const ProcessEntry& p = source_.processes[i];
+      const auto image = utf8_to_utf16(p.image);
+      if (!image) {
+        problems_.push_back({source_.file, p.where, "processes[" + std::to_string(i) + "].image",
+                             "not valid UTF-8"});
+        continue;
+      }
+      std::u16string image_folded(image->size(), u'\0');
+      fold_ascii_units(*image, image_folded.data());  // images: ASCII case only (case_fold.hpp)
+      processes_.push_back({strings_.add(image_folded), strings_.add(*image), p.flags, p.rules});
+    }
+  }
+
+  // Offsets and indices in the blob are 32-bit.
+  void check_size() {
+    constexpr std::uint64_t kLimit = std::numeric_limits<std::uint32_t>::max();
+    if (strings_.units().size() >= kLimit || tree_.node_count() >= kLimit ||
+        entries_.size() >= kLimit) {
+      problems_.push_back({source_.file,
+                           {},
+                           "monitored",
+                           "policy too large: more than 4 billion names, nodes or entries"});
+    }
+  }
+
+  void write(Blob& out) const {
+    const FlatTree flat = tree_.flatten();
+    SectionWriter sections;
+    fill_header(sections.header(), flat);
+    plan_and_write(sections, out, flat);
+    blob::Header& header = sections.header();
+    header.total_size = out.size();
+    header.checksum =
+        checksum32(out.data() + sizeof(blob::Header), out.size() - sizeof(blob::Header));
+    std::memcpy(out.data(), &header, sizeof header);
+  }
+
+ private:
+  // One YAML entry: its places in the tree (HKCR: the per-user classes too), its key rules and
+  // its values' rules, all explained by entries that point back at the key as written.
+  void add_monitored_entry(std::size_t i) {
+    const MonitoredEntry& entry = source_.monitored[i];
+    if (!parse_key_pattern(entry.key, source_.control_set, pattern_, error_)) {
+      problems_.push_back(
+          {source_.file, entry.where, "monitored[" + std::to_string(i) + "].key", error_});
+      return;
+    }
+    classes_root_user_places(pattern_, user_places_);
     // Only the places a registry path can reach (parse_key_pattern made sure one can).
-    nodes.clear();
-    const auto add_place = [&](const KeyPattern& place) {
-      if (!fits_the_registry(place)) return;
-      max_depth = std::max(max_depth, static_cast<std::uint32_t>(place.components.size()));
-      nodes.push_back(tree.insert(place));
-    };
-    add_place(pattern);
-    for (const KeyPattern& place : user_places) add_place(place);
+    nodes_.clear();
+    add_place(pattern_);
+    for (const KeyPattern& place : user_places_) add_place(place);
     // One explanation entry (key as written, line) serves every place the YAML entry stands for.
     const std::uint32_t client = client_of(entry.client);
-    const blob::StrRef key_text = strings.append_utf8(entry.key);
+    const blob::StrRef key_text = strings_.append_utf8(entry.key);
     if (entry.rules != 0) {
-      entries.push_back({key_text, {0, 0}, entry.where.line, 0});
+      entries_.push_back({key_text, {0, 0}, entry.where.line, 0});
       const blob::ClientRule rule{client, entry.rules,
-                                  static_cast<std::uint32_t>(entries.size() - 1)};
-      for (const std::uint32_t node : nodes) tree.add_key_client(node, rule);
+                                  static_cast<std::uint32_t>(entries_.size() - 1)};
+      for (const std::uint32_t node : nodes_) tree_.add_key_client(node, rule);
     }
     for (const ValueRule& value : entry.values) {
       const auto name16 = utf8_to_utf16(value.name);
       if (!name16) {
-        problems.push_back({source.file, value.where, "monitored[" + std::to_string(i) + "].values",
-                            "value name is not valid UTF-8"});
+        problems_.push_back({source_.file, value.where,
+                             "monitored[" + std::to_string(i) + "].values",
+                             "value name is not valid UTF-8"});
         continue;
       }
-      entries.push_back({key_text, strings.add(*name16), value.where.line, 1});
+      entries_.push_back({key_text, strings_.add(*name16), value.where.line, 1});
       const blob::ClientRule rule{client, value.rules,
-                                  static_cast<std::uint32_t>(entries.size() - 1)};
-      for (const std::uint32_t node : nodes) tree.add_value_client(node, *name16, rule);
+                                  static_cast<std::uint32_t>(entries_.size() - 1)};
+      for (const std::uint32_t node : nodes_) tree_.add_value_client(node, *name16, rule);
     }
   }
 
-  std::vector<blob::Range> hardened;
-  std::vector<blob::StrRef> hardened_parts;
-  for (std::size_t i = 0; i < source.hardened_keys.size(); ++i) {
-    if (!parse_literal_key(source.hardened_keys[i].key, source.control_set, pattern, error)) {
-      problems.push_back({source.file, source.hardened_keys[i].where,
-                          "hardened_keys[" + std::to_string(i) + "]", error});
-      continue;
-    }
-    // HKCR: the per-user classes too. The one `*` (any user) it brings is stored as a glob
-    // part, which the hardened-key matcher compares as one whole component.
-    const auto add_hardened = [&](const KeyPattern& place) {
-      hardened.push_back({static_cast<std::uint32_t>(hardened_parts.size()),
-                          static_cast<std::uint32_t>(place.components.size())});
-      for (const PatternComponent& c : place.components) {
-        const std::u16string_view text = c.kind == ComponentKind::kAnyOne
-                                             ? std::u16string_view(u"*")
-                                             : std::u16string_view(c.text);
-        hardened_parts.push_back(strings.add(folded(text)));
-      }
-    };
-    // Only the places a registry path can reach (parse_literal_key made sure one can).
-    if (fits_the_registry(pattern)) add_hardened(pattern);
-    classes_root_user_places(pattern, user_places);
-    for (const KeyPattern& place : user_places) {
-      if (fits_the_registry(place)) add_hardened(place);
+  void add_place(const KeyPattern& place) {
+    if (!fits_the_registry(place)) return;
+    max_depth_ = std::max(max_depth_, static_cast<std::uint32_t>(place.components.size()));
+    nodes_.push_back(tree_.insert(place));
+  }
+
+  // The one `*` (any user) an HKCR place brings is stored as a glob part, which the
+  // hardened-key matcher compares as one whole component.
+  void add_hardened_place(const KeyPattern& place) {
+    hardened_.push_back({static_cast<std::uint32_t>(hardened_parts_.size()),
+                         static_cast<std::uint32_t>(place.components.size())});
+    for (const PatternComponent& c : place.components) {
+      const std::u16string_view text = c.kind == ComponentKind::kAnyOne
+                                           ? std::u16string_view(u"*")
+                                           : std::u16string_view(c.text);
+      hardened_parts_.push_back(strings_.add(folded(text)));
     }
   }
 
-  std::vector<blob::ProcessRule> processes;
-  for (std::size_t i = 0; i < source.processes.size(); ++i) {
-    const ProcessEntry& p = source.processes[i];
-    const auto image = utf8_to_utf16(p.image);
-    if (!image) {
-      problems.push_back(
-          {source.file, p.where, "processes[" + std::to_string(i) + "].image", "not valid UTF-8"});
-      continue;
-    }
-    std::u16string image_folded(image->size(), u'\0');
-    fold_ascii_units(*image, image_folded.data());  // images: ASCII case only (case_fold.hpp)
-    processes.push_back({strings.add(image_folded), strings.add(*image), p.flags, p.rules});
+  std::uint32_t client_of(const std::string& name) {
+    if (last_name_ != nullptr && *last_name_ == name) return last_client_;
+    last_name_ = &name;
+    auto it = client_index_.find(name);
+    if (it != client_index_.end()) return last_client_ = it->second;
+    blob::Client c{};
+    c.name = strings_.add_utf8(name);
+    const ClientHash h = client_hash(name);
+    std::memcpy(c.hash, h.bytes, sizeof c.hash);
+    clients_.push_back(c);
+    return last_client_ = client_index_[name] = static_cast<std::uint32_t>(clients_.size() - 1);
   }
-  // Offsets and indices in the blob are 32-bit.
-  constexpr std::uint64_t kLimit = std::numeric_limits<std::uint32_t>::max();
-  if (strings.units().size() >= kLimit || tree.node_count() >= kLimit || entries.size() >= kLimit) {
-    problems.push_back({source.file,
-                        {},
-                        "monitored",
-                        "policy too large: more than 4 billion names, nodes or entries"});
+
+  void fill_header(blob::Header& header, const FlatTree& flat) const {
+    std::memcpy(header.magic, blob::kMagic, sizeof header.magic);
+    header.version = blob::kPolicyFormatVersion;
+    header.header_size = sizeof(blob::Header);
+    header.flags = source_.legacy_hardening ? blob::kFlagLegacyHardening : 0;
+    header.control_set = source_.control_set;
+    header.max_depth = max_depth_;
+    for (const auto& c : flat.key_clients) header.rule_union |= c.rules;
+    for (const auto& c : flat.value_clients) header.rule_union |= c.rules;
   }
+
+  void plan_and_write(SectionWriter& sections, Blob& out, const FlatTree& flat) const {
+    sections.plan(blob::kStrings, strings_.units());
+    sections.plan(blob::kNodes, flat.nodes);
+    sections.plan(blob::kLiteralEdges, flat.literal_edges);
+    sections.plan(blob::kPatternEdges, flat.pattern_edges);
+    sections.plan(blob::kKeyClients, flat.key_clients);
+    sections.plan(blob::kValues, flat.values);
+    sections.plan(blob::kValueClients, flat.value_clients);
+    sections.plan(blob::kClients, clients_);
+    sections.plan(blob::kEntries, entries_);
+    sections.plan(blob::kHardenedKeys, hardened_);
+    sections.plan(blob::kHardenedParts, hardened_parts_);
+    sections.plan(blob::kProcesses, processes_);
+    sections.plan(blob::kSubtreeRules, flat.subtree_rules);
+
+    out.assign(sections.size(), 0);
+    sections.write(out, blob::kStrings, strings_.units());
+    sections.write(out, blob::kNodes, flat.nodes);
+    sections.write(out, blob::kLiteralEdges, flat.literal_edges);
+    sections.write(out, blob::kPatternEdges, flat.pattern_edges);
+    sections.write(out, blob::kKeyClients, flat.key_clients);
+    sections.write(out, blob::kValues, flat.values);
+    sections.write(out, blob::kValueClients, flat.value_clients);
+    sections.write(out, blob::kClients, clients_);
+    sections.write(out, blob::kEntries, entries_);
+    sections.write(out, blob::kHardenedKeys, hardened_);
+    sections.write(out, blob::kHardenedParts, hardened_parts_);
+    sections.write(out, blob::kProcesses, processes_);
+    sections.write(out, blob::kSubtreeRules, flat.subtree_rules);
+  }
+
+  const PolicySource& source_;
+  std::vector<PolicyProblem>& problems_;
+  StringPool strings_;
+  MonitoredTree tree_;  // names its nodes in strings_
+  std::vector<blob::Client> clients_;
+  std::map<std::string, std::uint32_t> client_index_;
+  const std::string* last_name_ = nullptr;  // entries of one client usually come together
+  std::uint32_t last_client_ = 0;
+  std::vector<blob::Entry> entries_;
+  std::uint32_t max_depth_ = 0;
+  std::vector<blob::Range> hardened_;
+  std::vector<blob::StrRef> hardened_parts_;
+  std::vector<blob::ProcessRule> processes_;
+  // Scratch reused from entry to entry.
+  KeyPattern pattern_;
+  std::vector<KeyPattern> user_places_;  // HKCR: the per-user classes too
+  std::vector<std::uint32_t> nodes_;
+  std::string error_;
+};
+
+}  // namespace
+
+bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyProblem>& problems) {
+  const std::size_t before = problems.size();
+  BlobBuilder builder(source, problems);
+  builder.add_monitored();
+  builder.add_hardened_keys();
+  builder.add_processes();
+  builder.check_size();
   if (problems.size() != before) return false;
-
-  const FlatTree flat = tree.flatten();
-  SectionWriter sections;
-  blob::Header& header = sections.header();
-  std::memcpy(header.magic, blob::kMagic, sizeof header.magic);
-  header.version = blob::kPolicyFormatVersion;
-  header.header_size = sizeof(blob::Header);
-  header.flags = source.legacy_hardening ? blob::kFlagLegacyHardening : 0;
-  header.control_set = source.control_set;
-  header.max_depth = max_depth;
-  for (const auto& c : flat.key_clients) header.rule_union |= c.rules;
-  for (const auto& c : flat.value_clients) header.rule_union |= c.rules;
-
-  sections.plan(blob::kStrings, strings.units());
-  sections.plan(blob::kNodes, flat.nodes);
-  sections.plan(blob::kLiteralEdges, flat.literal_edges);
-  sections.plan(blob::kPatternEdges, flat.pattern_edges);
-  sections.plan(blob::kKeyClients, flat.key_clients);
-  sections.plan(blob::kValues, flat.values);
-  sections.plan(blob::kValueClients, flat.value_clients);
-  sections.plan(blob::kClients, clients);
-  sections.plan(blob::kEntries, entries);
-  sections.plan(blob::kHardenedKeys, hardened);
-  sections.plan(blob::kHardenedParts, hardened_parts);
-  sections.plan(blob::kProcesses, processes);
-  sections.plan(blob::kSubtreeRules, flat.subtree_rules);
-
-  out.assign(sections.size(), 0);
-  sections.write(out, blob::kStrings, strings.units());
-  sections.write(out, blob::kNodes, flat.nodes);
-  sections.write(out, blob::kLiteralEdges, flat.literal_edges);
-  sections.write(out, blob::kPatternEdges, flat.pattern_edges);
-  sections.write(out, blob::kKeyClients, flat.key_clients);
-  sections.write(out, blob::kValues, flat.values);
-  sections.write(out, blob::kValueClients, flat.value_clients);
-  sections.write(out, blob::kClients, clients);
-  sections.write(out, blob::kEntries, entries);
-  sections.write(out, blob::kHardenedKeys, hardened);
-  sections.write(out, blob::kHardenedParts, hardened_parts);
-  sections.write(out, blob::kProcesses, processes);
-  sections.write(out, blob::kSubtreeRules, flat.subtree_rules);
-  header.total_size = out.size();
-  header.checksum =
-      checksum32(out.data() + sizeof(blob::Header), out.size() - sizeof(blob::Header));
-  std::memcpy(out.data(), &header, sizeof header);
+  builder.write(out);
   return true;
 }
 

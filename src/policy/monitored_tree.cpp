@@ -149,92 +149,77 @@ void MonitoredTree::add_value_client(std::uint32_t node, std::u16string_view nam
   value_clients_.emplace_back(value, rule);
 }
 
-FlatTree MonitoredTree::flatten() const {
+MonitoredTree::Order MonitoredTree::order() const {
   const std::size_t n = node_count_;
-  std::vector<std::uint32_t> lit_begin, pat_begin, key_begin, value_begin, value_client_begin;
-  std::vector<std::uint32_t> lits = group_by(
-      literals_, n, [](const LiteralEdge& e) { return e.parent; }, lit_begin);
-  sort_each_group(lits, lit_begin, [&](std::uint32_t a, std::uint32_t b) {
+  Order o;
+  o.lits = group_by(
+      literals_, n, [](const LiteralEdge& e) { return e.parent; }, o.lit_begin);
+  sort_each_group(o.lits, o.lit_begin, [&](std::uint32_t a, std::uint32_t b) {
     const LiteralEdge& x = literals_[a];
     const LiteralEdge& y = literals_[b];
     if (x.hash != y.hash) return x.hash < y.hash;
     return strings_.view(x.folded) < strings_.view(y.folded);
   });
-  std::vector<std::uint32_t> pats = group_by(
-      patterns_, n, [](const PatternEdge& e) { return e.parent; }, pat_begin);
-  sort_each_group(pats, pat_begin, [&](std::uint32_t a, std::uint32_t b) {
+  o.pats = group_by(
+      patterns_, n, [](const PatternEdge& e) { return e.parent; }, o.pat_begin);
+  sort_each_group(o.pats, o.pat_begin, [&](std::uint32_t a, std::uint32_t b) {
     const PatternEdge& x = patterns_[a];
     const PatternEdge& y = patterns_[b];
     if (x.kind != y.kind) return x.kind < y.kind;
     if (x.count != y.count) return x.count < y.count;
     return strings_.view(x.glob) < strings_.view(y.glob);
   });
-  const auto keys = group_by(
-      key_clients_, n, [](const auto& kc) { return kc.first; }, key_begin);
-  const auto vals = group_by(
-      values_, n, [](const Value& v) { return v.node; }, value_begin);
-  const auto vclients = group_by(
-      value_clients_, values_.size(), [](const auto& vc) { return vc.first; }, value_client_begin);
+  o.keys = group_by(
+      key_clients_, n, [](const auto& kc) { return kc.first; }, o.key_begin);
+  o.vals = group_by(
+      values_, n, [](const Value& v) { return v.node; }, o.value_begin);
+  o.vclients = group_by(
+      value_clients_, values_.size(), [](const auto& vc) { return vc.first; },
+      o.value_client_begin);
+  return o;
+}
 
-  FlatTree flat;
-  flat.nodes.resize(n);
-  flat.literal_edges.reserve(literals_.size());
-  flat.pattern_edges.reserve(pats.size());
-  flat.key_clients.reserve(key_clients_.size());
-  flat.values.reserve(values_.size());
-  flat.value_clients.reserve(value_clients_.size());
-  std::vector<std::uint32_t> position(n, 0);  // tree node -> index in the blob (pre-order)
-  std::uint32_t next_index = 0;
-  std::vector<std::uint32_t> stack{0};
-  while (!stack.empty()) {
-    const std::uint32_t node = stack.back();
-    stack.pop_back();
-    const std::uint32_t index = next_index++;
-    position[node] = index;
-    blob::Node& out = flat.nodes[index];
-    out.literal_edges = {static_cast<std::uint32_t>(flat.literal_edges.size()),
-                         lit_begin[node + 1] - lit_begin[node]};
-    for (std::uint32_t i = lit_begin[node]; i < lit_begin[node + 1]; ++i) {
-      const LiteralEdge& e = literals_[lits[i]];
-      flat.literal_edges.push_back(
-          {e.hash, e.folded, e.display, e.child, 0});  // child renumbered below
-    }
-    out.pattern_edges = {static_cast<std::uint32_t>(flat.pattern_edges.size()),
-                         pat_begin[node + 1] - pat_begin[node]};
-    for (std::uint32_t i = pat_begin[node]; i < pat_begin[node + 1]; ++i) {
-      const PatternEdge& p = patterns_[pats[i]];
-      flat.pattern_edges.push_back({p.kind, p.count, p.glob, p.child, 0});
-    }
-    out.key_clients = {static_cast<std::uint32_t>(flat.key_clients.size()),
-                       key_begin[node + 1] - key_begin[node]};
-    for (std::uint32_t i = key_begin[node]; i < key_begin[node + 1]; ++i)
-      flat.key_clients.push_back(key_clients_[keys[i]].second);
-    out.values = {static_cast<std::uint32_t>(flat.values.size()),
-                  value_begin[node + 1] - value_begin[node]};
-    for (std::uint32_t i = value_begin[node]; i < value_begin[node + 1]; ++i) {
-      const std::uint32_t v = vals[i];
-      const Value& value = values_[v];
-      blob::ValuePattern vp{};
-      vp.folded = value.folded;
-      vp.is_glob = value.is_glob ? 1 : 0;
-      vp.hash = value.is_glob ? 0 : component_hash(strings_.view(value.folded));
-      vp.clients = {static_cast<std::uint32_t>(flat.value_clients.size()),
-                    value_client_begin[v + 1] - value_client_begin[v]};
-      for (std::uint32_t c = value_client_begin[v]; c < value_client_begin[v + 1]; ++c) {
-        flat.value_clients.push_back(value_clients_[vclients[c]].second);
-      }
-      flat.values.push_back(vp);
-    }
-    // Children in reverse, so the first literal child is visited next and each subtree is whole.
-    for (std::uint32_t i = pat_begin[node + 1]; i-- > pat_begin[node];)
-      stack.push_back(patterns_[pats[i]].child);
-    for (std::uint32_t i = lit_begin[node + 1]; i-- > lit_begin[node];)
-      stack.push_back(literals_[lits[i]].child);
+void MonitoredTree::append_node(const Order& o, std::uint32_t node, FlatTree& flat,
+                                blob::Node& out) const {
+  out.literal_edges = {static_cast<std::uint32_t>(flat.literal_edges.size()),
+                       o.lit_begin[node + 1] - o.lit_begin[node]};
+  for (std::uint32_t i = o.lit_begin[node]; i < o.lit_begin[node + 1]; ++i) {
+    const LiteralEdge& e = literals_[o.lits[i]];
+    flat.literal_edges.push_back({e.hash, e.folded, e.display, e.child, 0});  // child renumbered
   }
-  for (auto& e : flat.literal_edges) e.child = position[e.child];
-  for (auto& e : flat.pattern_edges) e.child = position[e.child];
+  out.pattern_edges = {static_cast<std::uint32_t>(flat.pattern_edges.size()),
+                       o.pat_begin[node + 1] - o.pat_begin[node]};
+  for (std::uint32_t i = o.pat_begin[node]; i < o.pat_begin[node + 1]; ++i) {
+    const PatternEdge& p = patterns_[o.pats[i]];
+    flat.pattern_edges.push_back({p.kind, p.count, p.glob, p.child, 0});
+  }
+  out.key_clients = {static_cast<std::uint32_t>(flat.key_clients.size()),
+                     o.key_begin[node + 1] - o.key_begin[node]};
+  for (std::uint32_t i = o.key_begin[node]; i < o.key_begin[node + 1]; ++i)
+    flat.key_clients.push_back(key_clients_[o.keys[i]].second);
+  out.values = {static_cast<std::uint32_t>(flat.values.size()),
+                o.value_begin[node + 1] - o.value_begin[node]};
+  for (std::uint32_t i = o.value_begin[node]; i < o.value_begin[node + 1]; ++i) {
+    const std::uint32_t v = o.vals[i];
+    const Value& value = values_[v];
+    blob::ValuePattern vp{};
+    vp.folded = value.folded;
+    vp.is_glob = value.is_glob ? 1 : 0;
+    vp.hash = value.is_glob ? 0 : component_hash(strings_.view(value.folded));
+    vp.clients = {static_cast<std::uint32_t>(flat.value_clients.size()),
+                  o.value_client_begin[v + 1] - o.value_client_begin[v]};
+    for (std::uint32_t c = o.value_client_begin[v]; c < o.value_client_begin[v + 1]; ++c) {
+      flat.value_clients.push_back(value_clients_[o.vclients[c]].second);
+    }
+    flat.values.push_back(vp);
+  }
+}
 
-  // Children come after their parents, so one backward pass sees every child first.
+namespace {
+
+// Children come after their parents, so one backward pass sees every child first.
+void fill_subtree_rules(FlatTree& flat) {
+  const std::size_t n = flat.nodes.size();
   flat.subtree_rules.assign(n, 0);
   for (std::size_t i = n; i-- > 0;) {
     const blob::Node& node = flat.nodes[i];
@@ -252,6 +237,38 @@ FlatTree MonitoredTree::flatten() const {
       r |= flat.subtree_rules[flat.pattern_edges[node.pattern_edges.first + e].child];
     flat.subtree_rules[i] = r;
   }
+}
+
+}  // namespace
+
+FlatTree MonitoredTree::flatten() const {
+  const std::size_t n = node_count_;
+  const Order o = order();
+  FlatTree flat;
+  flat.nodes.resize(n);
+  flat.literal_edges.reserve(literals_.size());
+  flat.pattern_edges.reserve(o.pats.size());
+  flat.key_clients.reserve(key_clients_.size());
+  flat.values.reserve(values_.size());
+  flat.value_clients.reserve(value_clients_.size());
+  std::vector<std::uint32_t> position(n, 0);  // tree node -> index in the blob (pre-order)
+  std::uint32_t next_index = 0;
+  std::vector<std::uint32_t> stack{0};
+  while (!stack.empty()) {
+    const std::uint32_t node = stack.back();
+    stack.pop_back();
+    const std::uint32_t index = next_index++;
+    position[node] = index;
+    append_node(o, node, flat, flat.nodes[index]);
+    // Children in reverse, so the first literal child is visited next and each subtree is whole.
+    for (std::uint32_t i = o.pat_begin[node + 1]; i-- > o.pat_begin[node];)
+      stack.push_back(patterns_[o.pats[i]].child);
+    for (std::uint32_t i = o.lit_begin[node + 1]; i-- > o.lit_begin[node];)
+      stack.push_back(literals_[o.lits[i]].child);
+  }
+  for (auto& e : flat.literal_edges) e.child = position[e.child];
+  for (auto& e : flat.pattern_edges) e.child = position[e.child];
+  fill_subtree_rules(flat);
   return flat;
 }
 

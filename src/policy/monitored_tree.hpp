@@ -63,6 +63,16 @@ class MonitoredTree {
     std::uint32_t index = 0xFFFFFFFFu;
   };
 
+  // Each table's records grouped by owner (node, or value for value clients) in blob order:
+  // `lits[lit_begin[n] .. lit_begin[n + 1])` are node n's literal edges, and so on.
+  struct Order {
+    std::vector<std::uint32_t> lits, pats, keys, vals, vclients;
+    std::vector<std::uint32_t> lit_begin, pat_begin, key_begin, value_begin, value_client_begin;
+  };
+  Order order() const;
+  // Appends one node's edges, key clients and values to `flat`, and points `out` at them.
+  void append_node(const Order& o, std::uint32_t node, FlatTree& flat, blob::Node& out) const;
+
   std::uint32_t child_literal(std::uint32_t parent, std::u16string_view name);
   std::uint32_t child_pattern(std::uint32_t parent, const PatternComponent& c);
   std::u16string_view fold(std::u16string_view s);

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "hivewarden/cli/subcommand.hpp"  // each command's file also registers its subcommand
+
 namespace hivewarden::cli {
 
 inline constexpr int kExitOk = 0;
@@ -16,7 +18,7 @@ struct CheckOptions {
   std::string policy, op, key, value, new_name, image, user_sid;
   std::uint32_t pid = 0;
   bool key_exists = false;
-  bool link = false;  // create-key: the new key is a symbolic link
+  bool link = false;          // create-key: the new key is a symbolic link
   bool has_new_name = false;  // --new-name was given (an empty new name is still a name)
   bool json = false;
   std::string flags, rules;  // comma-separated names

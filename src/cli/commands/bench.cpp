@@ -220,4 +220,31 @@ int run_bench(const BenchOptions& o, std::ostream& out) {
   return kExitOk;
 }
 
+Subcommand register_bench(CLI::App& app) {
+  auto o = std::make_shared<BenchOptions>();
+  auto* cmd = app.add_subcommand("bench",
+                                 "Measure decisions against the baselines (floor, naive list, "
+                                 "write-up tree walk, RE2::Set, Hyperscan)");
+  cmd->add_option("--sizes", o->sizes, "Policy sizes in entries")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--ops", o->ops, "Operations per size")->capture_default_str();
+  cmd->add_option("--match-share", o->match_share, "Share of operations that match an entry")
+      ->capture_default_str();
+  cmd->add_option("--budget", o->budget, "Seconds per matcher and size at most")
+      ->capture_default_str();
+  cmd->add_option("--naive-max", o->naive_max, "Largest policy to run the naive list on")
+      ->capture_default_str();
+  cmd->add_option("--regex-max", o->regex_max, "Largest policy to build RE2::Set and Hyperscan for")
+      ->capture_default_str();
+  cmd->add_option("--thread-size", o->thread_size, "Policy size of the two-thread swap run")
+      ->capture_default_str();
+  cmd->add_option("--thread-seconds", o->thread_seconds, "Seconds per thread-scaling run (0: skip)")
+      ->capture_default_str();
+  cmd->add_option("--names", o->names, "A .reg export (gzip or plain) to take key names from")
+      ->capture_default_str();
+  cmd->add_flag("--markdown", o->markdown, "Print the table as Markdown");
+  return {cmd, [o] { return run_bench(*o, std::cout); }};
+}
+
 }  // namespace hivewarden::cli

@@ -119,4 +119,46 @@ int run_check(const CheckOptions& options, std::ostream& out) {
   return kExitOk;
 }
 
+Subcommand register_check(CLI::App& app) {
+  auto o = std::make_shared<CheckOptions>();
+  auto* cmd = app.add_subcommand("check", "Decide one operation and explain why");
+  cmd->add_option("--policy", o->policy,
+                  "Policy file (.yaml or .hwp); default: the built-in policy");
+  cmd->add_option("--op", o->op,
+                  "create-key, delete-key, set-value, delete-value, rename-key, restore-key, "
+                  "replace-key, query-value")
+      ->required();
+  cmd->add_option(
+         "--key", o->key,
+         "Key path: \\REGISTRY\\..., HKLM\\..., HKU\\..., HKCU\\... (with --user-sid), HKCR\\...")
+      ->required();
+  cmd->add_option("--value", o->value, "Value name (value operations)");
+  auto* new_name = cmd->add_option("--new-name", o->new_name, "New last component (rename-key)");
+  cmd->add_option("--image", o->image,
+                  "Image path of the process (\"System\" with --pid 4 is the kernel)");
+  cmd->add_option("--pid", o->pid, "Process id");
+  cmd->add_option("--flags", o->flags,
+                  "Extra process flags, comma-separated (system, av-service, excluded, "
+                  "service-sid, friendly, seces)");
+  cmd->add_option("--rules", o->rules,
+                  "Extra process rules, comma-separated (allow-all-registry, notify-sync)");
+  cmd->add_option("--user-sid", o->user_sid, "The user's SID, for HKCU paths");
+  cmd->add_option("--status", o->status,
+                  "The operation's outcome: success (default), or an NTSTATUS name or number (then "
+                  "nothing is reported)");
+  cmd->add_option("--type", o->type,
+                  "set-value: the new value's type (REG_SZ, REG_DWORD, ... or a number)");
+  cmd->add_option("--data", o->data,
+                  "set-value: the new data, a JSON value (1, \"text\", [\"a\",\"b\"], hex for "
+                  "binary) or plain text");
+  cmd->add_flag("--link", o->link,
+                "create-key: the new key is a symbolic link (REG_OPTION_CREATE_LINK)");
+  cmd->add_flag("--key-exists", o->key_exists, "create-key: the key already exists (an open)");
+  cmd->add_flag("--json", o->json, "Print one JSON object instead of text");
+  return {cmd, [o, new_name] {
+            o->has_new_name = new_name->count() > 0;  // an empty new name is still a name
+            return run_check(*o, std::cout);
+          }};
+}
+
 }  // namespace hivewarden::cli

@@ -41,4 +41,24 @@ int run_dump(const std::string& policy_path, std::ostream& out) {
   return kExitOk;
 }
 
+Subcommand register_compile(CLI::App& app) {
+  struct Options {
+    std::string policy, output;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd =
+      app.add_subcommand("compile", "Compile a policy (YAML) into a checked binary blob (.hwp)");
+  cmd->add_option("policy", o->policy, "Policy file (.yaml or .hwp)")->required();
+  cmd->add_option("-o,--output", o->output, "Where to write the compiled policy")->required();
+  return {cmd, [o] { return run_compile(o->policy, o->output); }};
+}
+
+Subcommand register_dump(CLI::App& app) {
+  auto policy = std::make_shared<std::string>();
+  auto* cmd =
+      app.add_subcommand("dump", "Print a policy (.yaml or .hwp) as compiled, entry by entry");
+  cmd->add_option("policy", *policy, "Policy file (.yaml or .hwp)")->required();
+  return {cmd, [policy] { return run_dump(*policy, std::cout); }};
+}
+
 }  // namespace hivewarden::cli

@@ -94,4 +94,18 @@ int run_demo(const std::string& policy_path, const std::string& ops_path, std::o
   return errors == 0 ? kExitOk : kExitInputError;
 }
 
+Subcommand register_demo(CLI::App& app) {
+  struct Options {
+    std::string policy, ops;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand(
+      "demo", "Run the built-in default policy over the bundled sample operations");
+  cmd->add_option("--policy", o->policy, "Use this policy instead of the built-in one");
+  cmd->add_option(
+      "--ops", o->ops,
+      "Use these JSON-lines operations (- for standard input) instead of the bundled ones");
+  return {cmd, [o] { return run_demo(o->policy, o->ops, std::cout); }};
+}
+
 }  // namespace hivewarden::cli

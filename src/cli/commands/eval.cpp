@@ -1,4 +1,5 @@
 // `hivewarden eval`: the JSON-lines batch contract of SPEC §9.
+#include <fstream>
 #include <iostream>
 #include <string>
 
@@ -38,6 +39,31 @@ int run_eval(const std::string& policy_path, std::istream& in, std::ostream& out
     return kExitInputError;
   }
   return kExitOk;
+}
+
+Subcommand register_eval(CLI::App& app) {
+  struct Options {
+    std::string policy, input = "-";
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand(
+      "eval",
+      "Decide operations given as JSON lines (SPEC section 9), one JSON line out per line in");
+  cmd->add_option("--policy", o->policy, "Policy file (.yaml or .hwp)")->required();
+  cmd->add_option("--input", o->input, "JSON-lines file, or - for standard input")
+      ->capture_default_str();
+  Subcommand eval{cmd, [o] {
+                    std::ios::sync_with_stdio(false);
+                    if (o->input == "-") return run_eval(o->policy, std::cin, std::cout);
+                    std::ifstream file(o->input);
+                    if (!file) {
+                      std::cerr << "error: cannot open " << o->input << "\n";
+                      return kExitInputError;
+                    }
+                    return run_eval(o->policy, file, std::cout);
+                  }};
+  eval.checks_own_output = true;  // run_eval names the input line a failed write stopped at
+  return eval;
 }
 
 }  // namespace hivewarden::cli

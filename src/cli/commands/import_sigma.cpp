@@ -84,4 +84,22 @@ int run_import_sigma(const std::vector<std::string>& inputs, const std::string& 
   return kExitOk;
 }
 
+Subcommand register_import_sigma(CLI::App& app) {
+  struct Options {
+    std::vector<std::string> inputs;
+    std::string output, report;
+    bool quiet = false;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand(
+      "import-sigma", "Turn Sigma registry rules into a policy that reports what they detect");
+  cmd->add_option("rules", o->inputs, "Sigma rule files or directories (searched for .yml)")
+      ->required();
+  cmd->add_option("-o,--output", o->output, "Policy YAML to write")->required();
+  cmd->add_option("--report", o->report,
+                  "Also write a JSON report: each rule's status and what was not expressed");
+  cmd->add_flag("-q,--quiet", o->quiet, "List only the rules not imported whole");
+  return {cmd, [o] { return run_import_sigma(o->inputs, o->output, o->report, o->quiet); }};
+}
+
 }  // namespace hivewarden::cli

@@ -70,4 +70,21 @@ int run_monitor(const MonitorOptions& options, std::ostream& out) {
   return kExitOk;
 }
 
+Subcommand register_monitor(CLI::App& app) {
+  auto o = std::make_shared<MonitorOptions>();
+  auto* cmd = app.add_subcommand(
+      "monitor", "Receive notification records on a Unix socket and print each as it arrives");
+  cmd->add_option("--socket", o->socket, "Socket path to listen on")->required();
+  cmd->add_option("--policy", o->policy,
+                  "Policy whose client names to show for the hashes in records");
+  cmd->add_flag("--json", o->json, "One JSON object per record instead of text");
+  cmd->add_flag("--no-ack", o->no_ack,
+                "Never acknowledge sync records (tests producers' timeouts)");
+  cmd->add_option("--count", o->count,
+                  "Stop after this many records (default: run until interrupted)");
+  Subcommand monitor{cmd, [o] { return run_monitor(*o, std::cout); }};
+  monitor.keeps_sigpipe = true;  // its output never ends: SIGPIPE is how `monitor | head` stops
+  return monitor;
+}
+
 }  // namespace hivewarden::cli

@@ -258,4 +258,21 @@ int run_replay(const ReplayOptions& o, std::ostream& out) {
   return failures == 0 ? kExitOk : kExitInputError;
 }
 
+Subcommand register_replay(CLI::App& app) {
+  auto o = std::make_shared<ReplayOptions>();
+  auto* cmd = app.add_subcommand(
+      "replay",
+      "Replay Sysmon registry events (EVTX, XML, JSON lines, .gz) through a policy, in time order");
+  cmd->add_option("logs", o->logs, "Event logs: .evtx, XML, JSON lines (plain or .gz)")->required();
+  cmd->add_option("--policy", o->policy,
+                  "Policy file (.yaml or .hwp); default: the built-in policy");
+  cmd->add_option("--what-if", o->what_if,
+                  "A second policy: print only the events on which the two differ");
+  cmd->add_option("--summary", o->summary_path,
+                  "Write the summary (counts, top keys and processes) as JSON here");
+  cmd->add_flag("--all", o->all, "A line for every event, not only the denied or reported ones");
+  cmd->add_flag("!--no-progress", o->progress, "No progress bar");
+  return {cmd, [o] { return run_replay(*o, std::cout); }};
+}
+
 }  // namespace hivewarden::cli

@@ -245,4 +245,26 @@ int run_run(const RunOptions& o, std::ostream& out) {
   return runner.errors == 0 ? kExitOk : kExitInputError;
 }
 
+Subcommand register_run(CLI::App& app) {
+  auto o = std::make_shared<RunOptions>();
+  auto* cmd = app.add_subcommand(
+      "run",
+      "Apply operations (JSON lines) to a registry through the callback chain, with real outcomes");
+  cmd->add_option("--policy", o->policy,
+                  "Policy file (.yaml or .hwp); default: the built-in policy");
+  cmd->add_option("--registry", o->registry,
+                  "Starting registry: a .reg file (regedit 4 or 5, UTF-16 or UTF-8)");
+  cmd->add_option("--hive", o->hives,
+                  "Mount a real hive file: FILE=KEY (e.g. SYSTEM=HKLM\\SYSTEM); repeatable");
+  cmd->add_option("--ops", o->ops, "Operations as JSON lines, or - for standard input")
+      ->capture_default_str();
+  cmd->add_option("--socket", o->socket,
+                  "Send notification records to a consumer listening here (hivewarden monitor)");
+  cmd->add_option("--sync-timeout", o->sync_timeout_ms,
+                  "How long a sync notification waits for its acknowledgement (ms)")
+      ->capture_default_str();
+  cmd->add_option("--export", o->export_path, "Write the final registry to this .reg file");
+  return {cmd, [o] { return run_run(*o, std::cout); }};
+}
+
 }  // namespace hivewarden::cli
