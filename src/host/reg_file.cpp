@@ -195,6 +195,91 @@ bool text16(const std::string& utf8, const std::string& what, std::u16string& ou
   return true;
 }
 
+// The data forms of a value line (the text after `=`); each false with a reason.
+bool parse_string_data(const std::string& rhs, std::uint32_t& type, std::string& data,
+                       std::string& why) {
+  std::size_t p = 0;
+  std::string s;
+  if (!parse_quoted(rhs, p, s)) {
+    why = "unterminated string";
+    return false;
+  }
+  if (p != rhs.size()) {
+    why = "text after the closing quote of the string";
+    return false;
+  }
+  std::u16string wide;
+  if (!text16(s, "the string data", wide, why)) return false;
+  type = reg_type::kSz;
+  data.clear();
+  append_utf16le(data, wide, true);
+  return true;
+}
+
+// hivexregedit --unsafe-printable-strings: str(N):"text", unescaped
+bool parse_printable_data(const std::string& rhs, std::uint32_t& type, std::string& data,
+                          std::string& why) {
+  const std::size_t close = rhs.find("):\"");
+  if (close == std::string::npos || rhs.back() != '"' || rhs.size() < close + 4) {
+    why = "str(N): needs a type and a quoted string";
+    return false;
+  }
+  if (!parse_type(rhs.substr(4, close - 4), type)) {
+    why = "str(N): N must be a hex type number";
+    return false;
+  }
+  std::u16string wide;
+  if (!text16(rhs.substr(close + 3, rhs.size() - close - 4), "the str(N) data", wide, why))
+    return false;
+  data.clear();
+  append_utf16le(data, wide, true);
+  return true;
+}
+
+bool parse_dword_data(const std::string& rhs, std::uint32_t& type, std::string& data,
+                      std::string& why) {
+  const std::string digits = rhs.substr(6);
+  if (digits.size() != 8 ||
+      digits.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+    why = "dword: needs 8 hex digits";
+    return false;
+  }
+  const auto v = static_cast<std::uint32_t>(std::stoul(digits, nullptr, 16));
+  type = reg_type::kDword;
+  data.clear();
+  append_little_endian(data, v, 4);
+  return true;
+}
+
+bool parse_hex_data(const std::string& rhs, bool version4, std::uint32_t& type, std::string& data,
+                    std::string& why) {
+  std::size_t colon = rhs.find(':');
+  type = reg_type::kBinary;
+  if (rhs.size() > 3 && rhs[3] == '(') {
+    const std::size_t close = rhs.find(')');
+    if (close == std::string::npos || close > colon) {
+      why = "hex(N): needs a closing )";
+      return false;
+    }
+    if (!parse_type(rhs.substr(4, close - 4), type)) {
+      why = "hex(N): N must be a hex type number";
+      return false;
+    }
+  }
+  if (colon == std::string::npos || !parse_hex(rhs.substr(colon + 1), data)) {
+    why = "malformed hex data";
+    return false;
+  }
+  // REGEDIT4 stores these as 8-bit text
+  if (version4 && (type == reg_type::kExpandSz || type == reg_type::kMultiSz)) {
+    std::u16string wide;
+    for (char c : data) wide += static_cast<char16_t>(static_cast<unsigned char>(c));
+    data.clear();
+    append_utf16le(data, wide, false);
+  }
+  return true;
+}
+
 // Parses `"name"=data` or `@=data`; false with a reason.
 bool parse_value(const std::string& line, bool version4, std::u16string& name, bool& remove,
                  std::uint32_t& type, std::string& data, std::string& why) {
@@ -214,82 +299,10 @@ bool parse_value(const std::string& line, bool version4, std::u16string& name, b
   const std::string rhs = line.substr(at + 1);
   remove = rhs == "-";
   if (remove) return true;
-  if (!rhs.empty() && rhs[0] == '"') {
-    std::size_t p = 0;
-    std::string s;
-    if (!parse_quoted(rhs, p, s)) {
-      why = "unterminated string";
-      return false;
-    }
-    if (p != rhs.size()) {
-      why = "text after the closing quote of the string";
-      return false;
-    }
-    std::u16string wide;
-    if (!text16(s, "the string data", wide, why)) return false;
-    type = reg_type::kSz;
-    data.clear();
-    append_utf16le(data, wide, true);
-    return true;
-  }
-  // hivexregedit --unsafe-printable-strings: str(N):"text", unescaped
-  if (rhs.rfind("str(", 0) == 0) {
-    const std::size_t close = rhs.find("):\"");
-    if (close == std::string::npos || rhs.back() != '"' || rhs.size() < close + 4) {
-      why = "str(N): needs a type and a quoted string";
-      return false;
-    }
-    if (!parse_type(rhs.substr(4, close - 4), type)) {
-      why = "str(N): N must be a hex type number";
-      return false;
-    }
-    std::u16string wide;
-    if (!text16(rhs.substr(close + 3, rhs.size() - close - 4), "the str(N) data", wide, why))
-      return false;
-    data.clear();
-    append_utf16le(data, wide, true);
-    return true;
-  }
-  if (rhs.rfind("dword:", 0) == 0) {
-    const std::string digits = rhs.substr(6);
-    if (digits.size() != 8 ||
-        digits.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
-      why = "dword: needs 8 hex digits";
-      return false;
-    }
-    const auto v = static_cast<std::uint32_t>(std::stoul(digits, nullptr, 16));
-    type = reg_type::kDword;
-    data.clear();
-    append_little_endian(data, v, 4);
-    return true;
-  }
-  if (rhs.rfind("hex", 0) == 0) {
-    std::size_t colon = rhs.find(':');
-    type = reg_type::kBinary;
-    if (rhs.size() > 3 && rhs[3] == '(') {
-      const std::size_t close = rhs.find(')');
-      if (close == std::string::npos || close > colon) {
-        why = "hex(N): needs a closing )";
-        return false;
-      }
-      if (!parse_type(rhs.substr(4, close - 4), type)) {
-        why = "hex(N): N must be a hex type number";
-        return false;
-      }
-    }
-    if (colon == std::string::npos || !parse_hex(rhs.substr(colon + 1), data)) {
-      why = "malformed hex data";
-      return false;
-    }
-    // REGEDIT4 stores these as 8-bit text
-    if (version4 && (type == reg_type::kExpandSz || type == reg_type::kMultiSz)) {
-      std::u16string wide;
-      for (char c : data) wide += static_cast<char16_t>(static_cast<unsigned char>(c));
-      data.clear();
-      append_utf16le(data, wide, false);
-    }
-    return true;
-  }
+  if (!rhs.empty() && rhs[0] == '"') return parse_string_data(rhs, type, data, why);
+  if (rhs.rfind("str(", 0) == 0) return parse_printable_data(rhs, type, data, why);
+  if (rhs.rfind("dword:", 0) == 0) return parse_dword_data(rhs, type, data, why);
+  if (rhs.rfind("hex", 0) == 0) return parse_hex_data(rhs, version4, type, data, why);
   why = "unknown value data (expected \"string\", dword:, hex:, hex(N): or str(N):)";
   return false;
 }

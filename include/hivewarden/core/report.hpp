@@ -27,9 +27,20 @@ struct ValueBefore {
 // A record ready to encode: its fields (views into the request, the value before, and `hashes`).
 // The sender sets input.sequence, then record_size / encode_record.
 struct RecordDraft {
+  RecordDraft() = default;
+  // input.hashes points into this draft's own `hashes`: a copy points into its own.
+  RecordDraft(const RecordDraft& other) { *this = other; }
+  RecordDraft& operator=(const RecordDraft& other) {
+    input = other.input;
+    mode = other.mode;
+    for (std::uint32_t i = 0; i < sizeof hashes; ++i) hashes[i] = other.hashes[i];
+    if (other.input.hashes == other.hashes) input.hashes = hashes;
+    return *this;
+  }
+
   RecordInput input;
   NotifyMode mode = NotifyMode::kNone;
-  unsigned char hashes[kMaxRecordClients * 16];
+  unsigned char hashes[kMaxRecordClients * 16] = {};
 };
 
 // Drafts the record a denial sends: status access-denied, the clients of `match` (the decision's

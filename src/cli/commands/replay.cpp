@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -127,97 +128,79 @@ class HeldEvents {
 
 }  // namespace
 
-int run_replay(const ReplayOptions& o, std::ostream& out) {
-  auto session = open_policy_session(o.policy);
-  if (!session) return kExitInputError;
-  std::unique_ptr<PolicySession> other;
-  if (!o.what_if.empty()) {
-    other = open_policy_session(o.what_if);
-    if (!other) return kExitInputError;
-  }
-  // Read every log, then put all events in time order (stable: a file's order breaks ties).
-  HeldEvents events(o.logs);
-  replay::ReadStats stats;
+namespace {
+
+// Reads every log into `events` (time order); returns how many logs could not be read whole.
+int read_logs(const std::vector<std::string>& logs, HeldEvents& events, replay::ReadStats& stats) {
   int failures = 0;
-  for (std::uint32_t source = 0; source < o.logs.size(); ++source) {
+  for (std::uint32_t source = 0; source < logs.size(); ++source) {
     std::string error;
     if (!replay::read_events(
-            o.logs[source], [&](replay::RegistryEvent&& e) { events.add(e, source); }, stats,
+            logs[source], [&](replay::RegistryEvent&& e) { events.add(e, source); }, stats,
             error)) {
       std::cerr << "error: " << error << "\n";
       ++failures;
     }
   }
-  events.sort();
+  events.sort();  // stable: a file's order breaks ties
+  return failures;
+}
 
-  Tally tally;
-  Progress progress(events.size(), o.progress);
-  std::uint64_t done = 0, differing = 0;
-  replay::RegistryEvent e;
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    events.get(i, e);
-    progress.tick(++done);
-    std::string why;
-    auto mapped = replay::map_event(e, why);
-    if (!mapped) {
-      ++tally.unmapped[why];
-      continue;
-    }
-    OperationInput input;  // the log says the operation happened: its post-operation succeeds
-    input.operation = std::move(*mapped);
-    const DecidedOperation decided = decide_operation(*session, input);
-    if (decided.key_status != PathStatus::kOk && decided.key_status != PathStatus::kInvalidName) {
-      ++tally.unmapped[std::string("key: ") + path_status_text(decided.key_status)];
-      continue;
-    }
-    const Decision& d = decided.decision;
-    const Explanation& x = decided.explanation;
-    ++tally.decided;
-    if (decided.reported) {
-      ++tally.notifications;
-      tally.notification_bytes += record_size(decided.record.input);
-    }
-    ++tally.by_decision[verdict_name(d.verdict)];
-    ++tally.by_reason[reason_name(d.reason)];
-    ++tally.by_op[std::string(traits(input.operation.request.op).name)];
-    for (const auto& c : x.clients) ++tally.by_client[c];
-    for (const NamedBit& nb : kRuleNames) {
-      if (d.rules & nb.bit) ++tally.by_rule[std::string(nb.name)];
-    }
-    const bool interesting = d.verdict == Verdict::kDeny || d.notify != NotifyMode::kNone;
-    if (interesting) {
-      ++tally.keys[x.canonical_key];
-      ++tally.processes[e.image];
-    }
-    nlohmann::ordered_json line;
-    if (other) {
-      const DecidedOperation what_if = decide_operation(*other, input);
-      const Decision& od = what_if.decision;
-      const Explanation& ox = what_if.explanation;
-      if (od.verdict == d.verdict && od.reason == d.reason && od.notify == d.notify &&
-          ox.clients == x.clients)
-        continue;
-      ++differing;
-      line["policy"] = decision_json(d, x, false);
-      line["what_if"] = decision_json(od, ox, false);
-    } else if (o.all || interesting) {
-      line = decision_json(d, x, false);
-    } else {
-      continue;
-    }
-    line["time"] = e.utc_time;
-    line["computer"] = e.computer;
-    line["process"] = {{"image", e.image}, {"pid", e.pid}, {"guid", e.process_guid}};
-    const OperationRequest& op = input.operation.request;
-    line["op"] = traits(op.op).name;
-    line["event"] = {{"source", e.source}, {"index", e.index}, {"id", e.event_id}};
-    if (!op.value.empty() || op.op == Operation::kSetValue || op.op == Operation::kDeleteValue)
-      line["value"] = utf16_to_utf8(op.value);
-    if (!e.details.empty()) line["details"] = e.details;
-    out << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    if (!out) break;
+void count(Tally& tally, const DecidedOperation& decided, const replay::RegistryEvent& e) {
+  const Decision& d = decided.decision;
+  ++tally.decided;
+  if (decided.reported) {
+    ++tally.notifications;
+    tally.notification_bytes += record_size(decided.record.input);
   }
+  ++tally.by_decision[verdict_name(d.verdict)];
+  ++tally.by_reason[reason_name(d.reason)];
+  ++tally.by_op[std::string(traits(decided.request.op).name)];
+  for (const auto& c : decided.explanation.clients) ++tally.by_client[c];
+  for (const NamedBit& nb : kRuleNames) {
+    if (d.rules & nb.bit) ++tally.by_rule[std::string(nb.name)];
+  }
+  if (d.verdict == Verdict::kDeny || d.notify != NotifyMode::kNone) {
+    ++tally.keys[decided.explanation.canonical_key];
+    ++tally.processes[e.image];
+  }
+}
 
+// The output line of one event: its decision (and, with a what-if policy, the other one when they
+// differ), where it came from. Empty when the event is not printed.
+std::optional<nlohmann::ordered_json> event_line(const ReplayOptions& o,
+                                                 const DecidedOperation& decided,
+                                                 const DecidedOperation* what_if,
+                                                 const replay::RegistryEvent& e) {
+  const Decision& d = decided.decision;
+  const Explanation& x = decided.explanation;
+  nlohmann::ordered_json line;
+  if (what_if != nullptr) {
+    const Decision& od = what_if->decision;
+    if (od.verdict == d.verdict && od.reason == d.reason && od.notify == d.notify &&
+        what_if->explanation.clients == x.clients)
+      return std::nullopt;
+    line["policy"] = decision_json(d, x, false);
+    line["what_if"] = decision_json(od, what_if->explanation, false);
+  } else if (o.all || d.verdict == Verdict::kDeny || d.notify != NotifyMode::kNone) {
+    line = decision_json(d, x, false);
+  } else {
+    return std::nullopt;
+  }
+  line["time"] = e.utc_time;
+  line["computer"] = e.computer;
+  line["process"] = {{"image", e.image}, {"pid", e.pid}, {"guid", e.process_guid}};
+  const OperationRequest& op = decided.request;
+  line["op"] = traits(op.op).name;
+  line["event"] = {{"source", e.source}, {"index", e.index}, {"id", e.event_id}};
+  if (!op.value.empty() || op.op == Operation::kSetValue || op.op == Operation::kDeleteValue)
+    line["value"] = utf16_to_utf8(op.value);
+  if (!e.details.empty()) line["details"] = e.details;
+  return line;
+}
+
+nlohmann::ordered_json summary_json(const replay::ReadStats& stats, const Tally& tally,
+                                    bool what_if, std::uint64_t differing) {
   nlohmann::ordered_json summary;
   summary["records"] = stats.records;
   summary["registry_events"] = stats.registry;
@@ -234,15 +217,12 @@ int run_replay(const ReplayOptions& o, std::ostream& out) {
   summary["by_rule"] = tally.by_rule;
   summary["top_keys"] = top(tally.keys, 10);
   summary["top_processes"] = top(tally.processes, 10);
-  if (other) summary["differing"] = differing;
-  if (std::string error;
-      !o.summary_path.empty() &&
-      !util::write_output_file(
-          o.summary_path,
-          summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", error)) {
-    std::cerr << "error: " << error << "\n";
-    ++failures;
-  }
+  if (what_if) summary["differing"] = differing;
+  return summary;
+}
+
+void print_totals(const ReplayOptions& o, const replay::ReadStats& stats, const Tally& tally,
+                  std::uint64_t differing) {
   std::cerr << "replay: " << stats.registry << " registry events of " << stats.records
             << " records; " << tally.decided << " decided (";
   bool first = true;
@@ -253,8 +233,64 @@ int run_replay(const ReplayOptions& o, std::ostream& out) {
   std::uint64_t unmapped = 0;
   for (const auto& [k, v] : tally.unmapped) unmapped += v;
   std::cerr << "); " << unmapped << " not mapped";
-  if (other) std::cerr << "; " << differing << " differ under " << o.what_if;
+  if (!o.what_if.empty()) std::cerr << "; " << differing << " differ under " << o.what_if;
   std::cerr << "\n";
+}
+
+}  // namespace
+
+int run_replay(const ReplayOptions& o, std::ostream& out) {
+  auto session = open_policy_session(o.policy);
+  if (!session) return kExitInputError;
+  std::unique_ptr<PolicySession> other;
+  if (!o.what_if.empty()) {
+    other = open_policy_session(o.what_if);
+    if (!other) return kExitInputError;
+  }
+  HeldEvents events(o.logs);
+  replay::ReadStats stats;
+  int failures = read_logs(o.logs, events, stats);
+
+  Tally tally;
+  Progress progress(events.size(), o.progress);
+  std::uint64_t differing = 0;
+  replay::RegistryEvent e;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    events.get(i, e);
+    progress.tick(i + 1);
+    std::string why;
+    auto mapped = replay::map_event(e, why);
+    if (!mapped) {
+      ++tally.unmapped[why];
+      continue;
+    }
+    OperationInput input;  // the log says the operation happened: its post-operation succeeds
+    input.operation = std::move(*mapped);
+    const DecidedOperation decided = decide_operation(*session, input);
+    if (decided.key_status != PathStatus::kOk && decided.key_status != PathStatus::kInvalidName) {
+      ++tally.unmapped[std::string("key: ") + path_status_text(decided.key_status)];
+      continue;
+    }
+    count(tally, decided, e);
+    std::optional<DecidedOperation> what_if;
+    if (other) what_if = decide_operation(*other, input);
+    const auto line = event_line(o, decided, what_if ? &*what_if : nullptr, e);
+    if (!line) continue;
+    if (what_if) ++differing;
+    out << line->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    if (!out) break;
+  }
+
+  const nlohmann::ordered_json summary = summary_json(stats, tally, other != nullptr, differing);
+  if (std::string error;
+      !o.summary_path.empty() &&
+      !util::write_output_file(
+          o.summary_path,
+          summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", error)) {
+    std::cerr << "error: " << error << "\n";
+    ++failures;
+  }
+  print_totals(o, stats, tally, differing);
   return failures == 0 ? kExitOk : kExitInputError;
 }
 
