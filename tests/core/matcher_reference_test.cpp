@@ -15,7 +15,7 @@
 #include "hivewarden/core/matcher.hpp"
 #include "hivewarden/core/operation.hpp"
 #include "hivewarden/util/utf.hpp"
-#include "test_policy.hpp"
+#include "../support/test_policy.hpp"
 
 namespace hivewarden {
 namespace {

@@ -10,7 +10,7 @@
 #include "hivewarden/core/key_path.hpp"
 #include "hivewarden/core/matcher.hpp"
 #include "hivewarden/core/policy_format.hpp"
-#include "test_policy.hpp"
+#include "../support/test_policy.hpp"
 
 namespace hivewarden {
 namespace {
@@ -40,14 +40,7 @@ monitored:
     rules: [restore-key, replace-key, replace-key-deny]
 )";
 
-std::vector<unsigned char> compiled_bytes() {
-  policy::PolicySource source;
-  std::vector<policy::PolicyProblem> problems;
-  EXPECT_TRUE(policy::parse_policy_yaml(kPolicy, "t.yaml", source, problems));
-  policy::Blob blob;
-  EXPECT_TRUE(policy::compile_policy(source, blob, problems));
-  return blob;
-}
+std::vector<unsigned char> compiled_bytes() { return test::compile_yaml_blob(kPolicy, "t.yaml"); }
 
 void reseal(std::vector<unsigned char>& bytes) {
   if (bytes.size() < sizeof(blob::Header)) return;

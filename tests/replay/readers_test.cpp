@@ -18,6 +18,7 @@
 #include "hivewarden/replay/readers.hpp"
 #include "hivewarden/util/utf.hpp"
 #include "../support/decide_text.hpp"
+#include "../support/test_policy.hpp"
 
 namespace hivewarden::replay {
 namespace {
@@ -259,17 +260,9 @@ TEST(Replay, DamagedInputsGiveErrorsAndEverythingBefore) {
 }
 
 TEST(Replay, DefenderTamperingSamplesAreDeniedOrReported) {
-  policy::PolicySource source;
-  std::vector<policy::PolicyProblem> problems;
-  policy::Blob blob;
-  ASSERT_TRUE(policy::parse_policy_yaml(policy::builtin_default_policy_yaml(), "default", source,
-                                        problems) &&
-              policy::compile_policy(source, blob, problems));
-  std::vector<std::uint64_t> aligned((blob.size() + 7) / 8);
-  std::memcpy(aligned.data(), blob.data(), blob.size());
-  PolicyView view;
-  PolicyError perror;
-  ASSERT_TRUE(validate_policy(aligned.data(), blob.size(), view, perror));
+  const auto policy = test::default_policy();
+  ASSERT_TRUE(policy);
+  const PolicyView& view = policy->view;
   auto scratch = std::make_unique<DecisionScratch>();
   // Defender's own keys and services, changed by anything but Defender itself (its own writes are
   // Defender working, not tampering).

@@ -1,0 +1,56 @@
+// Scratch files for tests: a directory that is gone when the test is, and whole-file reads.
+#pragma once
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+namespace hivewarden::test {
+
+// The whole file at `path` ("" when it cannot be read).
+inline std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Writes `bytes` to `path` (binary, replacing it) and gives the path back.
+inline std::filesystem::path write_text(const std::filesystem::path& path, std::string_view bytes) {
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  return path;
+}
+
+// A fresh directory hw-<name>-<pid> under the system's temporary directory, removed with its
+// contents on destruction. The pid keeps ctest's parallel test processes apart.
+class TempDir {
+ public:
+  explicit TempDir(std::string_view name)
+      : path_(std::filesystem::temp_directory_path() /
+              ("hw-" + std::string(name) + "-" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+  // Writes `bytes` to the file `name` in this directory; returns its path as text.
+  std::string write(const std::string& name, std::string_view bytes) const {
+    return write_text(path_ / name, bytes).string();
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace hivewarden::test
