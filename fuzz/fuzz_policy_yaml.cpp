@@ -25,9 +25,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   PolicyView view;
   PolicyError error;
   if (!validate_policy(aligned.data(), blob.size(), view, error)) std::abort();  // compiler and validator disagree
-  fuzz::decide_every_operation(view,
-                               {u"HKLM\\SOFTWARE\\A\\B", u"\\REGISTRY\\USER\\S-1-5-18\\Software\\Run",
-                                u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\x"},
-                               {.value = u"Value", .new_name = u"New", .image = u"C:\\Windows\\System32\\reg.exe"});
+  fuzz::decide_every_operation(
+      view,
+      {u"HKLM\\SOFTWARE\\A\\B", u"\\REGISTRY\\USER\\S-1-5-18\\Software\\Run",
+       u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\x"},
+      {.value = u"Value", .new_name = u"New", .image = u"C:\\Windows\\System32\\reg.exe"});
   return 0;
 }

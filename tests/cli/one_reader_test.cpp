@@ -199,9 +199,10 @@ CheckOptions check_options(const json& op, const std::string& policy) {
 class OneReader : public ::testing::Test {
  protected:
   void SetUp() override {
-    policy_ = dir_.write("policy.yaml", kPolicy);
-    dir_.write("saved.reg",
-               "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\Saved]\n\"x\"=\"y\"\n");
+    policy_ = dir_.write("policy.yaml", kPolicy).string();
+    dir_.write(
+        "saved.reg",
+        "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\Saved]\n\"x\"=\"y\"\n");
   }
 
   test::TempDir dir_{"one-reader"};

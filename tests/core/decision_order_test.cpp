@@ -5,10 +5,10 @@
 #include <memory>
 #include <tuple>
 
+#include "../support/decide_text.hpp"
+#include "../support/test_policy.hpp"
 #include "hivewarden/core/decide.hpp"
 #include "hivewarden/util/utf.hpp"
-#include "../support/test_policy.hpp"
-#include "../support/decide_text.hpp"
 
 namespace hivewarden {
 namespace {
@@ -640,10 +640,11 @@ monitored:
 )");
   ASSERT_TRUE(policy);
   auto scratch = std::make_unique<DecisionScratch>();
-  auto decide = [&](Operation op, std::u16string_view key, bool link, std::u16string_view value = {}) {
-    return test::decide_text(
-        policy->view, {.op = op, .key = key, .value = value, .pid = 9, .creates_link = link},
-        *scratch);
+  auto decide = [&](Operation op, std::u16string_view key, bool link,
+                    std::u16string_view value = {}) {
+    return test::decide_text(policy->view,
+                             {.op = op, .key = key, .value = value, .pid = 9, .creates_link = link},
+                             *scratch);
   };
   for (const char16_t* key : {u"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender",
                               u"HKLM\\SOFTWARE\\Policies\\Microsoft", u"\\REGISTRY\\MACHINE\\SOFTWARE\\Policies"}) {

@@ -10,9 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include "hivewarden/util/utf.hpp"
-#include "../support/test_policy.hpp"
 #include "../support/decide_text.hpp"
+#include "../support/test_policy.hpp"
+#include "hivewarden/util/utf.hpp"
 
 namespace hivewarden {
 namespace {
@@ -157,7 +157,8 @@ TEST(Engine, ContextKeepsItsPolicyAliveAcrossASwap) {
   auto scratch = std::make_unique<DecisionScratch>();
   ASSERT_TRUE(engine.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 11), *scratch).context_kept);
   const std::uint64_t old_generation = engine.current_policy().generation();
-  test::install(engine, test::compile_yaml_blob("version: 1\nmonitored:\n  - key: 'HKLM\\X'\n    client: other\n    rules: [create-key]\n"));
+  test::install(engine, test::compile_yaml_blob("version: 1\nmonitored:\n  - key: 'HKLM\\X'\n    "
+                                                "client: other\n    rules: [create-key]\n"));
   const PostOutcome post = engine.complete(11, Operation::kSetValue, true);
   ASSERT_TRUE(post.found);
   EXPECT_EQ(post.policy.generation(), old_generation);

@@ -10,10 +10,10 @@
 #include <sstream>
 #include <string>
 
+#include "../support/decide_text.hpp"
+#include "../support/test_policy.hpp"
 #include "hivewarden/core/decide.hpp"
 #include "hivewarden/core/matcher.hpp"
-#include "../support/test_policy.hpp"
-#include "../support/decide_text.hpp"
 
 namespace hivewarden {
 namespace {

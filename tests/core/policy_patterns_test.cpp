@@ -6,12 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "../support/decide_text.hpp"
+#include "../support/test_policy.hpp"
 #include "hivewarden/core/decide.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/policy/key_pattern.hpp"
 #include "hivewarden/util/utf.hpp"
-#include "../support/test_policy.hpp"
-#include "../support/decide_text.hpp"
 
 namespace hivewarden {
 namespace {

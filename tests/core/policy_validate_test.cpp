@@ -6,11 +6,11 @@
 #include <memory>
 #include <random>
 
+#include "../support/test_policy.hpp"
 #include "hivewarden/core/hash.hpp"
 #include "hivewarden/core/key_path.hpp"
 #include "hivewarden/core/matcher.hpp"
 #include "hivewarden/core/policy_format.hpp"
-#include "../support/test_policy.hpp"
 
 namespace hivewarden {
 namespace {
@@ -40,7 +40,9 @@ monitored:
     rules: [restore-key, replace-key, replace-key-deny]
 )";
 
-std::vector<unsigned char> compiled_bytes() { return test::compile_yaml_blob(kPolicy, "t.yaml"); }
+std::vector<unsigned char> compiled_bytes() {
+  return test::compile_yaml_blob(kPolicy, "t.yaml");
+}
 
 void reseal(std::vector<unsigned char>& bytes) {
   if (bytes.size() < sizeof(blob::Header)) return;

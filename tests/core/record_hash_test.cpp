@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "../support/test_record.hpp"
 #include "hivewarden/core/hash.hpp"
 #include "hivewarden/core/notification.hpp"
-#include "../support/test_record.hpp"
 
 namespace hivewarden {
 namespace {

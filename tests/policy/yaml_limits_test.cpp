@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "../support/child_process.hpp"
+#include "../support/test_policy.hpp"
 #include "hivewarden/core/key_path.hpp"
 #include "hivewarden/core/policy_view.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/policy/yaml_limits.hpp"
 #include "hivewarden/util/utf.hpp"
-#include "../support/child_process.hpp"
-#include "../support/test_policy.hpp"
 
 namespace {
 

@@ -13,12 +13,13 @@
 #include <regex>
 #include <sstream>
 
+#include "../support/decide_text.hpp"
+#include "../support/files.hpp"
+#include "../support/test_policy.hpp"
 #include "hivewarden/core/decide.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/replay/readers.hpp"
 #include "hivewarden/util/utf.hpp"
-#include "../support/decide_text.hpp"
-#include "../support/test_policy.hpp"
 
 namespace hivewarden::replay {
 namespace {
@@ -185,8 +186,8 @@ TEST(Replay, EveryOtrfEventIsReadAndMappedOrAccountedFor) {
 }
 
 TEST(Replay, DamagedInputsGiveErrorsAndEverythingBefore) {
-  const fs::path tmp = fs::temp_directory_path() / ("hw-replay-test-" + std::to_string(::getpid()));
-  fs::create_directories(tmp);
+  const hivewarden::test::TempDir dir("replay-test");
+  const fs::path& tmp = dir.path();
   // Broken JSON after two good events.
   {
     std::ofstream(tmp / "broken.jsonl")

@@ -28,10 +28,10 @@ void expect_bounded(const fs::path& log, const fs::path& dir, int exit_code,
                     const std::vector<std::string>& messages) {
   ASSERT_LE(fs::file_size(log), kInputBytes) << log;
   // Outside the sanitizers, a 4 GB address space: a regression must not take the machine with it.
-  const test::ChildRun m = test::run_hivewarden(
-      {"replay", "--no-progress", log.string()},
-      {.stderr_path = (dir / "stderr.txt").string(),
-       .address_space_limit = kSanitizedBuild ? 0 : std::uint64_t{4} << 30});
+  const test::ChildRun m =
+      test::run_hivewarden({"replay", "--no-progress", log.string()},
+                           {.stderr_path = (dir / "stderr.txt").string(),
+                            .address_space_limit = kSanitizedBuild ? 0 : std::uint64_t{4} << 30});
   std::printf("[ bounds ] %-28s rc=%d maxrss=%ld kB %.2f s\n", log.filename().c_str(), m.exit_code,
               m.max_rss_kb, m.seconds);
   EXPECT_EQ(m.exit_code, exit_code) << m.err;
@@ -119,8 +119,8 @@ TEST(ReplayBounds, DeepXml) {
 
 TEST(ReplayBounds, ManyTinyJsonEvents) {
   const TempDir dir("bounds");
-  expect_bounded(write_text(dir.path() / "tiny.json", repeat(kTinyEvent, kInputBytes)), dir.path(), 0,
-                 {"decided (no-match"});
+  expect_bounded(write_text(dir.path() / "tiny.json", repeat(kTinyEvent, kInputBytes)), dir.path(),
+                 0, {"decided (no-match"});
 }
 
 TEST(ReplayBounds, ManyTinyXmlEvents) {
@@ -154,10 +154,10 @@ TEST(ReplayNames, InvalidUtf8NamesAreCountedNotGuessed) {
       "C:\\x\xff.exe</Data><Data Name=\"Details\">DWORD (0x00000001)</Data></EventData></Event>\n";
   const fs::path log = write_text(dir / "bad.xml", event);
   const fs::path summary = dir / "s.json";
-  EXPECT_EQ(test::run_hivewarden(
-                {"replay", "--no-progress", log.string(), "--summary", summary.string()})
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      test::run_hivewarden({"replay", "--no-progress", log.string(), "--summary", summary.string()})
+          .exit_code,
+      0);
   const std::string summary_text = test::read_text(summary);
   EXPECT_NE(summary_text.find("not valid UTF-8"), std::string::npos) << summary_text;
 }
@@ -177,10 +177,10 @@ TEST(ReplayNames, NumbersThatAreNotNumbersAreCountedNotTruncated) {
       R"J(DisableAntiSpyware","Details":"DWORD (0x00000001)"}})J";
   const fs::path log = write_text(dir / "wrap.jsonl", event + "\n");
   const fs::path summary = dir / "s.json";
-  EXPECT_EQ(test::run_hivewarden(
-                {"replay", "--no-progress", log.string(), "--summary", summary.string()})
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      test::run_hivewarden({"replay", "--no-progress", log.string(), "--summary", summary.string()})
+          .exit_code,
+      0);
   const std::string summary_text = test::read_text(summary);
   EXPECT_NE(summary_text.find(R"("EventID \"4294967309\" is not a 32-bit number": 1)"),
             std::string::npos)

@@ -89,14 +89,14 @@ Outcome read_through_fifo(const fs::path& path, const std::string& bytes) {
 
 TEST(StreamedLogs, JsonThroughAFifoIsReadOnce) {
   TempDir dir;
-  const Outcome o = read_through_fifo(dir.path / "fifo.jsonl", json_lines(3));
+  const Outcome o = read_through_fifo(dir.path() / "fifo.jsonl", json_lines(3));
   EXPECT_TRUE(o.ok) << o.error;
   EXPECT_EQ(o.events.size(), 3u);
 }
 
 TEST(StreamedLogs, GzipThroughAFifoIsReadOnce) {
   TempDir dir;
-  const Outcome o = read_through_fifo(dir.path / "fifo.jsonl.gz", gzip(json_lines(500)));
+  const Outcome o = read_through_fifo(dir.path() / "fifo.jsonl.gz", gzip(json_lines(500)));
   EXPECT_TRUE(o.ok) << o.error;
   EXPECT_EQ(o.events.size(), 500u);
 }
@@ -107,21 +107,22 @@ TEST(StreamedLogs, XmlThroughAFifoIsReadOnce) {
       "<Event xmlns=\"x\"><System><Provider Name=\"Microsoft-Windows-Sysmon\"/><EventID>12"
       "</EventID></System><EventData><Data Name=\"EventType\">CreateKey</Data><Data "
       "Name=\"TargetObject\">HKLM\\SOFTWARE\\K</Data></EventData></Event>\n";
-  const Outcome o = read_through_fifo(dir.path / "fifo.xml", event + event);
+  const Outcome o = read_through_fifo(dir.path() / "fifo.xml", event + event);
   EXPECT_TRUE(o.ok) << o.error;
   EXPECT_EQ(o.events.size(), 2u);
 }
 
 TEST(StreamedLogs, EvtxThroughAFifoIsRefusedNotHung) {
   TempDir dir;
-  const Outcome o = read_through_fifo(dir.path / "fifo.evtx", "ElfFile" + std::string(4096, '\0'));
+  const Outcome o =
+      read_through_fifo(dir.path() / "fifo.evtx", "ElfFile" + std::string(4096, '\0'));
   EXPECT_FALSE(o.ok);
   EXPECT_HAS(o.error, "fifo.evtx: an EVTX log must be a regular file");
 }
 
 TEST(StreamedLogs, ADirectoryIsNamed) {
   TempDir dir;
-  const Outcome o = read(dir.path);
+  const Outcome o = read(dir.path());
   EXPECT_FALSE(o.ok);
   EXPECT_HAS(o.error, "is a directory");
 }

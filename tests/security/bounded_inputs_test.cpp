@@ -37,9 +37,9 @@ class BoundedInputs : public ::testing::Test {
   // The case must stay in bounds; `expect_rc` 2 also wants the limit named in `expect_err`.
   void expect_bounded(const std::string& what, const std::vector<std::string>& args, int expect_rc,
                       const std::string& expect_err, const std::string& input = "") {
-    const ChildRun o = hivewarden::test::run_hivewarden(
-        args, {.stdin_path = input.empty() ? "/dev/null" : input,
-               .stderr_path = (dir_ / "stderr.txt").string()});
+    const ChildRun o =
+        hivewarden::test::run_hivewarden(args, {.stdin_path = input.empty() ? "/dev/null" : input,
+                                                .stderr_path = (dir_ / "stderr.txt").string()});
     RecordProperty(what + "_max_rss_kb", std::to_string(o.max_rss_kb));
     std::printf("%-48s rc=%d  peak %6ld KB  %.2f s\n", what.c_str(), o.exit_code, o.max_rss_kb,
                 o.seconds);

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "../support/decide_text.hpp"
+#include "../support/test_policy.hpp"
 #include "hivewarden/core/decide.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/util/utf.hpp"
-#include "../support/decide_text.hpp"
-#include "../support/test_policy.hpp"
 
 namespace hivewarden {
 namespace {

@@ -37,10 +37,11 @@ TEST(Faults, DiskFullIsAnErrorForEveryPrintingCommand) {
     GTEST_SKIP() << "/dev/full is not a character device here: no full disk to test with";
   const std::string policy = std::string(HIVEWARDEN_SOURCE_DIR) + "/policies/default.yaml";
   const std::string ops = std::string(HIVEWARDEN_SOURCE_DIR) + "/samples/demo-ops.jsonl";
-  for (const Args& args : std::vector<Args>{{"eval", "--policy", policy, "--input", ops},
-                                            {"demo"},
-                                            {"dump", policy},
-                                            {"check", "--op", "delete-key", "--key", "HKLM\\SOFTWARE\\X"}}) {
+  for (const Args& args :
+       std::vector<Args>{{"eval", "--policy", policy, "--input", ops},
+                         {"demo"},
+                         {"dump", policy},
+                         {"check", "--op", "delete-key", "--key", "HKLM\\SOFTWARE\\X"}}) {
     const ChildRun r = run(args);
     EXPECT_EQ(r.exit_code, 2) << command_line(args) << "\n" << r.err;
     EXPECT_NE(r.err.find("disk full"), std::string::npos) << command_line(args) << "\n" << r.err;
@@ -173,9 +174,8 @@ TEST(Faults, StdoutIntoAPipeWithNoReaderIsAnErrorNotASignal) {
     const ChildRun r = child.wait();
     ASSERT_EQ(r.signal, 0) << args[0] << ": killed by signal " << r.signal;
     EXPECT_EQ(r.exit_code, 2) << args[0] << "\n" << r.err;
-    EXPECT_NE(r.err.find("error: writing the output failed"), std::string::npos)
-        << args[0] << "\n"
-        << r.err;
+    EXPECT_NE(r.err.find("error: writing the output failed"), std::string::npos) << args[0] << "\n"
+                                                                                 << r.err;
   }
 }
 

@@ -26,9 +26,9 @@ class MatchWork : public ::testing::Test {
 
   void expect_fast(const std::string& what, const std::vector<std::string>& args, int expect_rc,
                    std::string& out) {
-    const hivewarden::test::ChildRun r = hivewarden::test::run_hivewarden(
-        args, {.stdout_path = (dir_ / "stdout.txt").string(),
-               .stderr_path = (dir_ / "stderr.txt").string()});
+    const hivewarden::test::ChildRun r =
+        hivewarden::test::run_hivewarden(args, {.stdout_path = (dir_ / "stdout.txt").string(),
+                                                .stderr_path = (dir_ / "stderr.txt").string()});
     out = r.out;
     std::printf("%-40s rc=%d  %.2f s\n", what.c_str(), r.exit_code, r.seconds);
     EXPECT_EQ(r.exit_code, expect_rc) << what << "\n" << r.err.substr(0, 2000);

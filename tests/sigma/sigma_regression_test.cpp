@@ -11,12 +11,12 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "../support/decide_text.hpp"
+#include "../support/test_policy.hpp"
 #include "hivewarden/core/decide.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/sigma/sigma_import.hpp"
 #include "hivewarden/util/utf.hpp"
-#include "../support/decide_text.hpp"
-#include "../support/test_policy.hpp"
 
 namespace hivewarden::sigma {
 namespace {

@@ -153,7 +153,9 @@ inline ChildRun run_child(std::vector<std::string> argv, ChildIo io = {}) {
 
 #ifdef HIVEWARDEN_BINARY
 // The hivewarden binary the build made (its target's path, given by CMake).
-inline std::string hivewarden_binary() { return HIVEWARDEN_BINARY; }
+inline std::string hivewarden_binary() {
+  return HIVEWARDEN_BINARY;
+}
 
 // Runs `hivewarden args...` to its end.
 inline ChildRun run_hivewarden(std::vector<std::string> args, ChildIo io = {}) {

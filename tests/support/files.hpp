@@ -21,17 +21,17 @@ inline std::string read_text(const std::filesystem::path& path) {
 
 // Writes `bytes` to `path` (binary, replacing it) and gives the path back.
 inline std::filesystem::path write_text(const std::filesystem::path& path, std::string_view bytes) {
-  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   return path;
 }
 
-// A fresh directory hw-<name>-<pid> under the system's temporary directory, removed with its
-// contents on destruction. The pid keeps ctest's parallel test processes apart.
+// A fresh directory hw-<name>-<pid>-<n> under the system's temporary directory, removed with its
+// contents on destruction. The pid keeps ctest's parallel test processes apart, n the directories
+// of one process.
 class TempDir {
  public:
-  explicit TempDir(std::string_view name)
-      : path_(std::filesystem::temp_directory_path() /
-              ("hw-" + std::string(name) + "-" + std::to_string(::getpid()))) {
+  explicit TempDir(std::string_view name) : path_(fresh_path(name)) {
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
@@ -44,12 +44,19 @@ class TempDir {
 
   const std::filesystem::path& path() const { return path_; }
   std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-  // Writes `bytes` to the file `name` in this directory; returns its path as text.
-  std::string write(const std::string& name, std::string_view bytes) const {
-    return write_text(path_ / name, bytes).string();
+  // Writes `bytes` to the file `name` in this directory; returns its path.
+  std::filesystem::path write(const std::string& name, std::string_view bytes) const {
+    return write_text(path_ / name, bytes);
   }
 
  private:
+  static std::filesystem::path fresh_path(std::string_view name) {
+    static int instances = 0;
+    return std::filesystem::temp_directory_path() /
+           ("hw-" + std::string(name) + "-" + std::to_string(::getpid()) + "-" +
+            std::to_string(instances++));
+  }
+
   std::filesystem::path path_;
 };
 

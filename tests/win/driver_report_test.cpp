@@ -10,9 +10,9 @@
 
 #include "../support/fake_kernel.hpp"
 #include "../support/test_policy.hpp"
+#include "../support/test_record.hpp"
 #include "hivewarden/core/engine.hpp"
 #include "hivewarden/core/notification.hpp"
-#include "../support/test_record.hpp"
 #include "hivewarden/core/report.hpp"
 #include "hivewarden/win/translate.hpp"
 
@@ -71,8 +71,8 @@ class DriverReport : public ::testing::Test {
 TEST_F(DriverReport, ADenialNamesTheKeyAndEachClientOnce) {
   RegDeleteKeyInformation del{&guarded_, nullptr, nullptr, nullptr};
   OperationRequest request;
-  ASSERT_EQ(translate_pre(notify_class::kPreDeleteKey, &del, kernel_.names_only(), CanonicalOptions{},
-                          *translate_, request),
+  ASSERT_EQ(translate_pre(notify_class::kPreDeleteKey, &del, kernel_.names_only(),
+                          CanonicalOptions{}, *translate_, request),
             TranslateStatus::kOk);
   request.process.pid = 1234;
   request.process.image = u"C:\\evil.exe";
@@ -98,8 +98,8 @@ TEST_F(DriverReport, ACompletedOperationIsNamedAndCarriesItsClients) {
   std::uint32_t data = 7;
   RegSetValueKeyInformation set{&watched_, &name, 0, 4, &data, 4, nullptr, nullptr, nullptr};
   OperationRequest request;
-  ASSERT_EQ(translate_pre(notify_class::kPreSetValueKey, &set, kernel_.names_only(), CanonicalOptions{},
-                          *translate_, request),
+  ASSERT_EQ(translate_pre(notify_class::kPreSetValueKey, &set, kernel_.names_only(),
+                          CanonicalOptions{}, *translate_, request),
             TranslateStatus::kOk);
   request.process.pid = 1234;
   request.thread_id = 9;
@@ -113,8 +113,9 @@ TEST_F(DriverReport, ACompletedOperationIsNamedAndCarriesItsClients) {
   const PostOutcome outcome = engine_.complete(9, post.op, post.success);
   ASSERT_TRUE(outcome.found);
   OperationRequest completed;
-  ASSERT_EQ(translate_completed(post, kernel_.names_only(), CanonicalOptions{}, *translate_, completed),
-            TranslateStatus::kOk);
+  ASSERT_EQ(
+      translate_completed(post, kernel_.names_only(), CanonicalOptions{}, *translate_, completed),
+      TranslateStatus::kOk);
   completed.process.pid = 1234;
   completed.thread_id = 9;
   ASSERT_TRUE(draft_completion(completed, outcome, ValueBefore{}, *draft_));
