@@ -12,9 +12,9 @@ namespace hivewarden::fuzz {
 
 // The parts of an operation the fuzzers vary; every operation kind is tried with each key.
 struct OperationText {
-  std::u16string_view value;
-  std::u16string_view new_name;
-  std::u16string_view image;
+  std::u16string_view value = {};
+  std::u16string_view new_name = {};
+  std::u16string_view image = {};
 };
 
 inline void decide_every_operation(const PolicyView& view,

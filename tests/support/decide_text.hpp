@@ -35,12 +35,12 @@ inline Decision decide_key_text(const PolicyView& policy, OperationRequest r,
 // fill only what they vary (C++20 designated initializers) and decide it with decide_text.
 struct TextOperation {
   Operation op = Operation::kCreateKey;
-  std::u16string_view key;
-  std::u16string_view value;
-  std::u16string_view new_name;
+  std::u16string_view key = {};
+  std::u16string_view value = {};
+  std::u16string_view new_name = {};
   std::u16string_view image = u"C:\\x.exe";
   std::uint32_t pid = 1;
-  std::u16string_view user_sid;
+  std::u16string_view user_sid = {};
   bool key_exists = false;
   bool creates_link = false;
   ProcessFlags extra_flags = 0;
