@@ -3,7 +3,6 @@
 #pragma once
 
 #include <unistd.h>
-#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "../support/files.hpp"
+#include "../support/gzip.hpp"
 #include "hivewarden/replay/readers.hpp"
 
 namespace hivewarden::replay::test {
@@ -21,11 +21,9 @@ namespace fs = std::filesystem;
 // A directory of this process's own (one per instance), removed with everything in it.
 struct TempDir : hivewarden::test::TempDir {
   TempDir() : hivewarden::test::TempDir("replay") {}
+  // One gzip member of `bytes`, written to the file `name`.
   fs::path write_gzip(const std::string& name, const std::string& bytes) const {
-    gzFile f = gzopen((path() / name).c_str(), "wb9");
-    gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
-    gzclose(f);
-    return path() / name;
+    return write(name, hivewarden::test::gzip(bytes));
   }
 };
 

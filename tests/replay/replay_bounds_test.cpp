@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../support/child_process.hpp"
+#include "../support/gzip.hpp"
 
 namespace {
 
@@ -42,37 +43,12 @@ void expect_bounded(const fs::path& log, const fs::path& dir, int exit_code,
   EXPECT_LT(m.seconds, kMaxSeconds) << log;
 }
 
-// A gzip member of `unit` repeated `times` times, compressed as a stream: this process stays small,
-// since a forked child starts with its parent's resident memory counted in its ru_maxrss.
-std::string gzip(const std::string& unit, std::size_t times = 1) {
-  z_stream z{};
-  deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);  // +16: a gzip header
-  std::string out;
-  char buffer[1 << 16];
-  for (std::size_t i = 0; i < times; ++i) {
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(unit.data()));
-    z.avail_in = static_cast<uInt>(unit.size());
-    const int flush = i + 1 == times ? Z_FINISH : Z_NO_FLUSH;
-    do {
-      z.next_out = reinterpret_cast<Bytef*>(buffer);
-      z.avail_out = sizeof buffer;
-      deflate(&z, flush);
-      out.append(buffer, sizeof buffer - z.avail_out);
-    } while (z.avail_out == 0 || (flush == Z_FINISH && z.avail_in > 0));
-  }
-  deflateEnd(&z);
-  return out;
-}
+using test::gzip;
 
 const std::string kTinyEvent =
     "{\"EventID\":12,\"EventType\":\"CreateKey\",\"TargetObject\":\"HKLM\\\\S\\\\K\"}\n";
 
-std::string repeat(const std::string& unit, std::size_t bytes) {
-  std::string out;
-  out.reserve(bytes + unit.size());
-  while (out.size() + unit.size() <= bytes) out += unit;
-  return out;
-}
+using test::repeat_to;
 
 TEST(ReplayBounds, GzipBombOfOneHugeLine) {
   const TempDir dir("bounds");
@@ -84,7 +60,7 @@ TEST(ReplayBounds, GzipBombOfTinyEvents) {
   // As many tiny events as the 64:1 bound lets a 1 MB file hold: a highly compressed first member,
   // then incompressible padding that brings the file to 1 MB (and so the bound to 64 MB).
   const TempDir dir("bounds");
-  const std::string unit = repeat(kTinyEvent, 1u << 16);
+  const std::string unit = repeat_to(kTinyEvent, 1u << 16);
   std::string bytes = gzip(unit, (80u << 20) / unit.size());
   std::mt19937 random(1);
   std::string noise(kInputBytes - bytes.size() - 64, '\0');
@@ -111,16 +87,16 @@ TEST(ReplayBounds, OneMegabyteLine) {
 
 TEST(ReplayBounds, DeepXml) {
   const TempDir dir("bounds");
-  const std::string xml = "<Event xmlns=\"x\">" + repeat("<a>", kInputBytes / 2) +
-                          repeat("</a>", kInputBytes / 2 - 100) + "</Event>\n";
+  const std::string xml = "<Event xmlns=\"x\">" + repeat_to("<a>", kInputBytes / 2) +
+                          repeat_to("</a>", kInputBytes / 2 - 100) + "</Event>\n";
   expect_bounded(write_text(dir.path() / "deep.xml", xml), dir.path(), 2,
                  {"elements nested deeper than the limit of 64"});
 }
 
 TEST(ReplayBounds, ManyTinyJsonEvents) {
   const TempDir dir("bounds");
-  expect_bounded(write_text(dir.path() / "tiny.json", repeat(kTinyEvent, kInputBytes)), dir.path(),
-                 0, {"decided (no-match"});
+  expect_bounded(write_text(dir.path() / "tiny.json", repeat_to(kTinyEvent, kInputBytes)),
+                 dir.path(), 0, {"decided (no-match"});
 }
 
 TEST(ReplayBounds, ManyTinyXmlEvents) {
@@ -129,7 +105,7 @@ TEST(ReplayBounds, ManyTinyXmlEvents) {
       "<Event><System><Provider Name=\"Sysmon\"/><EventID>12</EventID></System><EventData>"
       "<Data Name=\"EventType\">CreateKey</Data><Data "
       "Name=\"TargetObject\">HKLM\\S</Data></EventData></Event>\n";
-  expect_bounded(write_text(dir.path() / "tiny.xml", repeat(event, kInputBytes)), dir.path(), 0,
+  expect_bounded(write_text(dir.path() / "tiny.xml", repeat_to(event, kInputBytes)), dir.path(), 0,
                  {"decided (no-match"});
 }
 

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "../support/gzip.hpp"
 #include "hivewarden/replay/readers.hpp"
 #include "log_test_support.hpp"
 
@@ -27,20 +28,7 @@ using test::Outcome;
 using test::read;
 using test::TempDir;
 
-// One gzip member of `text`.
-std::string gzip(const std::string& text) {
-  z_stream z{};
-  deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, text.size()) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
+using hivewarden::test::gzip;
 
 std::string json_event(int n, const std::string& id = "13", const std::string& pid = "\"572\"") {
   return R"({"Provider":"Microsoft-Windows-Sysmon","EventID":)" + id +

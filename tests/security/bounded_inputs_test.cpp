@@ -19,11 +19,7 @@ constexpr long kMaxRssKb = 256 * 1024;
 constexpr double kMaxSeconds = 10.0;
 constexpr std::size_t kInputBytes = 1024 * 1024;
 
-std::string repeat_to(const std::string& unit, std::size_t bytes) {
-  std::string s;
-  while (s.size() + unit.size() <= bytes) s += unit;
-  return s;
-}
+using hivewarden::test::repeat_to;
 
 class BoundedInputs : public ::testing::Test {
  protected:

@@ -1,4 +1,5 @@
-// Scratch files for tests: a directory that is gone when the test is, and whole-file reads.
+// Scratch files for tests: a directory that is gone when the test is, whole-file reads and
+// writes, and inputs of a stated size.
 #pragma once
 
 #include <unistd.h>
@@ -24,6 +25,14 @@ inline std::filesystem::path write_text(const std::filesystem::path& path, std::
   std::ofstream(path, std::ios::binary)
       .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   return path;
+}
+
+// `unit` repeated as often as it fits in `bytes` (inputs of a stated size).
+inline std::string repeat_to(const std::string& unit, std::size_t bytes) {
+  std::string out;
+  out.reserve(bytes);
+  while (out.size() + unit.size() <= bytes) out += unit;
+  return out;
 }
 
 // A fresh directory hw-<name>-<pid>-<n> under the system's temporary directory, removed with its
