@@ -67,8 +67,11 @@ class Child {
   // Starts argv[0] with the arguments argv[1..]; SIGPIPE starts at its default, as from a shell.
   Child(std::vector<std::string> argv, ChildIo io)
       : io_(std::move(io)), start_(std::chrono::steady_clock::now()) {
+    std::vector<char*> args;  // built before fork: the child only opens, dups and execs
+    for (std::string& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
     pid_ = ::fork();
-    if (pid_ == 0) exec_child(argv, io_);
+    if (pid_ == 0) exec_child(args, io_);
   }
   ~Child() {
     if (pid_ > 0) {
@@ -84,7 +87,7 @@ class Child {
   // Waits for the child to end.
   ChildRun wait() { return reap(0).second; }
 
-  // Waits at most `limit`; false (and the child killed) when it is still running then.
+  // Waits at most `limit`; false when it is still running then (the destructor kills it).
   bool wait_for(std::chrono::milliseconds limit, ChildRun& run) {
     const auto until = std::chrono::steady_clock::now() + limit;
     while (pid_ > 0) {
@@ -100,7 +103,7 @@ class Child {
   }
 
  private:
-  [[noreturn]] static void exec_child(std::vector<std::string>& argv, const ChildIo& io) {
+  [[noreturn]] static void exec_child(std::vector<char*>& args, const ChildIo& io) {
     const int in = ::open(io.stdin_path.c_str(), O_RDONLY);
     const int out = io.stdout_fd >= 0
                         ? io.stdout_fd
@@ -115,9 +118,6 @@ class Child {
       const rlimit limit{io.address_space_limit, io.address_space_limit};
       ::setrlimit(RLIMIT_AS, &limit);
     }
-    std::vector<char*> args;
-    for (std::string& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
     ::execv(args[0], args.data());
     ::_exit(127);
   }
