@@ -2,10 +2,9 @@
 // engine then does with them stays in bounds and ends.
 #include <cstdint>
 #include <cstring>
-#include <memory>
 #include <vector>
 
-#include "hivewarden/core/decide.hpp"
+#include "decide_every_operation.hpp"
 #include "hivewarden/core/hash.hpp"
 #include "hivewarden/core/policy_format.hpp"
 
@@ -22,18 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   PolicyView view;
   PolicyError error;
   if (!validate_policy(aligned.data(), size, view, error)) return 0;
-  static auto scratch = std::make_unique<DecisionScratch>();
-  static auto keys = std::make_unique<OperationKeys>();
-  for (const char16_t* key : {u"HKLM\\SOFTWARE\\A", u"HKLM\\SOFTWARE\\A\\B\\C\\D", u"HKU\\S\\X", u"HKLM"}) {
-    for (int op = 0; op < kOperationCount; ++op) {
-      OperationRequest r;
-      r.op = static_cast<Operation>(op);
-      r.value = u"V";
-      r.new_name = u"N";
-      r.process.image = u"C:\\X\\Y.EXE";
-      canonicalize_operation(key, {view.control_set(), {}}, *keys, r);
-      decide_on(view, r, *scratch);
-    }
-  }
+  fuzz::decide_every_operation(
+      view, {u"HKLM\\SOFTWARE\\A", u"HKLM\\SOFTWARE\\A\\B\\C\\D", u"HKU\\S\\X", u"HKLM"},
+      {.value = u"V", .new_name = u"N", .image = u"C:\\X\\Y.EXE"});
   return 0;
 }

@@ -3,11 +3,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <string>
 #include <vector>
 
-#include "hivewarden/core/decide.hpp"
+#include "decide_every_operation.hpp"
 #include "hivewarden/policy/compile.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -26,18 +25,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   PolicyView view;
   PolicyError error;
   if (!validate_policy(aligned.data(), blob.size(), view, error)) std::abort();  // compiler and validator disagree
-  static auto scratch = std::make_unique<DecisionScratch>();
-  static auto keys = std::make_unique<OperationKeys>();
-  for (const char16_t* key : {u"HKLM\\SOFTWARE\\A\\B", u"\\REGISTRY\\USER\\S-1-5-18\\Software\\Run", u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\x"}) {
-    for (int op = 0; op < kOperationCount; ++op) {
-      OperationRequest r;
-      r.op = static_cast<Operation>(op);
-      r.value = u"Value";
-      r.new_name = u"New";
-      r.process.image = u"C:\\Windows\\System32\\reg.exe";
-      canonicalize_operation(key, {view.control_set(), {}}, *keys, r);
-      decide_on(view, r, *scratch);
-    }
-  }
+  fuzz::decide_every_operation(
+      view,
+      {u"HKLM\\SOFTWARE\\A\\B", u"\\REGISTRY\\USER\\S-1-5-18\\Software\\Run",
+       u"HKLM\\SYSTEM\\CurrentControlSet\\Services\\x"},
+      {.value = u"Value", .new_name = u"New", .image = u"C:\\Windows\\System32\\reg.exe"});
   return 0;
 }

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/files.hpp"
 #include "hivewarden/cli/commands.hpp"
 
 namespace hivewarden::cli {
@@ -28,16 +29,8 @@ std::vector<json> json_lines(const std::string& text) {
 
 class CommandRegressions : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("hw-cmd-regress-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string write(const std::string& name, const std::string& text) {
-    const fs::path p = dir_ / name;
-    std::ofstream(p, std::ios::binary) << text;
-    return p.string();
+    return dir_.write(name, text);
   }
 
   int run(const std::string& ops, const std::string& reg, std::string& out,
@@ -53,7 +46,7 @@ class CommandRegressions : public ::testing::Test {
     return rc;
   }
 
-  fs::path dir_;
+  test::TempDir dir_{"cmd-regress"};
 };
 
 const std::string kDeep = R"({"op":"set-value","key":"HKLM\\SOFTWARE\\A","value":"v","flags":)" +

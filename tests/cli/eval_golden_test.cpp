@@ -7,15 +7,13 @@
 //   cd tests/cli/golden
 //   hivewarden eval --policy eval-policy.yaml --input eval-input.jsonl > eval-expected.jsonl
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "../support/child_process.hpp"
 
 namespace {
 
@@ -23,12 +21,7 @@ namespace fs = std::filesystem;
 
 const fs::path kGolden = fs::path(HIVEWARDEN_SOURCE_DIR) / "tests" / "cli" / "golden";
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using hivewarden::test::read_text;
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
@@ -42,27 +35,14 @@ void replace_once(std::string& text, const std::string& from, const std::string&
   if (at != std::string::npos) text.replace(at, from.size(), to);
 }
 
-struct EvalRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using hivewarden::test::ChildRun;
 
 // Runs `hivewarden eval` on the golden policy and the given input file.
-EvalRun run_eval(const fs::path& input) {
-  const fs::path dir = fs::temp_directory_path() / ("hw-eval-golden-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const std::string command = std::string("'") + HIVEWARDEN_BINARY + "' eval --policy '" +
-                              (kGolden / "eval-policy.yaml").string() + "' --input '" +
-                              input.string() + "' >'" + (dir / "out").string() + "' 2>'" +
-                              (dir / "err").string() + "'";
-  EvalRun r;
-  const int status = std::system(command.c_str());
-  if (status != -1 && WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-  r.out = read_text(dir / "out");
-  r.err = read_text(dir / "err");
-  fs::remove_all(dir);
-  return r;
+ChildRun run_eval(const fs::path& input) {
+  const hivewarden::test::TempDir dir("eval-golden");
+  return hivewarden::test::run_hivewarden(
+      {"eval", "--policy", (kGolden / "eval-policy.yaml").string(), "--input", input.string()},
+      {.stdout_path = (dir / "out").string(), .stderr_path = (dir / "err").string()});
 }
 
 class EvalGolden : public ::testing::Test {
@@ -75,7 +55,7 @@ class EvalGolden : public ::testing::Test {
 };
 
 TEST_F(EvalGolden, OutputMatchesTheCheckedInLinesExactly) {
-  const EvalRun r = run_eval(kGolden / "eval-input.jsonl");
+  const ChildRun r = run_eval(kGolden / "eval-input.jsonl");
   // Some input lines are deliberately bad: the run goes on and exits 2 (input errors).
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("10 of 69 lines could not be decided"), std::string::npos) << r.err;
@@ -113,13 +93,13 @@ TEST_F(EvalGolden, ExpectedLinesCoverEveryReasonAndField) {
 // leaks from one line to the next, e.g. a kept call context or a process's flags).
 TEST_F(EvalGolden, EachLineAloneGivesItsGoldenLine) {
   const std::vector<std::string> input = lines_of(read_text(kGolden / "eval-input.jsonl"));
-  const fs::path one =
-      fs::temp_directory_path() / ("hw-eval-one-" + std::to_string(::getpid()) + ".jsonl");
+  const hivewarden::test::TempDir dir("eval-one");
+  const fs::path one = dir / "one.jsonl";
   std::size_t expected_index = 0;
   for (std::size_t i = 0; i < input.size(); ++i) {
     if (input[i].empty()) continue;  // an empty line produces no output line
     std::ofstream(one, std::ios::binary) << input[i] << "\n";
-    const EvalRun r = run_eval(one);
+    const ChildRun r = run_eval(one);
     ASSERT_LT(expected_index, expected_.size());
     std::string want = expected_[expected_index++];
     // Alone, the line is line 1.
@@ -132,7 +112,6 @@ TEST_F(EvalGolden, EachLineAloneGivesItsGoldenLine) {
     EXPECT_EQ(r.exit_code, is_error ? 2 : 0) << "input line " << i + 1 << "\n" << r.err;
   }
   EXPECT_EQ(expected_index, expected_.size());
-  fs::remove(one);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/files.hpp"
 #include "hivewarden/cli/commands.hpp"
 
 namespace hivewarden::cli {
@@ -198,16 +199,13 @@ CheckOptions check_options(const json& op, const std::string& policy) {
 class OneReader : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("hw-one-reader-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-    policy_ = (dir_ / "policy.yaml").string();
-    std::ofstream(policy_) << kPolicy;
-    std::ofstream(dir_ / "saved.reg")
-        << "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\Saved]\n\"x\"=\"y\"\n";
+    policy_ = dir_.write("policy.yaml", kPolicy).string();
+    dir_.write(
+        "saved.reg",
+        "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\Saved]\n\"x\"=\"y\"\n");
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
-  fs::path dir_;
+  test::TempDir dir_{"one-reader"};
   std::string policy_;
 };
 

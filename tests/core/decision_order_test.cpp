@@ -5,10 +5,10 @@
 #include <memory>
 #include <tuple>
 
+#include "../support/decide_text.hpp"
+#include "../support/test_policy.hpp"
 #include "hivewarden/core/decide.hpp"
 #include "hivewarden/util/utf.hpp"
-#include "test_policy.hpp"
-#include "../support/decide_text.hpp"
 
 namespace hivewarden {
 namespace {
@@ -58,17 +58,17 @@ class DecisionOrder : public ::testing::Test {
   Decision decide(Operation op, std::u16string_view key, std::u16string_view image = u"C:\\Users\\x\\evil.exe",
                   std::u16string_view value = {}, std::u16string_view new_name = {}, std::uint32_t pid = 1234,
                   bool key_exists = false, ProcessFlags flags = 0, ProcessRules rules = 0) {
-    OperationRequest r;
-    r.op = op;
-    const std::u16string_view r_key_text = key;
-    r.value = value;
-    r.new_name = new_name;
-    r.key_exists = key_exists;
-    r.process.image = image;
-    r.process.pid = pid;
-    r.process.extra_flags = flags;
-    r.process.extra_rules = rules;
-    return test::decide_key_text(policy_->view, r, r_key_text, *scratch_);
+    return test::decide_text(policy_->view,
+                             {.op = op,
+                              .key = key,
+                              .value = value,
+                              .new_name = new_name,
+                              .image = image,
+                              .pid = pid,
+                              .key_exists = key_exists,
+                              .extra_flags = flags,
+                              .extra_rules = rules},
+                             *scratch_);
   }
 
   std::unique_ptr<test::CompiledPolicy> policy_;
@@ -308,13 +308,9 @@ monitored:
   }
   Decision decide(Operation op, std::u16string_view key, std::u16string_view new_name = {},
                   std::u16string_view image = u"C:\\x.exe") {
-    OperationRequest r;
-    r.op = op;
-    const std::u16string_view r_key_text = key;
-    r.new_name = new_name;
-    r.process.image = image;
-    r.process.pid = 77;
-    return test::decide_key_text(policy_->view, r, r_key_text, *scratch_);
+    return test::decide_text(
+        policy_->view, {.op = op, .key = key, .new_name = new_name, .image = image, .pid = 77},
+        *scratch_);
   }
   std::unique_ptr<test::CompiledPolicy> policy_;
   std::unique_ptr<DecisionScratch> scratch_ = std::make_unique<DecisionScratch>();
@@ -462,14 +458,14 @@ monitored:
   }
   Decision decide(std::u16string_view key, std::u16string_view image = u"C:\\x.exe",
                   std::uint32_t pid = 77, ProcessFlags flags = 0, ProcessRules rules = 0) {
-    OperationRequest r;
-    r.op = Operation::kDeleteKey;
-    const std::u16string_view r_key_text = key;
-    r.process.image = image;
-    r.process.pid = pid;
-    r.process.extra_flags = flags;
-    r.process.extra_rules = rules;
-    return test::decide_key_text(policy_->view, r, r_key_text, *scratch_);
+    return test::decide_text(policy_->view,
+                             {.op = Operation::kDeleteKey,
+                              .key = key,
+                              .image = image,
+                              .pid = pid,
+                              .extra_flags = flags,
+                              .extra_rules = rules},
+                             *scratch_);
   }
   std::unique_ptr<test::CompiledPolicy> policy_;
   std::unique_ptr<DecisionScratch> scratch_ = std::make_unique<DecisionScratch>();
@@ -644,15 +640,11 @@ monitored:
 )");
   ASSERT_TRUE(policy);
   auto scratch = std::make_unique<DecisionScratch>();
-  auto decide = [&](Operation op, std::u16string_view key, bool link, std::u16string_view value = {}) {
-    OperationRequest r;
-    r.op = op;
-    const std::u16string_view r_key_text = key;
-    r.value = value;
-    r.creates_link = link;
-    r.process.image = u"C:\\x.exe";
-    r.process.pid = 9;
-    return test::decide_key_text(policy->view, r, r_key_text, *scratch);
+  auto decide = [&](Operation op, std::u16string_view key, bool link,
+                    std::u16string_view value = {}) {
+    return test::decide_text(policy->view,
+                             {.op = op, .key = key, .value = value, .pid = 9, .creates_link = link},
+                             *scratch);
   };
   for (const char16_t* key : {u"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender",
                               u"HKLM\\SOFTWARE\\Policies\\Microsoft", u"\\REGISTRY\\MACHINE\\SOFTWARE\\Policies"}) {

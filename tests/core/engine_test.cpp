@@ -10,9 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include "hivewarden/util/utf.hpp"
-#include "test_policy.hpp"
 #include "../support/decide_text.hpp"
+#include "../support/test_policy.hpp"
+#include "hivewarden/util/utf.hpp"
 
 namespace hivewarden {
 namespace {
@@ -26,21 +26,6 @@ monitored:
       - name: '*'
         rules: [set-value, set-value-capture]
 )";
-
-policy::Blob compile(const std::string& yaml) {
-  policy::PolicySource source;
-  std::vector<policy::PolicyProblem> problems;
-  EXPECT_TRUE(policy::parse_policy_yaml(yaml, "t.yaml", source, problems));
-  policy::Blob blob;
-  EXPECT_TRUE(policy::compile_policy(source, blob, problems));
-  for (const auto& p : problems) ADD_FAILURE() << p.to_string();
-  return blob;
-}
-
-void install(Engine& engine, const policy::Blob& blob) {
-  PolicyError error;
-  ASSERT_TRUE(engine.install_policy(blob.data(), blob.size(), error)) << error.what;
-}
 
 OperationRequest set_value(std::u16string_view key, std::uint64_t thread) {
   OperationRequest r;
@@ -65,7 +50,7 @@ TEST(Engine, WithoutPolicyEverythingIsAllowed) {
 
 TEST(Engine, NotifyKeepsAContextThatTheSuccessfulPostTakes) {
   Engine engine;
-  install(engine, compile(kNotifyPolicy));
+  test::install(engine, test::compile_yaml_blob(kNotifyPolicy));
   auto scratch = std::make_unique<DecisionScratch>();
   const Decision d = engine.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 7), *scratch);
   EXPECT_EQ(d.reason, Reason::kNotify);
@@ -91,7 +76,7 @@ TEST(Engine, NotifyKeepsAContextThatTheSuccessfulPostTakes) {
 
 TEST(Engine, FailedOperationFreesTheContextAndSendsNothing) {
   Engine engine;
-  install(engine, compile(kNotifyPolicy));
+  test::install(engine, test::compile_yaml_blob(kNotifyPolicy));
   auto scratch = std::make_unique<DecisionScratch>();
   ASSERT_TRUE(engine.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 3), *scratch).context_kept);
   const PostOutcome post = engine.complete(3, Operation::kSetValue, false);
@@ -103,14 +88,14 @@ TEST(Engine, FailedOperationFreesTheContextAndSendsNothing) {
 
 TEST(Engine, PostWithoutPreFindsNothing) {
   Engine engine;
-  install(engine, compile(kNotifyPolicy));
+  test::install(engine, test::compile_yaml_blob(kNotifyPolicy));
   EXPECT_FALSE(engine.complete(99, Operation::kSetValue, true).found);
   EXPECT_EQ(engine.stats().contexts_outstanding, 0u);
 }
 
 TEST(Engine, ThreadExitFreesItsContexts) {
   Engine engine;
-  install(engine, compile(kNotifyPolicy));
+  test::install(engine, test::compile_yaml_blob(kNotifyPolicy));
   auto scratch = std::make_unique<DecisionScratch>();
   for (int i = 0; i < 40; ++i) ASSERT_TRUE(engine.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 5), *scratch).context_kept);
   ASSERT_TRUE(engine.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 6), *scratch).context_kept);
@@ -122,7 +107,7 @@ TEST(Engine, ThreadExitFreesItsContexts) {
 
 TEST(Engine, NestedOperationsOnOneThreadTakeTheNewestFirst) {
   Engine engine;
-  install(engine, compile(kNotifyPolicy));
+  test::install(engine, test::compile_yaml_blob(kNotifyPolicy));
   auto scratch = std::make_unique<DecisionScratch>();
   OperationRequest create = set_value(u"HKLM\\SOFTWARE\\Watched", 9);
   create.op = Operation::kCreateKey;
@@ -137,7 +122,7 @@ TEST(Engine, ExhaustedPoolIsCountedAndTheDecisionStands) {
   EngineConfig config;
   config.context_capacity = 4;
   Engine engine(config);
-  install(engine, compile(kNotifyPolicy));
+  test::install(engine, test::compile_yaml_blob(kNotifyPolicy));
   auto scratch = std::make_unique<DecisionScratch>();
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(engine.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 100 + i), *scratch).context_kept);
   const Decision d = engine.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 200), *scratch);
@@ -151,8 +136,8 @@ TEST(Engine, ExhaustedPoolIsCountedAndTheDecisionStands) {
 
 TEST(Engine, RejectedPolicyLeavesTheOldOneInForce) {
   Engine engine;
-  const policy::Blob good = compile(kNotifyPolicy);
-  install(engine, good);
+  const policy::Blob good = test::compile_yaml_blob(kNotifyPolicy);
+  test::install(engine, good);
   const std::uint64_t generation = engine.current_policy().generation();
   policy::Blob bad = good;
   bad[bad.size() / 2] ^= 0xFF;
@@ -168,11 +153,12 @@ TEST(Engine, RejectedPolicyLeavesTheOldOneInForce) {
 
 TEST(Engine, ContextKeepsItsPolicyAliveAcrossASwap) {
   Engine engine;
-  install(engine, compile(kNotifyPolicy));
+  test::install(engine, test::compile_yaml_blob(kNotifyPolicy));
   auto scratch = std::make_unique<DecisionScratch>();
   ASSERT_TRUE(engine.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 11), *scratch).context_kept);
   const std::uint64_t old_generation = engine.current_policy().generation();
-  install(engine, compile("version: 1\nmonitored:\n  - key: 'HKLM\\X'\n    client: other\n    rules: [create-key]\n"));
+  test::install(engine, test::compile_yaml_blob("version: 1\nmonitored:\n  - key: 'HKLM\\X'\n    "
+                                                "client: other\n    rules: [create-key]\n"));
   const PostOutcome post = engine.complete(11, Operation::kSetValue, true);
   ASSERT_TRUE(post.found);
   EXPECT_EQ(post.policy.generation(), old_generation);
@@ -183,13 +169,13 @@ TEST(Engine, ContextKeepsItsPolicyAliveAcrossASwap) {
 // Two deciding threads and a swapping thread: every decision comes from one whole policy, and
 // every context is taken or freed.
 TEST(Engine, ConcurrentDecisionsDuringSwapsSeeWholePolicies) {
-  const policy::Blob deny_a = compile(R"(version: 1
+  const policy::Blob deny_a = test::compile_yaml_blob(R"(version: 1
 monitored:
   - key: 'HKLM\SOFTWARE\Target'
     client: policy-a
     values: [{name: '*', rules: [set-value, set-value-deny]}]
 )");
-  const policy::Blob notify_b = compile(R"(version: 1
+  const policy::Blob notify_b = test::compile_yaml_blob(R"(version: 1
 monitored:
   - key: 'HKLM\SOFTWARE\Target'
     client: policy-b
@@ -199,7 +185,7 @@ monitored:
     rules: [create-key]
 )");
   Engine engine;
-  install(engine, deny_a);
+  test::install(engine, deny_a);
   // The swapper waits for a batch of decisions between swaps, and the deciders run until the
   // swapper is done: both policies are in force many times while decisions are being made,
   // however the threads are scheduled.
@@ -292,7 +278,7 @@ TEST(Engine, AllocationFailureKeepsThePolicyInForce) {
     Engine starved(config);
     EXPECT_FALSE(starved.ok());
     PolicyError error;
-    const policy::Blob blob = compile(kNotifyPolicy);
+    const policy::Blob blob = test::compile_yaml_blob(kNotifyPolicy);
     EXPECT_FALSE(starved.install_policy(blob.data(), blob.size(), error));
     auto scratch = std::make_unique<DecisionScratch>();
     EXPECT_EQ(starved.decide(set_value(u"HKLM\\SOFTWARE\\Watched", 1), *scratch).verdict, Verdict::kAllow);
@@ -300,7 +286,7 @@ TEST(Engine, AllocationFailureKeepsThePolicyInForce) {
   FailingAllocator::budget = 4;  // the engine's parts and one policy
   Engine engine(config);
   ASSERT_TRUE(engine.ok());
-  const policy::Blob blob = compile(kNotifyPolicy);
+  const policy::Blob blob = test::compile_yaml_blob(kNotifyPolicy);
   PolicyError error;
   ASSERT_TRUE(engine.install_policy(blob.data(), blob.size(), error)) << error.what;
   const std::uint64_t generation = engine.current_policy().generation();

@@ -10,10 +10,10 @@
 #include <sstream>
 #include <string>
 
+#include "../support/decide_text.hpp"
+#include "../support/test_policy.hpp"
 #include "hivewarden/core/decide.hpp"
 #include "hivewarden/core/matcher.hpp"
-#include "test_policy.hpp"
-#include "../support/decide_text.hpp"
 
 namespace hivewarden {
 namespace {
@@ -22,14 +22,14 @@ class MatchBudget : public ::testing::Test {
  protected:
   Decision decide(const test::CompiledPolicy& policy, Operation op, const std::u16string& key,
                   std::u16string_view value = {}, std::u16string_view new_name = {}) {
-    OperationRequest r;
-    r.op = op;
-    const std::u16string_view r_key_text = key;
-    r.value = value;
-    r.new_name = new_name;
-    r.process.image = u"C:\\Users\\x\\evil.exe";
-    r.process.pid = 1234;
-    return test::decide_key_text(policy.view, r, r_key_text, *scratch_);
+    return test::decide_text(policy.view,
+                             {.op = op,
+                              .key = key,
+                              .value = value,
+                              .new_name = new_name,
+                              .image = u"C:\\Users\\x\\evil.exe",
+                              .pid = 1234},
+                             *scratch_);
   }
 
   std::unique_ptr<DecisionScratch> scratch_ = std::make_unique<DecisionScratch>();

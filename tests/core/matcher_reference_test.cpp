@@ -10,12 +10,12 @@
 #include <tuple>
 #include <vector>
 
+#include "../support/test_policy.hpp"
 #include "hivewarden/core/case_fold.hpp"
 #include "hivewarden/core/key_path.hpp"
 #include "hivewarden/core/matcher.hpp"
 #include "hivewarden/core/operation.hpp"
 #include "hivewarden/util/utf.hpp"
-#include "test_policy.hpp"
 
 namespace hivewarden {
 namespace {

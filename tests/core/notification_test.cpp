@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "../support/test_record.hpp"
+
 namespace hivewarden {
 namespace {
 
@@ -44,12 +46,7 @@ RecordInput sample() {
   return in;
 }
 
-std::u16string text_of(const RecordView& v, RecordField f) {
-  const std::string_view b = v.bytes(f);
-  std::u16string s(b.size() / 2, u'\0');
-  std::memcpy(s.data(), b.data(), b.size());
-  return s;
-}
+using test::field_text;
 
 TEST(Notification, RoundTripsEveryField) {
   const RecordInput in = sample();
@@ -63,8 +60,8 @@ TEST(Notification, RoundTripsEveryField) {
   EXPECT_EQ(v.fixed.thread_id, 77u);
   EXPECT_EQ(v.fixed.final_key_rules, 0x400500u);
   EXPECT_EQ(v.fixed.hash_count, 2u);
-  EXPECT_EQ(text_of(v, kFieldKeyName), in.key_name);
-  EXPECT_EQ(text_of(v, kFieldValueName), in.value_name);
+  EXPECT_EQ(field_text(v, kFieldKeyName), in.key_name);
+  EXPECT_EQ(field_text(v, kFieldValueName), in.value_name);
   EXPECT_EQ(v.bytes(kFieldDataBefore), in.data_before);
   EXPECT_EQ(v.bytes(kFieldDataAfter), in.data_after);
   EXPECT_EQ(v.bytes(kFieldHashes).size(), 32u);

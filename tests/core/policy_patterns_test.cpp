@@ -6,12 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "../support/decide_text.hpp"
+#include "../support/test_policy.hpp"
 #include "hivewarden/core/decide.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/policy/key_pattern.hpp"
 #include "hivewarden/util/utf.hpp"
-#include "test_policy.hpp"
-#include "../support/decide_text.hpp"
 
 namespace hivewarden {
 namespace {
@@ -134,13 +134,9 @@ monitored:
     ASSERT_TRUE(policy_);
   }
   Decision set_value(std::u16string_view key, std::u16string_view sid = {}) {
-    OperationRequest r;
-    r.op = Operation::kSetValue;
-    const std::u16string_view r_key_text = key;
-    r.process.image = u"C:\\x.exe";
-    r.process.pid = 1;
-    r.process.user_sid = sid;
-    return test::decide_key_text(policy_->view, r, r_key_text, *scratch_);
+    return test::decide_text(policy_->view,
+                             {.op = Operation::kSetValue, .key = key, .pid = 1, .user_sid = sid},
+                             *scratch_);
   }
   std::unique_ptr<test::CompiledPolicy> policy_;
   std::unique_ptr<DecisionScratch> scratch_ = std::make_unique<DecisionScratch>();

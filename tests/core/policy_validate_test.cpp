@@ -6,11 +6,11 @@
 #include <memory>
 #include <random>
 
+#include "../support/test_policy.hpp"
 #include "hivewarden/core/hash.hpp"
 #include "hivewarden/core/key_path.hpp"
 #include "hivewarden/core/matcher.hpp"
 #include "hivewarden/core/policy_format.hpp"
-#include "test_policy.hpp"
 
 namespace hivewarden {
 namespace {
@@ -41,12 +41,7 @@ monitored:
 )";
 
 std::vector<unsigned char> compiled_bytes() {
-  policy::PolicySource source;
-  std::vector<policy::PolicyProblem> problems;
-  EXPECT_TRUE(policy::parse_policy_yaml(kPolicy, "t.yaml", source, problems));
-  policy::Blob blob;
-  EXPECT_TRUE(policy::compile_policy(source, blob, problems));
-  return blob;
+  return test::compile_yaml_blob(kPolicy, "t.yaml");
 }
 
 void reseal(std::vector<unsigned char>& bytes) {

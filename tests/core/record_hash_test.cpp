@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/test_record.hpp"
 #include "hivewarden/core/hash.hpp"
 #include "hivewarden/core/notification.hpp"
 
@@ -126,12 +127,7 @@ struct FullRecord {
   }
 };
 
-std::u16string text_of(const RecordView& v, RecordField f) {
-  const std::string_view b = v.bytes(f);
-  std::u16string s(b.size() / 2, u'\0');
-  std::memcpy(s.data(), b.data(), b.size());
-  return s;
-}
+using test::field_text;
 
 std::uint32_t le32(const std::vector<unsigned char>& b, std::size_t at) {
   return b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) |
@@ -171,11 +167,11 @@ TEST(RecordFields, EveryFixedAndVariableFieldRoundTrips) {
   EXPECT_EQ(std::memcmp(f.transaction_id, in.transaction_id, 16), 0);
   EXPECT_EQ(f.flags, in.flags);
   EXPECT_EQ(f.reserved, 0u);
-  EXPECT_EQ(text_of(v, kFieldKeyName), in.key_name);
-  EXPECT_EQ(text_of(v, kFieldValueName), in.value_name);
-  EXPECT_EQ(text_of(v, kFieldNewKeyName), in.new_key_name);
-  EXPECT_EQ(text_of(v, kFieldOldFileName), in.old_file_name);
-  EXPECT_EQ(text_of(v, kFieldNewFileName), in.new_file_name);
+  EXPECT_EQ(field_text(v, kFieldKeyName), in.key_name);
+  EXPECT_EQ(field_text(v, kFieldValueName), in.value_name);
+  EXPECT_EQ(field_text(v, kFieldNewKeyName), in.new_key_name);
+  EXPECT_EQ(field_text(v, kFieldOldFileName), in.old_file_name);
+  EXPECT_EQ(field_text(v, kFieldNewFileName), in.new_file_name);
   EXPECT_EQ(v.bytes(kFieldDataBefore), in.data_before);
   EXPECT_EQ(v.bytes(kFieldDataAfter), in.data_after);
   EXPECT_EQ(v.bytes(kFieldHashes),
@@ -262,7 +258,7 @@ TEST(RecordFields, DecodesFromUnalignedBytes) {
   RecordError e;
   ASSERT_TRUE(decode_record(shifted.data() + 3, b.size(), v, e)) << e.what;
   EXPECT_EQ(v.fixed.thread_id, full.in.thread_id);
-  EXPECT_EQ(text_of(v, kFieldNewFileName), full.in.new_file_name);
+  EXPECT_EQ(field_text(v, kFieldNewFileName), full.in.new_file_name);
 }
 
 TEST(RecordEncode, RefusesWhatDoesNotFit) {
@@ -388,7 +384,7 @@ TEST(RecordDecode, ALaterWritersLargerFixedPartIsAccepted) {
   RecordView v;
   RecordError e;
   ASSERT_TRUE(decode_record(grown.data(), grown.size(), v, e)) << e.what;
-  EXPECT_EQ(text_of(v, kFieldKeyName), full.in.key_name);
+  EXPECT_EQ(field_text(v, kFieldKeyName), full.in.key_name);
   // But no field may start inside it.
   f.refs[kFieldKeyName].offset = sizeof(RecordFixed);
   std::memcpy(grown.data(), &f, sizeof f);

@@ -7,7 +7,7 @@
 
 #include "hivewarden/core/engine.hpp"
 #include "hivewarden/core/report.hpp"
-#include "test_policy.hpp"
+#include "../support/test_policy.hpp"
 
 namespace hivewarden {
 namespace {

@@ -7,10 +7,10 @@
 #include <memory>
 #include <string>
 
+#include "../support/test_policy.hpp"
 #include "hivewarden/core/decide.hpp"
 #include "hivewarden/core/matcher.hpp"
 #include "hivewarden/core/operation_request.hpp"
-#include "test_policy.hpp"
 
 namespace hivewarden {
 namespace {

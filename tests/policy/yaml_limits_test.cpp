@@ -1,11 +1,7 @@
 // Policy YAML: every problem named by file, line and field; every reader limit stated and hit
 // with a clear error; the worst inputs compiled by the CLI in bounded memory and time.
 #include <gtest/gtest.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -13,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "../support/child_process.hpp"
+#include "../support/test_policy.hpp"
 #include "hivewarden/core/key_path.hpp"
 #include "hivewarden/core/policy_view.hpp"
 #include "hivewarden/policy/compile.hpp"
@@ -355,45 +353,21 @@ TEST(PolicyYaml, KeyLimitsAreCountedAsTheEngineCountsThem) {
                  "deeper than the registry allows");
 }
 
-// Loads, compiles and validates: the engine must accept every blob the compiler writes.
-bool compiles_to_a_valid_blob(const std::string& yaml, std::string& why) {
-  policy::PolicySource source;
-  std::vector<policy::PolicyProblem> problems;
-  policy::Blob blob;
-  if (!policy::parse_policy_yaml(yaml, "t.yaml", source, problems) ||
-      !policy::compile_policy(source, blob, problems)) {
-    why = problems.empty() ? "?" : problems.front().to_string();
-    return false;
-  }
-  std::vector<std::uint64_t> aligned((blob.size() + 7) / 8);
-  std::memcpy(aligned.data(), blob.data(), blob.size());
-  PolicyView view;
-  PolicyError error;
-  if (!validate_policy(aligned.data(), blob.size(), view, error)) {
-    why = std::string("the validator refuses the blob: ") + error.what;
-    return false;
-  }
-  return true;
-}
-
 TEST(PolicyYaml, HkcrNearTheDepthLimitCompilesToAValidBlob) {
   // HKCR\X stands for three places of different depths. At 509 levels below HKCR the machine's
   // place (513 levels) and \REGISTRY\USER\*\Software\Classes\X (514) cannot exist: the compiler
   // wrote them anyway and the validator refused the blob ("max depth over the registry's limit").
+  // test::compile_yaml also fails the test with each problem, or with the validator's refusal.
   for (const std::size_t more : {508u, 509u}) {
-    std::string why;
-    EXPECT_TRUE(compiles_to_a_valid_blob(delete_key_policy("HKCR" + repeat("\\a", more)), why))
-        << more << ": " << why;
-    EXPECT_TRUE(compiles_to_a_valid_blob(
-        "version: 1\nhardened_keys: ['HKCR" + repeat("\\a", more) + "']\n", why))
-        << more << ": " << why;
+    EXPECT_TRUE(test::compile_yaml(delete_key_policy("HKCR" + repeat("\\a", more)))) << more;
+    EXPECT_TRUE(
+        test::compile_yaml("version: 1\nhardened_keys: ['HKCR" + repeat("\\a", more) + "']\n"))
+        << more;
   }
   // A place that fits the registry by its levels but not the blob's 513 components (many `**`).
   expect_problem(delete_key_policy("HKCR" + repeat("\\**\\a", 254) + "\\**"), 3, "monitored[0].key",
                  "more than 513 components");
-  std::string why;
-  EXPECT_TRUE(compiles_to_a_valid_blob(delete_key_policy("HKCR" + repeat("\\**\\a", 254)), why))
-      << why;
+  EXPECT_TRUE(test::compile_yaml(delete_key_policy("HKCR" + repeat("\\**\\a", 254))));
 }
 
 TEST(PolicyYaml, DeepNestingIsRefusedWithItsLine) {
@@ -534,54 +508,11 @@ TEST(PolicyYaml, OversizedTextIsRefusedBeforeParsing) {
 
 // --- The CLI on the worst inputs: exit code 2, named limit, < 256 MB and < 10 s each. ---
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
+using test::ChildRun;
 
-struct ChildRun {
-  int exit_code = -1;
-  long max_rss_kb = 0;
-  double seconds = 0;
-  std::string err;
-};
-
-ChildRun run_cli(const std::vector<std::string>& args, const std::string& err_file) {
-  ChildRun r;
-  const auto start = std::chrono::steady_clock::now();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    std::freopen(err_file.c_str(), "w", stderr);
-    std::freopen("/dev/null", "w", stdout);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(HIVEWARDEN_BINARY));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(HIVEWARDEN_BINARY, argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  rusage usage{};
-  wait4(pid, &status, 0, &usage);
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.max_rss_kb = usage.ru_maxrss;
-  std::ifstream in(err_file);
-  std::getline(in, r.err, '\0');
-  return r;
-}
-
-std::string write_temp(const std::string& name, const std::string& text) {
-  const std::string path = testing::TempDir() + "hw_yaml_limits_" + std::to_string(::getpid()) + "_" + name;
-  std::ofstream(path, std::ios::binary) << text;
-  return path;
+// Runs the CLI with stderr kept (in the scratch directory) and stdout discarded.
+ChildRun run_cli(const std::vector<std::string>& args, const test::TempDir& dir) {
+  return test::run_hivewarden(args, {.stderr_path = (dir / "cli.err").string()});
 }
 
 TEST(PolicyYamlCli, WorstInputsStayUnder256MbAnd10Seconds) {
@@ -611,15 +542,16 @@ TEST(PolicyYamlCli, WorstInputsStayUnder256MbAnd10Seconds) {
       {"entries_1mb", entries, ""},
       {"values_1mb", values, ""},
   };
+  const test::TempDir dir("yaml-limits");
   for (const Case& c : cases) {
-    const std::string path = write_temp(c.name + ".yaml", c.yaml);
-    const std::string out = write_temp(c.name + ".hwp", "");
+    const std::string path = dir.write(c.name + ".yaml", c.yaml);
+    const std::string out = dir.write(c.name + ".hwp", "");
     for (const auto& args : std::vector<std::vector<std::string>>{
              {"compile", path, "-o", out},
              {"dump", path},
              {"check", "--policy", path, "--op", "delete-key", "--key", "HKLM\\SOFTWARE\\X"}}) {
-      const ChildRun r = run_cli(args, write_temp(c.name + ".err", ""));
-      if (!kSanitized) {  // sanitizers multiply memory and time; they check the rest
+      const ChildRun r = run_cli(args, dir);
+      if (!test::kSanitizedBuild) {  // sanitizers multiply memory and time; they check the rest
         EXPECT_LT(r.max_rss_kb, 256 * 1024) << c.name << " " << args[0];
         EXPECT_LT(r.seconds, 10.0) << c.name << " " << args[0];
       }
@@ -638,6 +570,7 @@ TEST(PolicyYamlCli, WorstInputsStayUnder256MbAnd10Seconds) {
 }
 
 TEST(PolicyYamlCli, ReproducersFromTheAdversarialPassAreRefused) {
+  const test::TempDir dir("yaml-repro");
   for (const auto& [file, expect] : std::vector<std::pair<std::string, std::string>>{
            {"B4_dup_monitored.yaml", "duplicate key `monitored`"},
            {"invalid_utf8_client.yaml", "monitored[0].client: invalid UTF-8"},
@@ -648,8 +581,7 @@ TEST(PolicyYamlCli, ReproducersFromTheAdversarialPassAreRefused) {
            {"tag_binary.yaml", ":5:13: monitored[0].client: a YAML tag (`!!binary`)"},
            {"tag_map_on_seq.yaml", ":6:12: monitored[0].rules: a YAML tag (`!!map`)"}}) {
     const std::string path = std::string(HIVEWARDEN_SOURCE_DIR) + "/tests/policy/data/" + file;
-    const ChildRun r =
-        run_cli({"compile", path, "-o", write_temp("repro.hwp", "")}, write_temp("repro.err", ""));
+    const ChildRun r = run_cli({"compile", path, "-o", (dir / "repro.hwp").string()}, dir);
     EXPECT_EQ(r.exit_code, 2) << file;
     EXPECT_NE(r.err.find(expect), std::string::npos) << r.err;
   }

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <unistd.h>
-#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -11,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "../support/files.hpp"
+#include "../support/gzip.hpp"
 #include "hivewarden/replay/readers.hpp"
 
 namespace hivewarden::replay::test {
@@ -18,24 +19,11 @@ namespace hivewarden::replay::test {
 namespace fs = std::filesystem;
 
 // A directory of this process's own (one per instance), removed with everything in it.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int instances = 0;
-    path = fs::temp_directory_path() /
-           ("hw-replay-" + std::to_string(::getpid()) + "-" + std::to_string(instances++));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  fs::path write(const std::string& name, const std::string& bytes) const {
-    std::ofstream(path / name, std::ios::binary) << bytes;
-    return path / name;
-  }
+struct TempDir : hivewarden::test::TempDir {
+  TempDir() : hivewarden::test::TempDir("replay") {}
+  // One gzip member of `bytes`, written to the file `name`.
   fs::path write_gzip(const std::string& name, const std::string& bytes) const {
-    gzFile f = gzopen((path / name).c_str(), "wb9");
-    gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
-    gzclose(f);
-    return path / name;
+    return write(name, hivewarden::test::gzip(bytes));
   }
 };
 

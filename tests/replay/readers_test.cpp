@@ -13,11 +13,13 @@
 #include <regex>
 #include <sstream>
 
+#include "../support/decide_text.hpp"
+#include "../support/files.hpp"
+#include "../support/test_policy.hpp"
 #include "hivewarden/core/decide.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/replay/readers.hpp"
 #include "hivewarden/util/utf.hpp"
-#include "../support/decide_text.hpp"
 
 namespace hivewarden::replay {
 namespace {
@@ -184,8 +186,8 @@ TEST(Replay, EveryOtrfEventIsReadAndMappedOrAccountedFor) {
 }
 
 TEST(Replay, DamagedInputsGiveErrorsAndEverythingBefore) {
-  const fs::path tmp = fs::temp_directory_path() / ("hw-replay-test-" + std::to_string(::getpid()));
-  fs::create_directories(tmp);
+  const hivewarden::test::TempDir dir("replay-test");
+  const fs::path& tmp = dir.path();
   // Broken JSON after two good events.
   {
     std::ofstream(tmp / "broken.jsonl")
@@ -259,17 +261,9 @@ TEST(Replay, DamagedInputsGiveErrorsAndEverythingBefore) {
 }
 
 TEST(Replay, DefenderTamperingSamplesAreDeniedOrReported) {
-  policy::PolicySource source;
-  std::vector<policy::PolicyProblem> problems;
-  policy::Blob blob;
-  ASSERT_TRUE(policy::parse_policy_yaml(policy::builtin_default_policy_yaml(), "default", source,
-                                        problems) &&
-              policy::compile_policy(source, blob, problems));
-  std::vector<std::uint64_t> aligned((blob.size() + 7) / 8);
-  std::memcpy(aligned.data(), blob.data(), blob.size());
-  PolicyView view;
-  PolicyError perror;
-  ASSERT_TRUE(validate_policy(aligned.data(), blob.size(), view, perror));
+  const auto policy = test::default_policy();
+  ASSERT_TRUE(policy);
+  const PolicyView& view = policy->view;
   auto scratch = std::make_unique<DecisionScratch>();
   // Defender's own keys and services, changed by anything but Defender itself (its own writes are
   // Defender working, not tampering).

@@ -1,200 +1,117 @@
 // No input of at most 1 MB makes `hivewarden replay` use more than 256 MB or run longer than 10 s:
 // the CLI is run on each worst case, its peak memory (ru_maxrss) and wall time measured.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <zlib.h>
 
-#include <chrono>
+#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
+
+#include "../support/child_process.hpp"
+#include "../support/gzip.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
+namespace test = hivewarden::test;
 const fs::path kRegressions = fs::path(HIVEWARDEN_SOURCE_DIR) / "tests" / "replay" / "regressions";
 constexpr std::size_t kInputBytes = 1000000;
 constexpr long kMaxRssKb = 256 * 1024;
 constexpr double kMaxSeconds = 10.0;
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
-
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("hw-bounds-" + std::to_string(::getpid()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
-
-struct Measured {
-  int exit_code = -1;
-  long max_rss_kb = 0;
-  double seconds = 0;
-  std::string err;
-};
-
-// fork/exec of `hivewarden replay --no-progress FILE`, stdout discarded, stderr kept. The peak
-// memory is wait4's ru_maxrss of this one child: what getrusage(RUSAGE_CHILDREN) reports, but
-// without the high-water mark of every child this test process ran before.
-Measured replay(const fs::path& log, const fs::path& dir) {
-  const fs::path err_file = dir / "stderr.txt";
-  const auto start = std::chrono::steady_clock::now();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int out = ::open("/dev/null", O_WRONLY),
-              err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(out, STDOUT_FILENO);
-    ::dup2(err, STDERR_FILENO);
-    if (!kSanitized) {  // a regression must not take the machine with it
-      const rlimit limit{rlim_t{4} << 30, rlim_t{4} << 30};
-      ::setrlimit(RLIMIT_AS, &limit);
-    }
-    ::execl(HIVEWARDEN_BINARY, HIVEWARDEN_BINARY, "replay", "--no-progress", log.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  Measured m;
-  int status = 0;
-  rusage usage{};
-  ::wait4(pid, &status, 0, &usage);
-  m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  m.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  m.max_rss_kb = usage.ru_maxrss;
-  std::ifstream in(err_file);
-  std::stringstream s;
-  s << in.rdbuf();
-  m.err = s.str();
-  return m;
-}
+using test::kSanitizedBuild;
+using test::TempDir;
+using test::write_text;
 
 void expect_bounded(const fs::path& log, const fs::path& dir, int exit_code,
                     const std::vector<std::string>& messages) {
   ASSERT_LE(fs::file_size(log), kInputBytes) << log;
-  const Measured m = replay(log, dir);
+  // Outside the sanitizers, a 4 GB address space: a regression must not take the machine with it.
+  const test::ChildRun m =
+      test::run_hivewarden({"replay", "--no-progress", log.string()},
+                           {.stderr_path = (dir / "stderr.txt").string(),
+                            .address_space_limit = kSanitizedBuild ? 0 : std::uint64_t{4} << 30});
   std::printf("[ bounds ] %-28s rc=%d maxrss=%ld kB %.2f s\n", log.filename().c_str(), m.exit_code,
               m.max_rss_kb, m.seconds);
   EXPECT_EQ(m.exit_code, exit_code) << m.err;
   for (const std::string& message : messages)
     EXPECT_NE(m.err.find(message), std::string::npos) << m.err;
-  if (kSanitized) return;  // the sanitizers' own memory and time are not the program's
+  if (kSanitizedBuild) return;  // the sanitizers' own memory and time are not the program's
   EXPECT_LT(m.max_rss_kb, kMaxRssKb) << log;
   EXPECT_LT(m.seconds, kMaxSeconds) << log;
 }
 
-fs::path write(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-  return path;
-}
-
-// A gzip member of `unit` repeated `times` times, compressed as a stream: this process stays small,
-// since a forked child starts with its parent's resident memory counted in its ru_maxrss.
-std::string gzip(const std::string& unit, std::size_t times = 1) {
-  z_stream z{};
-  deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);  // +16: a gzip header
-  std::string out;
-  char buffer[1 << 16];
-  for (std::size_t i = 0; i < times; ++i) {
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(unit.data()));
-    z.avail_in = static_cast<uInt>(unit.size());
-    const int flush = i + 1 == times ? Z_FINISH : Z_NO_FLUSH;
-    do {
-      z.next_out = reinterpret_cast<Bytef*>(buffer);
-      z.avail_out = sizeof buffer;
-      deflate(&z, flush);
-      out.append(buffer, sizeof buffer - z.avail_out);
-    } while (z.avail_out == 0 || (flush == Z_FINISH && z.avail_in > 0));
-  }
-  deflateEnd(&z);
-  return out;
-}
+using test::gzip;
 
 const std::string kTinyEvent =
     "{\"EventID\":12,\"EventType\":\"CreateKey\",\"TargetObject\":\"HKLM\\\\S\\\\K\"}\n";
 
-std::string repeat(const std::string& unit, std::size_t bytes) {
-  std::string out;
-  out.reserve(bytes + unit.size());
-  while (out.size() + unit.size() <= bytes) out += unit;
-  return out;
-}
+using test::repeat_to;
 
 TEST(ReplayBounds, GzipBombOfOneHugeLine) {
-  TempDir dir;
-  expect_bounded(kRegressions / "B8_gzip_bomb_256m.json.gz", dir.path, 2,
+  const TempDir dir("bounds");
+  expect_bounded(kRegressions / "B8_gzip_bomb_256m.json.gz", dir.path(), 2,
                  {"longer than the limit of 1048576 bytes"});
 }
 
 TEST(ReplayBounds, GzipBombOfTinyEvents) {
   // As many tiny events as the 64:1 bound lets a 1 MB file hold: a highly compressed first member,
   // then incompressible padding that brings the file to 1 MB (and so the bound to 64 MB).
-  TempDir dir;
-  const std::string unit = repeat(kTinyEvent, 1u << 16);
+  const TempDir dir("bounds");
+  const std::string unit = repeat_to(kTinyEvent, 1u << 16);
   std::string bytes = gzip(unit, (80u << 20) / unit.size());
   std::mt19937 random(1);
   std::string noise(kInputBytes - bytes.size() - 64, '\0');
   for (char& c : noise) c = static_cast<char>(random());
   bytes += gzip(noise);
   bytes.resize(std::min(bytes.size(), kInputBytes));
-  expect_bounded(write(dir.path / "tiny.json.gz", bytes), dir.path, 2,
+  expect_bounded(write_text(dir.path() / "tiny.json.gz", bytes), dir.path(), 2,
                  {"expands past the limit of 64 times its size", "decided (no-match"});
 }
 
 TEST(ReplayBounds, DeepJsonNesting) {
-  TempDir dir;
-  expect_bounded(write(dir.path / "deep.json", std::string(kInputBytes, '[')), dir.path, 2,
+  const TempDir dir("bounds");
+  expect_bounded(write_text(dir.path() / "deep.json", std::string(kInputBytes, '[')), dir.path(), 2,
                  {"nested deeper than the limit of 64"});
 }
 
 TEST(ReplayBounds, OneMegabyteLine) {
-  TempDir dir;
+  const TempDir dir("bounds");
   const std::string line =
       "{\"EventID\":1,\"pad\":\"" + std::string(kInputBytes - 40, 'a') + "\"}\n";
-  expect_bounded(write(dir.path / "line.json", line), dir.path, 0,
+  expect_bounded(write_text(dir.path() / "line.json", line), dir.path(), 0,
                  {"replay: 0 registry events of 1 records"});
 }
 
 TEST(ReplayBounds, DeepXml) {
-  TempDir dir;
-  const std::string xml = "<Event xmlns=\"x\">" + repeat("<a>", kInputBytes / 2) +
-                          repeat("</a>", kInputBytes / 2 - 100) + "</Event>\n";
-  expect_bounded(write(dir.path / "deep.xml", xml), dir.path, 2,
+  const TempDir dir("bounds");
+  const std::string xml = "<Event xmlns=\"x\">" + repeat_to("<a>", kInputBytes / 2) +
+                          repeat_to("</a>", kInputBytes / 2 - 100) + "</Event>\n";
+  expect_bounded(write_text(dir.path() / "deep.xml", xml), dir.path(), 2,
                  {"elements nested deeper than the limit of 64"});
 }
 
 TEST(ReplayBounds, ManyTinyJsonEvents) {
-  TempDir dir;
-  expect_bounded(write(dir.path / "tiny.json", repeat(kTinyEvent, kInputBytes)), dir.path, 0,
-                 {"decided (no-match"});
+  const TempDir dir("bounds");
+  expect_bounded(write_text(dir.path() / "tiny.json", repeat_to(kTinyEvent, kInputBytes)),
+                 dir.path(), 0, {"decided (no-match"});
 }
 
 TEST(ReplayBounds, ManyTinyXmlEvents) {
-  TempDir dir;
+  const TempDir dir("bounds");
   const std::string event =
       "<Event><System><Provider Name=\"Sysmon\"/><EventID>12</EventID></System><EventData>"
       "<Data Name=\"EventType\">CreateKey</Data><Data "
       "Name=\"TargetObject\">HKLM\\S</Data></EventData></Event>\n";
-  expect_bounded(write(dir.path / "tiny.xml", repeat(event, kInputBytes)), dir.path, 0,
+  expect_bounded(write_text(dir.path() / "tiny.xml", repeat_to(event, kInputBytes)), dir.path(), 0,
                  {"decided (no-match"});
 }
 
 TEST(ReplayBounds, TruncatedEvtx) {
-  TempDir dir;
-  expect_bounded(kRegressions / "B9_truncated.evtx", dir.path, 2, {"cut short at byte"});
+  const TempDir dir("bounds");
+  expect_bounded(kRegressions / "B9_truncated.evtx", dir.path(), 2, {"cut short at byte"});
 }
 
 }  // namespace
@@ -204,24 +121,21 @@ namespace {
 // A name that is not valid UTF-8 was replayed as "" (an empty key, an image with no name); now
 // the event is counted as not mapped, with the reason, and never decided under a guessed name.
 TEST(ReplayNames, InvalidUtf8NamesAreCountedNotGuessed) {
-  const fs::path dir = fs::temp_directory_path() / ("hw-replay-utf8-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const TempDir dir("replay-utf8");
   const std::string event =
       "<Event xmlns=\"x\"><System><Provider "
       "Name=\"Microsoft-Windows-Sysmon\"/><EventID>13</EventID>"
       "</System><EventData><Data Name=\"EventType\">SetValue</Data><Data Name=\"TargetObject\">"
       "HKLM\\SOFTWARE\\Microsoft\\Windows Defender\\DisableAntiSpyware</Data><Data Name=\"Image\">"
       "C:\\x\xff.exe</Data><Data Name=\"Details\">DWORD (0x00000001)</Data></EventData></Event>\n";
-  const fs::path log = write(dir / "bad.xml", event);
+  const fs::path log = write_text(dir / "bad.xml", event);
   const fs::path summary = dir / "s.json";
-  const std::string command = std::string(HIVEWARDEN_BINARY) + " replay --no-progress " +
-                              log.string() + " --summary " + summary.string() + " >/dev/null 2>&1";
-  EXPECT_EQ(std::system(command.c_str()), 0);
-  std::ifstream in(summary);
-  std::stringstream s;
-  s << in.rdbuf();
-  EXPECT_NE(s.str().find("not valid UTF-8"), std::string::npos) << s.str();
-  fs::remove_all(dir);
+  EXPECT_EQ(
+      test::run_hivewarden({"replay", "--no-progress", log.string(), "--summary", summary.string()})
+          .exit_code,
+      0);
+  const std::string summary_text = test::read_text(summary);
+  EXPECT_NE(summary_text.find("not valid UTF-8"), std::string::npos) << summary_text;
 }
 
 }  // namespace
@@ -232,25 +146,22 @@ namespace {
 // such an event reaches the summary as not mapped, with the field named (the reason survives the
 // packed hold of every event until all logs are read).
 TEST(ReplayNames, NumbersThatAreNotNumbersAreCountedNotTruncated) {
-  const fs::path dir = fs::temp_directory_path() / ("hw-replay-num-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const TempDir dir("replay-num");
   const std::string event =
       R"J({"Provider":"Microsoft-Windows-Sysmon","EventID":4294967309,"EventData":{"EventType":)J"
       R"J("SetValue","TargetObject":"HKLM\\SOFTWARE\\Microsoft\\Windows Defender\\)J"
       R"J(DisableAntiSpyware","Details":"DWORD (0x00000001)"}})J";
-  const fs::path log = write(dir / "wrap.jsonl", event + "\n");
+  const fs::path log = write_text(dir / "wrap.jsonl", event + "\n");
   const fs::path summary = dir / "s.json";
-  const std::string command = std::string(HIVEWARDEN_BINARY) + " replay --no-progress " +
-                              log.string() + " --summary " + summary.string() + " >/dev/null 2>&1";
-  EXPECT_EQ(std::system(command.c_str()), 0);
-  std::ifstream in(summary);
-  std::stringstream s;
-  s << in.rdbuf();
-  EXPECT_NE(s.str().find(R"("EventID \"4294967309\" is not a 32-bit number": 1)"),
+  EXPECT_EQ(
+      test::run_hivewarden({"replay", "--no-progress", log.string(), "--summary", summary.string()})
+          .exit_code,
+      0);
+  const std::string summary_text = test::read_text(summary);
+  EXPECT_NE(summary_text.find(R"("EventID \"4294967309\" is not a 32-bit number": 1)"),
             std::string::npos)
-      << s.str();
-  EXPECT_NE(s.str().find(R"("decided": 0)"), std::string::npos) << s.str();
-  fs::remove_all(dir);
+      << summary_text;
+  EXPECT_NE(summary_text.find(R"("decided": 0)"), std::string::npos) << summary_text;
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "../support/gzip.hpp"
 #include "hivewarden/replay/readers.hpp"
 #include "log_test_support.hpp"
 
@@ -27,20 +28,7 @@ using test::Outcome;
 using test::read;
 using test::TempDir;
 
-// One gzip member of `text`.
-std::string gzip(const std::string& text) {
-  z_stream z{};
-  deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, text.size()) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
+using hivewarden::test::gzip;
 
 std::string json_event(int n, const std::string& id = "13", const std::string& pid = "\"572\"") {
   return R"({"Provider":"Microsoft-Windows-Sysmon","EventID":)" + id +
@@ -89,14 +77,14 @@ Outcome read_through_fifo(const fs::path& path, const std::string& bytes) {
 
 TEST(StreamedLogs, JsonThroughAFifoIsReadOnce) {
   TempDir dir;
-  const Outcome o = read_through_fifo(dir.path / "fifo.jsonl", json_lines(3));
+  const Outcome o = read_through_fifo(dir.path() / "fifo.jsonl", json_lines(3));
   EXPECT_TRUE(o.ok) << o.error;
   EXPECT_EQ(o.events.size(), 3u);
 }
 
 TEST(StreamedLogs, GzipThroughAFifoIsReadOnce) {
   TempDir dir;
-  const Outcome o = read_through_fifo(dir.path / "fifo.jsonl.gz", gzip(json_lines(500)));
+  const Outcome o = read_through_fifo(dir.path() / "fifo.jsonl.gz", gzip(json_lines(500)));
   EXPECT_TRUE(o.ok) << o.error;
   EXPECT_EQ(o.events.size(), 500u);
 }
@@ -107,21 +95,22 @@ TEST(StreamedLogs, XmlThroughAFifoIsReadOnce) {
       "<Event xmlns=\"x\"><System><Provider Name=\"Microsoft-Windows-Sysmon\"/><EventID>12"
       "</EventID></System><EventData><Data Name=\"EventType\">CreateKey</Data><Data "
       "Name=\"TargetObject\">HKLM\\SOFTWARE\\K</Data></EventData></Event>\n";
-  const Outcome o = read_through_fifo(dir.path / "fifo.xml", event + event);
+  const Outcome o = read_through_fifo(dir.path() / "fifo.xml", event + event);
   EXPECT_TRUE(o.ok) << o.error;
   EXPECT_EQ(o.events.size(), 2u);
 }
 
 TEST(StreamedLogs, EvtxThroughAFifoIsRefusedNotHung) {
   TempDir dir;
-  const Outcome o = read_through_fifo(dir.path / "fifo.evtx", "ElfFile" + std::string(4096, '\0'));
+  const Outcome o =
+      read_through_fifo(dir.path() / "fifo.evtx", "ElfFile" + std::string(4096, '\0'));
   EXPECT_FALSE(o.ok);
   EXPECT_HAS(o.error, "fifo.evtx: an EVTX log must be a regular file");
 }
 
 TEST(StreamedLogs, ADirectoryIsNamed) {
   TempDir dir;
-  const Outcome o = read(dir.path);
+  const Outcome o = read(dir.path());
   EXPECT_FALSE(o.ok);
   EXPECT_HAS(o.error, "is a directory");
 }

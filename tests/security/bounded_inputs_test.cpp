@@ -2,109 +2,45 @@
 // than 10 s. Each case feeds one reader its worst case in a child process and measures the
 // child's peak memory (wait4's rusage) and wall time. A case that hits a stated limit must exit
 // with 2 and say which limit; a case within the limits must succeed.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <functional>
+#include <cstdio>
 #include <string>
 #include <vector>
 
+#include "../support/child_process.hpp"
+
 namespace {
 
-namespace fs = std::filesystem;
-
-// Sanitizer builds run the same binary several times slower and with shadow memory: there the
-// cases still must end with the right exit code and message, but time and memory are not the
-// product's and are not checked.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kMeasured = false;
-#else
-constexpr bool kMeasured = true;
-#endif
+using hivewarden::test::ChildRun;
+using hivewarden::test::kSanitizedBuild;
 
 constexpr long kMaxRssKb = 256 * 1024;
 constexpr double kMaxSeconds = 10.0;
 constexpr std::size_t kInputBytes = 1024 * 1024;
 
-struct Outcome {
-  int exit_code = -1;
-  long max_rss_kb = 0;
-  double seconds = 0;
-  std::string err;
-};
-
-// Runs the hivewarden binary with `args` (stdin from `input`, or /dev/null), stderr captured.
-Outcome run_measured(const std::vector<std::string>& args, const fs::path& dir,
-                     const std::string& input = "") {
-  const fs::path err_path = dir / "stderr.txt";
-  const auto start = std::chrono::steady_clock::now();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int in = open(input.empty() ? "/dev/null" : input.c_str(), O_RDONLY);
-    const int out = open("/dev/null", O_WRONLY);
-    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (in < 0 || out < 0 || err < 0) _exit(127);
-    dup2(in, 0);
-    dup2(out, 1);
-    dup2(err, 2);
-    std::vector<char*> argv;
-    static std::string binary = HIVEWARDEN_BINARY;
-    argv.push_back(binary.data());
-    std::vector<std::string> copy = args;
-    for (std::string& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
-  }
-  Outcome o;
-  int status = 0;
-  struct rusage usage {};
-  wait4(pid, &status, 0, &usage);
-  o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  o.max_rss_kb = usage.ru_maxrss;
-  std::ifstream e(err_path);
-  o.err.assign(std::istreambuf_iterator<char>(e), {});
-  return o;
-}
-
-std::string repeat_to(const std::string& unit, std::size_t bytes) {
-  std::string s;
-  while (s.size() + unit.size() <= bytes) s += unit;
-  return s;
-}
+using hivewarden::test::repeat_to;
 
 class BoundedInputs : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("hw-bounded-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string write(const std::string& name, const std::string& text, bool over_limit = false) {
-    std::ofstream(dir_ / name, std::ios::binary) << text;
     if (!over_limit) {
       EXPECT_LE(text.size(), kInputBytes) << name;
     }
-    return (dir_ / name).string();
+    return dir_.write(name, text);
   }
 
   // The case must stay in bounds; `expect_rc` 2 also wants the limit named in `expect_err`.
   void expect_bounded(const std::string& what, const std::vector<std::string>& args, int expect_rc,
                       const std::string& expect_err, const std::string& input = "") {
-    const Outcome o = run_measured(args, dir_, input);
+    const ChildRun o =
+        hivewarden::test::run_hivewarden(args, {.stdin_path = input.empty() ? "/dev/null" : input,
+                                                .stderr_path = (dir_ / "stderr.txt").string()});
     RecordProperty(what + "_max_rss_kb", std::to_string(o.max_rss_kb));
     std::printf("%-48s rc=%d  peak %6ld KB  %.2f s\n", what.c_str(), o.exit_code, o.max_rss_kb,
                 o.seconds);
     EXPECT_EQ(o.exit_code, expect_rc) << what << "\n" << o.err.substr(0, 2000);
-    if (kMeasured) {
+    if (!kSanitizedBuild) {
       EXPECT_LT(o.max_rss_kb, kMaxRssKb) << what;
       EXPECT_LT(o.seconds, kMaxSeconds) << what;
     }
@@ -115,7 +51,7 @@ class BoundedInputs : public ::testing::Test {
     }
   }
 
-  fs::path dir_;
+  hivewarden::test::TempDir dir_{"bounded"};
 };
 
 const std::string kOp =

@@ -9,10 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "../support/decide_text.hpp"
+#include "../support/test_policy.hpp"
 #include "hivewarden/core/decide.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/util/utf.hpp"
-#include "../support/decide_text.hpp"
 
 namespace hivewarden {
 namespace {
@@ -184,41 +185,30 @@ std::vector<Attempt> attempts() {
 class Bypass : public ::testing::TestWithParam<Attempt> {
  protected:
   static void SetUpTestSuite() {
-    policy::PolicySource source;
-    std::vector<policy::PolicyProblem> problems;
-    policy::Blob blob;
-    ASSERT_TRUE(policy::parse_policy_yaml(policy::builtin_default_policy_yaml(), "default", source, problems) &&
-                policy::compile_policy(source, blob, problems));
-    storage_ = new std::vector<std::uint64_t>((blob.size() + 7) / 8);
-    std::memcpy(storage_->data(), blob.data(), blob.size());
-    view_ = new PolicyView;
-    PolicyError error;
-    ASSERT_TRUE(validate_policy(storage_->data(), blob.size(), *view_, error));
+    policy_ = test::default_policy().release();
+    ASSERT_TRUE(policy_);
+    view_ = &policy_->view;
   }
-  static void TearDownTestSuite() {
-    delete view_;
-    delete storage_;
-  }
-  static std::vector<std::uint64_t>* storage_;
+  static void TearDownTestSuite() { delete policy_; }
+  static test::CompiledPolicy* policy_;
   static PolicyView* view_;
 };
-std::vector<std::uint64_t>* Bypass::storage_ = nullptr;
+test::CompiledPolicy* Bypass::policy_ = nullptr;
 PolicyView* Bypass::view_ = nullptr;
 
 TEST_P(Bypass, IsClosed) {
   const Attempt& a = GetParam();
   auto scratch = std::make_unique<DecisionScratch>();
-  OperationRequest r;
-  r.op = a.op;
-  const std::u16string_view r_key_text = a.key;
-  r.value = a.value;
-  r.new_name = a.new_name;
-  r.process.image = a.image;
-  r.process.pid = a.pid;
-  r.process.user_sid = a.user_sid;
-  const PathStatus named = test::key_status(*view_, r, r_key_text);
+  const test::TextOperation op{.op = a.op,
+                               .key = a.key,
+                               .value = a.value,
+                               .new_name = a.new_name,
+                               .image = a.image,
+                               .pid = a.pid,
+                               .user_sid = a.user_sid};
+  const PathStatus named = test::key_status(*view_, op);
   ASSERT_TRUE(named == PathStatus::kOk || named == PathStatus::kInvalidName) << a.what;
-  const Decision d = test::decide_key_text(*view_, r, r_key_text, *scratch);
+  const Decision d = test::decide_text(*view_, op, *scratch);
   switch (a.expect) {
     case Expect::kDenied:
       EXPECT_EQ(d.verdict, Verdict::kDeny) << a.route << ": " << a.what << " -> " << reason_name(d.reason);

@@ -3,83 +3,41 @@
 // must not make `eval` (YAML or compiled policy) or `replay` run longer than 10 s. Each case runs
 // the hivewarden binary in a child process and times it; the operations beyond the matcher's
 // step budget are `match-limit` (denied), never allowed unmatched.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
+#include <cstdio>
 #include <string>
 #include <vector>
 
+#include "../support/child_process.hpp"
+
 namespace {
 
-namespace fs = std::filesystem;
-
-// Sanitizer builds are several times slower: there only the exit code and output are checked.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kMeasured = false;
-#else
-constexpr bool kMeasured = true;
-#endif
+using hivewarden::test::kSanitizedBuild;
 
 constexpr double kMaxSeconds = 10.0;
 constexpr std::size_t kInputBytes = 1000 * 1000;
 
 class MatchWork : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("hw-match-work-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string write(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / name, std::ios::binary) << text;
-    return (dir_ / name).string();
-  }
-
-  // Runs the binary with stdout to a file; returns the exit code, sets `seconds` and `out`.
-  int run(std::vector<std::string> args, double& seconds, std::string& out) {
-    const fs::path out_path = dir_ / "stdout.txt";
-    const auto start = std::chrono::steady_clock::now();
-    const pid_t pid = fork();
-    if (pid == 0) {
-      const int in = open("/dev/null", O_RDONLY);
-      const int o = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (in < 0 || o < 0) _exit(127);
-      dup2(in, 0);
-      dup2(o, 1);
-      std::string binary = HIVEWARDEN_BINARY;
-      std::vector<char*> argv{binary.data()};
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(binary.c_str(), argv.data());
-      _exit(127);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::ifstream in(out_path);
-    out.assign(std::istreambuf_iterator<char>(in), {});
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return dir_.write(name, text);
   }
 
   void expect_fast(const std::string& what, const std::vector<std::string>& args, int expect_rc,
                    std::string& out) {
-    double seconds = 0;
-    const int rc = run(args, seconds, out);
-    std::printf("%-40s rc=%d  %.2f s\n", what.c_str(), rc, seconds);
-    EXPECT_EQ(rc, expect_rc) << what;
-    if (kMeasured) {
-      EXPECT_LT(seconds, kMaxSeconds) << what;
+    const hivewarden::test::ChildRun r =
+        hivewarden::test::run_hivewarden(args, {.stdout_path = (dir_ / "stdout.txt").string(),
+                                                .stderr_path = (dir_ / "stderr.txt").string()});
+    out = r.out;
+    std::printf("%-40s rc=%d  %.2f s\n", what.c_str(), r.exit_code, r.seconds);
+    EXPECT_EQ(r.exit_code, expect_rc) << what << "\n" << r.err.substr(0, 2000);
+    if (!kSanitizedBuild) {
+      EXPECT_LT(r.seconds, kMaxSeconds) << what;
     }
   }
 
-  fs::path dir_;
+  hivewarden::test::TempDir dir_{"match-work"};
 };
 
 size_t count(const std::string& text, const std::string& what) {

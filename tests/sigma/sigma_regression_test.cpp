@@ -11,11 +11,12 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "../support/decide_text.hpp"
+#include "../support/test_policy.hpp"
 #include "hivewarden/core/decide.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/sigma/sigma_import.hpp"
 #include "hivewarden/util/utf.hpp"
-#include "../support/decide_text.hpp"
 
 namespace hivewarden::sigma {
 namespace {
@@ -89,12 +90,7 @@ TEST(SigmaRegression, ShareOfRulesImportedWhole) {
     for (const auto& f : files) all.push_back(import_rule_file(f.string()));
     return all;
   }());
-  policy::PolicySource source;
-  policy::Blob blob;
-  std::vector<policy::PolicyProblem> problems;
-  ASSERT_TRUE(policy::parse_policy_yaml(policy_yaml, "sigma.yaml", source, problems) &&
-              policy::compile_policy(source, blob, problems))
-      << (problems.empty() ? "" : problems[0].to_string());
+  ASSERT_TRUE(test::compile_yaml(policy_yaml, "sigma.yaml"));
 }
 
 TEST(SigmaRegression, EveryImportedRuleReportsItsRegressionEvent) {
@@ -119,16 +115,8 @@ TEST(SigmaRegression, EveryImportedRuleReportsItsRegressionEvent) {
       if (r.status == ImportStatus::kNone) continue;
       ++imported;
       EXPECT_EQ(r.id, rule_id) << rule_file;
-      policy::PolicySource source;
-      policy::Blob blob;
-      std::vector<policy::PolicyProblem> problems;
-      ASSERT_TRUE(policy::parse_policy_yaml(render_policy({r}), "one.yaml", source, problems) &&
-                  policy::compile_policy(source, blob, problems));
-      std::vector<std::uint64_t> aligned((blob.size() + 7) / 8);
-      std::memcpy(aligned.data(), blob.data(), blob.size());
-      PolicyView view;
-      PolicyError error;
-      ASSERT_TRUE(validate_policy(aligned.data(), blob.size(), view, error));
+      const auto compiled = test::compile_yaml(render_policy({r}), "one.yaml");
+      ASSERT_TRUE(compiled) << rule_file;
       // The file holds the rule's events one after another; at least match_count must be reported.
       const int expected = info["regression_tests_info"][0]["match_count"].as<int>(1);
       std::ifstream in(j.path());
@@ -140,15 +128,14 @@ TEST(SigmaRegression, EveryImportedRuleReportsItsRegressionEvent) {
         ++events;
         EventOp op;
         if (!event_op(event, op)) continue;
-        OperationRequest request;
-        request.op = op.op;
-        const std::u16string_view request_key_text = op.key;
-        request.value = op.value;
-        request.new_name = op.new_name;
-        request.process.image = op.image;
-        request.process.pid = op.pid;
-        ASSERT_EQ(test::key_status(view, request, request_key_text), PathStatus::kOk) << j.path();
-        const Decision d = test::decide_key_text(view, request, request_key_text, *scratch);
+        const test::TextOperation text{.op = op.op,
+                                       .key = op.key,
+                                       .value = op.value,
+                                       .new_name = op.new_name,
+                                       .image = op.image,
+                                       .pid = op.pid};
+        ASSERT_EQ(test::key_status(compiled->view, text), PathStatus::kOk) << j.path();
+        const Decision d = test::decide_text(compiled->view, text, *scratch);
         if (d.notify != NotifyMode::kNone) {
           ++reports;
         } else {

@@ -8,7 +8,9 @@
 #include <memory>
 #include <string>
 
-#include "../core/test_policy.hpp"
+#include "../support/fake_kernel.hpp"
+#include "../support/test_policy.hpp"
+#include "../support/test_record.hpp"
 #include "hivewarden/core/engine.hpp"
 #include "hivewarden/core/notification.hpp"
 #include "hivewarden/core/report.hpp"
@@ -35,35 +37,14 @@ monitored:
         rules: [set-value]
 )";
 
-struct Kernel {
-  std::map<void*, std::u16string> names;
-  static bool name_of(void* self, void* object, std::u16string_view& name) {
-    auto& k = *static_cast<Kernel*>(self);
-    auto it = k.names.find(object);
-    if (it == k.names.end()) return false;
-    name = it->second;
-    return true;
-  }
-  KeySource source() { return {&Kernel::name_of, nullptr, this}; }
-};
-
-std::u16string field_text(const RecordView& view, RecordField field) {
-  const std::string_view bytes = view.bytes(field);
-  std::u16string out(bytes.size() / 2, u'\0');
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    out[i] = static_cast<char16_t>(static_cast<unsigned char>(bytes[2 * i]) |
-                                   (static_cast<unsigned char>(bytes[2 * i + 1]) << 8));
-  }
-  return out;
-}
+using test::field_text;
 
 class DriverReport : public ::testing::Test {
  protected:
   void SetUp() override {
     policy_ = test::compile_yaml(kPolicy);
     ASSERT_TRUE(policy_);
-    PolicyError error;
-    ASSERT_TRUE(engine_.install_policy(policy_->data(), policy_->size, error)) << error.what;
+    ASSERT_TRUE(test::install(engine_, *policy_));
     kernel_.names[&guarded_] = u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded";
     kernel_.names[&watched_] = u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched";
   }
@@ -79,7 +60,7 @@ class DriverReport : public ::testing::Test {
   }
   std::unique_ptr<test::CompiledPolicy> policy_;
   Engine engine_;
-  Kernel kernel_;
+  test::FakeKernel kernel_;
   int guarded_ = 0, watched_ = 0;
   std::unique_ptr<TranslateScratch> translate_ = std::make_unique<TranslateScratch>();
   std::unique_ptr<DecisionScratch> decision_ = std::make_unique<DecisionScratch>();
@@ -90,8 +71,8 @@ class DriverReport : public ::testing::Test {
 TEST_F(DriverReport, ADenialNamesTheKeyAndEachClientOnce) {
   RegDeleteKeyInformation del{&guarded_, nullptr, nullptr, nullptr};
   OperationRequest request;
-  ASSERT_EQ(translate_pre(notify_class::kPreDeleteKey, &del, kernel_.source(), CanonicalOptions{},
-                          *translate_, request),
+  ASSERT_EQ(translate_pre(notify_class::kPreDeleteKey, &del, kernel_.names_only(),
+                          CanonicalOptions{}, *translate_, request),
             TranslateStatus::kOk);
   request.process.pid = 1234;
   request.process.image = u"C:\\evil.exe";
@@ -117,8 +98,8 @@ TEST_F(DriverReport, ACompletedOperationIsNamedAndCarriesItsClients) {
   std::uint32_t data = 7;
   RegSetValueKeyInformation set{&watched_, &name, 0, 4, &data, 4, nullptr, nullptr, nullptr};
   OperationRequest request;
-  ASSERT_EQ(translate_pre(notify_class::kPreSetValueKey, &set, kernel_.source(), CanonicalOptions{},
-                          *translate_, request),
+  ASSERT_EQ(translate_pre(notify_class::kPreSetValueKey, &set, kernel_.names_only(),
+                          CanonicalOptions{}, *translate_, request),
             TranslateStatus::kOk);
   request.process.pid = 1234;
   request.thread_id = 9;
@@ -132,8 +113,9 @@ TEST_F(DriverReport, ACompletedOperationIsNamedAndCarriesItsClients) {
   const PostOutcome outcome = engine_.complete(9, post.op, post.success);
   ASSERT_TRUE(outcome.found);
   OperationRequest completed;
-  ASSERT_EQ(translate_completed(post, kernel_.source(), CanonicalOptions{}, *translate_, completed),
-            TranslateStatus::kOk);
+  ASSERT_EQ(
+      translate_completed(post, kernel_.names_only(), CanonicalOptions{}, *translate_, completed),
+      TranslateStatus::kOk);
   completed.process.pid = 1234;
   completed.thread_id = 9;
   ASSERT_TRUE(draft_completion(completed, outcome, ValueBefore{}, *draft_));

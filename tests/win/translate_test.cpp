@@ -8,28 +8,12 @@
 #include <memory>
 #include <string>
 
+#include "../support/fake_kernel.hpp"
+
 namespace hivewarden::win {
 namespace {
 
-// Key objects are just addresses: the fake kernel knows their names.
-struct FakeKernel {
-  std::map<void*, std::u16string> names;
-  std::map<std::u16string, bool> existing;
-  int exists_calls = 0;
-  static bool name_of(void* self, void* object, std::u16string_view& name) {
-    auto& k = *static_cast<FakeKernel*>(self);
-    auto it = k.names.find(object);
-    if (it == k.names.end()) return false;
-    name = it->second;
-    return true;
-  }
-  static bool exists(void* self, std::u16string_view full) {
-    auto& k = *static_cast<FakeKernel*>(self);
-    ++k.exists_calls;
-    return k.existing.count(std::u16string(full)) > 0;
-  }
-  KeySource source() { return {&FakeKernel::name_of, &FakeKernel::exists, this}; }
-};
+using test::FakeKernel;
 
 UnicodeString us(std::u16string& s) {
   return {static_cast<std::uint16_t>(s.size() * 2), static_cast<std::uint16_t>(s.size() * 2),
