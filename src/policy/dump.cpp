@@ -9,6 +9,20 @@
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::policy {
+
+std::string pattern_edge_text(const PolicyView& view, const blob::PatternEdge& edge) {
+  switch (edge.kind) {
+    case blob::kAnyOne:
+      return "*";
+    case blob::kAnyN:
+      return "*{" + std::to_string(edge.count) + "}";
+    case blob::kAnyDeep:
+      return "**";
+    default:
+      return utf16_to_utf8(view.str(edge.folded));
+  }
+}
+
 namespace {
 
 class Dumper {
@@ -29,24 +43,8 @@ class Dumper {
     for (const blob::LiteralEdge& e : view_.literal_edges(n.literal_edges)) {
       node(e.child, path + "\\" + utf16_to_utf8(view_.str(e.display)));
     }
-    for (const blob::PatternEdge& e : view_.pattern_edges(n.pattern_edges)) {
-      std::string part;
-      switch (e.kind) {
-        case blob::kAnyOne:
-          part = "*";
-          break;
-        case blob::kAnyN:
-          part = "*{" + std::to_string(e.count) + "}";
-          break;
-        case blob::kAnyDeep:
-          part = "**";
-          break;
-        default:
-          part = utf16_to_utf8(view_.str(e.folded));
-          break;
-      }
-      node(e.child, path + "\\" + part);
-    }
+    for (const blob::PatternEdge& e : view_.pattern_edges(n.pattern_edges))
+      node(e.child, path + "\\" + pattern_edge_text(view_, e));
   }
 
  private:

@@ -89,24 +89,8 @@ class RuleLister {
     }
     for (const blob::LiteralEdge& e : view_.literal_edges(n.literal_edges))
       walk(e.child, path + "\\" + utf16_to_utf8(view_.str(e.display)));
-    for (const blob::PatternEdge& e : view_.pattern_edges(n.pattern_edges)) {
-      std::string part;
-      switch (e.kind) {
-        case blob::kAnyOne:
-          part = "*";
-          break;
-        case blob::kAnyN:
-          part = "*{" + std::to_string(e.count) + "}";
-          break;
-        case blob::kAnyDeep:
-          part = "**";
-          break;
-        default:
-          part = utf16_to_utf8(view_.str(e.folded));
-          break;
-      }
-      walk(e.child, path + "\\" + part);
-    }
+    for (const blob::PatternEdge& e : view_.pattern_edges(n.pattern_edges))
+      walk(e.child, path + "\\" + policy::pattern_edge_text(view_, e));
   }
 
   std::string client(const blob::ClientRule& c) {

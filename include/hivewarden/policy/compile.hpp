@@ -1,6 +1,8 @@
 // Policy YAML -> checked source -> compiled blob (.hwp), and the way back to readable text.
 #pragma once
 
+#include "hivewarden/core/policy_view.hpp"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -31,5 +33,8 @@ std::string_view builtin_default_policy_yaml();
 // Renders a validated blob as readable text: header, hardened keys, processes, and every
 // monitored entry with its clients, rules by name and values.
 std::string dump_policy(const void* blob, std::uint64_t size);
+
+// A wildcard component of the compiled tree as a policy writes it: `*`, `*{N}`, `**` or the glob.
+std::string pattern_edge_text(const PolicyView& view, const blob::PatternEdge& edge);
 
 }  // namespace hivewarden::policy
