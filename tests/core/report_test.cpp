@@ -35,9 +35,7 @@ class Report : public ::testing::Test {
   void SetUp() override {
     policy_ = test::compile_yaml(kPolicy);
     ASSERT_TRUE(policy_);
-    PolicyError error;
-    ASSERT_TRUE(engine_.install_policy(policy_->storage.data(), policy_->size, error))
-        << error.what;
+    ASSERT_TRUE(test::install(engine_, policy_->storage.data(), policy_->size));
   }
   OperationRequest request(Operation op, std::u16string_view key) {
     OperationRequest r;
