@@ -7,21 +7,30 @@
 #include <cstdio>
 
 #include "hivewarden/util/hex.hpp"
+#include "hivewarden/util/number.hpp"
 #include "hivewarden/util/reg_types.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::replay {
 namespace {
 
-bool hex_number(const std::string& s, std::uint64_t& out) {
-  if (s.size() < 3 || s.size() > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) return false;
-  out = 0;
-  for (std::size_t i = 2; i < s.size(); ++i) {
-    const int v = hex_digit(s[i]);
-    if (v < 0) return false;
-    out = out * 16 + static_cast<std::uint64_t>(v);
-  }
-  return true;
+// One half of Sysmon's DWORD / QWORD Details: "0x" and 1 to 16 hex digits, at most 32 bits of
+// value (Sysmon writes 8 digits; a wider value is no DWORD, never a truncated one).
+std::optional<std::uint64_t> details_half(std::string_view text) {
+  NumberForm form;
+  form.base = NumberBase::k0xHex;
+  form.max_digits = 16;
+  return parse_unsigned(text, form);
+}
+
+// A number as the logs write it: decimal, or hex after "0x", blanks around it allowed; never a
+// sign, a fraction, trailing text or more than 32 bits.
+bool log_number(std::string_view text, std::uint32_t& out) {
+  NumberForm form;
+  form.blanks_around = true;
+  const std::optional<std::uint64_t> value = parse_unsigned(text, form);
+  if (value) out = static_cast<std::uint32_t>(*value);
+  return value.has_value();
 }
 
 // The text of a field for a message: short, and printable.
@@ -33,27 +42,9 @@ std::string quoted(const std::string& text) {
 
 }  // namespace
 
-bool parse_uint32(std::string_view text, std::uint32_t& out) {
-  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!text.empty() && blank(text.front())) text.remove_prefix(1);
-  while (!text.empty() && blank(text.back())) text.remove_suffix(1);
-  const bool hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
-  if (hex) text.remove_prefix(2);
-  if (text.empty()) return false;
-  std::uint64_t value = 0;
-  for (const char c : text) {
-    const int digit = hex ? hex_digit(c) : (c >= '0' && c <= '9' ? c - '0' : -1);
-    if (digit < 0) return false;
-    value = value * (hex ? 16 : 10) + static_cast<std::uint64_t>(digit);
-    if (value > 0xFFFFFFFFu) return false;
-  }
-  out = static_cast<std::uint32_t>(value);
-  return true;
-}
-
 void read_number_field(const char* name, const std::string& text, std::uint32_t& out,
                        RegistryEvent& event) {
-  if (text.empty() || parse_uint32(text, out)) return;
+  if (text.empty() || log_number(text, out)) return;
   out = 0;
   if (event.unreadable.empty())
     event.unreadable = std::string(name) + " " + quoted(text) + " is not a 32-bit number";
@@ -62,7 +53,7 @@ void read_number_field(const char* name, const std::string& text, std::uint32_t&
 bool sort_record(const std::string& provider, bool sysmon, const std::string& id_text,
                  RegistryEvent& event, ReadStats& stats) {
   std::uint32_t id = 0;
-  const bool id_ok = id_text.empty() || parse_uint32(id_text, id);
+  const bool id_ok = id_text.empty() || log_number(id_text, id);
   const std::string who = provider.empty() ? std::string("?") : provider;
   if (sysmon && !id_ok) {
     event.event_id = 0;
@@ -83,21 +74,24 @@ bool sort_record(const std::string& provider, bool sysmon, const std::string& id
 
 void parse_details(const std::string& d, std::uint32_t& type, std::string& data, bool& known) {
   known = true;
-  std::uint64_t v = 0, hi = 0;
-  if (d.rfind("DWORD (", 0) == 0 && d.back() == ')' && hex_number(d.substr(7, d.size() - 8), v)) {
+  const auto inner = [&d](const char* kind) {
+    return d.rfind(kind, 0) == 0 && d.back() == ')' ? std::string_view(d).substr(7, d.size() - 8)
+                                                    : std::string_view();
+  };
+  if (const auto v = details_half(inner("DWORD ("))) {
     type = reg_type::kDword;
     data.clear();
-    append_little_endian(data, v, 4);
+    append_little_endian(data, *v, 4);
     return;
   }
-  if (d.rfind("QWORD (", 0) == 0 && d.back() == ')') {  // Sysmon writes the high and low halves
-    const std::string inner = d.substr(7, d.size() - 8);
-    const std::size_t dash = inner.find('-');
-    if (dash != std::string::npos && hex_number(inner.substr(0, dash), hi) &&
-        hex_number(inner.substr(dash + 1), v)) {
+  const std::string_view qword = inner("QWORD (");  // Sysmon writes the high and low halves
+  const std::size_t dash = qword.find('-');
+  if (dash != std::string_view::npos) {
+    const auto hi = details_half(qword.substr(0, dash)), lo = details_half(qword.substr(dash + 1));
+    if (hi && lo) {
       type = reg_type::kQword;
       data.clear();
-      append_little_endian(data, (hi << 32) | (v & 0xFFFFFFFFu), 8);
+      append_little_endian(data, (*hi << 32) | *lo, 8);
       return;
     }
   }

@@ -7,7 +7,9 @@
 namespace hivewarden {
 namespace {
 
-bool blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 std::string_view without_blanks_around(std::string_view text) {
   while (!text.empty() && blank(text.front())) text.remove_prefix(1);

@@ -87,6 +87,44 @@ TEST(Replay, DetailsAndTimes) {
   EXPECT_EQ(parse_utc_time("2019-07-19 14:-1:00.000"), 0);
 }
 
+// Sysmon's Details text names a DWORD of 32 bits and a QWORD of two 32-bit halves. A wider
+// number there used to be cut to its low bits ("DWORD (0x100000001)" read as the DWORD 1), so a
+// `data|dword` condition judged a value the log never showed. Now it is no DWORD: the text stays
+// what it is (a string), as any other Details text that is not Sysmon's form.
+TEST(Replay, DetailsNeverTruncateAWideNumber) {
+  std::uint32_t type = 0;
+  std::string data;
+  bool known = false;
+  const auto expect_text = [&](const std::string& details) {
+    parse_details(details, type, data, known);
+    EXPECT_EQ(type, 1u) << details;  // REG_SZ: the text itself
+    EXPECT_TRUE(known) << details;
+    EXPECT_EQ(data.size(), 2 * (details.size() + 1)) << details;
+  };
+  expect_text("DWORD (0x100000001)");
+  expect_text("DWORD (0xFFFFFFFF00000001)");
+  expect_text("QWORD (0x100000000-0x00000001)");  // the high half would wrap out
+  expect_text("QWORD (0x00000000-0x100000001)");  // the low half would be cut
+  expect_text("DWORD (0x00000000000000001)");     // 17 digits: as before, not Sysmon's form
+  expect_text("DWORD (1)");
+  expect_text("DWORD (-0x1)");
+  expect_text("DWORD ( 0x1)");
+  expect_text("QWORD (0x1)");
+  // The widest values of each still read, in either case and with Sysmon's or fewer digits.
+  parse_details("DWORD (0xFFFFFFFF)", type, data, known);
+  EXPECT_EQ(type, 4u);
+  EXPECT_EQ(data, std::string("\xFF\xFF\xFF\xFF", 4));
+  parse_details("DWORD (0X1a)", type, data, known);
+  EXPECT_EQ(type, 4u);
+  EXPECT_EQ(data, std::string("\x1A\0\0\0", 4));
+  parse_details("DWORD (0x0000000000000001)", type, data, known);  // 16 digits, as before
+  EXPECT_EQ(type, 4u);
+  EXPECT_EQ(data, std::string("\x01\0\0\0", 4));
+  parse_details("QWORD (0xFFFFFFFF-0xfffffffe)", type, data, known);
+  EXPECT_EQ(type, 11u);
+  EXPECT_EQ(data, std::string("\xFE\xFF\xFF\xFF\xFF\xFF\xFF\xFF", 8));
+}
+
 // Found by fuzz_event_reader (UBSan: signed overflow in the time arithmetic): the event is read,
 // its time is unknown.
 TEST(Replay, SeventeenDigitYearIsNotATime) {
@@ -178,7 +216,8 @@ TEST(Replay, EveryOtrfEventIsReadAndMappedOrAccountedFor) {
       ++no_type;
       continue;
     }
-    ASSERT_EQ(canonicalize_key(m->key_text, {}, *path), PathStatus::kOk) << utf16_to_utf8(m->key_text);
+    ASSERT_EQ(canonicalize_key(m->key_text, {}, *path), PathStatus::kOk)
+        << utf16_to_utf8(m->key_text);
     ++mapped;
   }
   EXPECT_EQ(no_type, 27158u);  // as data/replay/COUNTS.txt counts them

@@ -27,8 +27,8 @@ TEST(Number, DecimalOr0xReadsBothForms) {
   EXPECT_EQ(parse_unsigned("0X2A", f), 42u);
   EXPECT_EQ(parse_unsigned("0xDeadBeef", f), 0xDEADBEEFu);
   EXPECT_EQ(parse_unsigned("0x0", f), 0u);
-  EXPECT_EQ(parse_unsigned("2a", f), kNone);   // hex digits need the prefix
-  EXPECT_EQ(parse_unsigned("0x", f), kNone);   // a prefix without digits
+  EXPECT_EQ(parse_unsigned("2a", f), kNone);  // hex digits need the prefix
+  EXPECT_EQ(parse_unsigned("0x", f), kNone);  // a prefix without digits
   EXPECT_EQ(parse_unsigned("0X", f), kNone);
   EXPECT_EQ(parse_unsigned("x1", f), kNone);
   EXPECT_EQ(parse_unsigned("00x1", f), kNone);
@@ -76,9 +76,9 @@ TEST(Number, EmptyIsNoNumberInAnyForm) {
 TEST(Number, SignsFractionsAndTrailingTextAreRejected) {
   NumberForm f = form(NumberBase::kDecimalOr0x);
   f.blanks_around = true;
-  for (const char* bad : {"-1", "+1", "-0", "+0", "1.0", "1.", ".5", "1e3", "1,000", "1_000",
-                          "1 2", "12abc", "0x1 2", "0x-1", "0x+1", "- 1", "1\v", "\f1", "0x1p0",
-                          "١"}) {
+  for (const char* bad :
+       {"-1",  "+1",    "-0",    "+0",   "1.0",  "1.",  ".5",  "1e3", "1,000", "1_000",
+        "1 2", "12abc", "0x1 2", "0x-1", "0x+1", "- 1", "1\v", "\f1", "0x1p0", "١"}) {
     EXPECT_EQ(parse_unsigned(std::string(bad), f), kNone) << bad;
   }
   EXPECT_EQ(parse_unsigned(std::string("1\0", 2), f), kNone);  // an embedded NUL is text too

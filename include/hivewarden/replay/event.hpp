@@ -35,10 +35,6 @@ std::optional<OwnedOperation> map_event(const RegistryEvent& event, std::string&
 // string. Sets type and the bytes Windows would store.
 void parse_details(const std::string& details, std::uint32_t& type, std::string& data, bool& known);
 
-// A number as the logs write it: decimal, or hex after "0x", blanks around it allowed. False for
-// anything else (a sign, a fraction, trailing text, more than 32 bits): never a truncated number.
-bool parse_uint32(std::string_view text, std::uint32_t& out);
-
 // Reads a numeric field of `event` (ProcessId, ThreadId) from its text; absent ("") stays 0, and
 // one that is not a number leaves the event unreadable, with the field and text named.
 void read_number_field(const char* name, const std::string& text, std::uint32_t& out,

@@ -23,10 +23,10 @@ enum class NumberBase {
 // exponent, a digit separator, blanks inside, trailing text, or an empty digit string.
 struct NumberForm {
   NumberBase base = NumberBase::kDecimalOr0x;
-  int bits = 32;                // the value must fit in this many bits (1 to 64)
-  bool blanks_around = false;   // spaces, tabs, CR and LF allowed before and after
-  std::size_t min_digits = 1;   // digits counted after any "0x", leading zeros included
-  std::size_t max_digits = 0;   // 0: any count (any number of leading zeros)
+  int bits = 32;               // the value must fit in this many bits (1 to 64)
+  bool blanks_around = false;  // spaces, tabs, CR and LF allowed before and after
+  std::size_t min_digits = 1;  // digits counted after any "0x", leading zeros included
+  std::size_t max_digits = 0;  // 0: any count (any number of leading zeros)
 };
 
 // The value `text` spells in `form`; nullopt for anything else.
