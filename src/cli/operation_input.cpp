@@ -10,6 +10,7 @@
 #include "hivewarden/util/hex.hpp"
 #include "hivewarden/util/json_depth.hpp"
 #include "hivewarden/util/ntstatus.hpp"
+#include "hivewarden/util/number.hpp"
 #include "hivewarden/util/reg_types.hpp"
 #include "hivewarden/util/utf.hpp"
 
@@ -181,18 +182,13 @@ bool read_value_data(const json& object, ValueData& in, std::string& error) {
   }
 }
 
-// A status number written as text: decimal, or hex with 0x. nullopt when it is not a number.
-std::optional<std::uint64_t> status_number(const std::string& s) {
-  const bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-  const std::string digits = hex ? s.substr(2) : s;
-  if (digits.empty() || digits.size() > 16) return std::nullopt;
-  std::uint64_t v = 0;
-  for (char c : digits) {
-    const int digit = hex ? hex_digit(c) : (c >= '0' && c <= '9' ? c - '0' : -1);
-    if (digit < 0) return std::nullopt;
-    v = v * (hex ? 16 : 10) + static_cast<std::uint64_t>(digit);
-  }
-  return v;
+// A status number written as text: at most 16 digits, decimal, or hex with 0x (or decimal only,
+// for the magnitude after a minus). nullopt when it is not a number of at most 32 bits.
+std::optional<std::uint64_t> status_number(std::string_view s, NumberBase base) {
+  NumberForm form;
+  form.base = base;
+  form.max_digits = 16;
+  return parse_unsigned(s, form);
 }
 
 }  // namespace
@@ -212,12 +208,9 @@ bool status_is_success(const json& status, bool& valid) {
   if (status.is_string()) {
     const std::string s = lower(status.get_ref<const std::string&>());
     if (s == "success" || s == "status_success") return true;
-    if (const auto n = status_number(s)) {
-      valid = *n <= 0xFFFFFFFFull;
-      return *n == 0;
-    }
-    if (s.size() > 1 && s[0] == '-' && s.find('x') == std::string::npos) {  // signed, decimal
-      if (const auto n = status_number(s.substr(1))) {
+    if (const auto n = status_number(s, NumberBase::kDecimalOr0x)) return *n == 0;
+    if (s.size() > 1 && s[0] == '-') {  // signed, decimal
+      if (const auto n = status_number(std::string_view(s).substr(1), NumberBase::kDecimal)) {
         valid = *n <= 0x80000000ull;
         return *n == 0;
       }

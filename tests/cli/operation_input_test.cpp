@@ -96,7 +96,8 @@ TEST(OperationReader, NullMeansAbsentAndMistypedFieldsAreErrors) {
 TEST(OperationReader, FlagsRulesAndRunFieldsAreRead) {
   const OperationInput in = read_ok(
       R"({"op":"create-key","key":"HKLM\\A","flags":["friendly","excluded"],"rules":["notify-sync"],"link":true,"open_link":false,"file":"x.reg","thread":7,"user_sid":"S-1-5-21-1"})");
-  EXPECT_EQ(in.operation.request.process.extra_flags, process_flag::kFriendly | process_flag::kExcluded);
+  EXPECT_EQ(in.operation.request.process.extra_flags,
+            process_flag::kFriendly | process_flag::kExcluded);
   EXPECT_EQ(in.operation.request.process.extra_rules, process_rule::kNotifySync);
   EXPECT_TRUE(in.operation.request.creates_link);
   EXPECT_FALSE(in.operation.request.open_link);
@@ -170,10 +171,35 @@ TEST(OperationReader, StatusSpellings) {
   }
 }
 
-// Attack on the fixes (F9, F3): a raw NUL byte ended the parser's input, so `{...}\0garbage` was one
-// valid operation; -0 is the number 0, for `status` and for numbers.
+// The edges of a `status` number written as text (parsed by util/number since issue 11): 32 bits
+// unsigned in decimal or 0x hex, or a minus and a decimal within int32; at most 16 digits; no
+// blanks, no plus, no hex after a minus.
+TEST(OperationReader, StatusNumberTextEdges) {
+  const auto check = [](const std::string& text, bool success, bool valid_expected) {
+    bool valid = !valid_expected;
+    EXPECT_EQ(status_is_success(nlohmann::json(text), valid), success) << text;
+    EXPECT_EQ(valid, valid_expected) << text;
+  };
+  check("0X0", true, true);
+  check("0x0000000000000000", true, true);  // 16 digits
+  check("0000000000000000", true, true);
+  check("0xFFFFFFFF", false, true);
+  check("0xffffffff", false, true);
+  check("4294967295", false, true);
+  check("-2147483648", false, true);
+  check("-0", true, true);
+  for (const char* bad : {"0x100000000", "4294967296", "18446744073709551616", "-2147483649",
+                          "-4294967296", "0x00000000000000000", "00000000000000000", "-0x1", "+0",
+                          "+1", " 0", "0 ", "--1", "-", "- 1", "0x 0", "1e3", "0.0", "0x0g"}) {
+    check(bad, false, false);
+  }
+}
+
+// Attack on the fixes (F9, F3): a raw NUL byte ended the parser's input, so `{...}\0garbage` was
+// one valid operation; -0 is the number 0, for `status` and for numbers.
 TEST(OperationReader, RawNulBytesAreRefusedAndMinusZeroIsZero) {
-  const std::string line = std::string(R"({"op":"create-key","key":"HKLM\\A"})") + '\0' + "garbage{{{";
+  const std::string line =
+      std::string(R"({"op":"create-key","key":"HKLM\\A"})") + '\0' + "garbage{{{";
   EXPECT_NE(read_error(line).find("NUL byte"), std::string::npos);
   bool valid = false;
   EXPECT_TRUE(status_is_success(nlohmann::json::parse("-0"), valid));
@@ -194,8 +220,9 @@ TEST(OperationReader, AFieldGivenTwiceIsAnError) {
   EXPECT_NE(read_error(R"({"op":"set-value","key":"HKLM\\A","value":"v","op":"query-value"})")
                 .find("'op' is given twice"),
             std::string::npos);
-  EXPECT_NE(read_error(kSet + R"(,"flags":["friendly"],"flags":[]})").find("'flags' is given twice"),
-            std::string::npos);
+  EXPECT_NE(
+      read_error(kSet + R"(,"flags":["friendly"],"flags":[]})").find("'flags' is given twice"),
+      std::string::npos);
   read_ok(kSet + R"(,"x":{"a":1},"y":{"a":2}})");  // the same name in two objects is fine
 }
 
