@@ -1,13 +1,14 @@
 #include "hivewarden/host/reg_file.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "hivewarden/core/key_path.hpp"
 #include "hivewarden/util/hex.hpp"
+#include "hivewarden/util/number.hpp"
 #include "hivewarden/util/read_file.hpp"
 #include "hivewarden/util/reg_types.hpp"
 #include "hivewarden/util/utf.hpp"
@@ -15,16 +16,15 @@
 namespace hivewarden::host {
 namespace {
 
-// A hex number of 1 to 8 digits, no sign, no spaces; false otherwise (never throws).
+// A .reg type number (the N of hex(N) / str(N)): 1 to 8 hex digits, no 0x, no sign, no spaces;
+// false otherwise.
 bool parse_type(const std::string& digits, std::uint32_t& out) {
-  if (digits.empty() || digits.size() > 8) return false;
-  out = 0;
-  for (char c : digits) {
-    const int v = hex_digit(c);
-    if (v < 0) return false;
-    out = out * 16 + static_cast<std::uint32_t>(v);
-  }
-  return true;
+  NumberForm form;
+  form.base = NumberBase::kHex;
+  form.max_digits = 8;
+  const std::optional<std::uint64_t> value = parse_unsigned(digits, form);
+  if (value) out = static_cast<std::uint32_t>(*value);
+  return value.has_value();
 }
 
 // The line a byte offset (or UTF-16 unit index) falls on, counting from 1.
@@ -121,11 +121,7 @@ bool parse_hex(const std::string& s, std::string& out) {
   while (i < s.size()) {
     while (i < s.size() && (s[i] == ',' || s[i] == ' ' || s[i] == '\t')) ++i;
     if (i >= s.size()) break;
-    if (i + 1 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i])) ||
-        !std::isxdigit(static_cast<unsigned char>(s[i + 1]))) {
-      return false;
-    }
-    out += static_cast<char>(std::stoi(s.substr(i, 2), nullptr, 16));
+    if (i + 1 >= s.size() || !append_hex_bytes(std::string_view(s).substr(i, 2), out)) return false;
     i += 2;
     if (i < s.size() && s[i] != ',' && s[i] != ' ') return false;
   }
@@ -238,16 +234,17 @@ bool parse_printable_data(const std::string& rhs, std::uint32_t& type, std::stri
 
 bool parse_dword_data(const std::string& rhs, std::uint32_t& type, std::string& data,
                       std::string& why) {
-  const std::string digits = rhs.substr(6);
-  if (digits.size() != 8 ||
-      digits.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+  NumberForm form;  // regedit writes exactly 8 hex digits, no 0x
+  form.base = NumberBase::kHex;
+  form.min_digits = form.max_digits = 8;
+  const std::optional<std::uint64_t> v = parse_unsigned(std::string_view(rhs).substr(6), form);
+  if (!v) {
     why = "dword: needs 8 hex digits";
     return false;
   }
-  const auto v = static_cast<std::uint32_t>(std::stoul(digits, nullptr, 16));
   type = reg_type::kDword;
   data.clear();
-  append_little_endian(data, v, 4);
+  append_little_endian(data, *v, 4);
   return true;
 }
 

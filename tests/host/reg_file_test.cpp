@@ -172,6 +172,48 @@ std::string import_error(const std::string& body, Registry& r, std::uint32_t con
   return error;
 }
 
+// The numbers of a .reg file (parsed by util/number since issue 11): dword: takes exactly 8 hex
+// digits of either case and nothing else; the N of hex(N) / str(N) is 1 to 8 hex digits, no 0x.
+TEST(RegFile, NumberSpellings) {
+  const std::string key = "[HKEY_LOCAL_MACHINE\\A]\r\n\"v\"=";
+  const auto stored = [&](const std::string& rhs, Value& v) {
+    Registry r;
+    const std::string error = import_error(key + rhs + "\r\n", r);
+    EXPECT_EQ(error, "") << rhs;
+    return r.query_value(u"\\REGISTRY\\MACHINE\\A", u"v", v) == Status::kSuccess;
+  };
+  Value v;
+  ASSERT_TRUE(stored("dword:FFFFFFFF", v));
+  EXPECT_EQ(v.type, 4u);
+  EXPECT_EQ(v.data, std::string("\xFF\xFF\xFF\xFF", 4));
+  ASSERT_TRUE(stored("dword:0000002A", v));
+  EXPECT_EQ(v.data, std::string("\x2A\0\0\0", 4));
+  ASSERT_TRUE(stored("hex(B):01,00,00,00,00,00,00,00", v));
+  EXPECT_EQ(v.type, 11u);
+  ASSERT_TRUE(stored("hex(0000000b):01", v));
+  EXPECT_EQ(v.type, 11u);
+  ASSERT_TRUE(stored("hex(ffffffff):01", v));
+  EXPECT_EQ(v.type, 0xFFFFFFFFu);
+  for (const char* bad :
+       {"dword:2a", "dword:000000002a", "dword:0x00002a", "dword:+000002a", "dword:-000002a",
+        "dword: 000002a", "dword:0000002a ", "dword:0000002g", "dword:", "dword:1000000000"}) {
+    Registry r;
+    EXPECT_NE(import_error(key + bad + "\r\n", r).find("bad.reg:4: dword: needs 8 hex digits"),
+              std::string::npos)
+        << bad;
+  }
+  for (const char* bad : {"hex():01", "hex(0x4):01", "hex(-1):01", "hex(+4):01", "hex( 4):01",
+                          "hex(000000004):01", "hex(100000000):01", "hex(g):01"}) {
+    Registry r;
+    EXPECT_NE(import_error(key + bad + "\r\n", r).find("hex(N): N must be a hex type number"),
+              std::string::npos)
+        << bad;
+  }
+  Registry r;
+  EXPECT_NE(import_error(key + "str(x):\"a\"\r\n", r).find("str(N): N must be a hex type number"),
+            std::string::npos);
+}
+
 // The reproducer B7: a value name with invalid UTF-8 used to become the default value `@` and
 // overwrite it.
 TEST(RegFile, InvalidUtf8ValueNameIsAnErrorNotTheDefaultValue) {
@@ -346,13 +388,15 @@ TEST(RegFile, ValueNameOverWindowsLimitIsAnError) {
   Registry r;
   RegImportStats stats;
   std::string error;
-  const std::string text = "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n\"" +
-                           std::string(20000, 'v') + "\"=\"x\"\n";
+  const std::string text =
+      "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n\"" +
+      std::string(20000, 'v') + "\"=\"x\"\n";
   EXPECT_FALSE(import_reg(text, "long.reg", r, stats, error));
   EXPECT_NE(error.find("long.reg:4"), std::string::npos) << error.substr(0, 200);
   EXPECT_NE(error.find("16383"), std::string::npos) << error.substr(0, 200);
-  const std::string ok = "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n\"" +
-                         std::string(16383, 'v') + "\"=\"x\"\n";
+  const std::string ok =
+      "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n\"" +
+      std::string(16383, 'v') + "\"=\"x\"\n";
   EXPECT_TRUE(import_reg(ok, "ok.reg", r, stats, error)) << error.substr(0, 200);
 }
 
