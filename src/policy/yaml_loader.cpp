@@ -9,6 +9,7 @@
 #include "hivewarden/policy/key_pattern.hpp"
 #include "hivewarden/policy/yaml_limits.hpp"
 #include "hivewarden/policy/yaml_prescan.hpp"
+#include "hivewarden/util/number.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::policy {
@@ -171,13 +172,12 @@ class Loader {
 
   // A number written in decimal digits (at most 9 of them), nothing else.
   static bool decimal(const std::string& text, int& value) {
-    if (text.empty() || text.size() > 9) return false;
-    value = 0;
-    for (char c : text) {
-      if (c < '0' || c > '9') return false;
-      value = value * 10 + (c - '0');
-    }
-    return true;
+    NumberForm form;
+    form.base = NumberBase::kDecimal;
+    form.max_digits = 9;
+    const std::optional<std::uint64_t> n = parse_unsigned(text, form);
+    if (n) value = static_cast<int>(*n);  // 9 digits fit an int
+    return n.has_value();
   }
 
   bool sequence(const YAML::Node& node, const std::string& field) {

@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
+
+#include "hivewarden/util/number.hpp"
 
 namespace hivewarden::util {
 namespace {
@@ -86,9 +88,11 @@ int held_descriptor(const std::string& path) {
   for (const char* prefix : {"/dev/fd/", "/proc/self/fd/"}) {
     const std::size_t n = std::strlen(prefix);
     if (path.compare(0, n, prefix) != 0 || path.size() == n) continue;
-    char* end = nullptr;
-    const long fd = std::strtol(path.c_str() + n, &end, 10);
-    if (*end == '\0' && fd >= 0 && fd <= INT_MAX) return static_cast<int>(fd);
+    NumberForm form;  // decimal digits only: "/dev/fd/ 1" or "/dev/fd/+1" names no descriptor
+    form.base = NumberBase::kDecimal;
+    form.bits = 31;
+    if (const auto fd = parse_unsigned(std::string_view(path).substr(n), form))
+      return static_cast<int>(*fd);
   }
   return -1;
 }

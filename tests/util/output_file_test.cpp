@@ -251,5 +251,33 @@ TEST(OutputFile, StreamedOutputIsWholeOrNothing) {
   }
 }
 
+// /dev/fd/N and /proc/self/fd/N are written through descriptor N only when N is decimal digits, as
+// the kernel spells it. strtol also read " 5", "+5" and "\t5" as 5, so a path that names no file
+// wrote into descriptor 5 (whatever it was) instead of failing; now it is opened as the path it is.
+TEST(OutputFile, FdPathsWithSignsOrBlanksNameNoDescriptor) {
+  if (!fs::is_directory("/proc/self/fd")) GTEST_SKIP() << "no /proc/self/fd here";
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  ASSERT_EQ(::fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK), 0);
+  const std::string fd = std::to_string(pipe_fds[1]);
+  const auto pipe_text = [&] {
+    char buffer[64];
+    const ssize_t n = ::read(pipe_fds[0], buffer, sizeof buffer);
+    return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string();
+  };
+  std::string error;
+  ASSERT_TRUE(write_output_file("/proc/self/fd/" + fd, "held", error)) << error;
+  EXPECT_EQ(pipe_text(), "held");
+  for (const std::string& bad : {"/proc/self/fd/+" + fd, "/proc/self/fd/ " + fd,
+                                 "/proc/self/fd/\t" + fd, "/dev/fd/+" + fd, "/dev/fd/ " + fd}) {
+    error.clear();
+    EXPECT_FALSE(write_output_file(bad, "stray", error)) << bad;
+    EXPECT_NE(error.find(bad), std::string::npos) << error;
+    EXPECT_EQ(pipe_text(), "") << bad;
+  }
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
+}
+
 }  // namespace
 }  // namespace hivewarden::util
