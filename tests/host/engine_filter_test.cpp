@@ -1,11 +1,9 @@
 // The engine as a callback in the host: denials block the operation, watched operations are
 // reported after they succeed, with the value before and after, and every context is freed.
-#include "hivewarden/consumer/socket_consumer.hpp"
 #include "hivewarden/host/engine_filter.hpp"
+#include "hivewarden/consumer/socket_consumer.hpp"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -13,10 +11,12 @@
 #include <mutex>
 #include <thread>
 
-#include "hivewarden/producer/notifier.hpp"
+#include "../support/eventually.hpp"
+#include "../support/files.hpp"
+#include "../support/test_policy.hpp"
 #include "hivewarden/consumer/record_json.hpp"
 #include "hivewarden/host/apply.hpp"
-#include "hivewarden/policy/compile.hpp"
+#include "hivewarden/producer/notifier.hpp"
 #include "host_operation.hpp"
 
 namespace hivewarden::host {
@@ -37,12 +37,9 @@ monitored:
 class EngineFilterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    policy::PolicySource source;
-    std::vector<policy::PolicyProblem> problems;
-    ASSERT_TRUE(policy::parse_policy_yaml(kPolicy, "t.yaml", source, problems) &&
-                policy::compile_policy(source, blob_, problems));
-    PolicyError error;
-    ASSERT_TRUE(engine_.install_policy(blob_.data(), blob_.size(), error));
+    blob_ = test::compile_yaml_blob(kPolicy, "t.yaml");
+    ASSERT_FALSE(blob_.empty());
+    ASSERT_TRUE(test::install(engine_, blob_));
     bool c;
     for (const char16_t* k :
          {u"\\REGISTRY\\MACHINE\\SOFTWARE", u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded",
@@ -51,13 +48,6 @@ class EngineFilterTest : public ::testing::Test {
     }
     registry_.set_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run", 4,
                         std::string("\x00\0\0\0", 4));
-    char dir[] = "/tmp/hw-host-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-  }
-  void TearDown() override {
-    unlink((dir_ + "/s").c_str());
-    rmdir(dir_.c_str());
   }
   // Applies a REG_DWORD 1 set-value.
   Applied set(std::u16string key, std::u16string value, const CallbackChain& chain,
@@ -68,22 +58,22 @@ class EngineFilterTest : public ::testing::Test {
   policy::Blob blob_;
   Engine engine_;
   Registry registry_;
-  std::string dir_;
+  const test::TempDir dir_{"host"};
 };
 
 TEST_F(EngineFilterTest, DenialBlocksAndIsReportedWatchedChangeReportsBeforeAndAfter) {
   std::vector<nlohmann::ordered_json> records;
   std::mutex m;
-  SocketConsumer consumer(dir_ + "/s", [&](const RecordView& r) {
+  const std::string socket = (dir_ / "s").string();
+  SocketConsumer consumer(socket, [&](const RecordView& r) {
     std::lock_guard<std::mutex> lock(m);
     records.push_back(record_to_json(r));
     return true;
   });
   std::string error;
   ASSERT_TRUE(consumer.start(error)) << error;
-  SocketProducer producer({dir_ + "/s"});
-  for (int i = 0; i < 500 && !producer.connected(); ++i) std::this_thread::sleep_for(5ms);
-  ASSERT_TRUE(producer.connected());
+  SocketProducer producer({socket});
+  ASSERT_TRUE(test::eventually([&] { return producer.connected(); }, 2500ms));
   Notifier notifier(&producer, 100ms);
   EngineFilter filter(engine_, &notifier);
   CallbackChain chain;
@@ -98,11 +88,12 @@ TEST_F(EngineFilterTest, DenialBlocksAndIsReportedWatchedChangeReportsBeforeAndA
   EXPECT_EQ(set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Other", u"X", chain).status,
             Status::kObjectNameNotFound);
   ASSERT_TRUE(producer.flush(2000ms));
-  for (int i = 0; i < 400; ++i) {
-    std::lock_guard<std::mutex> lock(m);
-    if (records.size() == 2) break;
-    std::this_thread::sleep_for(5ms);
-  }
+  test::eventually(
+      [&] {
+        std::lock_guard<std::mutex> lock(m);
+        return records.size() == 2;
+      },
+      2000ms);
   std::lock_guard<std::mutex> lock(m);
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[0]["denied"], true);

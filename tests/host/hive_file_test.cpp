@@ -3,13 +3,15 @@
 #include "hivewarden/host/hive_file.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <zlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "../support/child_process.hpp"
+#include "../support/files.hpp"
 #include "hivewarden/host/reg_file.hpp"
 
 namespace hivewarden::host {
@@ -75,15 +77,12 @@ TEST(HiveFile, ValueCountsMatchHivexregeditsExport) {
 }
 
 TEST(HiveFile, DamagedFilesGiveClearErrors) {
-  const fs::path dir = fs::temp_directory_path() / ("hw-hive-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const test::TempDir dir("hive-test");
   const fs::path good = kHives / "regipy" / "decompressed" / "SAM";
   if (!fs::exists(good)) GTEST_SKIP() << "no shared data: " << good << " is absent";
-  std::ifstream in(good, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string bytes = test::read_text(good);
   for (std::size_t cut : {std::size_t{0}, std::size_t{100}, std::size_t{4096}, bytes.size() / 2}) {
-    const fs::path bad = dir / ("cut" + std::to_string(cut));
-    std::ofstream(bad, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(cut));
+    const fs::path bad = dir.write("cut" + std::to_string(cut), bytes.substr(0, cut));
     Registry r;
     HiveImportStats stats;
     std::string error;
@@ -97,7 +96,6 @@ TEST(HiveFile, DamagedFilesGiveClearErrors) {
   HiveImportStats stats;
   std::string error;
   EXPECT_FALSE(import_hive((dir / "missing").string(), u"\\REGISTRY\\MACHINE\\X", r, stats, error));
-  fs::remove_all(dir);
 }
 
 }  // namespace
@@ -123,15 +121,13 @@ std::string hive_with_unreadable_value_name(const fs::path& dir) {
                        hivex_commit(h, out.c_str(), 0) == 0;
   hivex_close(h);
   if (!written) return "";
-  std::fstream file(out, std::ios::in | std::ios::out | std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::string bytes = test::read_text(out);
   // A vk record: "vk", name length 2, ..., flags (no ASCII bit) at +0x10, the name at +0x14.
   for (std::size_t at = 0; at + 0x16 <= bytes.size(); ++at) {
     if (bytes.compare(at, 4, std::string("vk\x02\x00", 4)) == 0 &&
         bytes.compare(at + 0x14, 2, std::string("\x00\x01", 2)) == 0) {
-      file.seekp(static_cast<std::streamoff>(at + 0x15));
-      file.put('\xD8');  // U+0100 -> U+D800
-      return file.flush() ? out.string() : "";
+      bytes[at + 0x15] = '\xD8';  // U+0100 -> U+D800
+      return test::write_text(out, bytes).string();
     }
   }
   return "";
@@ -140,9 +136,8 @@ std::string hive_with_unreadable_value_name(const fs::path& dir) {
 // A value name hivex cannot give back used to become "" (the default value) and overwrite it.
 TEST(HiveFile, UnreadableValueNameIsAnErrorNotTheDefaultValue) {
   if (!fs::exists(kHives / "hivex" / "minimal")) GTEST_SKIP() << "no hivex test hive";
-  const fs::path dir = fs::temp_directory_path() / ("hw-hive-name-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const std::string file = hive_with_unreadable_value_name(dir);
+  const test::TempDir dir("hive-name-test");
+  const std::string file = hive_with_unreadable_value_name(dir.path());
   ASSERT_FALSE(file.empty()) << "could not make the test hive";
   Registry r;
   HiveImportStats stats;
@@ -154,13 +149,10 @@ TEST(HiveFile, UnreadableValueNameIsAnErrorNotTheDefaultValue) {
       << error;
   Value v;  // no default value made up from it
   EXPECT_EQ(r.query_value(u"\\REGISTRY\\MACHINE\\X", u"", v), Status::kObjectNameNotFound);
-  fs::remove_all(dir);
 }
 
 }  // namespace
 }  // namespace hivewarden::host
-
-#include <sys/wait.h>
 
 namespace hivewarden::host {
 namespace {
@@ -173,11 +165,6 @@ const fs::path kSpecial =
 constexpr std::size_t kHbin = 4096, kRootNk = kHbin + 0x20, kZeroKeyNk = kHbin + 0x1b8,
                       kRootList = 0x4a8;
 
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 void put32(std::string& b, std::size_t at, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) b[at + i] = static_cast<char>(v >> (8 * i));
 }
@@ -188,25 +175,22 @@ void point_subkeys(std::string& b, std::size_t nk, std::uint32_t count, std::uin
   put32(b, nk + 0x20, list);
 }
 
+// Writes `bytes` as the file `name` in this test process's directory (gone when it ends).
 fs::path write_hive(const std::string& name, const std::string& bytes) {
-  const fs::path dir = fs::temp_directory_path() / ("hw-hive-limits-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const fs::path out = dir / name;
-  std::ofstream(out, std::ios::binary)
-      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  return out;
+  static const test::TempDir dir("hive-limits-test");
+  return dir.write(name, bytes);
 }
 
 // Attack 2 F7 (a): "zero\0key" gets the root's list (3 entries, itself among them).
 fs::path loop_hive() {
-  std::string b = read_bytes(kSpecial);
+  std::string b = test::read_text(kSpecial);
   point_subkeys(b, kZeroKeyNk, 3, kRootList);
   return write_hive("hv_loop", b);
 }
 
 // Attack 2 F7 (b): the root has one child, "zero\0key", whose list is the root's: a self-loop.
 fs::path self_loop_hive() {
-  std::string b = read_bytes(kSpecial);
+  std::string b = test::read_text(kSpecial);
   const std::size_t lh = kHbin + kRootList;
   b[lh + 6] = 1;  // the list's count (16 bits)
   b[lh + 7] = 0;
@@ -230,37 +214,24 @@ TEST(HiveLimits, SubkeyCycleIsAnErrorNamingFileAndKey) {
   }
 }
 
-// A cap on the CLI's memory, so that the old failure (growing to 3.6 GB) stays cheap; not under
-// AddressSanitizer, which reserves terabytes of address space.
-#if defined(__SANITIZE_ADDRESS__)
-const std::string kMemoryCap;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-const std::string kMemoryCap;
-#else
-const std::string kMemoryCap = "ulimit -v 1000000; ";
-#endif
-#else
-const std::string kMemoryCap = "ulimit -v 1000000; ";
-#endif
-
 // The whole command: rc 2 and the message, within seconds (it used to abort after 3.6 GB, or loop
-// forever).
+// forever). Its memory is capped (1,000,000 KiB) so that the old failure stays cheap; not under
+// AddressSanitizer, which reserves terabytes of address space.
 TEST(HiveLimits, RunWithACyclicHiveExitsTwo) {
   ASSERT_TRUE(fs::exists(kSpecial));
   const fs::path ops = write_hive("none.jsonl", "");
+  const test::TempDir dir("hive-cycle-run");
+  test::ChildIo io{.stdout_path = (dir / "out").string(), .stderr_path = (dir / "err").string()};
+  if (!test::kAddressSanitizedBuild) io.address_space_limit = std::uint64_t{1000000} * 1024;
   for (const fs::path& hive : {loop_hive(), self_loop_hive()}) {
-    const std::string command = kMemoryCap + "timeout 20 " + std::string(HIVEWARDEN_BINARY) +
-                                " run --hive '" + hive.string() + "=HKLM\\SOFTWARE\\M' --ops " +
-                                ops.string() + " 2>&1";
-    FILE* pipe = popen(command.c_str(), "r");
-    ASSERT_NE(pipe, nullptr);
-    std::string out;
-    char buffer[4096];
-    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
-    const int status = pclose(pipe);
-    ASSERT_TRUE(WIFEXITED(status)) << out;
-    EXPECT_EQ(WEXITSTATUS(status), 2) << out;
+    test::Child cli({test::hivewarden_binary(), "run", "--hive",
+                     hive.string() + "=HKLM\\SOFTWARE\\M", "--ops", ops.string()},
+                    io);
+    test::ChildRun run;
+    ASSERT_TRUE(cli.wait_for(std::chrono::seconds(20), run)) << "still running after 20 s";
+    const std::string out = run.out + run.err;
+    ASSERT_EQ(run.signal, 0) << out;
+    EXPECT_EQ(run.exit_code, 2) << out;
     EXPECT_NE(out.find(hive.string() + ": a subkey cycle at "), std::string::npos) << out;
   }
 }
