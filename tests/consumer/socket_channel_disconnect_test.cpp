@@ -73,6 +73,13 @@ class SocketChannelDisconnectTest : public ::testing::Test {
     }
     if (listen_fd_ >= 0) close(listen_fd_);
   }
+  // Takes the producer's connection on the listening socket: `consumer` is this test's end.
+  void accept_producer(SocketProducer& producer, int& consumer) {
+    ASSERT_TRUE(readable(listen_fd_, 5000ms));
+    consumer = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    ASSERT_GE(consumer, 0);
+    ASSERT_TRUE(test::eventually([&] { return producer.connected(); }));
+  }
   // Starts a sync send on another thread; the future gives its result and how long it took.
   static std::future<std::pair<SyncResult, Clock::duration>> send_sync_async(
       SocketProducer& producer, std::uint64_t sequence) {
@@ -103,10 +110,8 @@ TEST_F(SocketChannelDisconnectTest, ConsumerClosingItsEndReleasesAWaitingSyncSen
   ProducerConfig config{path_};
   config.reconnect_interval = 20ms;
   SocketProducer producer(config);
-  ASSERT_TRUE(readable(listen_fd_, 5000ms));
-  const int consumer = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-  ASSERT_GE(consumer, 0);
-  ASSERT_TRUE(test::eventually([&] { return producer.connected(); }));
+  int consumer = -1;
+  ASSERT_NO_FATAL_FAILURE(accept_producer(producer, consumer));
 
   auto sender = send_sync_async(producer, 7);
   // The record arrives: its sender now waits for an acknowledgement, not for a write.
@@ -166,10 +171,8 @@ TEST_F(SocketChannelDisconnectTest, ConsumerProcessKilledReleasesAWaitingSyncSen
 TEST_F(SocketChannelDisconnectTest, EverySenderWaitingIsReleasedTogether) {
   ProducerConfig config{path_};
   SocketProducer producer(config);
-  ASSERT_TRUE(readable(listen_fd_, 5000ms));
-  const int consumer = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-  ASSERT_GE(consumer, 0);
-  ASSERT_TRUE(test::eventually([&] { return producer.connected(); }));
+  int consumer = -1;
+  ASSERT_NO_FATAL_FAILURE(accept_producer(producer, consumer));
 
   constexpr int kSenders = 4;
   std::vector<std::future<std::pair<SyncResult, Clock::duration>>> senders;
@@ -194,10 +197,8 @@ TEST_F(SocketChannelDisconnectTest, EverySenderWaitingIsReleasedTogether) {
 TEST_F(SocketChannelDisconnectTest, AnAckSentJustBeforeHangingUpStillCounts) {
   ProducerConfig config{path_};
   SocketProducer producer(config);
-  ASSERT_TRUE(readable(listen_fd_, 5000ms));
-  const int consumer = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-  ASSERT_GE(consumer, 0);
-  ASSERT_TRUE(test::eventually([&] { return producer.connected(); }));
+  int consumer = -1;
+  ASSERT_NO_FATAL_FAILURE(accept_producer(producer, consumer));
 
   auto sender = send_sync_async(producer, 11);
   const bool got_record = read_exactly(consumer, sync_record(11).size());

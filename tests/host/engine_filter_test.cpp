@@ -34,6 +34,15 @@ monitored:
     values: [{name: '*', rules: [set-value, set-value-capture]}]
 )";
 
+// The engine as a filter of a callback chain, at its altitude.
+struct FilteredChain {
+  FilteredChain(Engine& engine, Reporter* reporter) : filter(engine, reporter) {
+    chain.add(328010, filter.callback());
+  }
+  EngineFilter filter;
+  CallbackChain chain;
+};
+
 class EngineFilterTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -75,9 +84,8 @@ TEST_F(EngineFilterTest, DenialBlocksAndIsReportedWatchedChangeReportsBeforeAndA
   SocketProducer producer({socket});
   ASSERT_TRUE(test::eventually([&] { return producer.connected(); }, 2500ms));
   Notifier notifier(&producer, 100ms);
-  EngineFilter filter(engine_, &notifier);
-  CallbackChain chain;
-  chain.add(328010, filter.callback());
+  FilteredChain filtered(engine_, &notifier);
+  CallbackChain& chain = filtered.chain;
 
   EXPECT_EQ(set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"Locked", chain).status,
             Status::kAccessDenied);
@@ -106,9 +114,8 @@ TEST_F(EngineFilterTest, DenialBlocksAndIsReportedWatchedChangeReportsBeforeAndA
 }
 
 TEST_F(EngineFilterTest, FailedOperationSendsNothingAndFreesTheContext) {
-  EngineFilter filter(engine_, nullptr);
-  CallbackChain chain;
-  chain.add(328010, filter.callback());
+  FilteredChain filtered(engine_, nullptr);
+  CallbackChain& chain = filtered.chain;
   chain.add(100, [](std::uint32_t cls, OperationCall&) {  // a lower filter that refuses
     return cls == notify_class::kPreSetValueKey ? Status::kAccessDenied : Status::kSuccess;
   });
@@ -121,9 +128,8 @@ TEST_F(EngineFilterTest, FailedOperationSendsNothingAndFreesTheContext) {
 }
 
 TEST_F(EngineFilterTest, TwoThreadsHundredThousandPairsLeakNoContext) {
-  EngineFilter filter(engine_, nullptr);
-  CallbackChain chain;
-  chain.add(328010, filter.callback());
+  FilteredChain filtered(engine_, nullptr);
+  CallbackChain& chain = filtered.chain;
   constexpr int kOps = 100000;
   auto worker = [&](std::uint64_t thread) {
     const auto op = test::set_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run", thread);
@@ -147,9 +153,8 @@ namespace {
 
 // docs/SECURITY.md "links": a REG_LINK key pointing into a protected key is decided on its target.
 TEST_F(EngineFilterTest, SymbolicLinkIntoAProtectedKeyIsDecidedOnItsTarget) {
-  EngineFilter filter(engine_, nullptr);
-  CallbackChain chain;
-  chain.add(328010, filter.callback());
+  FilteredChain filtered(engine_, nullptr);
+  CallbackChain& chain = filtered.chain;
   bool c;
   ASSERT_EQ(registry_.create_key(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Alias", c, /*link=*/true),
             Status::kSuccess);
@@ -177,9 +182,8 @@ namespace {
 // SPEC 4.3 through the host (`hivewarden run`): deleting a key whose values are protected is
 // refused before the registry deletes anything.
 TEST_F(EngineFilterTest, DeleteKeyOfProtectedValuesIsRefusedAndTheValuesStay) {
-  EngineFilter filter(engine_, nullptr);
-  CallbackChain chain;
-  chain.add(328010, filter.callback());
+  FilteredChain filtered(engine_, nullptr);
+  CallbackChain& chain = filtered.chain;
   registry_.set_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"Locked", 4,
                       std::string("\x01\0\0\0", 4));
   const auto op = test::operation(Operation::kDeleteKey, u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded");

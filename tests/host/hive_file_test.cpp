@@ -247,6 +247,16 @@ std::string grown_hive(const std::string& name, Grow grow) {
   return written ? out.string() : "";
 }
 
+// The error import_hive gives for `file` mounted at \REGISTRY\MACHINE\X (failing the test when
+// it imports).
+std::string import_error(const std::string& file) {
+  Registry r;
+  HiveImportStats stats;
+  std::string error;
+  EXPECT_FALSE(import_hive(file, u"\\REGISTRY\\MACHINE\\X", r, stats, error)) << file;
+  return error;
+}
+
 TEST(HiveLimits, KeyDeeperThan512LevelsIsAnError) {
   const std::string file = grown_hive("deep", [](hive_h* h) {
     hive_node_h node = hivex_root(h);
@@ -255,10 +265,7 @@ TEST(HiveLimits, KeyDeeperThan512LevelsIsAnError) {
     return node != 0;
   });
   ASSERT_FALSE(file.empty());
-  Registry r;
-  HiveImportStats stats;
-  std::string error;
-  EXPECT_FALSE(import_hive(file, u"\\REGISTRY\\MACHINE\\X", r, stats, error));
+  const std::string error = import_error(file);
   EXPECT_NE(error.find(file + ": the key \\REGISTRY\\MACHINE\\X\\d\\d\\d"), std::string::npos)
       << error.substr(0, 200);
   EXPECT_NE(error.find("is deeper than the registry's limit of 512 levels"), std::string::npos);
@@ -269,10 +276,7 @@ TEST(HiveLimits, KeyNameOver255UnitsIsAnError) {
     return hivex_node_add_child(h, hivex_root(h), std::string(300, 'k').c_str()) != 0;
   });
   ASSERT_FALSE(file.empty());
-  Registry r;
-  HiveImportStats stats;
-  std::string error;
-  EXPECT_FALSE(import_hive(file, u"\\REGISTRY\\MACHINE\\X", r, stats, error));
+  const std::string error = import_error(file);
   EXPECT_EQ(error, file +
                        ": a key under \\REGISTRY\\MACHINE\\X has a name of 300 units, over the "
                        "registry's limit of 255");
@@ -287,10 +291,7 @@ TEST(HiveLimits, ValueNameOver16383UnitsIsAnError) {
     return hivex_node_set_values(h, hivex_root(h), 1, &value, 0) == 0;
   });
   ASSERT_FALSE(file.empty());
-  Registry r;
-  HiveImportStats stats;
-  std::string error;
-  EXPECT_FALSE(import_hive(file, u"\\REGISTRY\\MACHINE\\X", r, stats, error));
+  const std::string error = import_error(file);
   EXPECT_EQ(error, file +
                        ": a value under \\REGISTRY\\MACHINE\\X has a name of 16384 units, over "
                        "the registry's limit of 16383");

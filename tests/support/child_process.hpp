@@ -25,28 +25,22 @@ namespace hivewarden::test {
 // Sanitizer builds run the same code several times slower and with shadow memory: there a test
 // still checks exit codes and messages, but time and memory are not the product's.
 // AddressSanitizer also reserves terabytes of address space, so no address-space limit fits it.
-#if defined(__SANITIZE_ADDRESS__)
-inline constexpr bool kAddressSanitizedBuild = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if defined(__has_feature)  // clang; GCC says __SANITIZE_*__
+#define HIVEWARDEN_TEST_HAS_FEATURE(name) __has_feature(name)
+#else
+#define HIVEWARDEN_TEST_HAS_FEATURE(name) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || HIVEWARDEN_TEST_HAS_FEATURE(address_sanitizer)
 inline constexpr bool kAddressSanitizedBuild = true;
 #else
 inline constexpr bool kAddressSanitizedBuild = false;
 #endif
-#else
-inline constexpr bool kAddressSanitizedBuild = false;
-#endif
-#if defined(__SANITIZE_THREAD__)
-inline constexpr bool kSanitizedBuild = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
+#if defined(__SANITIZE_THREAD__) || HIVEWARDEN_TEST_HAS_FEATURE(thread_sanitizer)
 inline constexpr bool kSanitizedBuild = true;
 #else
 inline constexpr bool kSanitizedBuild = kAddressSanitizedBuild;
 #endif
-#else
-inline constexpr bool kSanitizedBuild = kAddressSanitizedBuild;
-#endif
+#undef HIVEWARDEN_TEST_HAS_FEATURE
 
 // Where the child's standard streams go. Paths are opened by the child; stdout_fd, when set,
 // replaces stdout_path (e.g. the writing end of a pipe).
