@@ -183,8 +183,7 @@ monitored:
   // The kernel form counts lengths: a NUL there is part of a different name, and allowed.
   EXPECT_EQ(evals[3]["decision"], "allow");
   EXPECT_EQ(runs[3]["decision"], "allow");
-  std::ifstream exported_file(exported, std::ios::binary);
-  const std::string text((std::istreambuf_iterator<char>(exported_file)), {});
+  const std::string text = test::read_text(exported);
   EXPECT_EQ(text.find("DisableAntiSpyware\0", 0, 19), std::string::npos);
   EXPECT_EQ(text.find("Windows Defender\0", 0, 17), std::string::npos);
 }
@@ -271,14 +270,20 @@ monitored:
 )");
   const std::string reg =
       "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies]\n\n"
-      "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Evil\\Windows Defender]\n\"DisableAntiSpyware\"=dword:00000001\n";
-  for (const std::string& at : {std::string("HKLM\\\\SOFTWARE\\\\Policies\\\\Microsoft\\\\Windows Defender"),
-                                std::string("HKLM\\\\SOFTWARE\\\\Policies\\\\Microsoft")}) {
+      "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Evil\\Windows "
+      "Defender]\n\"DisableAntiSpyware\"=dword:00000001\n";
+  for (const std::string& at :
+       {std::string("HKLM\\\\SOFTWARE\\\\Policies\\\\Microsoft\\\\Windows Defender"),
+        std::string("HKLM\\\\SOFTWARE\\\\Policies\\\\Microsoft")}) {
     const std::string ops =
-        R"({"op":"create-key","key":")" + at + R"(","link":true,"image":"C:\\x.exe","pid":1})" "\n" +
+        R"({"op":"create-key","key":")" + at +
+        R"(","link":true,"image":"C:\\x.exe","pid":1})"
+        "\n" +
         R"({"op":"set-value","key":")" + at +
-        R"(","open_link":true,"value":"SymbolicLinkValue","type":"REG_LINK","data":"\\REGISTRY\\MACHINE\\SOFTWARE\\Evil\\Windows Defender","image":"C:\\x.exe","pid":1})" "\n" +
-        R"({"op":"set-value","key":"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender","value":"DisableAntiSpyware","type":"REG_DWORD","data":1,"image":"C:\\x.exe","pid":1})" "\n";
+        R"(","open_link":true,"value":"SymbolicLinkValue","type":"REG_LINK","data":"\\REGISTRY\\MACHINE\\SOFTWARE\\Evil\\Windows Defender","image":"C:\\x.exe","pid":1})"
+        "\n" +
+        R"({"op":"set-value","key":"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender","value":"DisableAntiSpyware","type":"REG_DWORD","data":1,"image":"C:\\x.exe","pid":1})"
+        "\n";
     std::string out;
     run(ops, reg, out, policy);
     const auto lines = json_lines(out);
@@ -339,8 +344,7 @@ TEST_F(CommandRegressions, RunFailsALineWhoseStatusSaysItFailed) {
   EXPECT_EQ(lines[0]["notify"], "none");
   EXPECT_EQ(lines[1]["status"], "success");
   EXPECT_EQ(lines[1]["notify"], "async");
-  std::ifstream in(exported, std::ios::binary);
-  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  const std::string text = test::read_text(exported);
   EXPECT_EQ(text.find("\"x2\""), std::string::npos);  // the failed set-value changed nothing
   EXPECT_NE(text.find("\"x3\""), std::string::npos);
 }

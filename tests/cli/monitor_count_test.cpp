@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "../support/child_process.hpp"
+#include "../support/eventually.hpp"
 #include "../support/test_record.hpp"
 #include "hivewarden/producer/socket_producer.hpp"
 
@@ -23,9 +24,7 @@ TEST(MonitorCount, PrintsExactlyCountRecordsOfABurst) {
   ASSERT_TRUE(monitor.started());
   {
     SocketProducer producer({socket});
-    for (int i = 0; i < 200 && !producer.connected(); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    ASSERT_TRUE(producer.connected());
+    ASSERT_TRUE(test::eventually([&] { return producer.connected(); }, std::chrono::seconds(2)));
     for (std::uint64_t s = 1; s <= 1000; ++s) producer.send_async(test::test_record(s));
     producer.flush(std::chrono::milliseconds(5000));
   }

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -18,8 +17,10 @@
 #include <thread>
 #include <vector>
 
-#include "hivewarden/producer/socket_producer.hpp"
+#include "../support/eventually.hpp"
+#include "../support/files.hpp"
 #include "../support/test_record.hpp"
+#include "hivewarden/producer/socket_producer.hpp"
 
 namespace hivewarden {
 namespace {
@@ -56,10 +57,6 @@ bool read_exactly(int fd, std::size_t size) {
 class SocketChannelDisconnectTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/hw-sock-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-    path_ = dir_ + "/notify.sock";
     listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     ASSERT_GE(listen_fd_, 0);
     sockaddr_un addr{};
@@ -75,8 +72,13 @@ class SocketChannelDisconnectTest : public ::testing::Test {
       waitpid(child_, nullptr, 0);
     }
     if (listen_fd_ >= 0) close(listen_fd_);
-    unlink(path_.c_str());
-    rmdir(dir_.c_str());
+  }
+  // Takes the producer's connection on the listening socket: `consumer` is this test's end.
+  void accept_producer(SocketProducer& producer, int& consumer) {
+    ASSERT_TRUE(readable(listen_fd_, 5000ms));
+    consumer = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    ASSERT_GE(consumer, 0);
+    ASSERT_TRUE(test::eventually([&] { return producer.connected(); }));
   }
   // Starts a sync send on another thread; the future gives its result and how long it took.
   static std::future<std::pair<SyncResult, Clock::duration>> send_sync_async(
@@ -98,7 +100,8 @@ class SocketChannelDisconnectTest : public ::testing::Test {
     EXPECT_EQ(stats.dropped_disconnected, 1u);
     EXPECT_EQ(stats.sent, 1u);  // it had been written whole: the loss came after
   }
-  std::string dir_, path_;
+  const test::TempDir dir_{"sock"};
+  const std::string path_ = (dir_ / "notify.sock").string();
   int listen_fd_ = -1;
   pid_t child_ = -1;
 };
@@ -107,11 +110,8 @@ TEST_F(SocketChannelDisconnectTest, ConsumerClosingItsEndReleasesAWaitingSyncSen
   ProducerConfig config{path_};
   config.reconnect_interval = 20ms;
   SocketProducer producer(config);
-  ASSERT_TRUE(readable(listen_fd_, 5000ms));
-  const int consumer = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-  ASSERT_GE(consumer, 0);
-  for (int i = 0; i < 500 && !producer.connected(); ++i) std::this_thread::sleep_for(10ms);
-  ASSERT_TRUE(producer.connected());
+  int consumer = -1;
+  ASSERT_NO_FATAL_FAILURE(accept_producer(producer, consumer));
 
   auto sender = send_sync_async(producer, 7);
   // The record arrives: its sender now waits for an acknowledgement, not for a write.
@@ -156,8 +156,7 @@ TEST_F(SocketChannelDisconnectTest, ConsumerProcessKilledReleasesAWaitingSyncSen
   ProducerConfig config{path_};
   config.reconnect_interval = 20ms;
   SocketProducer producer(config);
-  for (int i = 0; i < 500 && !producer.connected(); ++i) std::this_thread::sleep_for(10ms);
-  ASSERT_TRUE(producer.connected());
+  ASSERT_TRUE(test::eventually([&] { return producer.connected(); }));
   auto sender = send_sync_async(producer, 9);
   const bool got_record = readable(ready[0], 5000ms);
   close(ready[0]);
@@ -172,11 +171,8 @@ TEST_F(SocketChannelDisconnectTest, ConsumerProcessKilledReleasesAWaitingSyncSen
 TEST_F(SocketChannelDisconnectTest, EverySenderWaitingIsReleasedTogether) {
   ProducerConfig config{path_};
   SocketProducer producer(config);
-  ASSERT_TRUE(readable(listen_fd_, 5000ms));
-  const int consumer = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-  ASSERT_GE(consumer, 0);
-  for (int i = 0; i < 500 && !producer.connected(); ++i) std::this_thread::sleep_for(10ms);
-  ASSERT_TRUE(producer.connected());
+  int consumer = -1;
+  ASSERT_NO_FATAL_FAILURE(accept_producer(producer, consumer));
 
   constexpr int kSenders = 4;
   std::vector<std::future<std::pair<SyncResult, Clock::duration>>> senders;
@@ -201,11 +197,8 @@ TEST_F(SocketChannelDisconnectTest, EverySenderWaitingIsReleasedTogether) {
 TEST_F(SocketChannelDisconnectTest, AnAckSentJustBeforeHangingUpStillCounts) {
   ProducerConfig config{path_};
   SocketProducer producer(config);
-  ASSERT_TRUE(readable(listen_fd_, 5000ms));
-  const int consumer = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-  ASSERT_GE(consumer, 0);
-  for (int i = 0; i < 500 && !producer.connected(); ++i) std::this_thread::sleep_for(10ms);
-  ASSERT_TRUE(producer.connected());
+  int consumer = -1;
+  ASSERT_NO_FATAL_FAILURE(accept_producer(producer, consumer));
 
   auto sender = send_sync_async(producer, 11);
   const bool got_record = read_exactly(consumer, sync_record(11).size());

@@ -1,18 +1,19 @@
 // Delivery between processes' ends: sync acknowledgements and timeouts, async floods with drops
 // counted, a consumer that dies and comes back.
-#include "hivewarden/producer/socket_producer.hpp"
 #include "hivewarden/consumer/socket_consumer.hpp"
-#include "../support/test_record.hpp"
+#include "hivewarden/producer/socket_producer.hpp"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "../support/eventually.hpp"
+#include "../support/files.hpp"
+#include "../support/test_record.hpp"
 
 namespace hivewarden {
 namespace {
@@ -26,26 +27,8 @@ std::vector<unsigned char> record(std::uint64_t sequence,
 
 class SocketChannelTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/hw-sock-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-    path_ = dir_ + "/notify.sock";
-  }
-  void TearDown() override {
-    unlink(path_.c_str());
-    rmdir(dir_.c_str());
-  }
-  template <class F>
-  static bool eventually(F f, std::chrono::milliseconds limit = 5000ms) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-      if (f()) return true;
-      std::this_thread::sleep_for(5ms);
-    }
-    return f();
-  }
-  std::string dir_, path_;
+  const test::TempDir dir_{"sock"};
+  const std::string path_ = (dir_ / "notify.sock").string();
 };
 
 TEST_F(SocketChannelTest, SyncRecordIsAcknowledged) {
@@ -58,11 +41,11 @@ TEST_F(SocketChannelTest, SyncRecordIsAcknowledged) {
   std::string error;
   ASSERT_TRUE(consumer.start(error)) << error;
   SocketProducer producer({path_});
-  ASSERT_TRUE(eventually([&] { return producer.connected(); }));
+  ASSERT_TRUE(test::eventually([&] { return producer.connected(); }));
   EXPECT_TRUE(producer.send_sync(record(1, MessageType::kRegistryEventSync), 1, 2000ms));
   producer.send_async(record(2));
   ASSERT_TRUE(producer.flush(2000ms));
-  ASSERT_TRUE(eventually([&] { return received.load() == 2; }));
+  ASSERT_TRUE(test::eventually([&] { return received.load() == 2; }));
   EXPECT_EQ(producer.stats().sync_acked, 1u);
   EXPECT_EQ(consumer.stats().acks_sent, 1u);
 }
@@ -72,7 +55,7 @@ TEST_F(SocketChannelTest, ConsumerThatNeverAnswersCostsAtMostTheTimeout) {
   std::string error;
   ASSERT_TRUE(consumer.start(error)) << error;
   SocketProducer producer({path_});
-  ASSERT_TRUE(eventually([&] { return producer.connected(); }));
+  ASSERT_TRUE(test::eventually([&] { return producer.connected(); }));
   for (std::uint64_t s = 1; s <= 5; ++s) {
     const auto start = std::chrono::steady_clock::now();
     EXPECT_FALSE(producer.send_sync(record(s, MessageType::kRegistryEventSync), s, 50ms));
@@ -96,7 +79,7 @@ TEST_F(SocketChannelTest, AsyncFloodNeverBlocksAndCountsEveryDrop) {
   ProducerConfig config{path_};
   config.queue_capacity = 64;
   SocketProducer producer(config);
-  ASSERT_TRUE(eventually([&] { return producer.connected(); }));
+  ASSERT_TRUE(test::eventually([&] { return producer.connected(); }));
   constexpr std::uint64_t kRecords = 20000;
   const auto start = std::chrono::steady_clock::now();
   for (std::uint64_t s = 1; s <= kRecords; ++s) producer.send_async(record(s));
@@ -105,7 +88,7 @@ TEST_F(SocketChannelTest, AsyncFloodNeverBlocksAndCountsEveryDrop) {
   const DeliveryStats stats = producer.stats();
   EXPECT_GT(stats.dropped_overflow, 0u);  // the queue did overflow
   EXPECT_EQ(stats.sent + stats.dropped_overflow + stats.dropped_disconnected, kRecords);
-  ASSERT_TRUE(eventually([&] { return received.load() == stats.sent; }));
+  ASSERT_TRUE(test::eventually([&] { return received.load() == stats.sent; }));
   // Enqueueing 20,000 records took far less than the consumer needs for them (1 s at 50 us).
   EXPECT_LT(enqueue_time, 1000ms);
 }
@@ -122,7 +105,7 @@ TEST_F(SocketChannelTest, BatchingNeverHoldsBackSyncRecordsFlushesOrAFillingQueu
   config.queue_capacity = 16;
   config.batch_delay = std::chrono::seconds(30);  // a gather that would outlast the test
   SocketProducer producer(config);
-  ASSERT_TRUE(eventually([&] { return producer.connected(); }));
+  ASSERT_TRUE(test::eventually([&] { return producer.connected(); }));
 
   // Async records alone wait for the batch...
   producer.send_async(record(1));
@@ -130,11 +113,11 @@ TEST_F(SocketChannelTest, BatchingNeverHoldsBackSyncRecordsFlushesOrAFillingQueu
   EXPECT_EQ(received.load(), 0u);
   // ...a sync record goes at once and takes them along.
   EXPECT_TRUE(producer.send_sync(record(2, MessageType::kRegistryEventSync), 2, 5000ms));
-  ASSERT_TRUE(eventually([&] { return received.load() == 2; }, 5000ms));
+  ASSERT_TRUE(test::eventually([&] { return received.load() == 2; }, 5000ms));
 
   // A queue filling past half its capacity is written before it overflows.
   for (std::uint64_t s = 3; s < 3 + 9; ++s) producer.send_async(record(s));
-  ASSERT_TRUE(eventually([&] { return received.load() == 11; }, 5000ms));
+  ASSERT_TRUE(test::eventually([&] { return received.load() == 11; }, 5000ms));
   EXPECT_EQ(producer.stats().dropped_overflow, 0u);
 
   // flush() does not wait for the batch either.
@@ -142,7 +125,7 @@ TEST_F(SocketChannelTest, BatchingNeverHoldsBackSyncRecordsFlushesOrAFillingQueu
   const auto start = std::chrono::steady_clock::now();
   EXPECT_TRUE(producer.flush(5000ms));
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5000ms);
-  ASSERT_TRUE(eventually([&] { return received.load() == 12; }, 5000ms));
+  ASSERT_TRUE(test::eventually([&] { return received.load() == 12; }, 5000ms));
 }
 
 TEST_F(SocketChannelTest, ProducerSurvivesAConsumerRestart) {
@@ -156,13 +139,13 @@ TEST_F(SocketChannelTest, ProducerSurvivesAConsumerRestart) {
   ProducerConfig config{path_};
   config.reconnect_interval = 20ms;
   SocketProducer producer(config);
-  ASSERT_TRUE(eventually([&] { return producer.connected(); }));
+  ASSERT_TRUE(test::eventually([&] { return producer.connected(); }));
   for (std::uint64_t s = 1; s <= 100; ++s) producer.send_async(record(s));
   ASSERT_TRUE(producer.flush(2000ms));
-  ASSERT_TRUE(eventually([&] { return first.load() == 100; }));
+  ASSERT_TRUE(test::eventually([&] { return first.load() == 100; }));
 
   consumer.reset();  // the consumer dies
-  ASSERT_TRUE(eventually([&] { return !producer.connected(); }));
+  ASSERT_TRUE(test::eventually([&] { return !producer.connected(); }));
   for (std::uint64_t s = 101; s <= 150; ++s) producer.send_async(record(s));  // nobody to send to
   EXPECT_FALSE(producer.send_sync(record(151, MessageType::kRegistryEventSync), 151, 100ms));
 
@@ -171,10 +154,10 @@ TEST_F(SocketChannelTest, ProducerSurvivesAConsumerRestart) {
     return true;
   });
   ASSERT_TRUE(consumer->start(error)) << error;
-  ASSERT_TRUE(eventually([&] { return producer.connected(); }));
+  ASSERT_TRUE(test::eventually([&] { return producer.connected(); }));
   for (std::uint64_t s = 152; s <= 200; ++s) producer.send_async(record(s));
   ASSERT_TRUE(producer.flush(2000ms));
-  ASSERT_TRUE(eventually([&] { return second.load() == 49; }));
+  ASSERT_TRUE(test::eventually([&] { return second.load() == 49; }));
   const DeliveryStats stats = producer.stats();
   EXPECT_EQ(stats.sent, 149u);
   EXPECT_EQ(stats.dropped_disconnected, 51u);  // 50 async + 1 sync, each counted
@@ -188,10 +171,10 @@ TEST_F(SocketChannelTest, GarbageInTheStreamIsAnErrorNotACrash) {
   std::string error;
   ASSERT_TRUE(consumer.start(error)) << error;
   SocketProducer producer({path_});
-  ASSERT_TRUE(eventually([&] { return producer.connected(); }));
+  ASSERT_TRUE(test::eventually([&] { return producer.connected(); }));
   std::vector<unsigned char> junk(64, 0xAB);
   producer.send_async(junk);
-  ASSERT_TRUE(eventually([&] { return errors.load() == 1; }));
+  ASSERT_TRUE(test::eventually([&] { return errors.load() == 1; }));
   EXPECT_EQ(consumer.stats().decode_errors, 1u);
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "../support/decide_text.hpp"
+#include "../support/files.hpp"
 #include "../support/test_policy.hpp"
 #include "hivewarden/core/decide.hpp"
 #include "hivewarden/core/matcher.hpp"
@@ -135,16 +136,9 @@ TEST_F(MatchBudget, LongValueGlobsAgainstALongValueNameAreChargedByTheirLength) 
   EXPECT_LT(scratch_->match.steps, kMaxMatchSteps);
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 TEST_F(MatchBudget, DefaultPolicyDecidesTheDeepestPathsFarBelowTheBudget) {
-  auto policy =
-      test::compile_yaml(read_file(std::string(HIVEWARDEN_SOURCE_DIR) + "/policies/default.yaml"));
+  auto policy = test::compile_yaml(
+      test::read_text(std::string(HIVEWARDEN_SOURCE_DIR) + "/policies/default.yaml"));
   ASSERT_TRUE(policy);
   const std::u16string prefixes[] = {
       u"HKLM\\SOFTWARE\\Microsoft\\Windows Defender\\Exclusions\\Paths",

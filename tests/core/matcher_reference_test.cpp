@@ -45,7 +45,8 @@ struct RefComponent {
 };
 
 // Reference matcher: backtracking over one entry's pattern.
-bool ref_match(const std::vector<RefComponent>& pat, std::size_t pi, const std::vector<std::u16string>& path, std::size_t ti) {
+bool ref_match(const std::vector<RefComponent>& pat, std::size_t pi,
+               const std::vector<std::u16string>& path, std::size_t ti) {
   if (pi == pat.size()) return ti == path.size();
   const RefComponent& c = pat[pi];
   switch (c.kind) {
@@ -72,9 +73,14 @@ struct GeneratedEntry {
   std::vector<std::pair<std::u16string, Rules>> values;  // folded name or glob
 };
 
-constexpr Rules kSomeRules[] = {rule::kCreateKey, rule::kDeleteKey, rule::kDeleteDeny, rule::kCreateKeyDeny | rule::kCreateKey,
-                                rule::kRenameKey | rule::kTamperProtection, rule::kRestoreKey};
-constexpr Rules kSomeValueRules[] = {rule::kSetValue, rule::kSetValueDeny, rule::kDeleteValue | rule::kDeleteValueCapture,
+constexpr Rules kSomeRules[] = {rule::kCreateKey,
+                                rule::kDeleteKey,
+                                rule::kDeleteDeny,
+                                rule::kCreateKeyDeny | rule::kCreateKey,
+                                rule::kRenameKey | rule::kTamperProtection,
+                                rule::kRestoreKey};
+constexpr Rules kSomeValueRules[] = {rule::kSetValue, rule::kSetValueDeny,
+                                     rule::kDeleteValue | rule::kDeleteValueCapture,
                                      rule::kSetValue | rule::kSetValueCapture, rule::kDeleteDeny};
 
 class Generator {
@@ -169,7 +175,8 @@ TEST(MatcherReference, SameHitsAsBruteForceOnGeneratedPolicies) {
       m.key = gen.take_key_text();
       m.client = e.client;
       m.rules = e.key_rules;
-      for (const auto& [name, rules] : e.values) m.values.push_back({utf16_to_utf8(name), rules, {}});
+      for (const auto& [name, rules] : e.values)
+        m.values.push_back({utf16_to_utf8(name), rules, {}});
       source.monitored.push_back(m);
       entries.push_back(std::move(e));
     }
@@ -197,8 +204,9 @@ TEST(MatcherReference, SameHitsAsBruteForceOnGeneratedPolicies) {
       ASSERT_EQ(canonicalize_key(written, {1, {}}, *path), PathStatus::kOk);
       const bool value_op = gen.pick(2) == 0;
       const std::u16string value = fold(*utf8_to_utf16(kNames[gen.pick(10)]));
-      const Operation op = value_op ? (gen.pick(2) ? Operation::kSetValue : Operation::kDeleteValue)
-                                    : static_cast<Operation>(std::vector<int>{0, 1, 4, 5}[gen.pick(4)]);
+      const Operation op = value_op
+                               ? (gen.pick(2) ? Operation::kSetValue : Operation::kDeleteValue)
+                               : static_cast<Operation>(std::vector<int>{0, 1, 4, 5}[gen.pick(4)]);
       const Rules flag = traits(op).notify_bit | traits(op).deny_bit;
 
       HitSet expected;
@@ -222,13 +230,15 @@ TEST(MatcherReference, SameHitsAsBruteForceOnGeneratedPolicies) {
 
       scratch->reset();
       const std::u16string_view value_view(value);
-      const Rules got_rules = match_entries(view, *path, path->count, flag, value_op ? &value_view : nullptr, *scratch);
+      const Rules got_rules =
+          match_entries(view, *path, path->count, flag, value_op ? &value_view : nullptr, *scratch);
       ASSERT_FALSE(scratch->state_overflow);
       HitSet got;
       for (std::uint32_t h = 0; h < scratch->hit_count; ++h) {
         got.insert({scratch->hits[h].entry, scratch->hits[h].client, scratch->hits[h].rules});
       }
-      ASSERT_EQ(got, expected) << "seed " << seed << " path " << utf16_to_utf8(written) << " op " << traits(op).name;
+      ASSERT_EQ(got, expected) << "seed " << seed << " path " << utf16_to_utf8(written) << " op "
+                               << traits(op).name;
       ASSERT_EQ(got_rules, expected_rules) << "seed " << seed;
       ++comparisons;
       non_empty += expected.empty() ? 0 : 1;
@@ -238,16 +248,22 @@ TEST(MatcherReference, SameHitsAsBruteForceOnGeneratedPolicies) {
   EXPECT_GT(non_empty, comparisons / 20) << non_empty << " of " << comparisons;
 }
 
-TEST(MatcherReference, WideWildcardPolicyFailsClosedInsteadOfDroppingAlternatives) {
-  // 4096 distinct globs that all match the same name keep 4096 alternatives alive at once: more
-  // than the scratch holds. The matcher must say so (the engine then denies), never miss silently.
+// 4096 entries HKLM\<12 of 'a' or '?'>*, every combination, each with `protection` (its YAML
+// after the key): all of them match one long enough name.
+std::string wide_wildcard_policy(const std::string& protection) {
   std::string yaml = "version: 1\nmonitored:\n";
   for (int bits = 0; bits < 4096; ++bits) {
     std::string glob;
     for (int i = 0; i < 12; ++i) glob += (bits >> i) & 1 ? '?' : 'a';
-    yaml += "  - key: 'HKLM\\" + glob + "*'\n    rules: [delete-key]\n";
+    yaml += "  - key: 'HKLM\\" + glob + "*'\n    " + protection + "\n";
   }
-  auto compiled = test::compile_yaml(yaml);
+  return yaml;
+}
+
+TEST(MatcherReference, WideWildcardPolicyFailsClosedInsteadOfDroppingAlternatives) {
+  // 4096 distinct globs that all match the same name keep 4096 alternatives alive at once: more
+  // than the scratch holds. The matcher must say so (the engine then denies), never miss silently.
+  auto compiled = test::compile_yaml(wide_wildcard_policy("rules: [delete-key]"));
   ASSERT_TRUE(compiled);
   auto path = std::make_unique<KeyPath>();
   auto scratch = std::make_unique<MatchScratch>();
@@ -258,19 +274,15 @@ TEST(MatcherReference, WideWildcardPolicyFailsClosedInsteadOfDroppingAlternative
   // A name too short for any of them stays cheap and exact.
   ASSERT_EQ(canonicalize_key(u"HKLM\\aaaaaaaaaaa", {1, {}}, *path), PathStatus::kOk);
   scratch->reset();
-  EXPECT_EQ(match_entries(compiled->view, *path, path->count, rule::kDeleteKey, nullptr, *scratch), 0u);
+  EXPECT_EQ(match_entries(compiled->view, *path, path->count, rule::kDeleteKey, nullptr, *scratch),
+            0u);
   EXPECT_FALSE(scratch->state_overflow);
 }
 
 TEST(MatcherReference, ValueEntriesOfAWideWildcardPolicyFailClosedToo) {
   // As above, with value entries only: what delete-key counts (SPEC 4.3) must not miss silently.
-  std::string yaml = "version: 1\nmonitored:\n";
-  for (int bits = 0; bits < 4096; ++bits) {
-    std::string glob;
-    for (int i = 0; i < 12; ++i) glob += (bits >> i) & 1 ? '?' : 'a';
-    yaml += "  - key: 'HKLM\\" + glob + "*'\n    values: [{name: V, rules: [set-value-deny]}]\n";
-  }
-  auto compiled = test::compile_yaml(yaml);
+  auto compiled =
+      test::compile_yaml(wide_wildcard_policy("values: [{name: V, rules: [set-value-deny]}]"));
   ASSERT_TRUE(compiled);
   auto path = std::make_unique<KeyPath>();
   auto scratch = std::make_unique<MatchScratch>();

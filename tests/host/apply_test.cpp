@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "../support/test_policy.hpp"
 #include "hivewarden/core/hash.hpp"
 #include "hivewarden/host/engine_filter.hpp"
-#include "hivewarden/policy/compile.hpp"
 #include "host_operation.hpp"
 
 namespace hivewarden::host {
@@ -60,15 +60,6 @@ constexpr const char16_t* kBox = u"\\REGISTRY\\MACHINE\\SOFTWARE\\Box";
 
 std::u16string box(std::u16string_view below) {
   return std::u16string(kBox) + u"\\" + std::u16string(below);
-}
-
-policy::Blob compile(const char* yaml) {
-  policy::PolicySource source;
-  std::vector<policy::PolicyProblem> problems;
-  policy::Blob blob;
-  EXPECT_TRUE(policy::parse_policy_yaml(yaml, "t.yaml", source, problems) &&
-              policy::compile_policy(source, blob, problems));
-  return blob;
 }
 
 // A record as the reporter got it, copied out of the draft.
@@ -117,9 +108,9 @@ class ApplyTest : public ::testing::Test {
     chain_.add(328010, filter_.callback());
   }
   void install(const char* yaml) {
-    blobs_.push_back(compile(yaml));
-    PolicyError error;
-    ASSERT_TRUE(engine_.install_policy(blobs_.back().data(), blobs_.back().size(), error));
+    blobs_.push_back(test::compile_yaml_blob(yaml, "t.yaml"));
+    ASSERT_FALSE(blobs_.back().empty());
+    ASSERT_TRUE(test::install(engine_, blobs_.back()));
   }
   void make(const std::u16string& key) {
     std::size_t created = 0;

@@ -1,11 +1,9 @@
 // The engine as a callback in the host: denials block the operation, watched operations are
 // reported after they succeed, with the value before and after, and every context is freed.
-#include "hivewarden/consumer/socket_consumer.hpp"
 #include "hivewarden/host/engine_filter.hpp"
+#include "hivewarden/consumer/socket_consumer.hpp"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -13,10 +11,12 @@
 #include <mutex>
 #include <thread>
 
-#include "hivewarden/producer/notifier.hpp"
+#include "../support/eventually.hpp"
+#include "../support/files.hpp"
+#include "../support/test_policy.hpp"
 #include "hivewarden/consumer/record_json.hpp"
 #include "hivewarden/host/apply.hpp"
-#include "hivewarden/policy/compile.hpp"
+#include "hivewarden/producer/notifier.hpp"
 #include "host_operation.hpp"
 
 namespace hivewarden::host {
@@ -34,15 +34,21 @@ monitored:
     values: [{name: '*', rules: [set-value, set-value-capture]}]
 )";
 
+// The engine as a filter of a callback chain, at its altitude.
+struct FilteredChain {
+  FilteredChain(Engine& engine, Reporter* reporter) : filter(engine, reporter) {
+    chain.add(328010, filter.callback());
+  }
+  EngineFilter filter;
+  CallbackChain chain;
+};
+
 class EngineFilterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    policy::PolicySource source;
-    std::vector<policy::PolicyProblem> problems;
-    ASSERT_TRUE(policy::parse_policy_yaml(kPolicy, "t.yaml", source, problems) &&
-                policy::compile_policy(source, blob_, problems));
-    PolicyError error;
-    ASSERT_TRUE(engine_.install_policy(blob_.data(), blob_.size(), error));
+    blob_ = test::compile_yaml_blob(kPolicy, "t.yaml");
+    ASSERT_FALSE(blob_.empty());
+    ASSERT_TRUE(test::install(engine_, blob_));
     bool c;
     for (const char16_t* k :
          {u"\\REGISTRY\\MACHINE\\SOFTWARE", u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded",
@@ -51,13 +57,6 @@ class EngineFilterTest : public ::testing::Test {
     }
     registry_.set_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run", 4,
                         std::string("\x00\0\0\0", 4));
-    char dir[] = "/tmp/hw-host-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-  }
-  void TearDown() override {
-    unlink((dir_ + "/s").c_str());
-    rmdir(dir_.c_str());
   }
   // Applies a REG_DWORD 1 set-value.
   Applied set(std::u16string key, std::u16string value, const CallbackChain& chain,
@@ -68,26 +67,25 @@ class EngineFilterTest : public ::testing::Test {
   policy::Blob blob_;
   Engine engine_;
   Registry registry_;
-  std::string dir_;
+  const test::TempDir dir_{"host"};
 };
 
 TEST_F(EngineFilterTest, DenialBlocksAndIsReportedWatchedChangeReportsBeforeAndAfter) {
   std::vector<nlohmann::ordered_json> records;
   std::mutex m;
-  SocketConsumer consumer(dir_ + "/s", [&](const RecordView& r) {
+  const std::string socket = (dir_ / "s").string();
+  SocketConsumer consumer(socket, [&](const RecordView& r) {
     std::lock_guard<std::mutex> lock(m);
     records.push_back(record_to_json(r));
     return true;
   });
   std::string error;
   ASSERT_TRUE(consumer.start(error)) << error;
-  SocketProducer producer({dir_ + "/s"});
-  for (int i = 0; i < 500 && !producer.connected(); ++i) std::this_thread::sleep_for(5ms);
-  ASSERT_TRUE(producer.connected());
+  SocketProducer producer({socket});
+  ASSERT_TRUE(test::eventually([&] { return producer.connected(); }, 2500ms));
   Notifier notifier(&producer, 100ms);
-  EngineFilter filter(engine_, &notifier);
-  CallbackChain chain;
-  chain.add(328010, filter.callback());
+  FilteredChain filtered(engine_, &notifier);
+  CallbackChain& chain = filtered.chain;
 
   EXPECT_EQ(set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"Locked", chain).status,
             Status::kAccessDenied);
@@ -98,11 +96,12 @@ TEST_F(EngineFilterTest, DenialBlocksAndIsReportedWatchedChangeReportsBeforeAndA
   EXPECT_EQ(set(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Other", u"X", chain).status,
             Status::kObjectNameNotFound);
   ASSERT_TRUE(producer.flush(2000ms));
-  for (int i = 0; i < 400; ++i) {
-    std::lock_guard<std::mutex> lock(m);
-    if (records.size() == 2) break;
-    std::this_thread::sleep_for(5ms);
-  }
+  test::eventually(
+      [&] {
+        std::lock_guard<std::mutex> lock(m);
+        return records.size() == 2;
+      },
+      2000ms);
   std::lock_guard<std::mutex> lock(m);
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[0]["denied"], true);
@@ -115,9 +114,8 @@ TEST_F(EngineFilterTest, DenialBlocksAndIsReportedWatchedChangeReportsBeforeAndA
 }
 
 TEST_F(EngineFilterTest, FailedOperationSendsNothingAndFreesTheContext) {
-  EngineFilter filter(engine_, nullptr);
-  CallbackChain chain;
-  chain.add(328010, filter.callback());
+  FilteredChain filtered(engine_, nullptr);
+  CallbackChain& chain = filtered.chain;
   chain.add(100, [](std::uint32_t cls, OperationCall&) {  // a lower filter that refuses
     return cls == notify_class::kPreSetValueKey ? Status::kAccessDenied : Status::kSuccess;
   });
@@ -130,9 +128,8 @@ TEST_F(EngineFilterTest, FailedOperationSendsNothingAndFreesTheContext) {
 }
 
 TEST_F(EngineFilterTest, TwoThreadsHundredThousandPairsLeakNoContext) {
-  EngineFilter filter(engine_, nullptr);
-  CallbackChain chain;
-  chain.add(328010, filter.callback());
+  FilteredChain filtered(engine_, nullptr);
+  CallbackChain& chain = filtered.chain;
   constexpr int kOps = 100000;
   auto worker = [&](std::uint64_t thread) {
     const auto op = test::set_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched", u"Run", thread);
@@ -156,9 +153,8 @@ namespace {
 
 // docs/SECURITY.md "links": a REG_LINK key pointing into a protected key is decided on its target.
 TEST_F(EngineFilterTest, SymbolicLinkIntoAProtectedKeyIsDecidedOnItsTarget) {
-  EngineFilter filter(engine_, nullptr);
-  CallbackChain chain;
-  chain.add(328010, filter.callback());
+  FilteredChain filtered(engine_, nullptr);
+  CallbackChain& chain = filtered.chain;
   bool c;
   ASSERT_EQ(registry_.create_key(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Alias", c, /*link=*/true),
             Status::kSuccess);
@@ -186,9 +182,8 @@ namespace {
 // SPEC 4.3 through the host (`hivewarden run`): deleting a key whose values are protected is
 // refused before the registry deletes anything.
 TEST_F(EngineFilterTest, DeleteKeyOfProtectedValuesIsRefusedAndTheValuesStay) {
-  EngineFilter filter(engine_, nullptr);
-  CallbackChain chain;
-  chain.add(328010, filter.callback());
+  FilteredChain filtered(engine_, nullptr);
+  CallbackChain& chain = filtered.chain;
   registry_.set_value(u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded", u"Locked", 4,
                       std::string("\x01\0\0\0", 4));
   const auto op = test::operation(Operation::kDeleteKey, u"\\REGISTRY\\MACHINE\\SOFTWARE\\Guarded");

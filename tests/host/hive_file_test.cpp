@@ -3,13 +3,15 @@
 #include "hivewarden/host/hive_file.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <zlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "../support/child_process.hpp"
+#include "../support/files.hpp"
 #include "hivewarden/host/reg_file.hpp"
 
 namespace hivewarden::host {
@@ -75,15 +77,12 @@ TEST(HiveFile, ValueCountsMatchHivexregeditsExport) {
 }
 
 TEST(HiveFile, DamagedFilesGiveClearErrors) {
-  const fs::path dir = fs::temp_directory_path() / ("hw-hive-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const test::TempDir dir("hive-test");
   const fs::path good = kHives / "regipy" / "decompressed" / "SAM";
   if (!fs::exists(good)) GTEST_SKIP() << "no shared data: " << good << " is absent";
-  std::ifstream in(good, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string bytes = test::read_text(good);
   for (std::size_t cut : {std::size_t{0}, std::size_t{100}, std::size_t{4096}, bytes.size() / 2}) {
-    const fs::path bad = dir / ("cut" + std::to_string(cut));
-    std::ofstream(bad, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(cut));
+    const fs::path bad = dir.write("cut" + std::to_string(cut), bytes.substr(0, cut));
     Registry r;
     HiveImportStats stats;
     std::string error;
@@ -97,7 +96,6 @@ TEST(HiveFile, DamagedFilesGiveClearErrors) {
   HiveImportStats stats;
   std::string error;
   EXPECT_FALSE(import_hive((dir / "missing").string(), u"\\REGISTRY\\MACHINE\\X", r, stats, error));
-  fs::remove_all(dir);
 }
 
 }  // namespace
@@ -123,15 +121,13 @@ std::string hive_with_unreadable_value_name(const fs::path& dir) {
                        hivex_commit(h, out.c_str(), 0) == 0;
   hivex_close(h);
   if (!written) return "";
-  std::fstream file(out, std::ios::in | std::ios::out | std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::string bytes = test::read_text(out);
   // A vk record: "vk", name length 2, ..., flags (no ASCII bit) at +0x10, the name at +0x14.
   for (std::size_t at = 0; at + 0x16 <= bytes.size(); ++at) {
     if (bytes.compare(at, 4, std::string("vk\x02\x00", 4)) == 0 &&
         bytes.compare(at + 0x14, 2, std::string("\x00\x01", 2)) == 0) {
-      file.seekp(static_cast<std::streamoff>(at + 0x15));
-      file.put('\xD8');  // U+0100 -> U+D800
-      return file.flush() ? out.string() : "";
+      bytes[at + 0x15] = '\xD8';  // U+0100 -> U+D800
+      return test::write_text(out, bytes).string();
     }
   }
   return "";
@@ -140,9 +136,8 @@ std::string hive_with_unreadable_value_name(const fs::path& dir) {
 // A value name hivex cannot give back used to become "" (the default value) and overwrite it.
 TEST(HiveFile, UnreadableValueNameIsAnErrorNotTheDefaultValue) {
   if (!fs::exists(kHives / "hivex" / "minimal")) GTEST_SKIP() << "no hivex test hive";
-  const fs::path dir = fs::temp_directory_path() / ("hw-hive-name-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const std::string file = hive_with_unreadable_value_name(dir);
+  const test::TempDir dir("hive-name-test");
+  const std::string file = hive_with_unreadable_value_name(dir.path());
   ASSERT_FALSE(file.empty()) << "could not make the test hive";
   Registry r;
   HiveImportStats stats;
@@ -154,13 +149,10 @@ TEST(HiveFile, UnreadableValueNameIsAnErrorNotTheDefaultValue) {
       << error;
   Value v;  // no default value made up from it
   EXPECT_EQ(r.query_value(u"\\REGISTRY\\MACHINE\\X", u"", v), Status::kObjectNameNotFound);
-  fs::remove_all(dir);
 }
 
 }  // namespace
 }  // namespace hivewarden::host
-
-#include <sys/wait.h>
 
 namespace hivewarden::host {
 namespace {
@@ -173,11 +165,6 @@ const fs::path kSpecial =
 constexpr std::size_t kHbin = 4096, kRootNk = kHbin + 0x20, kZeroKeyNk = kHbin + 0x1b8,
                       kRootList = 0x4a8;
 
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 void put32(std::string& b, std::size_t at, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) b[at + i] = static_cast<char>(v >> (8 * i));
 }
@@ -188,25 +175,22 @@ void point_subkeys(std::string& b, std::size_t nk, std::uint32_t count, std::uin
   put32(b, nk + 0x20, list);
 }
 
+// Writes `bytes` as the file `name` in this test process's directory (gone when it ends).
 fs::path write_hive(const std::string& name, const std::string& bytes) {
-  const fs::path dir = fs::temp_directory_path() / ("hw-hive-limits-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const fs::path out = dir / name;
-  std::ofstream(out, std::ios::binary)
-      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  return out;
+  static const test::TempDir dir("hive-limits-test");
+  return dir.write(name, bytes);
 }
 
 // Attack 2 F7 (a): "zero\0key" gets the root's list (3 entries, itself among them).
 fs::path loop_hive() {
-  std::string b = read_bytes(kSpecial);
+  std::string b = test::read_text(kSpecial);
   point_subkeys(b, kZeroKeyNk, 3, kRootList);
   return write_hive("hv_loop", b);
 }
 
 // Attack 2 F7 (b): the root has one child, "zero\0key", whose list is the root's: a self-loop.
 fs::path self_loop_hive() {
-  std::string b = read_bytes(kSpecial);
+  std::string b = test::read_text(kSpecial);
   const std::size_t lh = kHbin + kRootList;
   b[lh + 6] = 1;  // the list's count (16 bits)
   b[lh + 7] = 0;
@@ -230,37 +214,24 @@ TEST(HiveLimits, SubkeyCycleIsAnErrorNamingFileAndKey) {
   }
 }
 
-// A cap on the CLI's memory, so that the old failure (growing to 3.6 GB) stays cheap; not under
-// AddressSanitizer, which reserves terabytes of address space.
-#if defined(__SANITIZE_ADDRESS__)
-const std::string kMemoryCap;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-const std::string kMemoryCap;
-#else
-const std::string kMemoryCap = "ulimit -v 1000000; ";
-#endif
-#else
-const std::string kMemoryCap = "ulimit -v 1000000; ";
-#endif
-
 // The whole command: rc 2 and the message, within seconds (it used to abort after 3.6 GB, or loop
-// forever).
+// forever). Its memory is capped (1,000,000 KiB) so that the old failure stays cheap; not under
+// AddressSanitizer, which reserves terabytes of address space.
 TEST(HiveLimits, RunWithACyclicHiveExitsTwo) {
   ASSERT_TRUE(fs::exists(kSpecial));
   const fs::path ops = write_hive("none.jsonl", "");
+  const test::TempDir dir("hive-cycle-run");
+  test::ChildIo io{.stdout_path = (dir / "out").string(), .stderr_path = (dir / "err").string()};
+  if (!test::kAddressSanitizedBuild) io.address_space_limit = std::uint64_t{1000000} * 1024;
   for (const fs::path& hive : {loop_hive(), self_loop_hive()}) {
-    const std::string command = kMemoryCap + "timeout 20 " + std::string(HIVEWARDEN_BINARY) +
-                                " run --hive '" + hive.string() + "=HKLM\\SOFTWARE\\M' --ops " +
-                                ops.string() + " 2>&1";
-    FILE* pipe = popen(command.c_str(), "r");
-    ASSERT_NE(pipe, nullptr);
-    std::string out;
-    char buffer[4096];
-    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
-    const int status = pclose(pipe);
-    ASSERT_TRUE(WIFEXITED(status)) << out;
-    EXPECT_EQ(WEXITSTATUS(status), 2) << out;
+    test::Child cli({test::hivewarden_binary(), "run", "--hive",
+                     hive.string() + "=HKLM\\SOFTWARE\\M", "--ops", ops.string()},
+                    io);
+    test::ChildRun run;
+    ASSERT_TRUE(cli.wait_for(std::chrono::seconds(20), run)) << "still running after 20 s";
+    const std::string out = run.out + run.err;
+    ASSERT_EQ(run.signal, 0) << out;
+    EXPECT_EQ(run.exit_code, 2) << out;
     EXPECT_NE(out.find(hive.string() + ": a subkey cycle at "), std::string::npos) << out;
   }
 }
@@ -276,6 +247,16 @@ std::string grown_hive(const std::string& name, Grow grow) {
   return written ? out.string() : "";
 }
 
+// The error import_hive gives for `file` mounted at \REGISTRY\MACHINE\X (failing the test when
+// it imports).
+std::string import_error(const std::string& file) {
+  Registry r;
+  HiveImportStats stats;
+  std::string error;
+  EXPECT_FALSE(import_hive(file, u"\\REGISTRY\\MACHINE\\X", r, stats, error)) << file;
+  return error;
+}
+
 TEST(HiveLimits, KeyDeeperThan512LevelsIsAnError) {
   const std::string file = grown_hive("deep", [](hive_h* h) {
     hive_node_h node = hivex_root(h);
@@ -284,10 +265,7 @@ TEST(HiveLimits, KeyDeeperThan512LevelsIsAnError) {
     return node != 0;
   });
   ASSERT_FALSE(file.empty());
-  Registry r;
-  HiveImportStats stats;
-  std::string error;
-  EXPECT_FALSE(import_hive(file, u"\\REGISTRY\\MACHINE\\X", r, stats, error));
+  const std::string error = import_error(file);
   EXPECT_NE(error.find(file + ": the key \\REGISTRY\\MACHINE\\X\\d\\d\\d"), std::string::npos)
       << error.substr(0, 200);
   EXPECT_NE(error.find("is deeper than the registry's limit of 512 levels"), std::string::npos);
@@ -298,10 +276,7 @@ TEST(HiveLimits, KeyNameOver255UnitsIsAnError) {
     return hivex_node_add_child(h, hivex_root(h), std::string(300, 'k').c_str()) != 0;
   });
   ASSERT_FALSE(file.empty());
-  Registry r;
-  HiveImportStats stats;
-  std::string error;
-  EXPECT_FALSE(import_hive(file, u"\\REGISTRY\\MACHINE\\X", r, stats, error));
+  const std::string error = import_error(file);
   EXPECT_EQ(error, file +
                        ": a key under \\REGISTRY\\MACHINE\\X has a name of 300 units, over the "
                        "registry's limit of 255");
@@ -316,10 +291,7 @@ TEST(HiveLimits, ValueNameOver16383UnitsIsAnError) {
     return hivex_node_set_values(h, hivex_root(h), 1, &value, 0) == 0;
   });
   ASSERT_FALSE(file.empty());
-  Registry r;
-  HiveImportStats stats;
-  std::string error;
-  EXPECT_FALSE(import_hive(file, u"\\REGISTRY\\MACHINE\\X", r, stats, error));
+  const std::string error = import_error(file);
   EXPECT_EQ(error, file +
                        ": a value under \\REGISTRY\\MACHINE\\X has a name of 16384 units, over "
                        "the registry's limit of 16383");

@@ -8,9 +8,10 @@
 #include <string_view>
 
 #include "hivewarden/core/operation_request.hpp"
+#include "hivewarden/util/hex.hpp"
 #include "hivewarden/util/owned_operation.hpp"
 
-namespace hivewarden::host::test {
+namespace hivewarden::test {
 
 struct TestOperation {
   OwnedOperation owned;
@@ -51,9 +52,11 @@ inline TestOperation operation(Operation op, std::u16string key, std::uint64_t t
   return t;
 }
 
+// The four bytes of a REG_DWORD.
 inline std::string dword(std::uint32_t v) {
-  return std::string{static_cast<char>(v & 0xFF), static_cast<char>((v >> 8) & 0xFF),
-                     static_cast<char>((v >> 16) & 0xFF), static_cast<char>(v >> 24)};
+  std::string bytes;
+  append_little_endian(bytes, v, 4);
+  return bytes;
 }
 
 // A REG_DWORD set-value of `value` under `key`.
@@ -64,4 +67,4 @@ inline TestOperation set_value(std::u16string key, std::u16string value, std::ui
   return t;
 }
 
-}  // namespace hivewarden::host::test
+}  // namespace hivewarden::test

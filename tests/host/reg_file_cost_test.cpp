@@ -3,31 +3,23 @@
 // the worst shapes known: keys 512 levels deep with one-letter names (about 2 bytes a key), many
 // small keys or values, one value wrapped over a hundred thousand continuation lines, and many
 // [-key] deletions after many keys (each used to walk the whole registry).
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <sys/resource.h>
-#include <sys/time.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <string>
 
+#include "../support/child_process.hpp"
+#include "../support/files.hpp"
+
+namespace hivewarden {
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;  // sanitizers multiply memory and time: only time is checked
-#else
-constexpr bool kSanitized = false;
-#endif
+using test::kSanitizedBuild;  // sanitizers multiply memory and time: only time is checked
 
 constexpr std::size_t kFileBytes = 1u << 20;
 constexpr long kMaxRssKb = 256 * 1024;
-constexpr double kMaxSeconds = kSanitized ? 60.0 : 10.0;
+constexpr double kMaxSeconds = kSanitizedBuild ? 60.0 : 10.0;
 
 const std::string kHeader = "Windows Registry Editor Version 5.00\r\n\r\n";
 
@@ -69,49 +61,19 @@ std::string deletions_after_many_keys() {
   return fill([](std::size_t i) { return "[-HKEY_USERS\\z" + std::to_string(i) + "]\r\n"; }, text);
 }
 
-struct Cost {
-  int exit_code = -1;
-  long max_rss_kb = 0;
-  double seconds = 0;
-};
-
-// Runs the CLI on `reg` in a child process; its exit code, peak memory and wall time.
-Cost run_cli(const std::string& reg, const std::string& ops) {
-  const auto start = std::chrono::steady_clock::now();
-  const pid_t child = fork();
-  if (child == 0) {
-    // A reader gone wrong is stopped rather than left to eat the machine: well past the limits.
-    const rlim_t cpu = static_cast<rlim_t>(kMaxSeconds * 3);
-    const rlimit cpu_limit{cpu, cpu};
-    setrlimit(RLIMIT_CPU, &cpu_limit);
-    if (!kSanitized) {
-      const rlimit memory_limit{rlim_t{4} * kMaxRssKb * 1024, rlim_t{4} * kMaxRssKb * 1024};
-      setrlimit(RLIMIT_AS, &memory_limit);
-    }
-    const int null = open("/dev/null", O_WRONLY);
-    dup2(null, 1);
-    dup2(null, 2);
-    execl(HIVEWARDEN_BINARY, HIVEWARDEN_BINARY, "run", "--registry", reg.c_str(), "--ops",
-          ops.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  Cost cost;
-  if (child < 0) return cost;
-  int status = 0;
-  rusage usage{};
-  if (wait4(child, &status, 0, &usage) != child) return cost;
-  cost.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  cost.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  cost.max_rss_kb = usage.ru_maxrss;  // kilobytes on Linux
-  return cost;
+// Runs the CLI on `reg` in a child process; its exit code, peak memory and wall time. A reader
+// gone wrong is stopped rather than left to eat the machine: well past the limits.
+test::ChildRun run_cli(const std::string& reg, const std::string& ops) {
+  test::ChildIo io;
+  io.cpu_seconds_limit = static_cast<std::uint64_t>(kMaxSeconds * 3);
+  if (!kSanitizedBuild) io.address_space_limit = std::uint64_t{4} * kMaxRssKb * 1024;
+  return test::run_hivewarden({"run", "--registry", reg, "--ops", ops}, io);
 }
 
 TEST(RegFileCost, WorstCaseInputsOfOneMegabyteStayWithinMemoryAndTime) {
-  char dir[] = "/tmp/hw-regcost-XXXXXX";
-  ASSERT_NE(mkdtemp(dir), nullptr);
-  const std::string ops = std::string(dir) + "/empty.jsonl";
-  const std::string reg = std::string(dir) + "/worst.reg";
-  std::ofstream(ops).flush();
+  const test::TempDir dir("regcost");
+  const std::string ops = dir.write("empty.jsonl", "").string();
+  const std::string reg = (dir / "worst.reg").string();
   const std::pair<const char*, std::function<std::string()>> cases[] = {
       {"deep keys", deep_keys},
       {"wide keys", wide_keys},
@@ -122,19 +84,17 @@ TEST(RegFileCost, WorstCaseInputsOfOneMegabyteStayWithinMemoryAndTime) {
   for (const auto& [name, make] : cases) {
     const std::string text = make();
     ASSERT_LE(text.size(), kFileBytes) << name;
-    std::ofstream(reg, std::ios::binary) << text;
-    const Cost cost = run_cli(reg, ops);
+    test::write_text(reg, text);
+    const test::ChildRun cost = run_cli(reg, ops);
     EXPECT_EQ(cost.exit_code, 0) << name;
     EXPECT_LE(cost.seconds, kMaxSeconds) << name;
-    if (!kSanitized) {
+    if (!kSanitizedBuild) {
       EXPECT_LE(cost.max_rss_kb, kMaxRssKb) << name;
     }
     std::printf("%-36s %8zu bytes: %6ld kB peak, %.2f s\n", name, text.size(), cost.max_rss_kb,
                 cost.seconds);
   }
-  std::remove(reg.c_str());
-  std::remove(ops.c_str());
-  rmdir(dir);
 }
 
 }  // namespace
+}  // namespace hivewarden

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "../support/files.hpp"
+
 namespace hivewarden::host {
 namespace {
 
@@ -115,13 +117,11 @@ TEST(RegFile, RealExportsFromTheSharedDataImport) {
   int files = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     if (e.path().extension() != ".reg") continue;
-    std::ifstream in(e.path(), std::ios::binary);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
+    const std::string text = test::read_text(e.path());
     Registry r;
     RegImportStats stats;
     std::string error;
-    ASSERT_TRUE(import_reg(buffer.str(), e.path().filename().string(), r, stats, error)) << error;
+    ASSERT_TRUE(import_reg(text, e.path().filename().string(), r, stats, error)) << error;
     EXPECT_GT(stats.keys, 0u) << e.path();
     Registry again;
     ASSERT_TRUE(import_reg(export_reg(r), "again.reg", again, stats, error)) << error;
@@ -143,13 +143,11 @@ TEST(RegFile, FuzzerFindingsAreErrors) {
       std::filesystem::path(HIVEWARDEN_SOURCE_DIR) / "tests" / "host" / "regressions";
   int files = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    std::ifstream in(e.path(), std::ios::binary);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
+    const std::string text = test::read_text(e.path());
     Registry r;
     RegImportStats stats;
     std::string error;
-    EXPECT_FALSE(import_reg(buffer.str(), "found.reg", r, stats, error)) << e.path();
+    EXPECT_FALSE(import_reg(text, "found.reg", r, stats, error)) << e.path();
     EXPECT_NE(error.find("found.reg:"), std::string::npos) << error;
     ++files;
   }

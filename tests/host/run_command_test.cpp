@@ -1,30 +1,29 @@
 // `hivewarden run` on the bundled samples: real statuses and decisions, line by line.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "../support/child_process.hpp"
+#include "../support/files.hpp"
+
+namespace hivewarden {
 namespace {
 
 TEST(RunCommand, SamplesGiveRealStatusesAndDecisions) {
   const std::string src = HIVEWARDEN_SOURCE_DIR;
-  const std::string command = std::string(HIVEWARDEN_BINARY) + " run --registry " + src +
-                              "/samples/start.reg --ops " + src +
-                              "/samples/run-ops.jsonl 2>/dev/null";
-  FILE* pipe = popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
+  const test::TempDir dir("run-command");
+  const test::ChildRun run = test::run_hivewarden(
+      {"run", "--registry", src + "/samples/start.reg", "--ops", src + "/samples/run-ops.jsonl"},
+      {.stdout_path = (dir / "out.jsonl").string()});
   std::vector<nlohmann::json> lines;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr)
-    lines.push_back(nlohmann::json::parse(buffer));
-  const int status = pclose(pipe);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  std::istringstream out(run.out);
+  for (std::string line; std::getline(out, line);) lines.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(run.signal, 0);
+  EXPECT_EQ(run.exit_code, 0);
   ASSERT_EQ(lines.size(), 8u);
   const std::vector<std::pair<std::string, std::string>> expected = {
       {"access-denied", "tamper-protection"},
@@ -49,3 +48,4 @@ TEST(RunCommand, SamplesGiveRealStatusesAndDecisions) {
 }
 
 }  // namespace
+}  // namespace hivewarden

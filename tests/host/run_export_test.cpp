@@ -2,73 +2,27 @@
 // clear error, not a signal, when the reader of a FIFO goes away (attack 2 F8).
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <filesystem>
-#include <fstream>
 #include <future>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-extern char** environ;
+#include "../support/child_process.hpp"
+#include "../support/files.hpp"
 
+namespace hivewarden {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("hw-run-export-" + std::to_string(::getpid()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
-
-struct Outcome {
-  int status = -1;      // as waitpid gives it
-  long max_rss_kb = 0;  // this process's own peak
-  std::string err;
-};
-
-// Runs the CLI with SIGPIPE at its default (as a shell starts it), stdout to /dev/null and stderr
-// to `err_file`; waits for it alone, so that its peak memory is its own.
-Outcome run_cli(const std::vector<std::string>& args, const fs::path& err_file) {
-  std::vector<std::string> all = {HIVEWARDEN_BINARY};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
-  Outcome o;
-  pid_t pid = 0;
-  if (posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), environ) == 0) {
-    struct rusage usage {};
-    ::wait4(pid, &o.status, 0, &usage);
-    o.max_rss_kb = usage.ru_maxrss;
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  std::ifstream in(err_file);
-  std::stringstream s;
-  s << in.rdbuf();
-  o.err = s.str();
-  return o;
+// Runs the CLI as a shell would (SIGPIPE at its default), stdout to /dev/null and stderr to
+// `err_file`; waits for it alone, so that its peak memory is its own.
+test::ChildRun run_cli(const std::vector<std::string>& args, const fs::path& err_file) {
+  return test::run_hivewarden(args, {.stderr_path = err_file.string()});
 }
 
 // The attacker's shape, smaller: section headers of ~500 levels, each creating ~500 keys, so that
@@ -82,28 +36,23 @@ void write_deep_reg(const fs::path& file, std::size_t bytes) {
     s += "[HKEY_LOCAL_MACHINE\\SOFTWARE\\" + n + "\\" +
          comps.substr(0, comps.size() - 2 * n.size()) + "]\n";
   }
-  std::ofstream(file, std::ios::binary) << s;
+  test::write_text(file, s);
 }
 
 // Attack 2 F16: the export was built whole in memory (427 MB for a 1 MB .reg). Streamed, the
 // export's peak is the registry's: within a few MB of the same run without --export.
 TEST(RunExport, ExportMemoryIsBoundedByTheRegistryNotTheOutput) {
-#if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "peak memory is not comparable under AddressSanitizer";
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  GTEST_SKIP() << "peak memory is not comparable under AddressSanitizer";
-#endif
-#endif
-  TempDir dir;
-  const fs::path reg = dir.path / "deep.reg", ops = dir.path / "none.jsonl",
-                 out = dir.path / "out.reg", err = dir.path / "err";
+  if (test::kAddressSanitizedBuild)
+    GTEST_SKIP() << "peak memory is not comparable under AddressSanitizer";
+  const test::TempDir dir("run-export");
+  const fs::path reg = dir / "deep.reg", ops = dir.write("none.jsonl", ""), out = dir / "out.reg",
+                 err = dir / "err";
   write_deep_reg(reg, 150000);  // ~70,000 keys, a ~38 MB export
-  std::ofstream(ops).flush();
-  const Outcome base = run_cli({"run", "--registry", reg, "--ops", ops}, err);
-  ASSERT_TRUE(WIFEXITED(base.status) && WEXITSTATUS(base.status) == 0) << base.err;
-  const Outcome exported = run_cli({"run", "--registry", reg, "--ops", ops, "--export", out}, err);
-  ASSERT_TRUE(WIFEXITED(exported.status) && WEXITSTATUS(exported.status) == 0) << exported.err;
+  const test::ChildRun base = run_cli({"run", "--registry", reg, "--ops", ops}, err);
+  ASSERT_EQ(base.exit_code, 0) << base.err;  // 128 + a signal when killed by one
+  const test::ChildRun exported =
+      run_cli({"run", "--registry", reg, "--ops", ops, "--export", out}, err);
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
   const auto size = fs::file_size(out);
   EXPECT_GT(size, 30u << 20);
   EXPECT_LT(exported.max_rss_kb - base.max_rss_kb, 8 * 1024)
@@ -114,15 +63,14 @@ TEST(RunExport, ExportMemoryIsBoundedByTheRegistryNotTheOutput) {
 // Attack 2 F8: the reader of a FIFO takes 10 bytes and leaves; the process used to die of SIGPIPE
 // (rc 141, nothing said).
 TEST(RunExport, FifoReaderGoingAwayIsAnErrorNotASignal) {
-  TempDir dir;
-  const fs::path reg = dir.path / "big.reg", ops = dir.path / "none.jsonl", fifo = dir.path / "ff",
-                 err = dir.path / "err";
+  const test::TempDir dir("run-export");
+  const fs::path reg = dir / "big.reg", ops = dir.write("none.jsonl", ""), fifo = dir / "ff",
+                 err = dir / "err";
   std::string s = "Windows Registry Editor Version 5.00\r\n\r\n";
   for (int i = 0; i < 20000; ++i)
     s += "[HKEY_LOCAL_MACHINE\\SOFTWARE\\T\\" + std::to_string(i) + "]\r\n\"v\"=\"" +
          std::string(100, 'a') + "\"\r\n";
-  std::ofstream(reg, std::ios::binary) << s;
-  std::ofstream(ops).flush();
+  test::write_text(reg, s);
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   // The reading end is open before the CLI starts (no reader at all is an error of its own).
   const int fd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -140,13 +88,14 @@ TEST(RunExport, FifoReaderGoingAwayIsAnErrorNotASignal) {
     ::close(fd);
     return got;
   });
-  const Outcome o = run_cli({"run", "--registry", reg, "--ops", ops, "--export", fifo}, err);
+  const test::ChildRun o = run_cli({"run", "--registry", reg, "--ops", ops, "--export", fifo}, err);
   EXPECT_EQ(reader.get(), 10u);
-  ASSERT_TRUE(WIFEXITED(o.status)) << "killed by signal " << WTERMSIG(o.status);
-  EXPECT_EQ(WEXITSTATUS(o.status), 2) << o.err;
+  ASSERT_EQ(o.signal, 0) << "killed by signal " << o.signal;
+  EXPECT_EQ(o.exit_code, 2) << o.err;
   EXPECT_NE(o.err.find("error: " + fifo.string() + ": cannot write: Broken pipe"),
             std::string::npos)
       << o.err;
 }
 
 }  // namespace
+}  // namespace hivewarden

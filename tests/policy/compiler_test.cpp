@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "../support/files.hpp"
+
 #include "hivewarden/core/case_fold.hpp"
 #include "hivewarden/core/hash.hpp"
 #include "hivewarden/core/policy_format.hpp"
@@ -775,10 +777,9 @@ TEST_F(PolicyFiles, DamagedHwpAndMissingFilesAreNamed) {
 TEST(BuiltinPolicy, IsPoliciesDefaultYamlAndCompilesToAValidBlob) {
   const std::string_view text = policy::builtin_default_policy_yaml();
   ASSERT_FALSE(text.empty());
-  std::ifstream in(fs::path(HIVEWARDEN_SOURCE_DIR) / "policies" / "default.yaml", std::ios::binary);
-  std::ostringstream file;
-  file << in.rdbuf();
-  EXPECT_EQ(std::string(text), file.str()) << "the embedded policy is policies/default.yaml";
+  EXPECT_EQ(std::string(text),
+            test::read_text(fs::path(HIVEWARDEN_SOURCE_DIR) / "policies" / "default.yaml"))
+      << "the embedded policy is policies/default.yaml";
 
   auto c = compile_ok(std::string(text));
   ASSERT_TRUE(c->ok);

@@ -3,7 +3,6 @@
 #include "hivewarden/producer/notifier.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <mutex>
@@ -11,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "../support/eventually.hpp"
+#include "../support/files.hpp"
 #include "hivewarden/consumer/socket_consumer.hpp"
 
 namespace hivewarden {
@@ -38,9 +39,8 @@ TEST(Notifier, WithoutAConsumerNothingIsAcceptedOrEncodedAndEachSkipIsCounted) {
   EXPECT_EQ(s.skipped_no_consumer, 2u);
   EXPECT_EQ(s.records, 0u);
 
-  char dir[] = "/tmp/hw-notifier-XXXXXX";
-  ASSERT_NE(mkdtemp(dir), nullptr);
-  SocketProducer unheard({std::string(dir) + "/nobody"});  // nobody listens there
+  const test::TempDir dir("notifier");
+  SocketProducer unheard({(dir / "nobody").string()});  // nobody listens there
   Notifier quiet(&unheard, 100ms);
   EXPECT_FALSE(quiet.accepts(NotifyMode::kSync));
   EXPECT_EQ(quiet.send(draft), 0u);
@@ -49,13 +49,11 @@ TEST(Notifier, WithoutAConsumerNothingIsAcceptedOrEncodedAndEachSkipIsCounted) {
   EXPECT_EQ(s.records, 0u);
   EXPECT_EQ(unheard.stats().sent, 0u);
   EXPECT_EQ(unheard.stats().dropped_disconnected, 0u);  // never handed a record
-  rmdir(dir);
 }
 
 TEST(Notifier, TheSenderNumbersItsRecordsInSendOrder) {
-  char dir[] = "/tmp/hw-notifier-XXXXXX";
-  ASSERT_NE(mkdtemp(dir), nullptr);
-  const std::string path = std::string(dir) + "/s";
+  const test::TempDir dir("notifier");
+  const std::string path = (dir / "s").string();
   std::mutex m;
   std::vector<std::uint64_t> sequences;
   std::vector<std::string> keys;
@@ -69,8 +67,7 @@ TEST(Notifier, TheSenderNumbersItsRecordsInSendOrder) {
   ASSERT_TRUE(consumer.start(error)) << error;
   {
     SocketProducer producer({path});
-    for (int i = 0; i < 400 && !producer.connected(); ++i) std::this_thread::sleep_for(5ms);
-    ASSERT_TRUE(producer.connected());
+    ASSERT_TRUE(test::eventually([&] { return producer.connected(); }, 2000ms));
     Notifier notifier(&producer, 100ms);
     ASSERT_TRUE(notifier.accepts(NotifyMode::kAsync));
     const std::u16string names[] = {u"\\A", u"\\B", u"\\C"};
@@ -86,17 +83,17 @@ TEST(Notifier, TheSenderNumbersItsRecordsInSendOrder) {
     EXPECT_EQ(notifier.stats().records, 3u);
     ASSERT_TRUE(producer.flush(2000ms));
   }
-  for (int i = 0; i < 400; ++i) {
-    std::lock_guard<std::mutex> lock(m);
-    if (sequences.size() >= 3) break;
-    std::this_thread::sleep_for(5ms);
-  }
+  test::eventually(
+      [&] {
+        std::lock_guard<std::mutex> lock(m);
+        return sequences.size() >= 3;
+      },
+      2000ms);
   consumer.stop();
   std::lock_guard<std::mutex> lock(m);
   EXPECT_EQ(sequences, (std::vector<std::uint64_t>{1, 2, 3}));
   ASSERT_EQ(keys.size(), 3u);
   EXPECT_EQ(keys[1], std::string("\\\0B\0", 4));  // UTF-16LE
-  rmdir(dir);
 }
 
 }  // namespace

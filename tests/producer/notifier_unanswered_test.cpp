@@ -3,14 +3,15 @@
 // kSyncTimeoutsBeforeNotWaiting timeouts in a row the notifier stops waiting, counts it, and
 // probes again once kSyncProbeInterval has passed.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <string>
 #include <thread>
 
-#include "hivewarden/producer/notifier.hpp"
+#include "../support/eventually.hpp"
+#include "../support/files.hpp"
 #include "hivewarden/consumer/socket_consumer.hpp"
+#include "hivewarden/producer/notifier.hpp"
 
 namespace hivewarden {
 namespace {
@@ -18,9 +19,8 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(SocketChannelNotifier, AConsumerThatStopsAnsweringIsNotWaitedForEveryRecord) {
-  char dir[] = "/tmp/hw-unanswered-XXXXXX";
-  ASSERT_NE(mkdtemp(dir), nullptr);
-  const std::string path = std::string(dir) + "/s";
+  const test::TempDir dir("unanswered");
+  const std::string path = (dir / "s").string();
   std::atomic<int> received{0};
   SocketConsumer consumer(path, [&](const RecordView&) {
     ++received;
@@ -30,8 +30,7 @@ TEST(SocketChannelNotifier, AConsumerThatStopsAnsweringIsNotWaitedForEveryRecord
   ASSERT_TRUE(consumer.start(error)) << error;
   {
     SocketProducer producer({path});
-    for (int i = 0; i < 400 && !producer.connected(); ++i) std::this_thread::sleep_for(5ms);
-    ASSERT_TRUE(producer.connected());
+    ASSERT_TRUE(test::eventually([&] { return producer.connected(); }, 2000ms));
     Notifier notifier(&producer, 100ms);
     RecordDraft draft;
     draft.mode = NotifyMode::kSync;
@@ -50,10 +49,9 @@ TEST(SocketChannelNotifier, AConsumerThatStopsAnsweringIsNotWaitedForEveryRecord
     EXPECT_EQ(s.records, 50u);
     producer.flush(2000ms);
   }
-  for (int i = 0; i < 200 && received.load() < 50; ++i) std::this_thread::sleep_for(5ms);
+  test::eventually([&] { return received.load() >= 50; }, 1000ms);
   EXPECT_EQ(received.load(), 50);  // every record was still delivered
   consumer.stop();
-  rmdir(dir);
 }
 
 }  // namespace

@@ -82,8 +82,7 @@ TEST(DamagedLogs, TruncatedGzipIsAnErrorAfterTheEventsBefore) {
   std::string text;
   for (int i = 0; i < 20000; ++i) text += json_event(i * 7919 % 100003);
   const fs::path whole = dir.write_gzip("whole.jsonl.gz", text);
-  std::ifstream in(whole, std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string bytes = hivewarden::test::read_text(whole);
   const Outcome o = read(dir.write("cut.jsonl.gz", bytes.substr(0, bytes.size() / 2)));
   EXPECT_FALSE(o.ok);
   EXPECT_GT(o.events.size(), 1000u);

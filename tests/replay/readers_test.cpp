@@ -246,8 +246,7 @@ TEST(Replay, DamagedInputsGiveErrorsAndEverythingBefore) {
   // A gzip file cut short.
   const fs::path otrf = kData / "otrf" / "registry_events.jsonl.gz";
   if (fs::exists(otrf)) {
-    std::ifstream in(otrf, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string bytes = hivewarden::test::read_text(otrf);
     std::ofstream(tmp / "cut.jsonl.gz", std::ios::binary).write(bytes.data(), 200000);
     ReadStats stats;
     std::string error;
@@ -267,8 +266,7 @@ TEST(Replay, DamagedInputsGiveErrorsAndEverythingBefore) {
     }
   }
   if (!sample.empty()) {
-    std::ifstream in(sample, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string bytes = hivewarden::test::read_text(sample);
     for (std::size_t cut : {std::size_t{100}, std::size_t{5000}, bytes.size() / 2}) {
       std::ofstream(tmp / "cut.evtx", std::ios::binary)
           .write(bytes.data(), static_cast<std::streamsize>(cut));

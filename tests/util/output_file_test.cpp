@@ -14,23 +14,15 @@
 #include <sstream>
 #include <thread>
 
+#include "../support/files.hpp"
+
 namespace hivewarden::util {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("hw-output-" + std::to_string(::getpid()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test::read_text;
+using test::TempDir;
 
 bool is_char_device(const char* path) {
   struct stat st {};
@@ -38,36 +30,36 @@ bool is_char_device(const char* path) {
 }
 
 TEST(OutputFile, NewFileIsWrittenAndNoTemporaryIsLeft) {
-  TempDir dir;
+  const TempDir dir("output");
   std::string error;
-  ASSERT_TRUE(write_output_file((dir.path / "new.txt").string(), "hello\n", error)) << error;
-  EXPECT_EQ(read(dir.path / "new.txt"), "hello\n");
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()), 1);
+  ASSERT_TRUE(write_output_file((dir.path() / "new.txt").string(), "hello\n", error)) << error;
+  EXPECT_EQ(read_text(dir.path() / "new.txt"), "hello\n");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
 }
 
 // Attack on the fixes (F18): a target name of 243 to 255 bytes failed with "File name too long",
 // the temporary's name being longer than the target's.
 TEST(OutputFile, LongestFileNamesAreWritten) {
-  TempDir dir;
+  const TempDir dir("output");
   for (const std::size_t length : {243u, 255u}) {
-    const fs::path file = dir.path / std::string(length, 'n');
+    const fs::path file = dir.path() / std::string(length, 'n');
     std::string error;
     ASSERT_TRUE(write_output_file(file.string(), "x", error)) << length << ": " << error;
-    EXPECT_EQ(read(file), "x");
+    EXPECT_EQ(read_text(file), "x");
     ASSERT_TRUE(write_output_file(file.string(), "y", error))
         << length << ": " << error;  // replaced
-    EXPECT_EQ(read(file), "y");
+    EXPECT_EQ(read_text(file), "y");
   }
 }
 
 TEST(OutputFile, ExistingRegularFileKeepsItsMode) {
-  TempDir dir;
-  const fs::path file = dir.path / "policy.hwp";
+  const TempDir dir("output");
+  const fs::path file = dir.path() / "policy.hwp";
   std::ofstream(file) << "old content that is longer";
   ASSERT_EQ(::chmod(file.c_str(), 0640), 0);
   std::string error;
   ASSERT_TRUE(write_output_file(file.string(), "new", error)) << error;
-  EXPECT_EQ(read(file), "new");
+  EXPECT_EQ(read_text(file), "new");
   struct stat st {};
   ASSERT_EQ(::stat(file.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0640u);
@@ -81,8 +73,8 @@ TEST(OutputFile, DevNullStaysACharacterDevice) {
 }
 
 TEST(OutputFile, FifoIsWrittenInPlaceAndStaysAFifo) {
-  TempDir dir;
-  const fs::path fifo = dir.path / "pipe";
+  const TempDir dir("output");
+  const fs::path fifo = dir.path() / "pipe";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);  // never blocks, so never hangs
   ASSERT_GE(reader, 0);
@@ -98,21 +90,21 @@ TEST(OutputFile, FifoIsWrittenInPlaceAndStaysAFifo) {
 }
 
 TEST(OutputFile, SymlinkStaysALinkAndItsTargetIsWritten) {
-  TempDir dir;
-  std::ofstream(dir.path / "target") << "old";
-  fs::create_symlink("target", dir.path / "link");
+  const TempDir dir("output");
+  std::ofstream(dir.path() / "target") << "old";
+  fs::create_symlink("target", dir.path() / "link");
   std::string error;
-  ASSERT_TRUE(write_output_file((dir.path / "link").string(), "new", error)) << error;
-  EXPECT_TRUE(fs::is_symlink(dir.path / "link"));
-  EXPECT_EQ(read(dir.path / "target"), "new");
-  fs::create_symlink("missing", dir.path / "dangling");
-  EXPECT_FALSE(write_output_file((dir.path / "dangling").string(), "x", error));
+  ASSERT_TRUE(write_output_file((dir.path() / "link").string(), "new", error)) << error;
+  EXPECT_TRUE(fs::is_symlink(dir.path() / "link"));
+  EXPECT_EQ(read_text(dir.path() / "target"), "new");
+  fs::create_symlink("missing", dir.path() / "dangling");
+  EXPECT_FALSE(write_output_file((dir.path() / "dangling").string(), "x", error));
   EXPECT_NE(error.find("dangling"), std::string::npos) << error;
 }
 
 TEST(OutputFile, MissingDirectoryIsAnErrorNamingThePath) {
-  TempDir dir;
-  const std::string path = (dir.path / "no-such-dir" / "out.json").string();
+  const TempDir dir("output");
+  const std::string path = (dir.path() / "no-such-dir" / "out.json").string();
   std::string error;
   EXPECT_FALSE(write_output_file(path, "x", error));
   EXPECT_NE(error.find(path), std::string::npos) << error;
@@ -120,10 +112,10 @@ TEST(OutputFile, MissingDirectoryIsAnErrorNamingThePath) {
 }
 
 TEST(OutputFile, DirectoryIsAnError) {
-  TempDir dir;
+  const TempDir dir("output");
   std::string error;
-  EXPECT_FALSE(write_output_file(dir.path.string(), "x", error));
-  EXPECT_TRUE(fs::is_directory(dir.path));
+  EXPECT_FALSE(write_output_file(dir.path().string(), "x", error));
+  EXPECT_TRUE(fs::is_directory(dir.path()));
 }
 
 TEST(OutputFile, FullDiskIsAnError) {
@@ -137,9 +129,9 @@ TEST(OutputFile, FullDiskIsAnError) {
 // Attack 2 F9: Linux clears S_ISUID and S_ISGID on chown, so chmod must come after it.
 TEST(OutputFile, ReplacedAsRootKeepsSetuidAndSetgid) {
   if (::geteuid() != 0) GTEST_SKIP() << "only root keeps a replaced file's owner";
-  TempDir dir;
+  const TempDir dir("output");
   for (const mode_t mode : {mode_t{04755}, mode_t{02755}, mode_t{06750}}) {
-    const fs::path file = dir.path / ("mode" + std::to_string(mode));
+    const fs::path file = dir.path() / ("mode" + std::to_string(mode));
     std::ofstream(file) << "x";
     ASSERT_EQ(::chmod(file.c_str(), mode), 0);
     std::string error;
@@ -147,15 +139,15 @@ TEST(OutputFile, ReplacedAsRootKeepsSetuidAndSetgid) {
     struct stat st {};
     ASSERT_EQ(::stat(file.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, mode) << file;
-    EXPECT_EQ(read(file), "new\n");
+    EXPECT_EQ(read_text(file), "new\n");
   }
 }
 
 // Attack 2 F8: open() of a FIFO nobody reads used to wait forever. If it still blocks, the test
 // opens the reading end itself after a few seconds, so that it fails instead of hanging.
 TEST(OutputFile, FifoWithNoReaderIsAnErrorNotAHang) {
-  TempDir dir;
-  const fs::path fifo = dir.path / "fifo";
+  const TempDir dir("output");
+  const fs::path fifo = dir.path() / "fifo";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   auto writing = std::async(std::launch::async, [&] {
     std::string error;
@@ -178,8 +170,8 @@ TEST(OutputFile, FifoWithNoReaderIsAnErrorNotAHang) {
 // A reader that goes away is a write error naming the path (the CLI ignores SIGPIPE; here the
 // test does, as main does).
 TEST(OutputFile, FifoWhoseReaderGoesAwayIsAWriteError) {
-  TempDir dir;
-  const fs::path fifo = dir.path / "fifo";
+  const TempDir dir("output");
+  const fs::path fifo = dir.path() / "fifo";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   const auto previous = std::signal(SIGPIPE, SIG_IGN);
   auto reader = std::async(std::launch::async, [&] {
@@ -215,8 +207,8 @@ TEST(OutputFile, FifoWhoseReaderGoesAwayIsAWriteError) {
 // Attack 2 F16: a producer's pieces go out as they come; what it gives up on leaves the file
 // untouched, and a failed write stops the producer.
 TEST(OutputFile, StreamedOutputIsWholeOrNothing) {
-  TempDir dir;
-  const fs::path file = dir.path / "out.reg";
+  const TempDir dir("output");
+  const fs::path file = dir.path() / "out.reg";
   std::string error;
   std::string expected;
   ASSERT_TRUE(write_output_file(
@@ -231,11 +223,11 @@ TEST(OutputFile, StreamedOutputIsWholeOrNothing) {
       },
       error))
       << error;
-  EXPECT_EQ(read(file), expected);
+  EXPECT_EQ(read_text(file), expected);
   EXPECT_FALSE(write_output_file(
       file.string(), [](const OutputSink& sink) { return sink("partial") && false; }, error));
-  EXPECT_EQ(read(file), expected);  // a producer that fails replaces nothing
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()), 1);
+  EXPECT_EQ(read_text(file), expected);  // a producer that fails replaces nothing
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
   if (is_char_device("/dev/full")) {
     int pieces = 0;
     EXPECT_FALSE(write_output_file(
