@@ -110,7 +110,7 @@ Applied create_level_by_level(Registry& registry, const CallbackChain& chain,
     const bool last = count == full.count;
     if (!last && may_exist) {
       const PathComponent& c = full.components[count - 1];
-      may_exist = registry.key_exists(std::u16string(full.text().substr(0, c.offset + c.length)));
+      may_exist = registry.key_exists(full.text().substr(0, c.offset + c.length));
       if (may_exist) continue;
     }
     copy_key_prefix(full, count, keys->level);
@@ -127,7 +127,7 @@ Applied apply(Registry& registry, const CallbackChain& chain, const OperationReq
               const HostInputs& inputs) {
   std::unique_ptr<HostKeys> keys;
   if (request.op == Operation::kCreateKey && request.key != nullptr &&
-      !registry.key_exists(std::u16string(request.key->text()))) {
+      !registry.key_exists(request.key->text())) {
     return create_level_by_level(registry, chain, request, inputs, keys);
   }
   return apply_one(registry, chain, request, inputs, keys);

@@ -287,7 +287,7 @@ Status Registry::restore_key(const std::u16string& path, const Key& saved) {
   return Status::kSuccess;
 }
 
-bool Registry::key_exists(const std::u16string& path) const {
+bool Registry::key_exists(std::u16string_view path) const {
   std::shared_lock lock(mutex_);
   return find(path) != nullptr;
 }

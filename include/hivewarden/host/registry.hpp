@@ -85,7 +85,7 @@ class Registry {
   // kNameTooLong when that would make the tree deeper than kMaxKeyDepth.
   Status restore_key(const std::u16string& path, const Key& saved);
 
-  bool key_exists(const std::u16string& path) const;
+  bool key_exists(std::u16string_view path) const;
   // Every key, depth first, subkeys in folded-name order, for exports and counts.
   void walk(const std::function<void(const std::u16string& path, const Key& key)>& visit) const;
   std::size_t key_count() const;
