@@ -30,10 +30,19 @@ void release_box(PolicyBox* box) {
 constexpr std::uint32_t kReaderSlotCount = 64;
 constexpr std::uint32_t kNoSlot = 0xFFFFFFFFu;
 constexpr std::uint32_t kContextHits = 16;
+static_assert(kContextHits == sizeof(PostOutcome::hits) / sizeof(MatchHit));
 
 std::uint32_t slot_of(std::uint64_t thread_id) {
   std::uint64_t x = thread_id * 0x9E3779B97F4A7C15ull;
   return static_cast<std::uint32_t>(x >> 58) % kReaderSlotCount;
+}
+
+// The hits a call context keeps: the first kContextHits, the rest only as a truncation mark.
+void copy_first_hits(const MatchScratch& match, MatchHit* hits, std::uint32_t& count,
+                     bool& truncated) {
+  count = match.hit_count < kContextHits ? match.hit_count : kContextHits;
+  truncated = match.hits_truncated || match.hit_count > kContextHits;
+  for (std::uint32_t i = 0; i < count; ++i) hits[i] = match.hits[i];
 }
 
 class SpinGuard {
@@ -95,9 +104,11 @@ void PolicyRef::reset() {
   box_ = nullptr;
 }
 
-Engine::Engine(const EngineConfig& config) : allocator_(config.allocator) {
+Engine::Engine(const EngineConfig& config)
+    : allocator_(config.allocator), keeps_call_contexts_(config.keeps_call_contexts) {
   void* readers = allocator_.allocate(sizeof(ReaderSlot) * kReaderSlotCount + 64, allocator_.user);
-  const std::uint32_t capacity = config.context_capacity == 0 ? 1 : config.context_capacity;
+  const std::uint32_t capacity =
+      config.context_capacity == 0 || !keeps_call_contexts_ ? 1 : config.context_capacity;
   // Slots, then one bucket head per slot.
   void* contexts = allocator_.allocate((sizeof(ContextSlot) + sizeof(std::uint32_t)) * capacity, allocator_.user);
   if (readers == nullptr || contexts == nullptr) {
@@ -223,7 +234,7 @@ Decision Engine::decide(const OperationRequest& request, DecisionScratch& scratc
       box->refs.fetch_add(1, std::memory_order_relaxed);  // we are inside a read section
       d.policy = PolicyRef(box);
     }
-    if (d.verdict == Verdict::kAllow && d.notify != NotifyMode::kNone) {
+    if (keeps_call_contexts_ && d.verdict == Verdict::kAllow && d.notify != NotifyMode::kNone) {
       d.context_kept = keep_context(d, request.thread_id, request.op, scratch.match, box);
       d.context_exhausted = !d.context_kept;
     }
@@ -260,9 +271,7 @@ bool Engine::keep_context(const Decision& d, std::uint64_t thread_id, Operation 
   slot.op = op;
   slot.notify = d.notify;
   slot.rules = d.rules;
-  slot.hit_count = match.hit_count < kContextHits ? match.hit_count : kContextHits;
-  slot.hits_truncated = match.hits_truncated || match.hit_count > kContextHits;
-  for (std::uint32_t i = 0; i < slot.hit_count; ++i) slot.hits[i] = match.hits[i];
+  copy_first_hits(match, slot.hits, slot.hit_count, slot.hits_truncated);
   box->refs.fetch_add(1, std::memory_order_relaxed);  // we are inside a read section
   slot.box = box;
   std::uint32_t& head = buckets_[static_cast<std::uint32_t>(thread_id % context_capacity_)];
@@ -311,6 +320,18 @@ PostOutcome Engine::complete(std::uint64_t thread_id, Operation op, bool success
   if (!out.found) return out;
   (success ? stat_completed_ : stat_failed_).fetch_add(1, std::memory_order_relaxed);
   out.policy = PolicyRef(box);  // the context's reference moves to the outcome
+  return out;
+}
+
+PostOutcome pending_outcome(const Decision& decision, const MatchScratch& match, Operation op) {
+  PostOutcome out;
+  if (decision.verdict != Verdict::kAllow || decision.notify == NotifyMode::kNone) return out;
+  out.found = true;
+  out.op = op;
+  out.notify = decision.notify;
+  out.rules = decision.rules;
+  copy_first_hits(match, out.hits, out.hit_count, out.hits_truncated);
+  out.policy = decision.policy;
   return out;
 }
 

@@ -75,6 +75,10 @@ std::uint32_t encode_record(const RecordInput& in, unsigned char* out, std::uint
   return f.size;
 }
 
+void set_record_sequence(unsigned char* record, std::uint64_t sequence) {
+  std::memcpy(record + offsetof(RecordFixed, sequence), &sequence, sizeof sequence);  // as encoded
+}
+
 std::string_view RecordView::bytes(RecordField field) const {
   const RecordRef r = fixed.refs[field];
   return {reinterpret_cast<const char*>(base) + r.offset, r.length};

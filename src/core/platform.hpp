@@ -4,7 +4,8 @@
 
 namespace hivewarden::platform {
 
-// Gives the processor to another thread while spinning on a lock or a grace period.
+// Lets other threads run before a lock or a policy swap's grace period is checked again: a
+// yield in user mode, a short sleep in the kernel (a driver must not spin waiting on readers).
 void yield_now();
 
 }  // namespace hivewarden::platform

@@ -114,5 +114,59 @@ TEST_F(Report, AFailedOperationSendsNothing) {
   EXPECT_FALSE(draft_completion(r, post, {}, draft));
 }
 
+// The driver pairs pre and post through Windows' CallContext: its engine keeps no contexts, and
+// the outcome it carries must be the one the engine's own context would have given.
+TEST_F(Report, AHostCarriedOutcomeEqualsTheEnginesOwnContext) {
+  OperationRequest r = request(Operation::kRenameKey, u"HKLM\SOFTWARE\Gux");
+  const Decision kept = engine_.decide(r, *scratch_);
+  ASSERT_TRUE(kept.context_kept);
+  const PostOutcome from_engine = engine_.complete(r.thread_id, r.op, true);
+  ASSERT_TRUE(from_engine.found);
+
+  EngineConfig config;
+  config.keeps_call_contexts = false;
+  Engine carrier(config);
+  ASSERT_TRUE(test::install(carrier, policy_->storage.data(), policy_->size));
+  const Decision d = carrier.decide(r, *scratch_);
+  EXPECT_FALSE(d.context_kept);
+  EXPECT_FALSE(d.context_exhausted);
+  EXPECT_EQ(carrier.stats().contexts_created, 0u);
+  EXPECT_FALSE(carrier.complete(r.thread_id, r.op, true).found);  // nothing waits in the engine
+  const PostOutcome carried = pending_outcome(d, scratch_->match, r.op);
+  ASSERT_TRUE(carried.found);
+  EXPECT_EQ(carried.notify, from_engine.notify);
+  EXPECT_EQ(carried.rules, from_engine.rules);
+  ASSERT_EQ(carried.hit_count, from_engine.hit_count);
+  for (std::uint32_t i = 0; i < carried.hit_count; ++i) {
+    EXPECT_EQ(carried.hits[i].client, from_engine.hits[i].client);
+    EXPECT_EQ(carried.hits[i].entry, from_engine.hits[i].entry);
+  }
+  RecordDraft a, b;
+  ASSERT_TRUE(draft_completion(r, carried, {}, a));
+  ASSERT_TRUE(draft_completion(r, from_engine, {}, b));
+  EXPECT_EQ(a.input.hash_count, b.input.hash_count);
+  EXPECT_EQ(std::memcmp(a.hashes, b.hashes, sizeof a.hashes), 0);
+  // A denial or an unwatched operation carries nothing.
+  const Decision denied = carrier.decide(request(Operation::kDeleteKey, u"HKLM\SOFTWARE\Guarded"), *scratch_);
+  ASSERT_EQ(denied.verdict, Verdict::kDeny);
+  EXPECT_FALSE(pending_outcome(denied, scratch_->match, Operation::kDeleteKey).found);
+}
+
+TEST_F(Report, ARecordEncodedEarlyIsNumberedWhenSent) {
+  const OperationRequest r = request(Operation::kDeleteKey, u"HKLM\SOFTWARE\Guarded");
+  const Decision d = engine_.decide(r, *scratch_);
+  RecordDraft draft;
+  ASSERT_TRUE(draft_denial(r, d, scratch_->match, {}, draft));
+  std::string bytes(record_size(draft.input), '\0');
+  auto* data = reinterpret_cast<unsigned char*>(bytes.data());
+  ASSERT_EQ(encode_record(draft.input, data, bytes.size()), bytes.size());
+  set_record_sequence(data, 0x1122334455667788ull);
+  RecordView view;
+  RecordError error;
+  ASSERT_TRUE(decode_record(data, bytes.size(), view, error)) << error.what;
+  EXPECT_EQ(view.fixed.sequence, 0x1122334455667788ull);
+  EXPECT_EQ(view.fixed.status, 0xC0000022u);
+}
+
 }  // namespace
 }  // namespace hivewarden

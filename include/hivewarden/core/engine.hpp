@@ -39,7 +39,16 @@ struct EngineStats {
 struct EngineConfig {
   std::uint32_t context_capacity = 4096;
   Allocator allocator = default_allocator();
+  // True: a reporting pre-operation's context waits in the engine for complete() on the same
+  // thread. False: the host carries it itself (the driver, in Windows' CallContext, which pairs
+  // pre and post exactly): decide() keeps nothing and the host takes pending_outcome().
+  bool keeps_call_contexts = true;
 };
+
+// What complete() would return for an allowed, reporting decision whose operation succeeded,
+// made from the decision itself (its hits in `match`): for hosts that keep their own call context.
+// The same hits as the engine's own context keeps (the first 16), the same policy reference.
+PostOutcome pending_outcome(const Decision& decision, const MatchScratch& match, Operation op);
 
 class Engine {
  public:
@@ -107,6 +116,7 @@ class Engine {
   std::uint32_t* buckets_ = nullptr;  // per thread-hash: newest context first
   std::uint32_t context_capacity_ = 0;
   std::uint32_t free_head_ = 0;
+  bool keeps_call_contexts_ = true;
   mutable std::atomic_flag context_lock_ = ATOMIC_FLAG_INIT;
   std::atomic<std::uint32_t> outstanding_{0};
 

@@ -104,6 +104,10 @@ std::uint64_t record_size(const RecordInput& input);
 // Encodes into `out` (capacity bytes); returns the bytes written, 0 when it does not fit.
 std::uint32_t encode_record(const RecordInput& input, unsigned char* out, std::uint64_t capacity);
 
+// Numbers a record encoded earlier (a driver drafts it in the pre-operation and numbers it when
+// the post says the operation happened). `record` holds at least sizeof(RecordFixed) bytes.
+void set_record_sequence(unsigned char* record, std::uint64_t sequence);
+
 // A decoded record: the fixed fields, and views into the caller's bytes.
 struct RecordView {
   RecordFixed fixed;
