@@ -97,8 +97,12 @@ PolicyRef& PolicyRef::operator=(PolicyRef&& other) noexcept {
   }
   return *this;
 }
-const PolicyView& PolicyRef::view() const { return box_->view; }
-std::uint64_t PolicyRef::generation() const { return box_->generation; }
+const PolicyView& PolicyRef::view() const {
+  return box_->view;
+}
+std::uint64_t PolicyRef::generation() const {
+  return box_->generation;
+}
 void PolicyRef::reset() {
   release_box(box_);
   box_ = nullptr;
@@ -110,7 +114,8 @@ Engine::Engine(const EngineConfig& config)
   const std::uint32_t capacity =
       config.context_capacity == 0 || !keeps_call_contexts_ ? 1 : config.context_capacity;
   // Slots, then one bucket head per slot.
-  void* contexts = allocator_.allocate((sizeof(ContextSlot) + sizeof(std::uint32_t)) * capacity, allocator_.user);
+  void* contexts = allocator_.allocate((sizeof(ContextSlot) + sizeof(std::uint32_t)) * capacity,
+                                       allocator_.user);
   if (readers == nullptr || contexts == nullptr) {
     if (readers) allocator_.release(readers, allocator_.user);
     if (contexts) allocator_.release(contexts, allocator_.user);
@@ -185,7 +190,8 @@ PolicyRef Engine::prepare_policy(const void* data, std::uint64_t size, PolicyErr
     stat_rejected_.fetch_add(1, std::memory_order_relaxed);
     return ref;
   }
-  box->generation = generation_.fetch_add(1, std::memory_order_relaxed) + 1;  // one per prepared policy
+  box->generation =
+      generation_.fetch_add(1, std::memory_order_relaxed) + 1;  // one per prepared policy
   ref.box_ = box;
   return ref;
 }
@@ -200,7 +206,8 @@ bool Engine::install_prepared(const PolicyRef& policy) {
   const std::uint32_t old_parity = parity_.load(std::memory_order_seq_cst);
   parity_.store(old_parity ^ 1u, std::memory_order_seq_cst);
   for (std::uint32_t i = 0; i < kReaderSlotCount; ++i) {
-    while (readers_[i].count[old_parity].load(std::memory_order_seq_cst) != 0) platform::yield_now();
+    while (readers_[i].count[old_parity].load(std::memory_order_seq_cst) != 0)
+      platform::yield_now();
   }
   release_box(old);
   stat_swaps_.fetch_add(1, std::memory_order_relaxed);
@@ -253,7 +260,9 @@ Decision Engine::decide_with(const PolicyView& policy, const OperationRequest& r
 void Engine::lock_contexts() const {
   while (context_lock_.test_and_set(std::memory_order_acquire)) platform::yield_now();
 }
-void Engine::unlock_contexts() const { context_lock_.clear(std::memory_order_release); }
+void Engine::unlock_contexts() const {
+  context_lock_.clear(std::memory_order_release);
+}
 
 bool Engine::keep_context(const Decision& d, std::uint64_t thread_id, Operation op,
                           const MatchScratch& match, PolicyBox* box) {

@@ -8,7 +8,9 @@ namespace {
 
 constexpr bool kTextField[kRecordFieldCount] = {true, true, true, true, true, false, false, false};
 
-std::uint64_t align8(std::uint64_t n) { return (n + 7) & ~std::uint64_t{7}; }
+std::uint64_t align8(std::uint64_t n) {
+  return (n + 7) & ~std::uint64_t{7};
+}
 
 struct FieldBytes {
   const void* data;
@@ -84,30 +86,38 @@ std::string_view RecordView::bytes(RecordField field) const {
   return {reinterpret_cast<const char*>(base) + r.offset, r.length};
 }
 
-bool decode_record(const unsigned char* data, std::uint64_t size, RecordView& out, RecordError& error) {
+bool decode_record(const unsigned char* data, std::uint64_t size, RecordView& out,
+                   RecordError& error) {
   auto fail = [&](const char* what, std::uint64_t offset) {
     error = {what, offset};
     return false;
   };
-  if (data == nullptr || size < sizeof(RecordFixed)) return fail("record shorter than its fixed part", 0);
+  if (data == nullptr || size < sizeof(RecordFixed))
+    return fail("record shorter than its fixed part", 0);
   RecordFixed f;
   std::memcpy(&f, data, sizeof f);  // the bytes need not be aligned
-  if (f.magic != kNotificationMagic) return fail("bad magic: not a hivewarden notification", offsetof(RecordFixed, magic));
-  if (f.version != kNotificationVersion) return fail("unsupported notification version", offsetof(RecordFixed, version));
+  if (f.magic != kNotificationMagic)
+    return fail("bad magic: not a hivewarden notification", offsetof(RecordFixed, magic));
+  if (f.version != kNotificationVersion)
+    return fail("unsupported notification version", offsetof(RecordFixed, version));
   if (f.message_type != static_cast<std::uint16_t>(MessageType::kRegistryEventAsync) &&
       f.message_type != static_cast<std::uint16_t>(MessageType::kRegistryEventSync)) {
     return fail("unknown message type", offsetof(RecordFixed, message_type));
   }
-  if (f.size != size) return fail("record size does not match the bytes given", offsetof(RecordFixed, size));
-  if (f.fixed_size < sizeof(RecordFixed) || f.fixed_size > size) return fail("bad fixed-part size", offsetof(RecordFixed, fixed_size));
+  if (f.size != size)
+    return fail("record size does not match the bytes given", offsetof(RecordFixed, size));
+  if (f.fixed_size < sizeof(RecordFixed) || f.fixed_size > size)
+    return fail("bad fixed-part size", offsetof(RecordFixed, fixed_size));
   if ((f.flags & ~0xFu) != 0) return fail("unknown record flags", offsetof(RecordFixed, flags));
   for (std::uint32_t i = 0; i < kRecordFieldCount; ++i) {
     const RecordRef r = f.refs[i];
     const std::uint64_t at = offsetof(RecordFixed, refs) + i * sizeof(RecordRef);
-    if (r.offset < f.fixed_size || r.offset > size || r.length > size - r.offset) return fail("field outside the record", at);
+    if (r.offset < f.fixed_size || r.offset > size || r.length > size - r.offset)
+      return fail("field outside the record", at);
     if (kTextField[i] && r.length % 2 != 0) return fail("text field of odd length", at);
   }
-  if (f.refs[kFieldHashes].length != std::uint64_t{f.hash_count} * 16) return fail("hash count does not match the hashes", offsetof(RecordFixed, hash_count));
+  if (f.refs[kFieldHashes].length != std::uint64_t{f.hash_count} * 16)
+    return fail("hash count does not match the hashes", offsetof(RecordFixed, hash_count));
   out.fixed = f;
   out.base = data;
   return true;

@@ -133,19 +133,74 @@ TranslateStatus translate_post(std::uint32_t cls, const void* argument2, PostOpe
   }
   if (argument2 == nullptr) return TranslateStatus::kBadArgument;
   const auto& info = *static_cast<const RegPostOperationInformation*>(argument2);
-  out.success = info.Status >= 0;  // NT_SUCCESS
-  out.pre_information = info.PreInformation;
+  out.success = info.Status == 0;
+  out.call_context = info.CallContext;
   return TranslateStatus::kOk;
 }
 
-TranslateStatus translate_completed(const PostOperation& post, const KeySource& keys,
-                                    const CanonicalOptions& options, TranslateScratch& scratch,
-                                    OperationRequest& out) {
-  const KeySource names_only{keys.name_of, nullptr, keys.context};
-  const TranslateStatus s = translate_pre(traits(post.op).pre_class, post.pre_information,
-                                          names_only, options, scratch, out);
-  if (s == TranslateStatus::kOk && out.op == Operation::kRenameKey) out.key = nullptr;
-  return s;
+namespace {
+
+template <typename Info>
+void** field_of(void* argument2) {
+  return &static_cast<Info*>(argument2)->CallContext;
+}
+
+template <typename Info>
+void* object_of(const void* argument2) {
+  return static_cast<const Info*>(argument2)->Object;
+}
+
+}  // namespace
+
+void** call_context_field(std::uint32_t cls, void* argument2) {
+  Operation op;
+  if (argument2 == nullptr || !operation_by_pre_class(cls, op)) return nullptr;
+  switch (op) {
+    case Operation::kCreateKey:
+      return field_of<RegCreateKeyInformationV1>(argument2);
+    case Operation::kDeleteKey:
+      return field_of<RegDeleteKeyInformation>(argument2);
+    case Operation::kSetValue:
+      return field_of<RegSetValueKeyInformation>(argument2);
+    case Operation::kDeleteValue:
+      return field_of<RegDeleteValueKeyInformation>(argument2);
+    case Operation::kQueryValue:
+      return field_of<RegQueryValueKeyInformation>(argument2);
+    case Operation::kRenameKey:
+      return field_of<RegRenameKeyInformation>(argument2);
+    case Operation::kRestoreKey:
+      return field_of<RegRestoreKeyInformation>(argument2);
+    case Operation::kReplaceKey:
+      return field_of<RegReplaceKeyInformation>(argument2);
+  }
+  return nullptr;
+}
+
+void* key_object(std::uint32_t cls, const void* argument2) {
+  Operation op;
+  if (argument2 == nullptr || !operation_by_pre_class(cls, op)) return nullptr;
+  switch (op) {
+    case Operation::kCreateKey: {
+      const auto& info = *static_cast<const RegCreateKeyInformationV1*>(argument2);
+      const std::u16string_view name = view_of(info.CompleteName);
+      return !name.empty() && name[0] == u'\\' ? nullptr : info.RootObject;
+    }
+    case Operation::kDeleteKey:
+      return object_of<RegDeleteKeyInformation>(argument2);
+    case Operation::kSetValue:
+      return object_of<RegSetValueKeyInformation>(argument2);
+    case Operation::kDeleteValue:
+      return object_of<RegDeleteValueKeyInformation>(argument2);
+    case Operation::kQueryValue:
+      return object_of<RegQueryValueKeyInformation>(argument2);
+    case Operation::kRenameKey:
+      return object_of<RegRenameKeyInformation>(argument2);
+    case Operation::kRestoreKey:
+      return object_of<RegRestoreKeyInformation>(argument2);
+    case Operation::kReplaceKey:
+      return object_of<RegReplaceKeyInformation>(argument2);
+  }
+  return nullptr;
 }
 
 }  // namespace hivewarden::win

@@ -5,9 +5,9 @@
 #include <memory>
 #include <string>
 
+#include "../support/test_policy.hpp"
 #include "hivewarden/core/engine.hpp"
 #include "hivewarden/core/report.hpp"
-#include "../support/test_policy.hpp"
 
 namespace hivewarden {
 namespace {
@@ -147,7 +147,8 @@ TEST_F(Report, AHostCarriedOutcomeEqualsTheEnginesOwnContext) {
   EXPECT_EQ(a.input.hash_count, b.input.hash_count);
   EXPECT_EQ(std::memcmp(a.hashes, b.hashes, sizeof a.hashes), 0);
   // A denial or an unwatched operation carries nothing.
-  const Decision denied = carrier.decide(request(Operation::kDeleteKey, u"HKLM\SOFTWARE\Guarded"), *scratch_);
+  const Decision denied =
+      carrier.decide(request(Operation::kDeleteKey, u"HKLM\SOFTWARE\Guarded"), *scratch_);
   ASSERT_EQ(denied.verdict, Verdict::kDeny);
   EXPECT_FALSE(pending_outcome(denied, scratch_->match, Operation::kDeleteKey).found);
 }

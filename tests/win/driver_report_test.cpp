@@ -1,7 +1,8 @@
-// What the driver does with a callback, end to end on Linux: translate it (translate_pre /
-// translate_completed), decide it with the engine, and draft its record with the core's one
-// report step. The driver used to build its own records: denials without client hashes and
-// completions without names. These tests pin what its records carry now.
+// What the driver does with a callback, end to end on Linux: translate it (translate_pre),
+// decide it with the engine, and draft its record with the core's one report step; an allowed
+// operation's record is drafted in the pre-operation and carried to the post in CallContext. The
+// driver used to build its own records: denials without client hashes and completions without
+// names. These tests pin what its records carry now.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -92,7 +93,11 @@ TEST_F(DriverReport, ADenialNamesTheKeyAndEachClientOnce) {
   EXPECT_EQ(view.bytes(kFieldHashes).size(), 32u);
 }
 
-TEST_F(DriverReport, ACompletedOperationIsNamedAndCarriesItsClients) {
+TEST_F(DriverReport, ACompletedOperationIsNamedAndCarriesItsClientsAndData) {
+  EngineConfig config;
+  config.keeps_call_contexts = false;  // as the driver runs it
+  Engine engine(config);
+  ASSERT_TRUE(test::install(engine, *policy_));
   std::u16string value = u"Run";
   UnicodeString name{6, 6, value.data()};
   std::uint32_t data = 7;
@@ -103,26 +108,26 @@ TEST_F(DriverReport, ACompletedOperationIsNamedAndCarriesItsClients) {
             TranslateStatus::kOk);
   request.process.pid = 1234;
   request.thread_id = 9;
-  const Decision decision = engine_.decide(request, *decision_);
+  const Decision decision = engine.decide(request, *decision_);
   ASSERT_EQ(decision.verdict, Verdict::kAllow);
-  ASSERT_TRUE(decision.context_kept);
-  // The post: its own structure, pointing back at the pre-operation's.
-  RegPostOperationInformation info{&watched_, 0, &set, 0, nullptr, nullptr, nullptr};
+  ASSERT_FALSE(decision.context_kept);
+  // Drafted in the pre, where the names and the new data are at hand; the post only numbers it.
+  ASSERT_TRUE(draft_completion(request, pending_outcome(decision, decision_->match, request.op),
+                               ValueBefore{}, *draft_));
+  void** field = call_context_field(notify_class::kPreSetValueKey, &set);
+  ASSERT_NE(field, nullptr);
+  *field = draft_.get();
+  RegPostOperationInformation info{&watched_, 0, &set, 0, set.CallContext, nullptr, nullptr};
   PostOperation post;
   ASSERT_EQ(translate_post(notify_class::kPostSetValueKey, &info, post), TranslateStatus::kOk);
-  const PostOutcome outcome = engine_.complete(9, post.op, post.success);
-  ASSERT_TRUE(outcome.found);
-  OperationRequest completed;
-  ASSERT_EQ(
-      translate_completed(post, kernel_.names_only(), CanonicalOptions{}, *translate_, completed),
-      TranslateStatus::kOk);
-  completed.process.pid = 1234;
-  completed.thread_id = 9;
-  ASSERT_TRUE(draft_completion(completed, outcome, ValueBefore{}, *draft_));
-  const RecordView view = sent(*draft_);
+  ASSERT_TRUE(post.success);
+  ASSERT_EQ(post.call_context, draft_.get());
+  const RecordView view = sent(*static_cast<RecordDraft*>(post.call_context));
   EXPECT_EQ(view.fixed.operation, notify_class::kPreSetValueKey);
   EXPECT_EQ(view.fixed.status, 0u);
   EXPECT_EQ(view.fixed.flags & record_flag::kDenied, 0u);
+  EXPECT_NE(view.fixed.flags & record_flag::kHasDataAfter, 0u);
+  EXPECT_EQ(view.bytes(kFieldDataAfter), std::string_view("\x07\0\0\0", 4));
   EXPECT_EQ(field_text(view, kFieldKeyName), u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched");
   EXPECT_EQ(field_text(view, kFieldValueName), u"Run");
   EXPECT_EQ(view.fixed.hash_count, 1u);

@@ -268,70 +268,56 @@ TEST_F(Translate, ClassesHivewardenDoesNotHandleAreIgnored) {
   EXPECT_EQ(pre(0xFFFFFFFFu, nullptr), TranslateStatus::kIgnored);
 }
 
-TEST_F(Translate, PostOperationsCarryTheirOutcomeAndPreInformation) {
-  int pre_info = 0;
+TEST_F(Translate, OnlyStatusSuccessMeansThePostOperationHappened) {
+  int context = 0;
   PostOperation post;
-  RegPostOperationInformation info{&key_object, 0, &pre_info, 0, nullptr, nullptr, nullptr};
+  RegPostOperationInformation info{&key_object, 0, nullptr, 0, &context, nullptr, nullptr};
   ASSERT_EQ(translate_post(notify_class::kPostSetValueKey, &info, post), TranslateStatus::kOk);
   EXPECT_EQ(post.op, Operation::kSetValue);
   EXPECT_TRUE(post.success);
-  EXPECT_EQ(post.pre_information, &pre_info);
+  EXPECT_EQ(post.call_context, &context);
   info.Status = static_cast<std::int32_t>(0xC0000022u);
   ASSERT_EQ(translate_post(notify_class::kPostCreateKeyEx, &info, post), TranslateStatus::kOk);
   EXPECT_EQ(post.op, Operation::kCreateKey);
   EXPECT_FALSE(post.success);
-  info.Status = 0x40000000;  // an informational status is still a success
+  // NT_SUCCESS is not enough: a create that hit a symbolic link returns STATUS_REPARSE and
+  // is retried under the link's target; the key named in the pre was not created.
+  info.Status = 0x104;  // STATUS_REPARSE
+  ASSERT_EQ(translate_post(notify_class::kPostCreateKeyEx, &info, post), TranslateStatus::kOk);
+  EXPECT_FALSE(post.success);
+  info.Status = 0x40000000;  // an informational status
   ASSERT_EQ(translate_post(notify_class::kPostDeleteKey, &info, post), TranslateStatus::kOk);
-  EXPECT_TRUE(post.success);
+  EXPECT_FALSE(post.success);
   EXPECT_EQ(translate_post(notify_class::kPreSetValueKey, &info, post), TranslateStatus::kIgnored);
   EXPECT_EQ(translate_post(notify_class::kPostSetValueKey, nullptr, post),
             TranslateStatus::kBadArgument);
 }
 
-TEST_F(Translate, ACompletedOperationIsNamedFromItsPreInformation) {
-  std::u16string value = u"DisableAntiSpyware";
-  UnicodeString name = us(value);
-  std::uint32_t data = 1;
-  RegSetValueKeyInformation set{&key_object, &name, 0, 4, &data, 4, nullptr, nullptr, nullptr};
-  RegPostOperationInformation info{&key_object, 0, &set, 0, nullptr, nullptr, nullptr};
-  PostOperation post;
-  ASSERT_EQ(translate_post(notify_class::kPostSetValueKey, &info, post), TranslateStatus::kOk);
-  ASSERT_EQ(translate_completed(post, kernel.source(), options, *scratch, r), TranslateStatus::kOk);
-  EXPECT_EQ(r.op, Operation::kSetValue);
-  EXPECT_EQ(text(r.key), kDefender);
-  EXPECT_EQ(r.value, u"DisableAntiSpyware");
-  // A created key exists by now: the post does not ask (nor pay for a lookup).
-  std::u16string abs = u"\\REGISTRY\\MACHINE\\SOFTWARE\\Existing";
-  UnicodeString create_name = us(abs);
+// The pre-operation leaves its context in the structure's own CallContext field, whose place
+// differs per class; the post gets it back from REG_POST_OPERATION_INFORMATION.CallContext.
+TEST_F(Translate, EveryClassHasItsCallContextField) {
   RegCreateKeyInformationV1 create{};
-  create.CompleteName = &create_name;
-  info.PreInformation = &create;
-  ASSERT_EQ(translate_post(notify_class::kPostCreateKeyEx, &info, post), TranslateStatus::kOk);
-  ASSERT_EQ(translate_completed(post, kernel.source(), options, *scratch, r), TranslateStatus::kOk);
-  EXPECT_EQ(text(r.key), abs);
-  EXPECT_EQ(kernel.exists_calls, 0);
-  // Without its pre-information a post names nothing, but says which operation it was.
-  info.PreInformation = nullptr;
-  ASSERT_EQ(translate_post(notify_class::kPostDeleteKey, &info, post), TranslateStatus::kOk);
-  EXPECT_EQ(translate_completed(post, kernel.source(), options, *scratch, r),
-            TranslateStatus::kBadArgument);
-  EXPECT_EQ(r.op, Operation::kDeleteKey);
-  EXPECT_EQ(r.key, nullptr);
-}
-
-TEST_F(Translate, ACompletedRenameKeepsOnlyItsTarget) {
-  // After the rename, the key object answers to its new name.
-  kernel.names[&key_object] = u"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Moved";
-  std::u16string nn = u"Moved";
-  UnicodeString new_name = us(nn);
-  RegRenameKeyInformation ren{&key_object, &new_name, nullptr, nullptr, nullptr};
-  RegPostOperationInformation info{&key_object, 0, &ren, 0, nullptr, nullptr, nullptr};
-  PostOperation post;
-  ASSERT_EQ(translate_post(notify_class::kPostRenameKey, &info, post), TranslateStatus::kOk);
-  ASSERT_EQ(translate_completed(post, kernel.source(), options, *scratch, r), TranslateStatus::kOk);
-  EXPECT_EQ(r.op, Operation::kRenameKey);
-  EXPECT_EQ(r.key, nullptr);  // not the new name passed off as the old one
-  EXPECT_EQ(text(r.new_key), u"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Moved");
+  RegDeleteKeyInformation del{};
+  RegSetValueKeyInformation set{};
+  RegDeleteValueKeyInformation delv{};
+  RegQueryValueKeyInformation query{};
+  RegRenameKeyInformation ren{};
+  RegRestoreKeyInformation restore{};
+  RegReplaceKeyInformation replace{};
+  EXPECT_EQ(call_context_field(notify_class::kPreCreateKeyEx, &create), &create.CallContext);
+  EXPECT_EQ(call_context_field(notify_class::kPreDeleteKey, &del), &del.CallContext);
+  EXPECT_EQ(call_context_field(notify_class::kPreSetValueKey, &set), &set.CallContext);
+  EXPECT_EQ(call_context_field(notify_class::kPreDeleteValueKey, &delv), &delv.CallContext);
+  EXPECT_EQ(call_context_field(notify_class::kPreQueryValueKey, &query), &query.CallContext);
+  EXPECT_EQ(call_context_field(notify_class::kPreRenameKey, &ren), &ren.CallContext);
+  EXPECT_EQ(call_context_field(notify_class::kPreRestoreKey, &restore), &restore.CallContext);
+  EXPECT_EQ(call_context_field(notify_class::kPreReplaceKey, &replace), &replace.CallContext);
+  EXPECT_EQ(call_context_field(notify_class::kPostSetValueKey, &set), nullptr);
+  EXPECT_EQ(call_context_field(0x03 /* RegNtPreSetInformationKey */, &set), nullptr);
+  EXPECT_EQ(call_context_field(notify_class::kPreSetValueKey, nullptr), nullptr);
+  set.Object = &key_object;
+  EXPECT_EQ(win::key_object(notify_class::kPreSetValueKey, &set), &key_object);
+  EXPECT_EQ(win::key_object(notify_class::kPostSetValueKey, &set), nullptr);
 }
 
 TEST_F(Translate, OddByteLengthIsCutToWholeUnits) {

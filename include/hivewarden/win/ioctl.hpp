@@ -22,7 +22,9 @@ constexpr std::uint32_t ctl_code(std::uint32_t function, std::uint32_t access) {
   return (0x22u << 16) | (access << 14) | (function << 2);
 }
 // The access bits an IOCTL code asks for.
-constexpr std::uint32_t ioctl_access(std::uint32_t code) { return (code >> 14) & 0x3u; }
+constexpr std::uint32_t ioctl_access(std::uint32_t code) {
+  return (code >> 14) & 0x3u;
+}
 
 // Input: a compiled policy blob of at most kMaxPolicyBytes. Validated before the swap; the old
 // policy stays on failure (STATUS_INVALID_PARAMETER, or STATUS_INVALID_BUFFER_SIZE when too big).
@@ -49,19 +51,19 @@ inline constexpr std::uint32_t kMaxPolicyBytes = 64u << 20;
 struct DriverCounters {
   std::uint32_t size = sizeof(DriverCounters);  // grows at the end only
   std::uint32_t consumer_connected = 0;
-  std::uint64_t decisions = 0;              // operations of SPEC §1 decided
-  std::uint64_t denials = 0;                // of those, denied by the policy
+  std::uint64_t decisions = 0;                // operations of SPEC §1 decided
+  std::uint64_t denials = 0;                  // of those, denied by the policy
   std::uint64_t undecided_writes_denied = 0;  // writes that could not be decided: denied
   std::uint64_t undecided_reads_allowed = 0;  // reads that could not be decided: let through
-  std::uint64_t records_sent = 0;           // records handed to the consumer
-  std::uint64_t records_dropped = 0;        // queue full (oldest dropped) or no memory
-  std::uint64_t sync_timeouts = 0;          // sync records the consumer did not acknowledge in time
-  std::uint64_t queued_records = 0;         // now
-  std::uint64_t queued_bytes = 0;           // now
+  std::uint64_t records_sent = 0;             // records handed to the consumer
+  std::uint64_t records_dropped = 0;          // queue full (oldest dropped) or no memory
+  std::uint64_t sync_timeouts = 0;   // sync records the consumer did not acknowledge in time
+  std::uint64_t queued_records = 0;  // now
+  std::uint64_t queued_bytes = 0;    // now
   std::uint64_t policy_swaps = 0;
-  std::uint64_t policy_rejected = 0;        // corrupt, too big or no memory: the old one stayed
+  std::uint64_t policy_rejected = 0;            // corrupt, too big or no memory: the old one stayed
   std::uint64_t call_contexts_outstanding = 0;  // pre-operations waiting for their post
-  std::uint64_t process_entries = 0;        // processes with flags set by the service, now
+  std::uint64_t process_entries = 0;            // processes with flags set by the service, now
 };
 
 struct ProcessFlagsRequest {

@@ -46,24 +46,24 @@ TranslateStatus translate_pre(std::uint32_t notify_class, const void* argument2,
                               TranslateScratch& scratch, OperationRequest& out);
 
 // What a post-operation (REG_POST_OPERATION_INFORMATION) says: which operation, whether it
-// happened, and the pre-operation's structure (translate it with its pre class for the names).
+// happened, and the CallContext its pre-operation left (Windows copies the pre structure's
+// CallContext field into the post's: that, not the thread, pairs a post with its pre).
 struct PostOperation {
   Operation op = Operation::kCreateKey;
-  bool success = false;  // NT_SUCCESS(Status): only then did the operation happen
-  const void* pre_information = nullptr;
+  bool success = false;  // Status == STATUS_SUCCESS exactly: STATUS_REPARSE and friends are not
+  void* call_context = nullptr;
 };
 
 TranslateStatus translate_post(std::uint32_t notify_class, const void* argument2,
                                PostOperation& out);
 
-// The request of an operation that happened, for its record: the post's pre-information
-// translated again (the driver keeps no names between pre and post; SPEC §11's capture in the
-// pre-operation is to come). A create is not asked whether it exists (it does now). A renamed
-// key's object already answers to its new name, so a rename keeps only its target (new_key)
-// and leaves `key` null rather than report the new name as the old one.
-TranslateStatus translate_completed(const PostOperation& post, const KeySource& keys,
-                                    const CanonicalOptions& options, TranslateScratch& scratch,
-                                    OperationRequest& out);
+// The CallContext field of a SPEC §1 pre-operation's structure (null for any other class or a
+// null structure): the driver stores its per-call context there for the post-operation.
+void** call_context_field(std::uint32_t notify_class, void* argument2);
+
+// The key object a SPEC §1 pre-operation names (a create's root object when its name is
+// relative; null for an absolute create, another class, or a null structure).
+void* key_object(std::uint32_t notify_class, const void* argument2);
 
 // A UNICODE_STRING as a view (Length is in bytes; an odd length drops its last byte).
 std::u16string_view view_of(const UnicodeString* s);

@@ -1,5 +1,7 @@
-// The working memory of registry callbacks: a few slots made at load, taken without a lock, and a
-// temporary allocation when all are busy (the decision path itself allocates nothing).
+// The working memory of registry callbacks: a fixed set of slots made at load. A call never
+// allocates its scratch: a write waits (without spinning) for a slot, a read takes one only if
+// one is free at once — a read may be this driver's own nested query (the old value it reads
+// for a record) made while its thread holds a slot, and must not wait on itself.
 #include <new>
 
 #include "driver_internal.hpp"
@@ -7,44 +9,54 @@
 namespace hivewarden::driver {
 namespace {
 
-constexpr int kSlots = 8;
+constexpr LONG kSlots = 8;
+constexpr LONGLONG kSlotWait100ns = -10LL * 1000 * 1000 * 2;  // two seconds, relative
+
 CallScratch* g_slots[kSlots] = {};
 volatile LONG g_busy[kSlots] = {};
-
-CallScratch* allocate_one() {
-  void* memory = ExAllocatePoolWithTag(PagedPool, sizeof(CallScratch), kTag);
-  return memory != nullptr ? new (memory) CallScratch : nullptr;
-}
+KSEMAPHORE g_free_slots;  // counts the slots not taken
 
 }  // namespace
 
-void allocate_scratch_slots() {
-  for (CallScratch*& slot : g_slots) slot = allocate_one();  // a missing one is made per call
+bool allocate_scratch_slots() {
+  for (CallScratch*& slot : g_slots) {
+    void* memory = pool_allocate_paged(sizeof(CallScratch));
+    if (memory == nullptr) return false;
+    slot = new (memory) CallScratch;
+  }
+  KeInitializeSemaphore(&g_free_slots, kSlots, kSlots);
+  return true;
 }
 
 void free_scratch_slots() {
   for (CallScratch*& slot : g_slots) {
-    if (slot != nullptr) ExFreePoolWithTag(slot, kTag);
+    pool_free(slot);
     slot = nullptr;
   }
 }
 
-CallScratch* acquire_scratch(int& slot) {
-  for (int i = 0; i < kSlots; ++i) {
-    if (g_slots[i] != nullptr && InterlockedCompareExchange(&g_busy[i], 1, 0) == 0) {
-      slot = i;
-      return g_slots[i];
+CallScratch* acquire_scratch(bool wait) {
+  LARGE_INTEGER timeout;
+  timeout.QuadPart = wait ? kSlotWait100ns : 0;
+  if (KeWaitForSingleObject(&g_free_slots, Executive, KernelMode, FALSE, &timeout) !=
+      STATUS_SUCCESS) {
+    return nullptr;
+  }
+  // The semaphore let this thread in, so one slot is free for it.
+  for (;;) {
+    for (LONG i = 0; i < kSlots; ++i) {
+      if (InterlockedCompareExchange(&g_busy[i], 1, 0) == 0) return g_slots[i];
     }
   }
-  slot = -1;
-  return allocate_one();
 }
 
-void release_scratch(CallScratch* scratch, int slot) {
-  if (slot >= 0) {
-    InterlockedExchange(&g_busy[slot], 0);
-  } else if (scratch != nullptr) {
-    ExFreePoolWithTag(scratch, kTag);
+void release_scratch(CallScratch* scratch) {
+  for (LONG i = 0; i < kSlots; ++i) {
+    if (g_slots[i] == scratch) {
+      InterlockedExchange(&g_busy[i], 0);
+      KeReleaseSemaphore(&g_free_slots, IO_NO_INCREMENT, 1, FALSE);
+      return;
+    }
   }
 }
 

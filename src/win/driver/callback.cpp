@@ -1,7 +1,10 @@
 // The registry callback (CmRegisterCallbackEx), its pre- and post-operation side by side. Each
-// operation of SPEC §1 is translated once into the core's OperationRequest (its key canonical),
-// decided by the engine, and reported through the core's one report step (draft_denial,
-// draft_completion): the driver only sends what those draft.
+// operation of SPEC §1 is translated once into the core's OperationRequest (its key canonical with
+// the machine's control set), decided by the engine, and reported through the core's one report
+// step: a denial's record is sent before the call returns; an allowed, watched operation's record
+// is drafted in the pre (names and values at hand) and carried in Windows' CallContext to the
+// post, which sends it only if the operation returned STATUS_SUCCESS. What cannot be decided is
+// denied if it is a write and let through if a read, and counted (SPEC §11).
 #include "driver_internal.hpp"
 
 namespace hivewarden::driver {
@@ -10,16 +13,15 @@ namespace {
 using GetKeyObjectIdEx = NTSTATUS(NTAPI*)(PLARGE_INTEGER, PVOID, PULONG_PTR, PCUNICODE_STRING*,
                                           ULONG);
 using ReleaseKeyObjectIdEx = VOID(NTAPI*)(PCUNICODE_STRING);
-using LocateImageName = NTSTATUS(NTAPI*)(PEPROCESS, PUNICODE_STRING*);
 
 LARGE_INTEGER g_cookie{};
+// Set once CmRegisterCallbackEx has returned and written the cookie: a callback that runs
+// before (registration races the first operations) cannot name keys, so decides nothing.
+volatile LONG g_ready = 0;
+bool g_registered = false;
 GetKeyObjectIdEx g_get_name = nullptr;
 ReleaseKeyObjectIdEx g_release_name = nullptr;
-LocateImageName g_image_name = nullptr;
-bool g_callback_registered = false, g_thread_notify = false;
-// Operations let through undecided: no scratch memory, no key name, a malformed structure, a
-// name outside the registry's roots.
-volatile LONG64 g_undecided = 0;
+volatile LONG64 g_decisions = 0, g_denials = 0, g_undecided_writes = 0, g_undecided_reads = 0;
 
 // --- key names ----------------------------------------------------------------------------------
 // The names CmCallbackGetKeyObjectIDEx gave during one callback, released when it ends.
@@ -53,122 +55,123 @@ bool key_exists(void*, std::u16string_view full) {
   return true;
 }
 
-// CurrentControlSet as the policy in force says (a rename's new name may be it). SPEC §11 wants
-// the machine's own Select\Current here; until then this is what the engine used before.
-CanonicalOptions canonical_options() {
-  CanonicalOptions options;
-  const PolicyRef policy = g_engine->current_policy();
-  if (policy) options.control_set = policy.view().control_set();
-  return options;
+// --- what cannot be decided ---------------------------------------------------------------------
+bool is_write(Operation op) {
+  return op != Operation::kQueryValue;
 }
 
-// --- the calling process ------------------------------------------------------------------------
-void fill_caller(OperationRequest& request) {
-  const auto pid = reinterpret_cast<ULONG_PTR>(PsGetCurrentProcessId());
-  request.process.pid = static_cast<std::uint32_t>(pid);
-  request.process.creation_time =
-      static_cast<std::uint64_t>(PsGetProcessCreateTimeQuadPart(PsGetCurrentProcess()));
-  request.thread_id = reinterpret_cast<std::uint64_t>(PsGetCurrentThreadId());
+NTSTATUS undecided(Operation op) {
+  if (is_write(op)) {
+    InterlockedIncrement64(&g_undecided_writes);
+    return STATUS_ACCESS_DENIED;
+  }
+  InterlockedIncrement64(&g_undecided_reads);
+  return STATUS_SUCCESS;
 }
 
-// The image path of the calling process (SeLocateProcessImageName allocates it: freed here).
-struct CallerImage {
-  PUNICODE_STRING image = nullptr;
-  ~CallerImage() {
-    if (image != nullptr) ExFreePool(image);
+// --- records ------------------------------------------------------------------------------------
+enum class Drafted { kNothing, kRecord, kNoMemory };
+
+// What the record says beyond the request: a value larger than was captured keeps its full size.
+void note_full_sizes(const OperationRequest& request, const ValueBefore& before,
+                     std::uint32_t old_size, std::uint32_t new_size, RecordDraft& draft) {
+  if (before.known) draft.input.value_size_before = old_size;
+  if (request.op == Operation::kSetValue && !request.has_data && new_size > request.data.size()) {
+    draft.input.flags |= record_flag::kHasDataAfter;
+    draft.input.value_type_after = request.type;
+    draft.input.value_size_after = new_size;
+    draft.input.data_after = request.data;
   }
-  std::u16string_view locate(std::uint32_t pid) {
-    if (pid == 4) return u"System";
-    if (g_image_name == nullptr || !NT_SUCCESS(g_image_name(PsGetCurrentProcess(), &image)) ||
-        image == nullptr) {
-      return {};
-    }
-    return std::u16string_view(reinterpret_cast<const char16_t*>(image->Buffer), image->Length / 2);
+}
+
+// The decision's record, encoded now into `record` (the names and values live only during
+// this call): a denial's to send, an allowed operation's to keep for its post.
+Drafted draft_record(std::uint32_t cls, const void* argument2, const OperationRequest& request,
+                     const Decision& decision, std::uint32_t new_size, CallScratch& scratch,
+                     QueuedRecord*& record) {
+  ValueBefore before;
+  std::uint32_t old_size = 0;
+  if (decision.capture_old_value) {
+    before = read_old_value(win::key_object(cls, argument2), request.value, scratch, old_size);
   }
-};
+  const bool drafted =
+      decision.verdict == Verdict::kDeny
+          ? draft_denial(request, decision, scratch.decision.match, before, scratch.draft)
+          : draft_completion(request, pending_outcome(decision, scratch.decision.match, request.op),
+                             before, scratch.draft);
+  if (!drafted) return Drafted::kNothing;
+  note_full_sizes(request, before, old_size, new_size, scratch.draft);
+  record = encode_record_for_queue(scratch.draft);
+  return record != nullptr ? Drafted::kRecord : Drafted::kNoMemory;
+}
 
 // --- pre-operation ------------------------------------------------------------------------------
-// Decides a translated request; a denial sends the record draft_denial makes of it.
-NTSTATUS decide(OperationRequest& request, CallScratch& scratch) {
-  // The new data stays out of the request: REG_SET_VALUE_KEY_INFORMATION.Data may be the
-  // caller's user-mode buffer, which this build cannot read safely (no SEH under mingw). Capturing
-  // it, bounded, is part of SPEC §11; until then data conditions (§10) do not hold here, as before.
-  request.has_data = false;
-  request.data = {};
-  CallerImage image;
-  request.process.image = image.locate(request.process.pid);
-  const Decision decision = g_engine->decide(request, scratch.decision);
-  if (decision.verdict != Verdict::kDeny) return STATUS_SUCCESS;
-  if (draft_denial(request, decision, scratch.decision.match, ValueBefore{}, scratch.draft)) {
-    send_record(scratch.draft);
+NTSTATUS decide(std::uint32_t cls, const void* argument2, Operation op, CallScratch& scratch,
+                QueuedRecord*& record) {
+  NameHolder names;
+  Caller caller;
+  OperationRequest request;
+  const win::KeySource keys{&name_of, &key_exists, &names};
+  CanonicalOptions options;
+  options.control_set = machine_control_set();
+  switch (win::translate_pre(cls, argument2, keys, options, scratch.translate, request)) {
+    case win::TranslateStatus::kOk:
+      break;
+    case win::TranslateStatus::kTooLong:
+      return STATUS_ACCESS_DENIED;  // no such name can exist: fail closed
+    case win::TranslateStatus::kIgnored:
+      return STATUS_SUCCESS;
+    case win::TranslateStatus::kNoName:
+    case win::TranslateStatus::kBadArgument:
+    case win::TranslateStatus::kUnknownRoot:
+      return undecided(op);
   }
-  return STATUS_ACCESS_DENIED;
+  std::uint32_t new_size = 0;
+  if (!caller.identify(request) || !capture_new_data(cls, argument2, scratch, request, new_size)) {
+    return undecided(op);
+  }
+  const Decision decision = g_engine->decide(request, scratch.decision);
+  InterlockedIncrement64(&g_decisions);
+  const bool denied = decision.verdict == Verdict::kDeny;
+  if (denied) InterlockedIncrement64(&g_denials);
+  // A watched write whose record cannot be made is not let through unreported.
+  if (consumer_connected() &&
+      draft_record(cls, argument2, request, decision, new_size, scratch, record) ==
+          Drafted::kNoMemory &&
+      !denied) {
+    return undecided(op);
+  }
+  return denied ? STATUS_ACCESS_DENIED : STATUS_SUCCESS;
 }
 
-NTSTATUS pre_operation(std::uint32_t cls, const void* argument2) {
-  int slot = -1;
-  CallScratch* scratch = acquire_scratch(slot);
-  if (scratch == nullptr) {  // no memory: the operation goes on, unchecked, and is counted
-    InterlockedIncrement64(&g_undecided);
-    return STATUS_SUCCESS;
+NTSTATUS pre_operation(std::uint32_t cls, Operation op, void* argument2) {
+  if (argument2 == nullptr || InterlockedCompareExchange(&g_ready, 0, 0) == 0) return undecided(op);
+  CallScratch* scratch = acquire_scratch(is_write(op));
+  if (scratch == nullptr) return undecided(op);
+  QueuedRecord* record = nullptr;
+  const NTSTATUS result = decide(cls, argument2, op, *scratch, record);
+  release_scratch(scratch);  // before a sync record's wait: others may decide meanwhile
+  if (record == nullptr) return result;
+  if (result == STATUS_ACCESS_DENIED) {
+    send_record(record);
+  } else if (void** field = win::call_context_field(cls, argument2);
+             result == STATUS_SUCCESS && field != nullptr) {
+    keep_for_post(field, record);
+  } else {
+    free_queued_record(record);
   }
-  NTSTATUS result = STATUS_SUCCESS;
-  {
-    NameHolder names;
-    OperationRequest request;
-    const win::KeySource keys{&name_of, &key_exists, &names};
-    switch (win::translate_pre(cls, argument2, keys, canonical_options(), scratch->translate,
-                               request)) {
-      case win::TranslateStatus::kOk:
-        fill_caller(request);
-        result = decide(request, *scratch);
-        break;
-      case win::TranslateStatus::kTooLong:
-        result = STATUS_ACCESS_DENIED;  // no such name can exist: fail closed
-        break;
-      case win::TranslateStatus::kIgnored:
-        break;
-      case win::TranslateStatus::kNoName:
-      case win::TranslateStatus::kBadArgument:
-      case win::TranslateStatus::kUnknownRoot:
-        InterlockedIncrement64(&g_undecided);
-        break;
-    }
-  }
-  release_scratch(scratch, slot);
   return result;
 }
 
 // --- post-operation -----------------------------------------------------------------------------
-// The record of an operation that happened, drafted by draft_completion from the engine's call
-// context (its rules and clients) and the operation's request. The request is translated again
-// from the post's PreInformation rather than carried from the pre-operation: carrying it would
-// keep a second pre-to-post state beside the engine's contexts (per-thread, sized for names) and
-// is what SPEC §11's CallContext pairing is to do properly. Re-translating costs a name lookup
-// and a canonicalisation, paid only when a record is sent; a rename's old name is gone by then
-// (translate_completed leaves it out), and a name that cannot be had leaves the record without
-// names, as every post record was before.
 void post_operation(const win::PostOperation& post) {
-  const auto thread = reinterpret_cast<std::uint64_t>(PsGetCurrentThreadId());
-  const PostOutcome outcome = g_engine->complete(thread, post.op, post.success);
-  if (!outcome.found || outcome.notify == NotifyMode::kNone) return;
-  int slot = -1;
-  CallScratch* scratch = acquire_scratch(slot);
-  if (scratch == nullptr) return;  // no memory: the record is lost (the queue counts drops)
-  {
-    NameHolder names;
-    OperationRequest request;
-    const win::KeySource keys{&name_of, nullptr, &names};
-    win::translate_completed(post, keys, canonical_options(), scratch->translate, request);
-    request.op = post.op;
-    request.has_data = false;  // see decide(): the new data is not read yet
-    request.data = {};
-    fill_caller(request);
-    if (draft_completion(request, outcome, ValueBefore{}, scratch->draft)) {
-      send_record(scratch->draft);
-    }
+  QueuedRecord* record = take_for_post(post.call_context);
+  if (record == nullptr) return;
+  if (post.success && consumer_connected()) {
+    send_record(record);
+  } else {
+    free_queued_record(record);  // it did not happen, or nobody is there to read it
   }
-  release_scratch(scratch, slot);
 }
 
 NTSTATUS registry_callback(PVOID, PVOID argument1, PVOID argument2) {
@@ -179,14 +182,8 @@ NTSTATUS registry_callback(PVOID, PVOID argument1, PVOID argument2) {
     return STATUS_SUCCESS;
   }
   Operation op;
-  if (!operation_by_pre_class(cls, op)) return STATUS_SUCCESS;  // no memory for other classes
-  return pre_operation(cls, argument2);
-}
-
-void thread_notify(HANDLE, HANDLE thread, BOOLEAN create) {
-  if (!create && g_engine != nullptr) {
-    g_engine->thread_exited(reinterpret_cast<std::uint64_t>(thread));
-  }
+  if (!operation_by_pre_class(cls, op)) return STATUS_SUCCESS;  // not SPEC §1: no memory taken
+  return pre_operation(cls, op, argument2);
 }
 
 PVOID routine(const wchar_t* name) {
@@ -195,31 +192,40 @@ PVOID routine(const wchar_t* name) {
   return MmGetSystemRoutineAddress(&s);
 }
 
-}  // namespace
-
-bool find_kernel_routines() {
-  // As WdFilter does: the Ex name routines are looked up, since older kernels lack them.
+// As WdFilter does: the Ex name routines are looked up, since older kernels lack them.
+bool find_name_routines() {
   g_get_name = reinterpret_cast<GetKeyObjectIdEx>(routine(L"CmCallbackGetKeyObjectIDEx"));
   g_release_name =
       reinterpret_cast<ReleaseKeyObjectIdEx>(routine(L"CmCallbackReleaseKeyObjectIDEx"));
-  g_image_name = reinterpret_cast<LocateImageName>(routine(L"SeLocateProcessImageName"));
   return g_get_name != nullptr && g_release_name != nullptr;
 }
 
+}  // namespace
+
 NTSTATUS register_callbacks(PDRIVER_OBJECT driver) {
-  g_thread_notify = NT_SUCCESS(PsSetCreateThreadNotifyRoutine(thread_notify));
-  UNICODE_STRING altitude;
-  RtlInitUnicodeString(&altitude, L"328010");  // the FSFilter Anti-Virus load order group's range
+  if (!find_name_routines() || !find_caller_routines()) return STATUS_NOT_SUPPORTED;
   const NTSTATUS status =
-      CmRegisterCallbackEx(registry_callback, &altitude, driver, nullptr, &g_cookie, nullptr);
-  g_callback_registered = NT_SUCCESS(status);
+      CmRegisterCallbackEx(registry_callback, altitude(), driver, nullptr, &g_cookie, nullptr);
+  g_registered = NT_SUCCESS(status);
+  if (g_registered) InterlockedExchange(&g_ready, 1);  // the cookie is written
   return status;
 }
 
-void unregister_callbacks() {
-  if (g_callback_registered) CmUnRegisterCallback(g_cookie);
-  if (g_thread_notify) PsRemoveCreateThreadNotifyRoutine(thread_notify);
-  g_callback_registered = g_thread_notify = false;
+bool unregister_callbacks() {
+  if (!g_registered) return true;
+  // Returns once no callback runs any more; on failure callbacks may still come.
+  if (!NT_SUCCESS(CmUnRegisterCallback(g_cookie))) return false;
+  InterlockedExchange(&g_ready, 0);
+  g_registered = false;
+  return true;
+}
+
+void callback_counters(win::DriverCounters& out) {
+  out.decisions = static_cast<std::uint64_t>(g_decisions);
+  out.denials = static_cast<std::uint64_t>(g_denials);
+  out.undecided_writes_denied = static_cast<std::uint64_t>(g_undecided_writes);
+  out.undecided_reads_allowed = static_cast<std::uint64_t>(g_undecided_reads);
+  out.call_contexts_outstanding = kept_record_count();
 }
 
 }  // namespace hivewarden::driver

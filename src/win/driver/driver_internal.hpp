@@ -1,56 +1,158 @@
 // State and entry points the driver's files share (not a public header). The driver is split as
 // Microsoft's regfltr sample splits a registry filter: entry and unload (entry.cpp), the registry
-// callback with its pre- and post-operation side by side (callback.cpp), the per-call memory
-// (call_scratch.cpp), the record queue and its inverted call (record_queue.cpp), the control
-// device and its IOCTLs (control_device.cpp), and the checks that the structure mirrors are the
-// DDK's (layout_checks.cpp).
+// callback with its pre- and post-operation side by side (callback.cpp), who is calling
+// (caller.cpp), the values a record carries (captured_values.cpp), the per-call memory
+// (call_scratch.cpp), the records carried from pre to post (call_context.cpp), the record queue
+// and its inverted call (record_queue.cpp), the control device and its IOCTLs
+// (control_device.cpp), per-process flags (process_table.cpp), what is read from the machine at
+// load (machine_settings.cpp, volume_names.cpp), pool memory (kernel_platform.cpp), and the checks
+// that the structure mirrors are the DDK's (layout_checks.cpp). SPEC §11 states the duties.
 #pragma once
 
 #include <ntddk.h>
 
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
 #include "hivewarden/core/decision.hpp"
 #include "hivewarden/core/engine.hpp"
 #include "hivewarden/core/report.hpp"
+#include "hivewarden/win/ioctl.hpp"
 #include "hivewarden/win/translate.hpp"
 
 namespace hivewarden::driver {
 
 inline constexpr ULONG kTag = 0x64577748;  // 'HwWd'
 
-// The engine, made in DriverEntry and destroyed in unload (entry.cpp).
+// The engine, made in DriverEntry and destroyed in unload (entry.cpp). It keeps no thread-keyed
+// call contexts: pre and post are paired through Windows' CallContext (call_context.cpp).
 extern Engine* g_engine;
 
-// --- callback.cpp -------------------------------------------------------------------------------
-// Looks up the routines that older kernels lack; false when the driver cannot name keys.
-bool find_kernel_routines();
-NTSTATUS register_callbacks(PDRIVER_OBJECT driver);
-void unregister_callbacks();
+// --- kernel_platform.cpp ------------------------------------------------------------------------
+// Finds ExAllocatePool2 (Windows 10 2004 and later); before it, pool memory is NonPagedPoolNx.
+void initialize_pool();
+// Non-paged, never executable; null when there is none.
+void* pool_allocate(std::size_t size);
+// Paged (only touched at PASSIVE_LEVEL), never executable; null when there is none.
+void* pool_allocate_paged(std::size_t size);
+void pool_free(void* p);
+
+// --- machine_settings.cpp -----------------------------------------------------------------------
+// Reads what the driver takes from the machine at load: the control set CurrentControlSet links
+// to (SYSTEM\Select\Current) and the altitude (<service key>\Parameters\Altitude).
+void read_machine_settings(PCUNICODE_STRING registry_path);
+std::uint32_t machine_control_set();
+// The altitude the callback registers at (default kDefaultAltitude).
+PCUNICODE_STRING altitude();
+inline constexpr const wchar_t* kDefaultAltitude = L"415310";
+
+// --- volume_names.cpp ---------------------------------------------------------------------------
+// Reads the drive letters' targets (\??\C: -> \Device\HarddiskVolume3) at load and when a
+// consumer connects.
+void refresh_volume_names();
+// Rewrites an image path from \Device\HarddiskVolumeN\... to C:\... in place (the DOS form is
+// never longer); returns the rewritten view, or `image` unchanged when no drive maps it.
+std::u16string_view dos_image_path(char16_t* image, std::size_t length);
+
+// --- caller.cpp ---------------------------------------------------------------------------------
+// The calling process and thread as the engine needs them (pid, creation time, thread, image in
+// C:\ form, the service's extra flags for it). Holds the image SeLocateProcessImageName made.
+class Caller {
+ public:
+  Caller() = default;
+  Caller(const Caller&) = delete;
+  Caller& operator=(const Caller&) = delete;
+  ~Caller();
+  // False when the image cannot be had (no memory): the operation cannot be decided.
+  bool identify(OperationRequest& request);
+
+ private:
+  PUNICODE_STRING image_ = nullptr;
+};
+bool find_caller_routines();
 
 // --- call_scratch.cpp ---------------------------------------------------------------------------
+inline constexpr std::uint32_t kMaxCapturedData = 16u << 10;  // of a value, new or old
+
 // The working memory of one callback: the decision's, the translation's (the request's canonical
-// keys) and the record being drafted.
+// keys), the record being drafted, and the values it carries.
 struct CallScratch {
   DecisionScratch decision;
   win::TranslateScratch translate;
   RecordDraft draft;
+  alignas(8) unsigned char new_data[kMaxCapturedData];
+  alignas(8) unsigned char old_value[kMaxCapturedData + 16];  // KEY_VALUE_PARTIAL_INFORMATION
 };
-void allocate_scratch_slots();
+// Makes the slots at load (false: no memory, the driver does not load).
+bool allocate_scratch_slots();
 void free_scratch_slots();
-// A free slot, else a temporary allocation; null when there is no memory. `slot` says which.
-CallScratch* acquire_scratch(int& slot);
-void release_scratch(CallScratch* scratch, int slot);
+// A free slot. A write waits for one (at most kSlotWait); a read takes one only if one is free
+// now (a read may be this driver's own nested query). Null when none came.
+CallScratch* acquire_scratch(bool wait);
+void release_scratch(CallScratch* scratch);
+
+// --- captured_values.cpp ------------------------------------------------------------------------
+// set-value's new data into scratch.new_data (at most kMaxCapturedData; larger data is left out of
+// the request and its size kept in `full_size`). False when the caller's buffer cannot be read.
+bool capture_new_data(std::uint32_t notify_class, const void* argument2, CallScratch& scratch,
+                      OperationRequest& request, std::uint32_t& full_size);
+// The value's data before the operation (the decision's capture_old_value), into scratch.old_value.
+// Unknown (known = false) when the value does not exist or cannot be read.
+ValueBefore read_old_value(void* key_object, std::u16string_view value_name, CallScratch& scratch,
+                           std::uint32_t& full_size);
+// ZwQueryValueKey(KeyValuePartialInformation) of `name` under an open key into `buffer`:
+// STATUS_BUFFER_OVERFLOW when only the start of the data fit.
+NTSTATUS query_value(HANDLE key, std::u16string_view name, void* buffer, ULONG size);
+
+// --- call_context.cpp ---------------------------------------------------------------------------
+// A record drafted in the pre-operation, sent by the post-operation if the operation happened.
+struct QueuedRecord;
+void initialize_call_contexts();
+// Keeps `record` for the post: stores it in the pre structure's CallContext field.
+void keep_for_post(void** call_context, QueuedRecord* record);
+// The post: the record its pre kept (null when none), no longer kept.
+QueuedRecord* take_for_post(void* call_context);
+// Unload: frees the records of pre-operations whose post never came.
+void free_kept_records();
+std::uint64_t kept_record_count();
 
 // --- record_queue.cpp ---------------------------------------------------------------------------
+struct QueuedRecord {
+  LIST_ENTRY link;
+  ULONG size;
+  bool sync;
+  UCHAR bytes[1];
+};
 void initialize_record_queue();
-// Numbers, encodes and queues a drafted record (or hands it to a waiting service request); a sync
-// record then waits for the service's acknowledgement, at most a second.
-void send_record(RecordDraft& draft);
+// Encodes a drafted record into pool memory (null when there is no memory, counted as dropped).
+QueuedRecord* encode_record_for_queue(const RecordDraft& draft);
+void free_queued_record(QueuedRecord* record);
+// Numbers and queues a record (or hands it to a waiting service request); a sync record's sender
+// then waits for the service's acknowledgement, at most a second.
+void send_record(QueuedRecord* record);
 // IOCTL_GET_NOTIFICATION: completes `irp` with the oldest record, or pends it until one comes.
 NTSTATUS get_notification(PIRP irp);
 // IOCTL_ACKNOWLEDGE: wakes the sender of the sync record `sequence`.
 void acknowledge(ULONG64 sequence);
 // Unload: cancels the pended requests and frees the queued records.
 void drain_record_queue();
+// Whether a service is connected to take records: without one none are built.
+bool consumer_connected();
+
+// --- process_table.cpp --------------------------------------------------------------------------
+// The flags and rules the service set for a running process (false: none set).
+bool process_extra(ULONG_PTR pid, std::uint32_t& flags, std::uint32_t& rules);
+// The process-exit notification that drops a process's entry.
+NTSTATUS register_process_notify();
+void unregister_process_notify();
+
+// --- callback.cpp -------------------------------------------------------------------------------
+NTSTATUS register_callbacks(PDRIVER_OBJECT driver);
+// False when the callback could not be unregistered: what it uses must then stay allocated.
+bool unregister_callbacks();
+// The callback's counters (decisions, denials, undecided operations) into `out`.
+void callback_counters(win::DriverCounters& out);
 
 // --- control_device.cpp -------------------------------------------------------------------------
 NTSTATUS create_control_device(PDRIVER_OBJECT driver);

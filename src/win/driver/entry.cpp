@@ -1,7 +1,8 @@
-// hivewarden.sys: the engine as a registry filter driver (WDM). DriverEntry makes the engine, the
-// per-call memory, the record queue and the control device, then registers the registry callback
-// last, so that no operation arrives before everything it needs is there; unload undoes it in the
-// opposite order.
+// hivewarden.sys: the engine as a registry filter driver (WDM). DriverEntry reads the machine's
+// settings, makes the engine, the per-call memory, the record queue and the control device, then
+// registers the registry callback last, so that no operation arrives before everything it needs
+// is there; unload undoes it in the opposite order. If the callback cannot be unregistered, a
+// callback may still run: nothing it uses is freed (a leak rather than a use after free).
 #include <new>
 
 #include "driver_internal.hpp"
@@ -15,36 +16,42 @@ namespace {
 void destroy_engine() {
   if (g_engine == nullptr) return;
   g_engine->~Engine();
-  ExFreePoolWithTag(g_engine, kTag);
+  pool_free(g_engine);
   g_engine = nullptr;
 }
 
 void unload(PDRIVER_OBJECT) {
-  unregister_callbacks();  // no callback runs past this point
+  if (!unregister_callbacks()) return;  // callbacks may still come: keep what they use
+  unregister_process_notify();
   drain_record_queue();
+  free_kept_records();  // pre-operations whose post will not come now
   delete_control_device();
   free_scratch_slots();
   destroy_engine();
 }
 
 NTSTATUS make_engine() {
-  void* memory = ExAllocatePoolWithTag(NonPagedPool, sizeof(Engine), kTag);
+  void* memory = pool_allocate(sizeof(Engine));
   if (memory == nullptr) return STATUS_INSUFFICIENT_RESOURCES;
-  g_engine = new (memory) Engine();
+  EngineConfig config;
+  config.keeps_call_contexts = false;  // paired through CallContext (call_context.cpp)
+  g_engine = new (memory) Engine(config);
   return g_engine->ok() ? STATUS_SUCCESS : STATUS_INSUFFICIENT_RESOURCES;
 }
 
 }  // namespace
 
-NTSTATUS start(PDRIVER_OBJECT driver) {
+NTSTATUS start(PDRIVER_OBJECT driver, PCUNICODE_STRING registry_path) {
+  initialize_pool();
   initialize_record_queue();
-  if (!find_kernel_routines()) return STATUS_NOT_SUPPORTED;
+  initialize_call_contexts();
+  read_machine_settings(registry_path);
+  refresh_volume_names();
   driver->DriverUnload = unload;
   NTSTATUS status = make_engine();
-  if (NT_SUCCESS(status)) {
-    allocate_scratch_slots();
-    status = create_control_device(driver);
-  }
+  if (NT_SUCCESS(status) && !allocate_scratch_slots()) status = STATUS_INSUFFICIENT_RESOURCES;
+  if (NT_SUCCESS(status)) status = create_control_device(driver);
+  if (NT_SUCCESS(status)) status = register_process_notify();
   if (NT_SUCCESS(status)) status = register_callbacks(driver);
   if (!NT_SUCCESS(status)) unload(driver);
   return status;
@@ -52,6 +59,6 @@ NTSTATUS start(PDRIVER_OBJECT driver) {
 
 }  // namespace hivewarden::driver
 
-extern "C" NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT driver, PUNICODE_STRING) {
-  return hivewarden::driver::start(driver);
+extern "C" NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT driver, PUNICODE_STRING registry_path) {
+  return hivewarden::driver::start(driver, registry_path);
 }

@@ -30,6 +30,19 @@ HW_SAME_OFFSET(RegPostOperationInformation, REG_POST_OPERATION_INFORMATION, Stat
 HW_SAME_OFFSET(RegPostOperationInformation, REG_POST_OPERATION_INFORMATION, PreInformation);
 HW_SAME_OFFSET(UnicodeString, UNICODE_STRING, Length);
 HW_SAME_OFFSET(UnicodeString, UNICODE_STRING, Buffer);
+// The pre-operation's context goes in each structure's CallContext and comes back in the post's.
+HW_SAME_OFFSET(RegDeleteKeyInformation, REG_DELETE_KEY_INFORMATION, CallContext);
+HW_SAME_OFFSET(RegSetValueKeyInformation, REG_SET_VALUE_KEY_INFORMATION, CallContext);
+HW_SAME_OFFSET(RegDeleteValueKeyInformation, REG_DELETE_VALUE_KEY_INFORMATION, CallContext);
+HW_SAME_OFFSET(RegQueryValueKeyInformation, REG_QUERY_VALUE_KEY_INFORMATION, CallContext);
+HW_SAME_OFFSET(RegRenameKeyInformation, REG_RENAME_KEY_INFORMATION, CallContext);
+HW_SAME_OFFSET(RegCreateKeyInformationV1, REG_CREATE_KEY_INFORMATION_V1, CallContext);
+HW_SAME_OFFSET(RegRestoreKeyInformation, REG_RESTORE_KEY_INFORMATION, CallContext);
+HW_SAME_OFFSET(RegReplaceKeyInformation, REG_REPLACE_KEY_INFORMATION, CallContext);
+HW_SAME_OFFSET(RegPostOperationInformation, REG_POST_OPERATION_INFORMATION, CallContext);
+HW_SAME_OFFSET(RegRenameKeyInformation, REG_RENAME_KEY_INFORMATION, Object);
+HW_SAME_OFFSET(RegRestoreKeyInformation, REG_RESTORE_KEY_INFORMATION, Object);
+HW_SAME_OFFSET(RegReplaceKeyInformation, REG_REPLACE_KEY_INFORMATION, Object);
 #undef HW_SAME_OFFSET
 static_assert(sizeof(hivewarden::win::RegCreateKeyInformationV1) ==
               sizeof(REG_CREATE_KEY_INFORMATION_V1));

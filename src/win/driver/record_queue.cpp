@@ -9,12 +9,6 @@ namespace {
 constexpr ULONG kMaxQueued = 4096;
 constexpr LONGLONG kSyncTimeout100ns = -10LL * 1000 * 1000;  // one second, relative
 
-struct QueuedRecord {
-  LIST_ENTRY link;
-  ULONG size;
-  UCHAR bytes[1];
-};
-
 struct SyncWait {
   LIST_ENTRY link;
   ULONG64 sequence;
@@ -42,7 +36,7 @@ void complete_with_record(PIRP irp, QueuedRecord* record) {
     RtlCopyMemory(irp->AssociatedIrp.SystemBuffer, record->bytes, record->size);
     complete_irp(irp, STATUS_SUCCESS, record->size);
   }
-  ExFreePoolWithTag(record, kTag);
+  free_queued_record(record);
 }
 
 // The oldest pended request that is not being cancelled, taken off the list; null when none.
@@ -68,23 +62,13 @@ void deliver(QueuedRecord* record) {
   }
   if (g_queued >= kMaxQueued) {
     PLIST_ENTRY oldest = RemoveHeadList(&g_records);
-    ExFreePoolWithTag(CONTAINING_RECORD(oldest, QueuedRecord, link), kTag);
+    free_queued_record(CONTAINING_RECORD(oldest, QueuedRecord, link));
     --g_queued;
     InterlockedIncrement64(&g_dropped);
   }
   InsertTailList(&g_records, &record->link);
   ++g_queued;
   KeReleaseSpinLock(&g_lock, irql);
-}
-
-QueuedRecord* encode(const RecordInput& input) {
-  const ULONG64 size = record_size(input);
-  if (size == 0 || size > MAXULONG - sizeof(QueuedRecord)) return nullptr;
-  auto* record = static_cast<QueuedRecord*>(
-      ExAllocatePoolWithTag(NonPagedPool, sizeof(QueuedRecord) + size, kTag));
-  if (record == nullptr) return nullptr;
-  record->size = encode_record(input, record->bytes, size);
-  return record;
 }
 
 void wait_for_acknowledgement(QueuedRecord* record, ULONG64 sequence) {
@@ -125,15 +109,30 @@ void initialize_record_queue() {
   InitializeListHead(&g_sync_waits);
 }
 
-void send_record(RecordDraft& draft) {
-  draft.input.sequence = static_cast<std::uint64_t>(InterlockedIncrement64(&g_sequence));
-  QueuedRecord* record = encode(draft.input);
+QueuedRecord* encode_record_for_queue(const RecordDraft& draft) {
+  const ULONG64 size = record_size(draft.input);
+  QueuedRecord* record = nullptr;
+  if (size != 0 && size <= kMaxRecordBytes) {
+    record = static_cast<QueuedRecord*>(pool_allocate(sizeof(QueuedRecord) + size));
+  }
   if (record == nullptr) {
     InterlockedIncrement64(&g_dropped);
-    return;
+    return nullptr;
   }
-  if (draft.input.type == MessageType::kRegistryEventSync) {
-    wait_for_acknowledgement(record, draft.input.sequence);
+  record->size = encode_record(draft.input, record->bytes, size);
+  record->sync = draft.input.type == MessageType::kRegistryEventSync;
+  return record;
+}
+
+void free_queued_record(QueuedRecord* record) {
+  pool_free(record);
+}
+
+void send_record(QueuedRecord* record) {
+  const auto sequence = static_cast<std::uint64_t>(InterlockedIncrement64(&g_sequence));
+  set_record_sequence(record->bytes, sequence);
+  if (record->sync) {
+    wait_for_acknowledgement(record, sequence);
   } else {
     deliver(record);
   }
@@ -180,7 +179,7 @@ void drain_record_queue() {
     KeAcquireSpinLock(&g_lock, &irql);
   }
   while (!IsListEmpty(&g_records)) {
-    ExFreePoolWithTag(CONTAINING_RECORD(RemoveHeadList(&g_records), QueuedRecord, link), kTag);
+    free_queued_record(CONTAINING_RECORD(RemoveHeadList(&g_records), QueuedRecord, link));
   }
   g_queued = 0;
   KeReleaseSpinLock(&g_lock, irql);
