@@ -121,31 +121,38 @@ std::uint64_t kept_record_count();
 struct QueuedRecord {
   LIST_ENTRY link;
   ULONG size;
-  bool sync;
+  bool sync;  // the sender waits for the consumer's acknowledgement
   UCHAR bytes[1];
 };
+// Records go to one consumer: the handle that sent IOCTL_CONNECT, until its IRP_MJ_CLEANUP.
 void initialize_record_queue();
+// Whether a consumer is connected now: the callback drafts no record and waits for nothing when
+// not (a hint, read without the lock; send_record checks again under it).
+bool consumer_connected();
 // Encodes a drafted record into pool memory (null when there is no memory, counted as dropped).
 QueuedRecord* encode_record_for_queue(const RecordDraft& draft);
 void free_queued_record(QueuedRecord* record);
 // Numbers and queues a record (or hands it to a waiting service request); a sync record's sender
-// then waits for the service's acknowledgement, at most a second.
+// then waits for the service's acknowledgement, at most a second. Without a consumer the record
+// is freed and nothing waits.
 void send_record(QueuedRecord* record);
-// IOCTL_GET_NOTIFICATION: completes `irp` with the oldest record, or pends it until one comes.
+// IOCTL_CONNECT from `file`: STATUS_SUCCESS (also when `file` is already the consumer), else
+// STATUS_DEVICE_BUSY.
+NTSTATUS connect_consumer(PFILE_OBJECT file);
+// IRP_MJ_CLEANUP (and IRP_MJ_CLOSE) of `file`: when it is the consumer, its pended requests
+// complete STATUS_CANCELLED, sync waiters are released at once and the queued records are freed
+// (counted as dropped). Any other handle: nothing.
+void disconnect_consumer(PFILE_OBJECT file);
+// IOCTL_GET_NOTIFICATION: completes `irp` with the oldest record, or pends it until one comes;
+// STATUS_DEVICE_BUSY for a handle that is not the consumer. Returns the status it completed with.
 NTSTATUS get_notification(PIRP irp);
-// IOCTL_ACKNOWLEDGE: wakes the sender of the sync record `sequence`.
-void acknowledge(ULONG64 sequence);
-// Unload: cancels the pended requests and frees the queued records.
+// IOCTL_ACKNOWLEDGE: wakes the sender of the sync record `sequence` (STATUS_NOT_FOUND when none
+// waits for it; STATUS_DEVICE_BUSY from a handle that is not the consumer).
+NTSTATUS acknowledge(PFILE_OBJECT file, ULONG64 sequence);
+// The queue's share of DriverCounters: consumer, records sent, dropped, sync timeouts, queued.
+void queue_counters(win::DriverCounters& counters);
+// Unload: disconnects whatever consumer is left (as disconnect_consumer does).
 void drain_record_queue();
-// Whether a service is connected to take records: without one none are built.
-bool consumer_connected();
-
-// --- process_table.cpp --------------------------------------------------------------------------
-// The flags and rules the service set for a running process (false: none set).
-bool process_extra(ULONG_PTR pid, std::uint32_t& flags, std::uint32_t& rules);
-// The process-exit notification that drops a process's entry.
-NTSTATUS register_process_notify();
-void unregister_process_notify();
 
 // --- callback.cpp -------------------------------------------------------------------------------
 NTSTATUS register_callbacks(PDRIVER_OBJECT driver);
@@ -154,8 +161,30 @@ bool unregister_callbacks();
 // The callback's counters (decisions, denials, undecided operations) into `out`.
 void callback_counters(win::DriverCounters& out);
 
+// --- process_table.cpp --------------------------------------------------------------------------
+// Flags and rules the service set for running processes (IOCTL_SET_PROCESS_FLAGS), dropped when
+// the process exits. start registers the process notification (PsSetCreateProcessNotifyRoutineEx);
+// without it the table takes no entries (STATUS_NOT_SUPPORTED), as nothing would drop them.
+void start_process_table();
+void stop_process_table();
+NTSTATUS set_process_flags(const win::ProcessFlagsRequest& request);
+// The service's flags and rules for `pid`, for the registry callback (OperationRequest's
+// extra_flags and extra_rules); false, with both left alone, when it set none.
+bool process_extra(ULONG_PTR pid, std::uint32_t& flags, std::uint32_t& rules);
+ULONG process_entries();
+
 // --- control_device.cpp -------------------------------------------------------------------------
+// Creates the secured device (SYSTEM and Administrators only) and its link, and starts the
+// process table; fails (and the driver does not load) when the device cannot be secured.
 NTSTATUS create_control_device(PDRIVER_OBJECT driver);
 void delete_control_device();
+
+// --- defined by the registry callback's side (lead) ---------------------------------------------
+// The machine's current control set (HKLM\SYSTEM\Select\Current, read at load); 0 when it could
+// not be read. A policy compiled for another control set is refused (STATUS_REVISION_MISMATCH).
+std::uint32_t machine_control_set();
+// The callback's share of DriverCounters: decisions, denials, undecided writes and reads, call
+// contexts outstanding. Called last, so it may overwrite any field.
+void callback_counters(win::DriverCounters& counters);
 
 }  // namespace hivewarden::driver

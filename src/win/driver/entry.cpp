@@ -22,7 +22,6 @@ void destroy_engine() {
 
 void unload(PDRIVER_OBJECT) {
   if (!unregister_callbacks()) return;  // callbacks may still come: keep what they use
-  unregister_process_notify();
   drain_record_queue();
   free_kept_records();  // pre-operations whose post will not come now
   delete_control_device();
@@ -51,7 +50,6 @@ NTSTATUS start(PDRIVER_OBJECT driver, PCUNICODE_STRING registry_path) {
   NTSTATUS status = make_engine();
   if (NT_SUCCESS(status) && !allocate_scratch_slots()) status = STATUS_INSUFFICIENT_RESOURCES;
   if (NT_SUCCESS(status)) status = create_control_device(driver);
-  if (NT_SUCCESS(status)) status = register_process_notify();
   if (NT_SUCCESS(status)) status = register_callbacks(driver);
   if (!NT_SUCCESS(status)) unload(driver);
   return status;

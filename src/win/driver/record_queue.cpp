@@ -1,93 +1,170 @@
-// The records' way to the service (inverted call): the service keeps IOCTL_GET_NOTIFICATION
-// requests pended here; a record completes the oldest one, or waits in a bounded queue (the
-// oldest dropped and counted). A sync record's sender then waits for IOCTL_ACKNOWLEDGE.
+// The records' way to the service (inverted call): the one consumer (the handle that sent
+// IOCTL_CONNECT) keeps IOCTL_GET_NOTIFICATION requests pended here; a record completes the oldest
+// one, or waits in a queue capped in bytes (the oldest dropped and counted). A sync record's
+// sender then waits for IOCTL_ACKNOWLEDGE, at most a second. Without a consumer nothing is queued
+// and nobody waits; the consumer's IRP_MJ_CLEANUP cancels its requests, releases the waiters and
+// frees the queue.
+//
+// One spin lock (g_lock) guards the consumer, the three lists and the queue's sizes. IRPs are
+// completed and records freed outside it where the order allows. A pended request leaves the
+// list either through take_pending_locked (which first takes its cancel routine back) or through
+// cancel_pending; whichever clears the cancel routine owns the IRP, so it is completed once.
 #include "driver_internal.hpp"
 
 namespace hivewarden::driver {
 namespace {
 
-constexpr ULONG kMaxQueued = 4096;
+constexpr ULONG64 kMaxQueuedBytes = 8ull << 20;              // record bytes held for the consumer
 constexpr LONGLONG kSyncTimeout100ns = -10LL * 1000 * 1000;  // one second, relative
 
+// How a sync wait ended, besides its timeout. Written under g_lock.
+enum class WaitEnd { kWaiting, kAcknowledged, kReleased };
+
+// On the waiting thread's stack (a KernelMode wait keeps it resident); on g_sync_waits from
+// before the record can reach the consumer until the waiter takes it off, under g_lock.
 struct SyncWait {
   LIST_ENTRY link;
   ULONG64 sequence;
   KEVENT done;
+  WaitEnd end;
 };
 
 KSPIN_LOCK g_lock;
 LIST_ENTRY g_records, g_pending, g_sync_waits;
-ULONG g_queued = 0;
-volatile LONG64 g_sequence = 0, g_dropped = 0, g_sync_timeouts = 0;
+FILE_OBJECT* volatile g_consumer = nullptr;
+ULONG64 g_queued_records = 0, g_queued_bytes = 0;
+volatile LONG64 g_sequence = 0, g_sent = 0, g_dropped = 0, g_sync_timeouts = 0;
 
-void complete_irp(PIRP irp, NTSTATUS status, ULONG_PTR information) {
+void drop_record(QueuedRecord* record) {
+  free_queued_record(record);
+  InterlockedIncrement64(&g_dropped);
+}
+
+NTSTATUS complete_irp(PIRP irp, NTSTATUS status, ULONG_PTR information) {
   irp->IoStatus.Status = status;
   irp->IoStatus.Information = information;
   IoCompleteRequest(irp, IO_NO_INCREMENT);
+  return status;  // the IRP is gone: callers return this, never irp->IoStatus
 }
 
-// Completes a GET_NOTIFICATION request with the record, and frees the record.
-void complete_with_record(PIRP irp, QueuedRecord* record) {
+// Completes a GET_NOTIFICATION request with the record and frees it. A buffer too small for it
+// loses the record (counted): keeping it would hand it to the same small buffer forever.
+NTSTATUS complete_with_record(PIRP irp, QueuedRecord* record) {
   const ULONG capacity =
       IoGetCurrentIrpStackLocation(irp)->Parameters.DeviceIoControl.OutputBufferLength;
-  if (capacity < record->size) {
-    complete_irp(irp, STATUS_BUFFER_TOO_SMALL, 0);
-  } else {
-    RtlCopyMemory(irp->AssociatedIrp.SystemBuffer, record->bytes, record->size);
-    complete_irp(irp, STATUS_SUCCESS, record->size);
+  if (capacity < record->size || irp->AssociatedIrp.SystemBuffer == nullptr) {
+    drop_record(record);
+    return complete_irp(irp, STATUS_BUFFER_TOO_SMALL, 0);
   }
+  const ULONG size = record->size;
+  RtlCopyMemory(irp->AssociatedIrp.SystemBuffer, record->bytes, size);
   free_queued_record(record);
+  InterlockedIncrement64(&g_sent);
+  return complete_irp(irp, STATUS_SUCCESS, size);
 }
 
-// The oldest pended request that is not being cancelled, taken off the list; null when none.
-// Called with g_lock held.
+// The oldest pended request whose cancel routine this call took back, off the list; null when
+// none. A request whose cancel routine already runs is left to it (its entry made harmless).
 PIRP take_pending_locked() {
   while (!IsListEmpty(&g_pending)) {
     PLIST_ENTRY entry = RemoveHeadList(&g_pending);
-    InitializeListHead(entry);  // a concurrent cancel routine's removal becomes harmless
+    InitializeListHead(entry);  // cancel_pending's RemoveEntryList then removes nothing
     PIRP irp = CONTAINING_RECORD(entry, IRP, Tail.Overlay.ListEntry);
-    if (IoSetCancelRoutine(irp, nullptr) != nullptr) return irp;  // else: being cancelled
+    if (IoSetCancelRoutine(irp, nullptr) != nullptr) return irp;
   }
   return nullptr;
 }
 
-// Hands a record to a waiting service request, or queues it (bounded: the oldest is dropped).
-void deliver(QueuedRecord* record) {
-  KIRQL irql;
-  KeAcquireSpinLock(&g_lock, &irql);
-  if (PIRP irp = take_pending_locked()) {
-    KeReleaseSpinLock(&g_lock, irql);
-    complete_with_record(irp, record);
-    return;
-  }
-  if (g_queued >= kMaxQueued) {
-    PLIST_ENTRY oldest = RemoveHeadList(&g_records);
-    free_queued_record(CONTAINING_RECORD(oldest, QueuedRecord, link));
-    --g_queued;
-    InterlockedIncrement64(&g_dropped);
-  }
-  InsertTailList(&g_records, &record->link);
-  ++g_queued;
-  KeReleaseSpinLock(&g_lock, irql);
+QueuedRecord* take_record_locked() {
+  auto* record = CONTAINING_RECORD(RemoveHeadList(&g_records), QueuedRecord, link);
+  --g_queued_records;
+  g_queued_bytes -= record->size;
+  return record;
 }
 
-void wait_for_acknowledgement(QueuedRecord* record, ULONG64 sequence) {
+// Appends a record, first dropping the oldest until the queue's bytes stay within the cap (a
+// record is far smaller than the cap: send_record drops any that is not).
+void queue_locked(QueuedRecord* record) {
+  while (g_queued_bytes + record->size > kMaxQueuedBytes && !IsListEmpty(&g_records)) {
+    drop_record(take_record_locked());
+  }
+  InsertTailList(&g_records, &record->link);
+  ++g_queued_records;
+  g_queued_bytes += record->size;
+}
+
+// Hands a record to the oldest pended request, else queues it. Called with g_lock held at `irql`;
+// returns with it released.
+void deliver_and_unlock(QueuedRecord* record, KIRQL irql) {
+  PIRP irp = take_pending_locked();
+  if (irp == nullptr) queue_locked(record);
+  KeReleaseSpinLock(&g_lock, irql);
+  if (irp != nullptr) complete_with_record(irp, record);
+}
+
+void release_sync_waits_locked(WaitEnd end, const ULONG64* sequence) {
+  for (PLIST_ENTRY e = g_sync_waits.Flink; e != &g_sync_waits; e = e->Flink) {
+    SyncWait* wait = CONTAINING_RECORD(e, SyncWait, link);
+    if (sequence != nullptr && wait->sequence != *sequence) continue;
+    if (wait->end == WaitEnd::kWaiting) wait->end = end;
+    KeSetEvent(&wait->done, IO_NO_INCREMENT, FALSE);
+  }
+}
+
+// Ends the connection of the consumer: its pended requests are cancelled, every sync waiter is
+// released and the queued records are freed (counted as dropped). Called with g_lock held at
+// `irql`; returns with it released.
+void disconnect_and_unlock(KIRQL irql) {
+  g_consumer = nullptr;
+  LIST_ENTRY cancelled;
+  InitializeListHead(&cancelled);
+  while (PIRP irp = take_pending_locked()) InsertTailList(&cancelled, &irp->Tail.Overlay.ListEntry);
+  release_sync_waits_locked(WaitEnd::kReleased, nullptr);
+  while (!IsListEmpty(&g_records)) drop_record(take_record_locked());
+  KeReleaseSpinLock(&g_lock, irql);
+  while (!IsListEmpty(&cancelled)) {
+    PLIST_ENTRY entry = RemoveHeadList(&cancelled);
+    complete_irp(CONTAINING_RECORD(entry, IRP, Tail.Overlay.ListEntry), STATUS_CANCELLED, 0);
+  }
+}
+
+// Queues a sync record and waits for its acknowledgement: at most a second, less when the
+// consumer goes away (released at once). The waiter is listed before the record can reach the
+// consumer, and off the list before this returns.
+void send_and_wait(QueuedRecord* record, ULONG64 sequence) {
   SyncWait wait;
   wait.sequence = sequence;
+  wait.end = WaitEnd::kWaiting;
   KeInitializeEvent(&wait.done, NotificationEvent, FALSE);
   KIRQL irql;
   KeAcquireSpinLock(&g_lock, &irql);
+  if (g_consumer == nullptr) {  // left since send_record looked: no record, no wait
+    KeReleaseSpinLock(&g_lock, irql);
+    free_queued_record(record);
+    return;
+  }
   InsertTailList(&g_sync_waits, &wait.link);
-  KeReleaseSpinLock(&g_lock, irql);
-  deliver(record);
+  deliver_and_unlock(record, irql);
   LARGE_INTEGER timeout;
   timeout.QuadPart = kSyncTimeout100ns;
-  if (KeWaitForSingleObject(&wait.done, Executive, KernelMode, FALSE, &timeout) == STATUS_TIMEOUT) {
-    InterlockedIncrement64(&g_sync_timeouts);
-  }
+  const NTSTATUS waited = KeWaitForSingleObject(&wait.done, Executive, KernelMode, FALSE, &timeout);
   KeAcquireSpinLock(&g_lock, &irql);
   RemoveEntryList(&wait.link);
+  const WaitEnd end = wait.end;
   KeReleaseSpinLock(&g_lock, irql);
+  if (waited == STATUS_TIMEOUT && end == WaitEnd::kWaiting)
+    InterlockedIncrement64(&g_sync_timeouts);
+}
+
+void send_async(QueuedRecord* record) {
+  KIRQL irql;
+  KeAcquireSpinLock(&g_lock, &irql);
+  if (g_consumer == nullptr) {
+    KeReleaseSpinLock(&g_lock, irql);
+    free_queued_record(record);
+    return;
+  }
+  deliver_and_unlock(record, irql);
 }
 
 void cancel_pending(PDEVICE_OBJECT, PIRP irp) {
@@ -100,6 +177,20 @@ void cancel_pending(PDEVICE_OBJECT, PIRP irp) {
   complete_irp(irp, STATUS_CANCELLED, 0);
 }
 
+// Pends a GET_NOTIFICATION request; called with g_lock held at `irql`, returns with it released.
+NTSTATUS pend_and_unlock(PIRP irp, KIRQL irql) {
+  IoSetCancelRoutine(irp, cancel_pending);
+  if (irp->Cancel && IoSetCancelRoutine(irp, nullptr) != nullptr) {
+    KeReleaseSpinLock(&g_lock, irql);  // cancelled before the routine was set: ours to complete
+    return complete_irp(irp, STATUS_CANCELLED, 0);
+  }
+  // Not cancelled, or cancel_pending already runs: it waits for g_lock, then finds it listed.
+  IoMarkIrpPending(irp);
+  InsertTailList(&g_pending, &irp->Tail.Overlay.ListEntry);
+  KeReleaseSpinLock(&g_lock, irql);
+  return STATUS_PENDING;
+}
+
 }  // namespace
 
 void initialize_record_queue() {
@@ -109,10 +200,14 @@ void initialize_record_queue() {
   InitializeListHead(&g_sync_waits);
 }
 
+bool consumer_connected() {
+  return g_consumer != nullptr;
+}
+
 QueuedRecord* encode_record_for_queue(const RecordDraft& draft) {
   const ULONG64 size = record_size(draft.input);
   QueuedRecord* record = nullptr;
-  if (size != 0 && size <= kMaxRecordBytes) {
+  if (size != 0 && size <= kMaxQueuedBytes) {  // the cap also keeps the sum from overflowing
     record = static_cast<QueuedRecord*>(pool_allocate(sizeof(QueuedRecord) + size));
   }
   if (record == nullptr) {
@@ -129,60 +224,89 @@ void free_queued_record(QueuedRecord* record) {
 }
 
 void send_record(QueuedRecord* record) {
+  if (!consumer_connected()) {  // left since the record was drafted: nobody to read it
+    free_queued_record(record);
+    return;
+  }
   const auto sequence = static_cast<std::uint64_t>(InterlockedIncrement64(&g_sequence));
   set_record_sequence(record->bytes, sequence);
   if (record->sync) {
-    wait_for_acknowledgement(record, sequence);
+    send_and_wait(record, sequence);
   } else {
-    deliver(record);
+    send_async(record);
   }
+}
+
+NTSTATUS connect_consumer(PFILE_OBJECT file) {
+  if (file == nullptr) return STATUS_INVALID_PARAMETER;
+  // A CONNECT that raced its own handle's close: IRP_MJ_CLEANUP has already been here, so the
+  // handle would stay the consumer until IRP_MJ_CLOSE. (Checked again by dispatch at close.)
+  if (file->Flags & FO_CLEANUP_COMPLETE) return STATUS_FILE_CLOSED;
+  KIRQL irql;
+  KeAcquireSpinLock(&g_lock, &irql);
+  if (g_consumer == nullptr) g_consumer = file;
+  const NTSTATUS status = g_consumer == file ? STATUS_SUCCESS : STATUS_DEVICE_BUSY;
+  KeReleaseSpinLock(&g_lock, irql);
+  return status;
+}
+
+void disconnect_consumer(PFILE_OBJECT file) {
+  KIRQL irql;
+  KeAcquireSpinLock(&g_lock, &irql);
+  if (file == nullptr || file != g_consumer) {
+    KeReleaseSpinLock(&g_lock, irql);
+    return;
+  }
+  disconnect_and_unlock(irql);
 }
 
 NTSTATUS get_notification(PIRP irp) {
+  PFILE_OBJECT file = IoGetCurrentIrpStackLocation(irp)->FileObject;
   KIRQL irql;
   KeAcquireSpinLock(&g_lock, &irql);
+  if (file == nullptr || file != g_consumer || (file->Flags & FO_CLEANUP_COMPLETE)) {
+    KeReleaseSpinLock(&g_lock, irql);
+    return complete_irp(irp, STATUS_DEVICE_BUSY, 0);
+  }
   if (!IsListEmpty(&g_records)) {
-    QueuedRecord* record = CONTAINING_RECORD(RemoveHeadList(&g_records), QueuedRecord, link);
-    --g_queued;
+    QueuedRecord* record = take_record_locked();
     KeReleaseSpinLock(&g_lock, irql);
-    complete_with_record(irp, record);
-    return STATUS_SUCCESS;
+    return complete_with_record(irp, record);
   }
-  IoSetCancelRoutine(irp, cancel_pending);
-  if (irp->Cancel && IoSetCancelRoutine(irp, nullptr) != nullptr) {
-    KeReleaseSpinLock(&g_lock, irql);
-    complete_irp(irp, STATUS_CANCELLED, 0);
-    return STATUS_CANCELLED;
-  }
-  IoMarkIrpPending(irp);
-  InsertTailList(&g_pending, &irp->Tail.Overlay.ListEntry);
-  KeReleaseSpinLock(&g_lock, irql);
-  return STATUS_PENDING;
+  return pend_and_unlock(irp, irql);
 }
 
-void acknowledge(ULONG64 sequence) {
+NTSTATUS acknowledge(PFILE_OBJECT file, ULONG64 sequence) {
   KIRQL irql;
   KeAcquireSpinLock(&g_lock, &irql);
-  for (PLIST_ENTRY e = g_sync_waits.Flink; e != &g_sync_waits; e = e->Flink) {
-    SyncWait* wait = CONTAINING_RECORD(e, SyncWait, link);
-    if (wait->sequence == sequence) KeSetEvent(&wait->done, IO_NO_INCREMENT, FALSE);
+  NTSTATUS status = STATUS_DEVICE_BUSY;
+  if (file != nullptr && file == g_consumer) {
+    status = STATUS_NOT_FOUND;
+    for (PLIST_ENTRY e = g_sync_waits.Flink; e != &g_sync_waits; e = e->Flink) {
+      if (CONTAINING_RECORD(e, SyncWait, link)->sequence == sequence) status = STATUS_SUCCESS;
+    }
+    release_sync_waits_locked(WaitEnd::kAcknowledged, &sequence);
   }
   KeReleaseSpinLock(&g_lock, irql);
+  return status;
+}
+
+void queue_counters(win::DriverCounters& counters) {
+  KIRQL irql;
+  KeAcquireSpinLock(&g_lock, &irql);
+  counters.consumer_connected = g_consumer != nullptr ? 1 : 0;
+  counters.queued_records = g_queued_records;
+  counters.queued_bytes = g_queued_bytes;
+  KeReleaseSpinLock(&g_lock, irql);
+  counters.records_sent = static_cast<std::uint64_t>(g_sent);
+  counters.records_dropped = static_cast<std::uint64_t>(g_dropped);
+  counters.sync_timeouts = static_cast<std::uint64_t>(g_sync_timeouts);
 }
 
 void drain_record_queue() {
   KIRQL irql;
   KeAcquireSpinLock(&g_lock, &irql);
-  while (PIRP irp = take_pending_locked()) {
-    KeReleaseSpinLock(&g_lock, irql);
-    complete_irp(irp, STATUS_CANCELLED, 0);
-    KeAcquireSpinLock(&g_lock, &irql);
-  }
-  while (!IsListEmpty(&g_records)) {
-    free_queued_record(CONTAINING_RECORD(RemoveHeadList(&g_records), QueuedRecord, link));
-  }
-  g_queued = 0;
-  KeReleaseSpinLock(&g_lock, irql);
+  disconnect_and_unlock(irql);
 }
 
 }  // namespace hivewarden::driver
