@@ -117,7 +117,7 @@ TEST_F(Report, AFailedOperationSendsNothing) {
 // The driver pairs pre and post through Windows' CallContext: its engine keeps no contexts, and
 // the outcome it carries must be the one the engine's own context would have given.
 TEST_F(Report, AHostCarriedOutcomeEqualsTheEnginesOwnContext) {
-  OperationRequest r = request(Operation::kRenameKey, u"HKLM\SOFTWARE\Gux");
+  OperationRequest r = request(Operation::kRenameKey, u"HKLM\\SOFTWARE\\Gux");
   const Decision kept = engine_.decide(r, *scratch_);
   ASSERT_TRUE(kept.context_kept);
   const PostOutcome from_engine = engine_.complete(r.thread_id, r.op, true);
@@ -148,13 +148,13 @@ TEST_F(Report, AHostCarriedOutcomeEqualsTheEnginesOwnContext) {
   EXPECT_EQ(std::memcmp(a.hashes, b.hashes, sizeof a.hashes), 0);
   // A denial or an unwatched operation carries nothing.
   const Decision denied =
-      carrier.decide(request(Operation::kDeleteKey, u"HKLM\SOFTWARE\Guarded"), *scratch_);
+      carrier.decide(request(Operation::kDeleteKey, u"HKLM\\SOFTWARE\\Guarded"), *scratch_);
   ASSERT_EQ(denied.verdict, Verdict::kDeny);
   EXPECT_FALSE(pending_outcome(denied, scratch_->match, Operation::kDeleteKey).found);
 }
 
 TEST_F(Report, ARecordEncodedEarlyIsNumberedWhenSent) {
-  const OperationRequest r = request(Operation::kDeleteKey, u"HKLM\SOFTWARE\Guarded");
+  const OperationRequest r = request(Operation::kDeleteKey, u"HKLM\\SOFTWARE\\Guarded");
   const Decision d = engine_.decide(r, *scratch_);
   RecordDraft draft;
   ASSERT_TRUE(draft_denial(r, d, scratch_->match, {}, draft));
