@@ -139,8 +139,11 @@ NTSTATUS dispatch_ioctl(PDEVICE_OBJECT, PIRP irp) {
   const void* buffer = irp->AssociatedIrp.SystemBuffer;
   const ULONG in_length = stack->Parameters.DeviceIoControl.InputBufferLength;
   switch (code) {
-    case win::kIoctlConnect:
-      return complete(irp, connect_consumer(stack->FileObject));
+    case win::kIoctlConnect: {
+      const NTSTATUS status = connect_consumer(stack->FileObject);
+      if (NT_SUCCESS(status)) refresh_volume_names();  // drive letters may have changed since load
+      return complete(irp, status);
+    }
     case win::kIoctlSetPolicy:
       return complete(irp, set_policy(buffer, in_length));
     case win::kIoctlGetNotification:
