@@ -39,6 +39,7 @@ void reg_create_key(const wchar_t* kernel_name);
 void reg_set_dword(const wchar_t* key, const wchar_t* value, std::uint32_t data);
 void reg_set_sz(const wchar_t* key, const wchar_t* value, const wchar_t* data);
 bool reg_key_exists(const wchar_t* kernel_name);
+void reg_delete_key(const wchar_t* kernel_name);
 
 // --- the configuration manager (config_manager.cpp) ---------------------------------------------
 enum class Outcome : std::uint8_t { kSuccess, kReparse, kFailure };

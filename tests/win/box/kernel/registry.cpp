@@ -181,6 +181,11 @@ void reg_set_sz(const wchar_t* key, const wchar_t* value, const wchar_t* data) {
 
 bool reg_key_exists(const wchar_t* name) { return key_find(name, std::wcslen(name)) != nullptr; }
 
+void reg_delete_key(const wchar_t* name) {
+  Key* k = key_find(name, std::wcslen(name));
+  if (k != nullptr) k->deleted = true;
+}
+
 void reg_reset() {
   {
     Locked lock;

@@ -1,0 +1,36 @@
+// What the cases do as hivewarden-svc would: open the control device as some caller, push a
+// policy, connect, take records and acknowledge them, read counters.
+#pragma once
+
+#include <cstdint>
+
+#include "box.hpp"
+#include "hivewarden/core/notification.hpp"
+#include "hivewarden/win/ioctl.hpp"
+
+namespace box::cases {
+
+inline constexpr std::int32_t kStatusSuccess = 0;
+inline constexpr std::int32_t kStatusAccessDenied = static_cast<std::int32_t>(0xC0000022);
+inline constexpr std::uint32_t kReadWrite = 0x80000000u | 0x40000000u;  // GENERIC_READ | WRITE
+inline constexpr std::uint32_t kRead = 0x80000000u;
+
+// The calling thread becomes a thread of a process of that kind of caller, then opens the device.
+Handle* open_device_as(Caller caller, std::uint32_t desired, std::int32_t& status);
+// The box's own compiled policy (data/policy.hwp, made by decisions.py), or a policy file.
+char* read_data_file(const char* name, std::uint64_t& size);
+std::int32_t push_policy(Handle* h, const void* blob, std::uint64_t size);
+std::int32_t push_policy_file(Handle* h, const char* name);
+// Loads the driver, opens the device as SYSTEM and pushes the box policy; null on failure.
+Handle* load_with_box_policy(struct Report& report);
+// One record, if one comes within `ms` (copied into `out`, `capacity` bytes).
+bool take_record(Handle* h, unsigned char* out, std::uint32_t capacity, std::uint32_t& size,
+                 std::uint32_t ms);
+bool read_counters(Handle* h, hivewarden::win::DriverCounters& counters);
+
+// Processes the cases use (pid, image): a plain program and the AV service.
+inline constexpr std::uint32_t kRegPid = 4120;
+inline constexpr const wchar_t* kRegImage = L"C:\\Windows\\System32\\reg.exe";
+void define_box_processes();
+
+}  // namespace box::cases
