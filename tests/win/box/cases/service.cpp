@@ -88,3 +88,53 @@ void define_box_processes() {
 }
 
 }  // namespace box::cases
+
+namespace box::cases {
+namespace {
+void narrow(std::string_view utf16, char* out, std::size_t capacity) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i + 1 < utf16.size() && n + 1 < capacity; i += 2) {
+    const unsigned c = static_cast<unsigned char>(utf16[i]) | static_cast<unsigned char>(utf16[i + 1]) << 8;
+    out[n++] = c < 128 ? static_cast<char>(c) : '?';
+  }
+  out[n] = 0;
+}
+}  // namespace
+
+bool decode(const unsigned char* bytes, std::uint32_t size, Record& out) {
+  hivewarden::RecordView view;
+  hivewarden::RecordError error;
+  if (!hivewarden::decode_record(bytes, size, view, error)) return false;
+  out.fixed = view.fixed;
+  narrow(view.bytes(hivewarden::kFieldKeyName), out.key, sizeof out.key);
+  narrow(view.bytes(hivewarden::kFieldValueName), out.value, sizeof out.value);
+  narrow(view.bytes(hivewarden::kFieldNewKeyName), out.new_key, sizeof out.new_key);
+  const std::string_view after = view.bytes(hivewarden::kFieldDataAfter);
+  out.data_after_size = static_cast<std::uint32_t>(after.size());
+  __builtin_memcpy(out.data_after, after.data(), after.size() < 64 ? after.size() : 64);
+  return true;
+}
+
+int take_records(Handle* h, Record* out, int capacity, std::uint32_t ms) {
+  int n = 0;
+  static unsigned char buffer[256 * 1024];
+  std::uint32_t size = 0;
+  while (n < capacity && take_record(h, buffer, sizeof buffer, size, ms)) {
+    if (decode(buffer, size, out[n])) ++n;
+  }
+  return n;
+}
+
+RegOp set_value(const wchar_t* key, const wchar_t* value) {
+  static const wchar_t data[] = L"box";
+  RegOp op;
+  op.pre_class = 0x01;
+  op.key = key;
+  op.value = value;
+  op.type = 1;
+  op.data = data;
+  op.data_size = sizeof data;
+  return op;
+}
+
+}  // namespace box::cases

@@ -34,3 +34,21 @@ inline constexpr const wchar_t* kRegImage = L"C:\\Windows\\System32\\reg.exe";
 void define_box_processes();
 
 }  // namespace box::cases
+
+namespace box::cases {
+
+// A record's fields as the cases compare them (ASCII; other characters become '?').
+struct Record {
+  hivewarden::RecordFixed fixed;
+  char key[600], value[200], new_key[600];
+  std::uint32_t data_after_size;
+  unsigned char data_after[64];
+};
+bool decode(const unsigned char* bytes, std::uint32_t size, Record& out);
+// Takes every record that comes within `ms` of each other, at most `capacity`.
+int take_records(Handle* h, Record* out, int capacity, std::uint32_t ms);
+
+// A set-value of a REG_SZ by the calling thread's process.
+RegOp set_value(const wchar_t* key, const wchar_t* value);
+
+}  // namespace box::cases

@@ -20,6 +20,7 @@ void pool_reset_counts();
 // The n-th allocation attempt from now fails (1 = the next one); 0 turns injection off.
 void pool_fail_nth(std::uint64_t n);
 bool pool_failure_injected();  // the armed failure happened
+const char* pool_failed_allocation();  // its tag and size
 void pool_print_live();        // names the leaked blocks (tag, size)
 
 // --- processes and threads (processes.cpp) ------------------------------------------------------

@@ -25,6 +25,8 @@ Block g_head{&g_head, &g_head, 0, 0, 0, {0, 0}};
 PoolStats g_stats;
 std::uint64_t g_fail_at = 0;  // attempt number that fails; 0: none
 bool g_injected = false;
+ULONG g_failed_tag = 0;
+SIZE_T g_failed_size = 0;
 
 bool executable(POOL_TYPE type) {
   return type == NonPagedPool || type == NonPagedPoolMustSucceed || type == NonPagedPoolCacheAligned;
@@ -35,6 +37,8 @@ void* allocate(SIZE_T size, ULONG tag) {
   ++g_stats.attempts;
   if (g_fail_at != 0 && g_stats.attempts == g_fail_at) {
     g_injected = true;
+    g_failed_tag = tag;
+    g_failed_size = size;
     return nullptr;
   }
   auto* block = static_cast<Block*>(std::malloc(sizeof(Block) + size));
@@ -121,6 +125,15 @@ void pool_fail_nth(std::uint64_t n) {
 bool pool_failure_injected() {
   kernel::Locked lock;
   return kernel::g_injected;
+}
+
+const char* pool_failed_allocation() {
+  static char text[64];
+  kernel::Locked lock;
+  const ULONG t = kernel::g_failed_tag;
+  std::snprintf(text, sizeof text, "tag '%c%c%c%c', %llu bytes", char(t), char(t >> 8), char(t >> 16),
+                char(t >> 24), static_cast<unsigned long long>(kernel::g_failed_size));
+  return text;
 }
 
 void pool_print_live() {
