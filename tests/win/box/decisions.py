@@ -32,6 +32,12 @@ def field(text):
 def main():
     cli, policy, ops_path, out = sys.argv[1:5]
     subprocess.run([cli, "compile", policy, "-o", f"{out}/policy.hwp"], check=True)
+    # The same policy written for another machine (ControlSet002): the driver must refuse it.
+    text = open(policy, encoding="utf-8").read().replace("control_set: 1", "control_set: 2")
+    with open(f"{out}/policy-cs2.yaml", "w", encoding="utf-8") as other:
+        other.write(text)
+    subprocess.run([cli, "compile", f"{out}/policy-cs2.yaml", "-o", f"{out}/policy-cs2.hwp"],
+                   check=True)
     result = subprocess.run([cli, "eval", "--policy", policy, "--input", ops_path], check=True,
                             capture_output=True, text=True)
     ops = [json.loads(line) for line in open(ops_path, encoding="utf-8") if line.strip()]

@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
     box::machine_reset();
     Report report;
     c.run(report);
-    if (box::driver_loaded()) box::unload_driver();
+    if (box::driver_loaded()) box::unload_driver(true);
     ++ran;
     if (report.failures == 0) {
       std::printf("[ PASS ] %s\n", c.name);

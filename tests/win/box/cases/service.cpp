@@ -84,6 +84,7 @@ bool read_counters(Handle* h, hivewarden::win::DriverCounters& counters) {
 
 void define_box_processes() {
   define_process(kRegPid, kRegImage, Caller::kUser);
+  define_process(kSyncPid, L"C:\\Tools\\sync.exe", Caller::kUser);
   define_process(3312, L"C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.2302.7-0\\MsMpEng.exe", Caller::kSystem);
 }
 
@@ -137,4 +138,16 @@ RegOp set_value(const wchar_t* key, const wchar_t* value) {
   return op;
 }
 
+}  // namespace box::cases
+
+namespace box::cases {
+std::int32_t connect(Handle* h) {
+  return io_control(h, hivewarden::win::kIoctlConnect, nullptr, 0, nullptr, 0);
+}
+bool tamper_write_denied() {
+  become(kRegPid);
+  const bool denied = cm_call(set_value(kLockedKey, L"Anything")) == kStatusAccessDenied;
+  become(4, true);
+  return denied;
+}
 }  // namespace box::cases

@@ -52,3 +52,19 @@ int take_records(Handle* h, Record* out, int capacity, std::uint32_t ms);
 RegOp set_value(const wchar_t* key, const wchar_t* value);
 
 }  // namespace box::cases
+
+namespace box::cases {
+inline constexpr std::int32_t kStatusInvalidParameter = static_cast<std::int32_t>(0xC000000D);
+inline constexpr std::int32_t kStatusInvalidBufferSize = static_cast<std::int32_t>(0xC0000206);
+inline constexpr std::int32_t kStatusRevisionMismatch = static_cast<std::int32_t>(0xC0000059);
+inline constexpr std::int32_t kStatusDeviceBusy = static_cast<std::int32_t>(0x80000011);
+inline constexpr std::int32_t kStatusCancelled = static_cast<std::int32_t>(0xC0000120);
+inline constexpr std::uint32_t kSyncPid = 5150;  // C:\Tools\sync.exe: notify-sync by the policy
+inline constexpr const wchar_t* kLockedKey = L"\\REGISTRY\\MACHINE\\SOFTWARE\\Box\\Locked";
+inline constexpr const wchar_t* kWatchedKey = L"\\REGISTRY\\MACHINE\\SOFTWARE\\Box\\Watched\\Run";
+inline constexpr const wchar_t* kAuditedKey = L"\\REGISTRY\\MACHINE\\SOFTWARE\\Box\\Audited";
+// Connects `h` as the consumer (kIoctlConnect).
+std::int32_t connect(Handle* h);
+// A tamper-protected write by reg.exe: denied while the box policy is in force.
+bool tamper_write_denied();
+}  // namespace box::cases

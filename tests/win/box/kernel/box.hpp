@@ -62,6 +62,8 @@ PendingOp* cm_pre(const RegOp& op, std::int32_t& status);
 // The operation happens (or not) with `outcome`, then the post-operation; frees `pending`.
 void cm_post(PendingOp* pending, Outcome outcome);
 std::int32_t cm_call(const RegOp& op, Outcome outcome = Outcome::kSuccess);
+// Frees a pending operation whose post never comes (its thread is gone).
+void cm_abandon(PendingOp* pending);
 int cm_callbacks_registered();
 int cm_threads_inside();
 // Registers a callback of another driver at `altitude` (as WdFilter holds 328010).
@@ -94,7 +96,9 @@ int io_devices();  // devices the driver has now
 
 // --- the driver (driver_host.cpp) ---------------------------------------------------------------
 std::int32_t load_driver();  // DriverEntry; on failure the driver is not loaded
-void unload_driver();        // DriverUnload
+// DriverUnload; as on Windows it waits (deferred) until the last handle on the driver's devices
+// is closed, unless `force` (the runner's clean-up between cases).
+void unload_driver(bool force = false);
 bool driver_loaded();
 // A fresh machine: registry, routines, callbacks, processes, pool counts.
 void machine_reset();

@@ -254,6 +254,12 @@ void cm_post(PendingOp* p, Outcome outcome) {
   std::free(p);
 }
 
+void cm_abandon(PendingOp* p) {
+  if (p == nullptr) return;
+  std::free(p->full);
+  std::free(p);
+}
+
 std::int32_t cm_call(const RegOp& op, Outcome outcome) {
   std::int32_t status = 0;
   PendingOp* p = cm_pre(op, status);

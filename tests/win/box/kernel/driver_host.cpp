@@ -7,11 +7,13 @@ extern "C" NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT driver, PUNICODE_STRING reg
 
 namespace box::kernel {
 PDRIVER_OBJECT new_driver_object();
+int open_device_handles();
 }
 
 namespace box {
 namespace {
 bool g_loaded = false;
+bool g_unload_pending = false;
 }
 
 std::int32_t load_driver() {
@@ -24,12 +26,23 @@ std::int32_t load_driver() {
   return status;
 }
 
-void unload_driver() {
+void unload_driver(bool force) {
+  if (!g_loaded) return;
+  if (!force && kernel::open_device_handles() != 0) {
+    g_unload_pending = true;
+    return;
+  }
   PDRIVER_OBJECT driver = kernel::current_driver();
   become(4, true);
-  if (g_loaded && driver->DriverUnload != nullptr) driver->DriverUnload(driver);
-  g_loaded = false;
+  if (driver->DriverUnload != nullptr) driver->DriverUnload(driver);
+  g_loaded = g_unload_pending = false;
 }
+
+namespace kernel {
+void last_handle_closed() {
+  if (g_unload_pending) unload_driver();
+}
+}  // namespace kernel
 
 bool driver_loaded() { return g_loaded; }
 

@@ -20,6 +20,7 @@ struct Device {
 };
 Device g_devices[8];
 PDRIVER_OBJECT g_driver = nullptr;
+int g_open_handles = 0;  // file objects on the driver's devices (they keep it loaded)
 
 Device* device_of(PVOID object) {
   for (Device& d : g_devices) {
@@ -140,6 +141,11 @@ NTSTATUS NTAPI invalid_request(PDEVICE_OBJECT, PIRP irp) {
 namespace box::kernel {
 
 PDRIVER_OBJECT current_driver() { return g_driver; }
+void last_handle_closed();  // driver_host.cpp: a deferred unload runs now
+int open_device_handles() {
+  Locked lock;
+  return g_open_handles;
+}
 
 PDRIVER_OBJECT new_driver_object() {
   g_driver = static_cast<PDRIVER_OBJECT>(std::calloc(1, sizeof(DRIVER_OBJECT) + sizeof(DRIVER_EXTENSION)));
@@ -280,6 +286,8 @@ Handle* io_open(const wchar_t* path, std::uint32_t desired, std::int32_t& status
     std::free(h);
     return nullptr;
   }
+  Locked lock;
+  ++g_open_handles;
   return h;
 }
 
@@ -381,6 +389,12 @@ bool io_close(Handle* h) {
   AsyncIo* close = new_request(h, IRP_MJ_CLOSE);
   send_and_wait(close);
   std::free(close);
+  int left;
+  {
+    Locked lock;
+    left = --g_open_handles;
+  }
+  if (left == 0) last_handle_closed();
   return clean;
 }
 
