@@ -14,8 +14,8 @@ BOX_CASE(classes_outside_section_1_take_no_pool) {
   connect(h);
   become(kRegPid);
   const std::uint64_t before = pool_stats().attempts;
-  for (std::uint32_t cls : {0x1Cu /* open key ex */, 0x05u /* enumerate key */, 0x07u /* query key */,
-                            0x18u /* key handle close */}) {
+  for (std::uint32_t cls : {0x1Cu /* open key ex */, 0x05u /* enumerate key */,
+                            0x07u /* query key */, 0x18u /* key handle close */}) {
     RegOp op;
     op.pre_class = cls;
     op.key = kWatchedKey;
@@ -57,7 +57,8 @@ BOX_CASE(records_carry_key_value_name_and_data, "SPEC 11: complete SPEC 7 record
   become(4, true);
   Record r[2];
   if (report.check(take_records(h, r, 2, 300) == 1, "one completion record")) {
-    report.check(std::strcmp(r[0].key, "\\REGISTRY\\MACHINE\\SOFTWARE\\Box\\Watched\\Run") == 0, "the key");
+    report.check(std::strcmp(r[0].key, "\\REGISTRY\\MACHINE\\SOFTWARE\\Box\\Watched\\Run") == 0,
+                 "the key");
     report.check(std::strcmp(r[0].value, "Payload") == 0, "the value name");
     report.check(r[0].fixed.value_type_after == 1, "the new value's type (REG_SZ)");
     report.check(r[0].data_after_size == 8 && std::memcmp(r[0].data_after, L"box", 8) == 0,

@@ -13,7 +13,9 @@ namespace {
 namespace win = hivewarden::win;
 constexpr std::uint32_t kFileReadData = 0x1, kFileWriteData = 0x2, kSynchronize = 0x100000;
 
-unsigned long hex(std::int32_t status) { return static_cast<unsigned long>(status); }
+unsigned long hex(std::int32_t status) {
+  return static_cast<unsigned long>(status);
+}
 }  // namespace
 
 BOX_CASE(plain_user_cannot_open_the_device, "SPEC 11: secured control device") {
@@ -45,19 +47,23 @@ BOX_CASE(ioctls_need_their_access_bits) {
   if (!report.check(reader != nullptr, "SYSTEM opens a read-only handle")) return;
   std::uint64_t size = 0;
   char* blob = read_data_file("policy.hwp", size);
-  report.check(push_policy(reader, blob, size) == kStatusAccessDenied, "SET_POLICY needs write access");
+  report.check(push_policy(reader, blob, size) == kStatusAccessDenied,
+               "SET_POLICY needs write access");
   std::uint64_t sequence = 1;
-  report.check(io_control(reader, win::kIoctlAcknowledge, &sequence, 8, nullptr, 0) == kStatusAccessDenied,
-               "ACKNOWLEDGE needs write access");
+  report.check(
+      io_control(reader, win::kIoctlAcknowledge, &sequence, 8, nullptr, 0) == kStatusAccessDenied,
+      "ACKNOWLEDGE needs write access");
   win::ProcessFlagsRequest flags{kRegPid, 0x1, 0};
   report.check(io_control(reader, win::kIoctlSetProcessFlags, &flags, sizeof flags, nullptr, 0) ==
-                   kStatusAccessDenied, "SET_PROCESS_FLAGS needs write access");
+                   kStatusAccessDenied,
+               "SET_PROCESS_FLAGS needs write access");
   report.check(connect(reader) == kStatusAccessDenied, "CONNECT needs read and write access");
   Handle* writer = open_device_as(Caller::kSystem, kFileWriteData | kSynchronize, status);
   if (writer != nullptr) {
     unsigned char out[64];
     std::uint32_t got = 0;
-    report.check(!take_record(writer, out, sizeof out, got, 50), "GET_NOTIFICATION needs read access");
+    report.check(!take_record(writer, out, sizeof out, got, 50),
+                 "GET_NOTIFICATION needs read access");
     io_close(writer);
   }
   std::free(blob);
@@ -65,7 +71,8 @@ BOX_CASE(ioctls_need_their_access_bits) {
   io_close(admin);
 }
 
-BOX_CASE(bad_policies_refused_and_the_old_one_kept, "SPEC 11: policy size cap, machine control set") {
+BOX_CASE(bad_policies_refused_and_the_old_one_kept,
+         "SPEC 11: policy size cap, machine control set") {
   Handle* h = load_with_box_policy(report);
   if (h == nullptr) return;
   std::uint64_t size = 0;
@@ -87,12 +94,16 @@ BOX_CASE(bad_policies_refused_and_the_old_one_kept, "SPEC 11: policy size cap, m
   status = push_policy(h, big, huge);
   std::free(big);
   if (status != kStatusInvalidBufferSize) {
-    report.fail("a policy over kMaxPolicyBytes: 0x%lx, not STATUS_INVALID_BUFFER_SIZE", hex(status));
+    report.fail("a policy over kMaxPolicyBytes: 0x%lx, not STATUS_INVALID_BUFFER_SIZE",
+                hex(status));
   }
   report.check(tamper_write_denied(), "the old policy still decides after a too big one");
   status = push_policy_file(h, "policy-cs2.hwp");
   if (status != kStatusRevisionMismatch) {
-    report.fail("a policy for ControlSet002 on a ControlSet001 machine: 0x%lx, not STATUS_REVISION_MISMATCH", hex(status));
+    report.fail(
+        "a policy for ControlSet002 on a ControlSet001 machine: 0x%lx, not "
+        "STATUS_REVISION_MISMATCH",
+        hex(status));
   }
   report.check(tamper_write_denied(), "the old policy still decides after a wrong control set");
   report.check(push_policy(h, nullptr, 0) == kStatusInvalidParameter, "an empty push is refused");
@@ -127,14 +138,17 @@ BOX_CASE(one_consumer_at_a_time, "SPEC 11: one consumer (kIoctlConnect)") {
   AsyncIo* pended = io_control_async(first, win::kIoctlGetNotification, nullptr, 0, 4096);
   report.check(!io_wait(pended, 100), "GET_NOTIFICATION pends while there is no record");
   report.check(io_close(first), "the consumer's pended request completes at its cleanup");
-  report.check(io_wait(pended, 1000) && io_status(pended) == kStatusCancelled, "with STATUS_CANCELLED");
+  report.check(io_wait(pended, 1000) && io_status(pended) == kStatusCancelled,
+               "with STATUS_CANCELLED");
   io_free(pended);
-  report.check(connect(second) == kStatusSuccess, "another handle connects once the consumer is gone");
+  report.check(connect(second) == kStatusSuccess,
+               "another handle connects once the consumer is gone");
   (void)got;
   io_close(second);
 }
 
-BOX_CASE(records_read_and_acknowledged, "SPEC 11: process images in C:\\ form (notify-sync by image)") {
+BOX_CASE(records_read_and_acknowledged,
+         "SPEC 11: process images in C:\\ form (notify-sync by image)") {
   Handle* h = load_with_box_policy(report);
   if (h == nullptr) return;
   connect(h);
@@ -168,7 +182,8 @@ BOX_CASE(records_read_and_acknowledged, "SPEC 11: process images in C:\\ form (n
   io_close(h);
 }
 
-BOX_CASE(sync_times_out_when_none_answers, "SPEC 11: process images in C:\\ form (notify-sync by image)") {
+BOX_CASE(sync_times_out_when_none_answers,
+         "SPEC 11: process images in C:\\ form (notify-sync by image)") {
   Handle* h = load_with_box_policy(report);
   if (h == nullptr) return;
   connect(h);
@@ -178,7 +193,9 @@ BOX_CASE(sync_times_out_when_none_answers, "SPEC 11: process images in C:\\ form
   const std::uint64_t took = host::now_ms() - start;
   become(4, true);
   report.check(status == kStatusSuccess, "the write goes ahead");
-  if (took < 900 || took > 3000) report.fail("the writer waited %llu ms, about 1000 expected", static_cast<unsigned long long>(took));
+  if (took < 900 || took > 3000)
+    report.fail("the writer waited %llu ms, about 1000 expected",
+                static_cast<unsigned long long>(took));
   win::DriverCounters counters;
   if (report.check(read_counters(h, counters), "counters readable")) {
     report.check(counters.sync_timeouts == 1, "the time-out is counted");
@@ -223,20 +240,24 @@ BOX_CASE(counters_read, "SPEC 11: counters (GET_COUNTERS)") {
   io_close(h);
 }
 
-BOX_CASE(process_flags_set_by_the_service_dropped_at_exit, "SPEC 11: per-process flags (SET_PROCESS_FLAGS)") {
+BOX_CASE(process_flags_set_by_the_service_dropped_at_exit,
+         "SPEC 11: per-process flags (SET_PROCESS_FLAGS)") {
   Handle* h = load_with_box_policy(report);
   if (h == nullptr) return;
   const RegOp guarded = set_value(L"\\REGISTRY\\MACHINE\\SOFTWARE\\Box\\Guarded", L"Setting1");
   win::ProcessFlagsRequest request{kRegPid, 0x1 /* excluded */, 0};
   report.check(io_control(h, win::kIoctlSetProcessFlags, &request, sizeof request, nullptr, 0) ==
-                   kStatusSuccess, "SET_PROCESS_FLAGS succeeds");
+                   kStatusSuccess,
+               "SET_PROCESS_FLAGS succeeds");
   become(kRegPid);
-  report.check(cm_call(guarded) == kStatusSuccess, "the excluded process may write past a deny rule");
+  report.check(cm_call(guarded) == kStatusSuccess,
+               "the excluded process may write past a deny rule");
   become(4, true);
   process_exits(kRegPid);
   define_process(kRegPid, kRegImage, Caller::kUser);  // the pid is reused by a new process
   become(kRegPid);
-  report.check(cm_call(guarded) == kStatusAccessDenied, "its flags went with it: the new process is denied");
+  report.check(cm_call(guarded) == kStatusAccessDenied,
+               "its flags went with it: the new process is denied");
   become(4, true);
   io_close(h);
 }

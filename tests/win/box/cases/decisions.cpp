@@ -75,11 +75,14 @@ void replay(Row& row, Report& report) {
     }
   }
   const std::int32_t status = cm_call(op);
-  const char* got = status == kStatusSuccess ? "allow" : status == kStatusAccessDenied ? "deny" : "other";
+  const char* got = status == kStatusSuccess        ? "allow"
+                    : status == kStatusAccessDenied ? "deny"
+                                                    : "other";
   if (std::strcmp(got, row.field[10]) != 0) {
     report.fail("ops.jsonl:%s %s %s%s%s by %s: Linux %s (%s), driver %s (0x%lx)", row.field[0],
                 row.field[1], row.field[2], row.field[3][0] ? " value " : "", row.field[3],
-                row.field[5], row.field[10], row.field[11], got, static_cast<unsigned long>(status));
+                row.field[5], row.field[10], row.field[11], got,
+                static_cast<unsigned long>(status));
   }
 }
 
@@ -93,7 +96,8 @@ bool image_flagged(const Row& row) {
 void replay_all(Report& report, bool flagged) {
   std::uint64_t size = 0;
   char* text = read_data_file("decisions.tsv", size);
-  if (!report.check(text != nullptr, "data/decisions.tsv (run decisions.py; make windows does)")) return;
+  if (!report.check(text != nullptr, "data/decisions.tsv (run decisions.py; make windows does)"))
+    return;
   if (load_with_box_policy(report) == nullptr) {
     std::free(text);
     return;
@@ -115,7 +119,9 @@ void replay_all(Report& report, bool flagged) {
 
 }  // namespace
 
-BOX_CASE(decisions_match_the_linux_engine) { replay_all(report, false); }
+BOX_CASE(decisions_match_the_linux_engine) {
+  replay_all(report, false);
+}
 
 BOX_CASE(decisions_by_image_match_the_linux_engine, "SPEC 11: process images in C:\\ form") {
   replay_all(report, true);

@@ -8,12 +8,13 @@ namespace box::cases {
 BOX_CASE(loads_beside_wdfilter, "SPEC 11: configurable altitude outside Microsoft's ranges") {
   cm_occupy_altitude(L"328010");  // WdFilter's
   const std::int32_t status = load_driver();
-  if (status != kStatusSuccess) report.fail("DriverEntry: 0x%lx with WdFilter loaded", static_cast<unsigned long>(status));
+  if (status != kStatusSuccess)
+    report.fail("DriverEntry: 0x%lx with WdFilter loaded", static_cast<unsigned long>(status));
 }
 
 BOX_CASE(altitude_from_the_service_key, "SPEC 11: configurable altitude") {
-  reg_set_sz(L"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet001\\Services\\hivewarden\\Parameters", L"Altitude",
-             L"415999");
+  reg_set_sz(L"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet001\\Services\\hivewarden\\Parameters",
+             L"Altitude", L"415999");
   cm_occupy_altitude(L"415310");  // the default is taken: the configured one must be used
   cm_occupy_altitude(L"328010");  // and WdFilter's
   report.check(load_driver() == kStatusSuccess, "DriverEntry registers at the configured altitude");
@@ -39,7 +40,8 @@ BOX_CASE(without_exallocatepool2) {
 BOX_CASE(without_key_name_routines_refuses_to_load) {
   set_routine_present(L"CmCallbackGetKeyObjectIDEx", false);
   report.check(load_driver() != kStatusSuccess, "DriverEntry fails without key names");
-  report.check(cm_callbacks_registered() == 0 && io_devices() == 0, "and leaves nothing registered");
+  report.check(cm_callbacks_registered() == 0 && io_devices() == 0,
+               "and leaves nothing registered");
   report.check(pool_stats().live_blocks == 0, "nor allocated");
 }
 

@@ -21,7 +21,8 @@ void nested_pairs(void*) {
     PendingOp* outer = cm_pre(set_value(kWatchedKey, L"Outer"), outer_status);
     // Odd rounds: the inner operation matches nothing, so it has no context of its own (its post
     // must not take the outer one's).
-    const wchar_t* inner_key = i % 2 == 0 ? kAuditedKey : L"\\REGISTRY\\MACHINE\\SOFTWARE\\Box\\Other";
+    const wchar_t* inner_key =
+        i % 2 == 0 ? kAuditedKey : L"\\REGISTRY\\MACHINE\\SOFTWARE\\Box\\Other";
     PendingOp* inner = cm_pre(set_value(inner_key, L"Inner"), inner_status);
     cm_post(inner, Outcome::kSuccess);
     cm_post(outer, Outcome::kSuccess);
@@ -37,7 +38,8 @@ void check_records(Record* records, int count, Report& report) {
     const bool audited = std::strstr(r.key, "\\Box\\Audited") != nullptr;
     if (watched && std::strcmp(r.value, "Outer") == 0 && (r.fixed.final_key_rules & kCaptureBit)) {
       ++outer;
-    } else if (audited && std::strcmp(r.value, "Inner") == 0 && !(r.fixed.final_key_rules & kCaptureBit)) {
+    } else if (audited && std::strcmp(r.value, "Inner") == 0 &&
+               !(r.fixed.final_key_rules & kCaptureBit)) {
       ++inner;
     } else {
       report.fail("record %d: key '%s' value '%s' rules 0x%x: context mixed", i, r.key, r.value,
@@ -111,7 +113,8 @@ void sync_write(void*) {
 }
 }  // namespace
 
-BOX_CASE(unload_while_threads_are_inside_the_callback, "SPEC 11: process images in C:\\ form (notify-sync by image)") {
+BOX_CASE(unload_while_threads_are_inside_the_callback,
+         "SPEC 11: process images in C:\\ form (notify-sync by image)") {
   Handle* h = load_with_box_policy(report);
   if (h == nullptr) return;
   connect(h);

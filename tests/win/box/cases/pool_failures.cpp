@@ -29,8 +29,8 @@ int steps(Step* out) {
   out[n++] = {set_value(kLocked, L"Anything"), true};
   out[n++] = {set_value(kGuarded, L"Setting1"), true};
   out[n++] = {with_class(set_value(kGuarded, L"Setting1"), 0x02), false};  // delete-value: notified
-  out[n++] = {with_class(set_value(kGuarded, nullptr), 0x00), true};      // delete-key
-  out[n++] = {set_value(kWatched, L"Payload"), false};                   // notified
+  out[n++] = {with_class(set_value(kGuarded, nullptr), 0x00), true};       // delete-key
+  out[n++] = {set_value(kWatched, L"Payload"), false};                     // notified
   out[n++] = {set_value(kOther, L"Payload"), false};
   out[n++] = {with_class(set_value(kWatched, L"Payload"), 0x08), false};  // query-value
   out[n++] = {with_class(set_value(kWatched, L"Payload"), 0x02), false};  // notified
@@ -58,8 +58,8 @@ bool one_life(std::uint64_t nth, Report& report) {
       for (int i = 0; i < count; ++i) {
         const std::int32_t got = cm_call(list[i].op);
         if (policy && list[i].denied && got != kStatusAccessDenied) {
-          std::snprintf(where, sizeof where, "allocation %llu (%s)", static_cast<unsigned long long>(nth),
-                        pool_failed_allocation());
+          std::snprintf(where, sizeof where, "allocation %llu (%s)",
+                        static_cast<unsigned long long>(nth), pool_failed_allocation());
           report.fail("%s failed: step %d (a denied write) let through: 0x%lx", where, i,
                       static_cast<unsigned long>(got));
         }
@@ -85,10 +85,12 @@ bool one_life(std::uint64_t nth, Report& report) {
 
 }  // namespace
 
-BOX_CASE(every_pool_allocation_failing_in_turn, "SPEC 11: fail closed for writes that cannot be decided") {
+BOX_CASE(every_pool_allocation_failing_in_turn,
+         "SPEC 11: fail closed for writes that cannot be decided") {
   std::uint64_t nth = 1;
   while (one_life(nth, report) && nth < 5000) ++nth;
-  std::printf("    (%llu allocation points failed in turn)\n", static_cast<unsigned long long>(nth - 1));
+  std::printf("    (%llu allocation points failed in turn)\n",
+              static_cast<unsigned long long>(nth - 1));
   report.check(nth > 5, "the driver's life allocates from pool");
 }
 
@@ -102,9 +104,12 @@ BOX_CASE(driver_entry_failing_allocations_leave_nothing) {
     if (loaded == kStatusSuccess) unload_driver();
     const PoolStats pool = pool_stats();
     if (pool.live_blocks != 0 || cm_callbacks_registered() != 0 || io_devices() != 0) {
-      report.fail("allocation %llu of DriverEntry failed (0x%lx): %llu block(s), %d callback(s), %d device(s) left",
-                  static_cast<unsigned long long>(nth), static_cast<unsigned long>(loaded),
-                  static_cast<unsigned long long>(pool.live_blocks), cm_callbacks_registered(), io_devices());
+      report.fail(
+          "allocation %llu of DriverEntry failed (0x%lx): %llu block(s), %d callback(s), %d "
+          "device(s) left",
+          static_cast<unsigned long long>(nth), static_cast<unsigned long>(loaded),
+          static_cast<unsigned long long>(pool.live_blocks), cm_callbacks_registered(),
+          io_devices());
       pool_print_live();
     }
     if (!injected) break;

@@ -29,7 +29,9 @@ Register::Register(const char* name, CaseFunction run, const char* target) {
   g_cases[g_count++] = Case{name, run, target};
 }
 
-const char* data_dir() { return g_data_dir; }
+const char* data_dir() {
+  return g_data_dir;
+}
 
 namespace {
 

@@ -34,7 +34,7 @@ const char* data_dir();
 
 }  // namespace box::cases
 
-#define BOX_CASE(name, ...)                                                     \
+#define BOX_CASE(name, ...)                                                    \
   static void name(::box::cases::Report&);                                     \
   static ::box::cases::Register name##_registered(#name, name, ##__VA_ARGS__); \
   static void name(::box::cases::Report& report)

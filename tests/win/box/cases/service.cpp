@@ -9,10 +9,13 @@
 namespace box::cases {
 
 Handle* open_device_as(Caller caller, std::uint32_t desired, std::int32_t& status) {
-  const std::uint32_t pid = caller == Caller::kSystem ? 4 : caller == Caller::kAdministrator ? 700 : 800;
+  const std::uint32_t pid = caller == Caller::kSystem          ? 4
+                            : caller == Caller::kAdministrator ? 700
+                                                               : 800;
   if (pid != 4) {
-    define_process(pid, caller == Caller::kAdministrator ? L"C:\\Windows\\System32\\admin-tool.exe"
-                                                         : L"C:\\Users\\user\\tool.exe",
+    define_process(pid,
+                   caller == Caller::kAdministrator ? L"C:\\Windows\\System32\\admin-tool.exe"
+                                                    : L"C:\\Users\\user\\tool.exe",
                    caller);
   }
   become(pid, pid == 4);
@@ -26,7 +29,8 @@ char* read_data_file(const char* name, std::uint64_t& size) {
 }
 
 std::int32_t push_policy(Handle* h, const void* blob, std::uint64_t size) {
-  return io_control(h, hivewarden::win::kIoctlSetPolicy, blob, static_cast<std::uint32_t>(size), nullptr, 0);
+  return io_control(h, hivewarden::win::kIoctlSetPolicy, blob, static_cast<std::uint32_t>(size),
+                    nullptr, 0);
 }
 
 std::int32_t push_policy_file(Handle* h, const char* name) {
@@ -53,7 +57,8 @@ Handle* load_with_box_policy(Report& report) {
   }
   status = push_policy_file(h, "policy.hwp");
   if (status != kStatusSuccess) {
-    report.fail("the box policy (data/policy.hwp) was refused: 0x%lx", static_cast<unsigned long>(status));
+    report.fail("the box policy (data/policy.hwp) was refused: 0x%lx",
+                static_cast<unsigned long>(status));
     return nullptr;
   }
   return h;
@@ -77,15 +82,17 @@ bool take_record(Handle* h, unsigned char* out, std::uint32_t capacity, std::uin
 
 bool read_counters(Handle* h, hivewarden::win::DriverCounters& counters) {
   std::uint32_t returned = 0;
-  return io_control(h, hivewarden::win::kIoctlGetCounters, nullptr, 0, &counters, sizeof counters, &returned) ==
-             kStatusSuccess &&
+  return io_control(h, hivewarden::win::kIoctlGetCounters, nullptr, 0, &counters, sizeof counters,
+                    &returned) == kStatusSuccess &&
          returned >= 16;
 }
 
 void define_box_processes() {
   define_process(kRegPid, kRegImage, Caller::kUser);
   define_process(kSyncPid, L"C:\\Tools\\sync.exe", Caller::kUser);
-  define_process(3312, L"C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.2302.7-0\\MsMpEng.exe", Caller::kSystem);
+  define_process(
+      3312, L"C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.2302.7-0\\MsMpEng.exe",
+      Caller::kSystem);
 }
 
 }  // namespace box::cases
@@ -95,7 +102,8 @@ namespace {
 void narrow(std::string_view utf16, char* out, std::size_t capacity) {
   std::size_t n = 0;
   for (std::size_t i = 0; i + 1 < utf16.size() && n + 1 < capacity; i += 2) {
-    const unsigned c = static_cast<unsigned char>(utf16[i]) | static_cast<unsigned char>(utf16[i + 1]) << 8;
+    const unsigned c =
+        static_cast<unsigned char>(utf16[i]) | static_cast<unsigned char>(utf16[i + 1]) << 8;
     out[n++] = c < 128 ? static_cast<char>(c) : '?';
   }
   out[n] = 0;

@@ -19,9 +19,9 @@ PoolStats pool_stats();
 void pool_reset_counts();
 // The n-th allocation attempt from now fails (1 = the next one); 0 turns injection off.
 void pool_fail_nth(std::uint64_t n);
-bool pool_failure_injected();  // the armed failure happened
+bool pool_failure_injected();          // the armed failure happened
 const char* pool_failed_allocation();  // its tag and size
-void pool_print_live();        // names the leaked blocks (tag, size)
+void pool_print_live();                // names the leaked blocks (tag, size)
 
 // --- processes and threads (processes.cpp) ------------------------------------------------------
 enum class Caller : std::uint8_t { kSystem, kAdministrator, kUser };
@@ -45,15 +45,15 @@ void reg_delete_key(const wchar_t* kernel_name);
 // --- the configuration manager (config_manager.cpp) ---------------------------------------------
 enum class Outcome : std::uint8_t { kSuccess, kReparse, kFailure };
 struct RegOp {
-  std::uint32_t pre_class = 0;      // REG_NOTIFY_CLASS of the pre-operation
-  const wchar_t* key = nullptr;     // kernel form, full
-  const wchar_t* value = nullptr;   // value operations
+  std::uint32_t pre_class = 0;        // REG_NOTIFY_CLASS of the pre-operation
+  const wchar_t* key = nullptr;       // kernel form, full
+  const wchar_t* value = nullptr;     // value operations
   const wchar_t* new_name = nullptr;  // rename: the new last component
-  const wchar_t* file = nullptr;    // restore / replace: the hive file
-  std::uint32_t type = 0;           // set-value
+  const wchar_t* file = nullptr;      // restore / replace: the hive file
+  std::uint32_t type = 0;             // set-value
   const void* data = nullptr;
   std::uint32_t data_size = 0;
-  bool relative_create = false;     // create-key: RootObject (the parent) + a relative name
+  bool relative_create = false;  // create-key: RootObject (the parent) + a relative name
 };
 struct PendingOp;
 // The pre-operation: the callback's status in `status`. Null when no post will follow (the

@@ -46,8 +46,8 @@ namespace box {
 
 struct PendingOp {
   RegOp op;
-  kernel::Key* key;     // the operation's key object (create: the parent)
-  wchar_t* full;        // the key's full name
+  kernel::Key* key;  // the operation's key object (create: the parent)
+  wchar_t* full;     // the key's full name
   UNICODE_STRING value, new_name, file, complete_name;
   kernel::PreInformation pre;
   ULONG disposition, result_length;
@@ -69,18 +69,30 @@ void set_string(UNICODE_STRING& s, const wchar_t* text) {
 
 std::uint32_t post_class_of(std::uint32_t pre) {
   switch (pre) {
-    case RegNtPreCreateKeyEx: return RegNtPostCreateKeyEx;
-    case RegNtPreOpenKeyEx: return RegNtPostOpenKeyEx;
-    case RegNtPreDeleteKey: return RegNtPostDeleteKey;
-    case RegNtPreSetValueKey: return RegNtPostSetValueKey;
-    case RegNtPreDeleteValueKey: return RegNtPostDeleteValueKey;
-    case RegNtPreRenameKey: return RegNtPostRenameKey;
-    case RegNtPreQueryValueKey: return RegNtPostQueryValueKey;
-    case RegNtPreRestoreKey: return RegNtPostRestoreKey;
-    case RegNtPreReplaceKey: return RegNtPostReplaceKey;
-    case RegNtPreEnumerateKey: return RegNtPostEnumerateKey;
-    case RegNtPreQueryKey: return RegNtPostQueryKey;
-    case RegNtPreKeyHandleClose: return RegNtPostKeyHandleClose;
+    case RegNtPreCreateKeyEx:
+      return RegNtPostCreateKeyEx;
+    case RegNtPreOpenKeyEx:
+      return RegNtPostOpenKeyEx;
+    case RegNtPreDeleteKey:
+      return RegNtPostDeleteKey;
+    case RegNtPreSetValueKey:
+      return RegNtPostSetValueKey;
+    case RegNtPreDeleteValueKey:
+      return RegNtPostDeleteValueKey;
+    case RegNtPreRenameKey:
+      return RegNtPostRenameKey;
+    case RegNtPreQueryValueKey:
+      return RegNtPostQueryValueKey;
+    case RegNtPreRestoreKey:
+      return RegNtPostRestoreKey;
+    case RegNtPreReplaceKey:
+      return RegNtPostReplaceKey;
+    case RegNtPreEnumerateKey:
+      return RegNtPostEnumerateKey;
+    case RegNtPreQueryKey:
+      return RegNtPostQueryKey;
+    case RegNtPreKeyHandleClose:
+      return RegNtPostKeyHandleClose;
   }
   return 0xFFFFFFFF;
 }
@@ -112,57 +124,87 @@ void fill_pre(PendingOp& p) {
   set_string(p.value, op.value);
   set_string(p.new_name, op.new_name);
   set_string(p.file, op.file);
-  if (op.pre_class == RegNtPreCreateKeyEx || op.pre_class == RegNtPreOpenKeyEx) return fill_create(p);
+  if (op.pre_class == RegNtPreCreateKeyEx || op.pre_class == RegNtPreOpenKeyEx)
+    return fill_create(p);
   p.key = key_create(p.full, std::wcslen(p.full));
   void* object = p.key;
   switch (op.pre_class) {
-    case RegNtPreDeleteKey: p.pre.delete_key.Object = object; break;
+    case RegNtPreDeleteKey:
+      p.pre.delete_key.Object = object;
+      break;
     case RegNtPreSetValueKey: {
       auto& s = p.pre.set_value;
       s.Object = object, s.ValueName = &p.value, s.Type = op.type;
       s.Data = const_cast<PVOID>(op.data), s.DataSize = op.data_size;
       break;
     }
-    case RegNtPreDeleteValueKey: p.pre.delete_value.Object = object, p.pre.delete_value.ValueName = &p.value; break;
-    case RegNtPreRenameKey: p.pre.rename.Object = object, p.pre.rename.NewName = &p.new_name; break;
+    case RegNtPreDeleteValueKey:
+      p.pre.delete_value.Object = object, p.pre.delete_value.ValueName = &p.value;
+      break;
+    case RegNtPreRenameKey:
+      p.pre.rename.Object = object, p.pre.rename.NewName = &p.new_name;
+      break;
     case RegNtPreQueryValueKey: {
       auto& q = p.pre.query_value;
-      q.Object = object, q.ValueName = &p.value, q.KeyValueInformationClass = KeyValuePartialInformation;
-      q.KeyValueInformation = p.query_buffer, q.Length = sizeof p.query_buffer, q.ResultLength = &p.result_length;
+      q.Object = object, q.ValueName = &p.value,
+      q.KeyValueInformationClass = KeyValuePartialInformation;
+      q.KeyValueInformation = p.query_buffer, q.Length = sizeof p.query_buffer,
+      q.ResultLength = &p.result_length;
       break;
     }
-    case RegNtPreRestoreKey: p.pre.restore.Object = object, p.pre.restore.FileHandle = reinterpret_cast<HANDLE>(0x1234); break;
-    case RegNtPreReplaceKey: p.pre.replace.Object = object, p.pre.replace.OldFileName = &p.file, p.pre.replace.NewFileName = &p.file; break;
+    case RegNtPreRestoreKey:
+      p.pre.restore.Object = object, p.pre.restore.FileHandle = reinterpret_cast<HANDLE>(0x1234);
+      break;
+    case RegNtPreReplaceKey:
+      p.pre.replace.Object = object, p.pre.replace.OldFileName = &p.file,
+      p.pre.replace.NewFileName = &p.file;
+      break;
     case RegNtPreEnumerateKey: {
       auto& e = p.pre.enumerate;
       e.Object = object, e.KeyInformationClass = KeyBasicInformation;
-      e.KeyInformation = p.query_buffer, e.Length = sizeof p.query_buffer, e.ResultLength = &p.result_length;
+      e.KeyInformation = p.query_buffer, e.Length = sizeof p.query_buffer,
+      e.ResultLength = &p.result_length;
       break;
     }
     case RegNtPreQueryKey: {
       auto& q = p.pre.query_key;
       q.Object = object, q.KeyInformationClass = KeyBasicInformation;
-      q.KeyInformation = p.query_buffer, q.Length = sizeof p.query_buffer, q.ResultLength = &p.result_length;
+      q.KeyInformation = p.query_buffer, q.Length = sizeof p.query_buffer,
+      q.ResultLength = &p.result_length;
       break;
     }
-    case RegNtPreKeyHandleClose: p.pre.close.Object = object; break;
+    case RegNtPreKeyHandleClose:
+      p.pre.close.Object = object;
+      break;
   }
 }
 
 // The CallContext field of the pre structure, where the driver may have put its context.
 PVOID call_context(PendingOp& p) {
   switch (p.op.pre_class) {
-    case RegNtPreCreateKeyEx: case RegNtPreOpenKeyEx: return p.pre.create.CallContext;
-    case RegNtPreDeleteKey: return p.pre.delete_key.CallContext;
-    case RegNtPreSetValueKey: return p.pre.set_value.CallContext;
-    case RegNtPreDeleteValueKey: return p.pre.delete_value.CallContext;
-    case RegNtPreRenameKey: return p.pre.rename.CallContext;
-    case RegNtPreQueryValueKey: return p.pre.query_value.CallContext;
-    case RegNtPreRestoreKey: return p.pre.restore.CallContext;
-    case RegNtPreReplaceKey: return p.pre.replace.CallContext;
-    case RegNtPreEnumerateKey: return p.pre.enumerate.CallContext;
-    case RegNtPreQueryKey: return p.pre.query_key.CallContext;
-    case RegNtPreKeyHandleClose: return p.pre.close.CallContext;
+    case RegNtPreCreateKeyEx:
+    case RegNtPreOpenKeyEx:
+      return p.pre.create.CallContext;
+    case RegNtPreDeleteKey:
+      return p.pre.delete_key.CallContext;
+    case RegNtPreSetValueKey:
+      return p.pre.set_value.CallContext;
+    case RegNtPreDeleteValueKey:
+      return p.pre.delete_value.CallContext;
+    case RegNtPreRenameKey:
+      return p.pre.rename.CallContext;
+    case RegNtPreQueryValueKey:
+      return p.pre.query_value.CallContext;
+    case RegNtPreRestoreKey:
+      return p.pre.restore.CallContext;
+    case RegNtPreReplaceKey:
+      return p.pre.replace.CallContext;
+    case RegNtPreEnumerateKey:
+      return p.pre.enumerate.CallContext;
+    case RegNtPreQueryKey:
+      return p.pre.query_key.CallContext;
+    case RegNtPreKeyHandleClose:
+      return p.pre.close.CallContext;
   }
   return nullptr;
 }
@@ -199,12 +241,17 @@ NTSTATUS perform(PendingOp& p, Outcome outcome) {
       p.result_object = key_create(p.full, std::wcslen(p.full));
       p.disposition = REG_CREATED_NEW_KEY;
       break;
-    case RegNtPreDeleteKey: p.key->deleted = true; break;
+    case RegNtPreDeleteKey:
+      p.key->deleted = true;
+      break;
     case RegNtPreSetValueKey:
       value_set(p.key, p.value.Buffer, p.value.Length / 2, op.type, op.data, op.data_size);
       break;
-    case RegNtPreDeleteValueKey: value_delete(p.key, p.value.Buffer, p.value.Length / 2); break;
-    default: break;
+    case RegNtPreDeleteValueKey:
+      value_delete(p.key, p.value.Buffer, p.value.Length / 2);
+      break;
+    default:
+      break;
   }
   return STATUS_SUCCESS;
 }
@@ -240,7 +287,9 @@ void cm_post(PendingOp* p, Outcome outcome) {
   if (p == nullptr) return;
   const NTSTATUS status = perform(*p, outcome);
   REG_POST_OPERATION_INFORMATION post{};
-  post.Object = p->op.pre_class == RegNtPreCreateKeyEx ? (NT_SUCCESS(status) && status != STATUS_REPARSE ? p->result_object : nullptr) : p->key;
+  post.Object = p->op.pre_class == RegNtPreCreateKeyEx
+                    ? (NT_SUCCESS(status) && status != STATUS_REPARSE ? p->result_object : nullptr)
+                    : p->key;
   post.Status = status;
   post.PreInformation = &p->pre;
   post.ReturnStatus = status;
@@ -326,8 +375,10 @@ NTSTATUS NTAPI CmRegisterCallbackEx(PEX_CALLBACK_FUNCTION function, PCUNICODE_ST
   for (Registration& r : g_callbacks) {
     if (r.altitude[0] == 0 && r.inside == 0) {
       r = Registration{function, context, g_next_cookie++, {}, driver, 0, true};
-      std::wcsncpy(r.altitude, altitude->Buffer, altitude->Length / 2 < 31 ? altitude->Length / 2 : 31);
-      cookie->QuadPart = r.cookie;  // written before the first call can come (the box is sequential here)
+      std::wcsncpy(r.altitude, altitude->Buffer,
+                   altitude->Length / 2 < 31 ? altitude->Length / 2 : 31);
+      cookie->QuadPart =
+          r.cookie;  // written before the first call can come (the box is sequential here)
       return STATUS_SUCCESS;
     }
   }

@@ -22,7 +22,9 @@ std::uint32_t timeout_ms(const LARGE_INTEGER* timeout) {
   return ms >= host::kForever ? host::kForever - 1 : static_cast<std::uint32_t>(ms);
 }
 
-bool signalled(DISPATCHER_HEADER& header) { return header.SignalState > 0; }
+bool signalled(DISPATCHER_HEADER& header) {
+  return header.SignalState > 0;
+}
 
 void satisfy(DISPATCHER_HEADER& header) {
   if (header.Type == SynchronizationEvent) header.SignalState = 0;  // auto-reset
@@ -141,8 +143,12 @@ KSPIN_LOCK g_cancel_lock = 0;
 
 extern "C" {
 
-VOID NTAPI IoAcquireCancelSpinLock(PKIRQL irql) { *irql = KeAcquireSpinLockRaiseToDpc(&g_cancel_lock); }
-VOID NTAPI IoReleaseCancelSpinLock(KIRQL irql) { KeReleaseSpinLock(&g_cancel_lock, irql); }
+VOID NTAPI IoAcquireCancelSpinLock(PKIRQL irql) {
+  *irql = KeAcquireSpinLockRaiseToDpc(&g_cancel_lock);
+}
+VOID NTAPI IoReleaseCancelSpinLock(KIRQL irql) {
+  KeReleaseSpinLock(&g_cancel_lock, irql);
+}
 
 }  // extern "C"
 

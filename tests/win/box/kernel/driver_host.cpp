@@ -8,13 +8,13 @@ extern "C" NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT driver, PUNICODE_STRING reg
 namespace box::kernel {
 PDRIVER_OBJECT new_driver_object();
 int open_device_handles();
-}
+}  // namespace box::kernel
 
 namespace box {
 namespace {
 bool g_loaded = false;
 bool g_unload_pending = false;
-}
+}  // namespace
 
 std::int32_t load_driver() {
   PDRIVER_OBJECT driver = kernel::new_driver_object();
@@ -44,7 +44,9 @@ void last_handle_closed() {
 }
 }  // namespace kernel
 
-bool driver_loaded() { return g_loaded; }
+bool driver_loaded() {
+  return g_loaded;
+}
 
 void machine_reset() {
   kernel::security_reset();

@@ -34,12 +34,18 @@ DWORD WINAPI run_thread(LPVOID p) {
 }
 }  // namespace
 
-void monitor_enter() { AcquireSRWLockExclusive(&g_monitor); }
-void monitor_leave() { ReleaseSRWLockExclusive(&g_monitor); }
+void monitor_enter() {
+  AcquireSRWLockExclusive(&g_monitor);
+}
+void monitor_leave() {
+  ReleaseSRWLockExclusive(&g_monitor);
+}
 bool monitor_wait(std::uint32_t ms) {
   return SleepConditionVariableSRW(&g_changed, &g_monitor, ms == kForever ? INFINITE : ms, 0) != 0;
 }
-void monitor_broadcast() { WakeAllConditionVariable(&g_changed); }
+void monitor_broadcast() {
+  WakeAllConditionVariable(&g_changed);
+}
 
 void* thread_start(ThreadBody body, void* argument) {
   auto* start = static_cast<Start*>(std::malloc(sizeof(Start)));
@@ -52,12 +58,22 @@ void thread_join(void* thread) {
   CloseHandle(thread);
 }
 
-void* thread_slot() { return TlsGetValue(slot()); }
-void set_thread_slot(void* value) { TlsSetValue(slot(), value); }
+void* thread_slot() {
+  return TlsGetValue(slot());
+}
+void set_thread_slot(void* value) {
+  TlsSetValue(slot(), value);
+}
 
-std::uint64_t now_ms() { return GetTickCount64(); }
-void sleep_ms(std::uint32_t ms) { Sleep(ms); }
-void yield() { SwitchToThread(); }
+std::uint64_t now_ms() {
+  return GetTickCount64();
+}
+void sleep_ms(std::uint32_t ms) {
+  Sleep(ms);
+}
+void yield() {
+  SwitchToThread();
+}
 
 char* read_text_file(const char* path, std::uint64_t& size) {
   FILE* f = std::fopen(path, "rb");

@@ -33,7 +33,8 @@ struct Routine {
 };
 Routine g_routines[] = {
     {L"CmCallbackGetKeyObjectIDEx", reinterpret_cast<PVOID>(&CmCallbackGetKeyObjectIDEx), true},
-    {L"CmCallbackReleaseKeyObjectIDEx", reinterpret_cast<PVOID>(&CmCallbackReleaseKeyObjectIDEx), true},
+    {L"CmCallbackReleaseKeyObjectIDEx", reinterpret_cast<PVOID>(&CmCallbackReleaseKeyObjectIDEx),
+     true},
     {L"SeLocateProcessImageName", reinterpret_cast<PVOID>(&SeLocateProcessImageName), true},
     {L"ExAllocatePool2", reinterpret_cast<PVOID>(&ExAllocatePool2), true},
     {L"MmCopyMemory", reinterpret_cast<PVOID>(&MmCopyMemory), true},
@@ -63,7 +64,10 @@ void routines_reset() {
 }  // namespace box
 
 // __imp_<name>: what a dllimport call or data reference in the driver's objects goes through.
-#define BOX_IMPORT(name) extern "C" const void* __imp_##name = reinterpret_cast<const void*>(&name)
+#define BOX_IMPORT(name)                                           \
+  extern "C" {                                                     \
+  const void* __imp_##name = reinterpret_cast<const void*>(&name); \
+  }
 BOX_IMPORT(CmRegisterCallbackEx);
 BOX_IMPORT(CmUnRegisterCallback);
 BOX_IMPORT(ExAllocatePoolWithTag);

@@ -96,7 +96,8 @@ NTSTATUS call_driver(AsyncIo* io) {
     std::printf("BOX: STATUS_PENDING returned without IoMarkIrpPending (major %u)\n", major);
   }
   if (status != STATUS_PENDING && !io->completed) {
-    std::printf("BOX: dispatch returned 0x%lx without completing the IRP (major %u)\n", status, major);
+    std::printf("BOX: dispatch returned 0x%lx without completing the IRP (major %u)\n", status,
+                major);
   }
   return status;
 }
@@ -107,7 +108,8 @@ bool wait_completed(AsyncIo* io, std::uint32_t ms) {
   while (!io->completed) {
     const std::uint64_t now = host::now_ms();
     if (ms != host::kForever && now >= deadline) return false;
-    host::monitor_wait(ms == host::kForever ? host::kForever : static_cast<std::uint32_t>(deadline - now));
+    host::monitor_wait(ms == host::kForever ? host::kForever
+                                            : static_cast<std::uint32_t>(deadline - now));
   }
   return true;
 }
@@ -140,7 +142,9 @@ NTSTATUS NTAPI invalid_request(PDEVICE_OBJECT, PIRP irp) {
 
 namespace box::kernel {
 
-PDRIVER_OBJECT current_driver() { return g_driver; }
+PDRIVER_OBJECT current_driver() {
+  return g_driver;
+}
 void last_handle_closed();  // driver_host.cpp: a deferred unload runs now
 int open_device_handles() {
   Locked lock;
@@ -148,7 +152,8 @@ int open_device_handles() {
 }
 
 PDRIVER_OBJECT new_driver_object() {
-  g_driver = static_cast<PDRIVER_OBJECT>(std::calloc(1, sizeof(DRIVER_OBJECT) + sizeof(DRIVER_EXTENSION)));
+  g_driver =
+      static_cast<PDRIVER_OBJECT>(std::calloc(1, sizeof(DRIVER_OBJECT) + sizeof(DRIVER_EXTENSION)));
   g_driver->Type = IO_TYPE_DRIVER;
   g_driver->Size = sizeof(DRIVER_OBJECT);
   g_driver->DriverExtension = reinterpret_cast<PDRIVER_EXTENSION>(g_driver + 1);
@@ -175,13 +180,15 @@ NTSTATUS NTAPI IoCreateDevice(PDRIVER_OBJECT driver, ULONG extension_size, PUNIC
                               PDEVICE_OBJECT* out) {
   Locked lock;
   for (const Device& d : g_devices) {
-    if (d.object != nullptr && name != nullptr && same_name(name->Buffer, name->Length / 2, d.name)) {
+    if (d.object != nullptr && name != nullptr &&
+        same_name(name->Buffer, name->Length / 2, d.name)) {
       return STATUS_OBJECT_NAME_COLLISION;
     }
   }
   for (Device& d : g_devices) {
     if (d.object != nullptr) continue;
-    auto* device = static_cast<PDEVICE_OBJECT>(std::calloc(1, sizeof(DEVICE_OBJECT) + extension_size));
+    auto* device =
+        static_cast<PDEVICE_OBJECT>(std::calloc(1, sizeof(DEVICE_OBJECT) + extension_size));
     device->Type = IO_TYPE_DEVICE;
     device->Size = sizeof(DEVICE_OBJECT);
     device->DriverObject = driver;
@@ -192,7 +199,8 @@ NTSTATUS NTAPI IoCreateDevice(PDRIVER_OBJECT driver, ULONG extension_size, PUNIC
     device->Characteristics = characteristics;
     device->Flags = DO_DEVICE_INITIALIZING | (exclusive ? DO_EXCLUSIVE : 0);
     device->StackSize = 1;
-    d = Device{device, name != nullptr ? copy_name(name->Buffer, name->Length / 2) : nullptr, nullptr};
+    d = Device{device, name != nullptr ? copy_name(name->Buffer, name->Length / 2) : nullptr,
+               nullptr};
     *out = device;
     return STATUS_SUCCESS;
   }
@@ -203,7 +211,8 @@ VOID NTAPI IoDeleteDevice(PDEVICE_OBJECT device) {
   Locked lock;
   Device* d = device_of(device);
   if (d == nullptr) KeBugCheckEx(0xDEAD0001, reinterpret_cast<ULONG_PTR>(device), 0, 0, 0);
-  for (PDEVICE_OBJECT* p = &device->DriverObject->DeviceObject; *p != nullptr; p = &(*p)->NextDevice) {
+  for (PDEVICE_OBJECT* p = &device->DriverObject->DeviceObject; *p != nullptr;
+       p = &(*p)->NextDevice) {
     if (*p == device) {
       *p = device->NextDevice;
       break;
@@ -228,11 +237,15 @@ NTSTATUS NTAPI ObSetSecurityObjectByPointer(PVOID object, SECURITY_INFORMATION i
 
 VOID FASTCALL IofCompleteRequest(PIRP irp, CCHAR) {
   auto* io = reinterpret_cast<AsyncIo*>(irp);
-  if (io->completed) KeBugCheckEx(MULTIPLE_IRP_COMPLETE_REQUESTS, reinterpret_cast<ULONG_PTR>(irp), 0, 0, 0);
-  if (irp->CancelRoutine != nullptr) KeBugCheckEx(0x48 /* CANCEL_STATE_IN_COMPLETED_IRP */, reinterpret_cast<ULONG_PTR>(irp), 0, 0, 0);
+  if (io->completed)
+    KeBugCheckEx(MULTIPLE_IRP_COMPLETE_REQUESTS, reinterpret_cast<ULONG_PTR>(irp), 0, 0, 0);
+  if (irp->CancelRoutine != nullptr)
+    KeBugCheckEx(0x48 /* CANCEL_STATE_IN_COMPLETED_IRP */, reinterpret_cast<ULONG_PTR>(irp), 0, 0,
+                 0);
   Locked lock;
   const ULONG_PTR information = irp->IoStatus.Information;
-  if (io->stack[0].MajorFunction == IRP_MJ_DEVICE_CONTROL && NT_SUCCESS(irp->IoStatus.Status) && information != 0) {
+  if (io->stack[0].MajorFunction == IRP_MJ_DEVICE_CONTROL && NT_SUCCESS(irp->IoStatus.Status) &&
+      information != 0) {
     if (information > io->output_length) {
       std::printf("BOX: IoStatus.Information %llu is larger than the output buffer %lu\n",
                   static_cast<unsigned long long>(information), io->output_length);
@@ -307,7 +320,8 @@ AsyncIo* io_control_async(Handle* h, std::uint32_t code, const void* in, std::ui
   // The I/O manager's check of the IOCTL's access bits against the handle (FILE_READ_ACCESS needs
   // FILE_READ_DATA, FILE_WRITE_ACCESS FILE_WRITE_DATA), before the driver sees the request.
   const std::uint32_t access = (code >> 14) & 3u;
-  if (((access & 1u) && !(h->granted & FILE_READ_DATA)) || ((access & 2u) && !(h->granted & FILE_WRITE_DATA))) {
+  if (((access & 1u) && !(h->granted & FILE_READ_DATA)) ||
+      ((access & 2u) && !(h->granted & FILE_WRITE_DATA))) {
     io->irp.IoStatus.Status = STATUS_ACCESS_DENIED;
     io->completed = true;
     return io;
@@ -321,8 +335,12 @@ AsyncIo* io_control_async(Handle* h, std::uint32_t code, const void* in, std::ui
   return io;
 }
 
-bool io_wait(AsyncIo* io, std::uint32_t ms) { return wait_completed(io, ms); }
-std::int32_t io_status(AsyncIo* io) { return io->irp.IoStatus.Status; }
+bool io_wait(AsyncIo* io, std::uint32_t ms) {
+  return wait_completed(io, ms);
+}
+std::int32_t io_status(AsyncIo* io) {
+  return io->irp.IoStatus.Status;
+}
 
 const void* io_output(AsyncIo* io, std::uint32_t& length) {
   length = static_cast<std::uint32_t>(io->irp.IoStatus.Information);
@@ -334,8 +352,8 @@ void io_cancel(AsyncIo* io) {
   KIRQL irql;
   IoAcquireCancelSpinLock(&irql);
   io->irp.Cancel = TRUE;
-  auto routine = reinterpret_cast<PDRIVER_CANCEL>(
-      InterlockedExchangePointer(reinterpret_cast<PVOID volatile*>(&io->irp.CancelRoutine), nullptr));
+  auto routine = reinterpret_cast<PDRIVER_CANCEL>(InterlockedExchangePointer(
+      reinterpret_cast<PVOID volatile*>(&io->irp.CancelRoutine), nullptr));
   if (routine == nullptr) {
     IoReleaseCancelSpinLock(irql);
     return;

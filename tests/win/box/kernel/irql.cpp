@@ -7,5 +7,9 @@ namespace box::kernel {
 std::uint8_t current_irql();
 }
 
-extern "C" std::uint8_t KeGetCurrentIrql() { return box::kernel::current_irql(); }
-extern "C" const void* __imp_KeGetCurrentIrql = reinterpret_cast<const void*>(&KeGetCurrentIrql);
+extern "C" std::uint8_t KeGetCurrentIrql() {
+  return box::kernel::current_irql();
+}
+extern "C" {
+const void* __imp_KeGetCurrentIrql = reinterpret_cast<const void*>(&KeGetCurrentIrql);
+}

@@ -3,8 +3,8 @@
 // from an object pointer.
 #include <cstdlib>
 #include <cstring>
-#include <initializer_list>
 #include <cwchar>
+#include <initializer_list>
 
 #include "internal.hpp"
 
@@ -116,7 +116,8 @@ extern "C" {
 NTSTATUS NTAPI ZwClose(HANDLE handle) {
   const ULONG_PTR i = (reinterpret_cast<ULONG_PTR>(handle) - 0xFFFFFFFF80000000ULL) / 4 - 1;
   Locked lock;
-  if (i >= sizeof g_handles / sizeof g_handles[0] || !g_handles[i].used) return STATUS_INVALID_HANDLE;
+  if (i >= sizeof g_handles / sizeof g_handles[0] || !g_handles[i].used)
+    return STATUS_INVALID_HANDLE;
   g_handles[i] = Entry{};
   return STATUS_SUCCESS;
 }
@@ -126,7 +127,8 @@ NTSTATUS NTAPI IoCreateSymbolicLink(PUNICODE_STRING name, PUNICODE_STRING target
   if (find_link(name->Buffer, name->Length / 2) != nullptr) return STATUS_OBJECT_NAME_COLLISION;
   for (Link& l : g_links) {
     if (l.name == nullptr) {
-      l = Link{copy_name(name->Buffer, name->Length / 2), copy_name(target->Buffer, target->Length / 2)};
+      l = Link{copy_name(name->Buffer, name->Length / 2),
+               copy_name(target->Buffer, target->Length / 2)};
       return STATUS_SUCCESS;
     }
   }
@@ -143,7 +145,8 @@ NTSTATUS NTAPI IoDeleteSymbolicLink(PUNICODE_STRING name) {
   return STATUS_SUCCESS;
 }
 
-NTSTATUS NTAPI ZwOpenSymbolicLinkObject(PHANDLE handle, ACCESS_MASK, POBJECT_ATTRIBUTES attributes) {
+NTSTATUS NTAPI ZwOpenSymbolicLinkObject(PHANDLE handle, ACCESS_MASK,
+                                        POBJECT_ATTRIBUTES attributes) {
   const UNICODE_STRING* name = attributes->ObjectName;
   Link* l;
   {
@@ -173,7 +176,9 @@ NTSTATUS NTAPI ObOpenObjectByPointer(PVOID object, ULONG, PACCESS_STATE, ACCESS_
   return *handle != nullptr ? STATUS_SUCCESS : STATUS_INSUFFICIENT_RESOURCES;
 }
 
-LONG_PTR FASTCALL ObfDereferenceObject(PVOID) { return 1; }
+LONG_PTR FASTCALL ObfDereferenceObject(PVOID) {
+  return 1;
+}
 
 VOID NTAPI RtlInitUnicodeString(PUNICODE_STRING s, PCWSTR source) {
   const std::size_t n = source != nullptr ? std::wcslen(source) : 0;

@@ -29,7 +29,8 @@ ULONG g_failed_tag = 0;
 SIZE_T g_failed_size = 0;
 
 bool executable(POOL_TYPE type) {
-  return type == NonPagedPool || type == NonPagedPoolMustSucceed || type == NonPagedPoolCacheAligned;
+  return type == NonPagedPool || type == NonPagedPoolMustSucceed ||
+         type == NonPagedPoolCacheAligned;
 }
 
 void* allocate(SIZE_T size, ULONG tag) {
@@ -96,8 +97,12 @@ PVOID NTAPI ExAllocatePool2(ULONG64 flags, SIZE_T size, ULONG tag) {
   return p;
 }
 
-VOID NTAPI ExFreePoolWithTag(PVOID p, ULONG tag) { release(p, tag, true); }
-VOID NTAPI ExFreePool(PVOID p) { release(p, 0, false); }
+VOID NTAPI ExFreePoolWithTag(PVOID p, ULONG tag) {
+  release(p, tag, true);
+}
+VOID NTAPI ExFreePool(PVOID p) {
+  release(p, 0, false);
+}
 
 }  // extern "C"
 
@@ -131,8 +136,9 @@ const char* pool_failed_allocation() {
   static char text[64];
   kernel::Locked lock;
   const ULONG t = kernel::g_failed_tag;
-  std::snprintf(text, sizeof text, "tag '%c%c%c%c', %llu bytes", char(t), char(t >> 8), char(t >> 16),
-                char(t >> 24), static_cast<unsigned long long>(kernel::g_failed_size));
+  std::snprintf(text, sizeof text, "tag '%c%c%c%c', %llu bytes", char(t), char(t >> 8),
+                char(t >> 16), char(t >> 24),
+                static_cast<unsigned long long>(kernel::g_failed_size));
   return text;
 }
 

@@ -85,7 +85,9 @@ Thread& current_thread() {
   return *self;
 }
 
-std::uint8_t current_irql() { return current_thread().irql; }
+std::uint8_t current_irql() {
+  return current_thread().irql;
+}
 
 void processes_reset() {
   Locked lock;
@@ -112,7 +114,9 @@ PEPROCESS NTAPI IoGetCurrentProcess(VOID) {
 LONGLONG NTAPI PsGetProcessCreateTimeQuadPart(PEPROCESS process) {
   return reinterpret_cast<Process*>(process)->create_time;
 }
-KPROCESSOR_MODE NTAPI ExGetPreviousMode(VOID) { return current_thread().previous_mode; }
+KPROCESSOR_MODE NTAPI ExGetPreviousMode(VOID) {
+  return current_thread().previous_mode;
+}
 
 // Allocates the name from pool (the caller frees it with ExFreePool), as the kernel does.
 NTSTATUS NTAPI SeLocateProcessImageName(PEPROCESS process, PUNICODE_STRING* name) {
@@ -134,8 +138,7 @@ NTSTATUS NTAPI PsSetCreateThreadNotifyRoutine(PCREATE_THREAD_NOTIFY_ROUTINE rout
 }
 NTSTATUS NTAPI PsRemoveCreateThreadNotifyRoutine(PCREATE_THREAD_NOTIFY_ROUTINE routine) {
   Locked lock;
-  return remove_routine(g_thread_routines, routine) ? STATUS_SUCCESS
-                                                    : STATUS_PROCEDURE_NOT_FOUND;
+  return remove_routine(g_thread_routines, routine) ? STATUS_SUCCESS : STATUS_PROCEDURE_NOT_FOUND;
 }
 NTSTATUS NTAPI PsSetCreateProcessNotifyRoutineEx(PCREATE_PROCESS_NOTIFY_ROUTINE_EX routine,
                                                  BOOLEAN remove) {
@@ -179,7 +182,9 @@ void become(std::uint32_t pid, bool kernel) {
   self.previous_mode = kernel ? KernelMode : UserMode;
 }
 
-std::uint64_t current_thread_id() { return current_thread().tid; }
+std::uint64_t current_thread_id() {
+  return current_thread().tid;
+}
 
 void thread_exits() {
   Thread& self = current_thread();

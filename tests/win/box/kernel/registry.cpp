@@ -13,7 +13,9 @@ constexpr int kKeys = 4096;
 Key* g_keys[kKeys];
 int g_key_count = 0;
 
-std::size_t length_of(const wchar_t* s) { return std::wcslen(s); }
+std::size_t length_of(const wchar_t* s) {
+  return std::wcslen(s);
+}
 
 // The full name an OBJECT_ATTRIBUTES names (a RootDirectory key handle + a relative name).
 wchar_t* full_name(POBJECT_ATTRIBUTES attributes, std::size_t& length) {
@@ -39,7 +41,8 @@ Key* key_find(const wchar_t* name, std::size_t length) {
   Locked lock;
   for (int i = 0; i < g_key_count; ++i) {
     Key* k = g_keys[i];
-    if (!k->deleted && k->name.Length / 2 == length && _wcsnicmp(k->name.Buffer, name, length) == 0) {
+    if (!k->deleted && k->name.Length / 2 == length &&
+        _wcsnicmp(k->name.Buffer, name, length) == 0) {
       return k;
     }
   }
@@ -168,7 +171,9 @@ NTSTATUS NTAPI ZwQueryValueKey(HANDLE handle, PUNICODE_STRING name, KEY_VALUE_IN
 
 namespace box {
 
-void reg_create_key(const wchar_t* name) { key_create(name, std::wcslen(name)); }
+void reg_create_key(const wchar_t* name) {
+  key_create(name, std::wcslen(name));
+}
 
 void reg_set_dword(const wchar_t* key, const wchar_t* value, std::uint32_t data) {
   value_set(key_create(key, std::wcslen(key)), value, std::wcslen(value), REG_DWORD, &data, 4);
@@ -179,7 +184,9 @@ void reg_set_sz(const wchar_t* key, const wchar_t* value, const wchar_t* data) {
             static_cast<ULONG>((std::wcslen(data) + 1) * 2));
 }
 
-bool reg_key_exists(const wchar_t* name) { return key_find(name, std::wcslen(name)) != nullptr; }
+bool reg_key_exists(const wchar_t* name) {
+  return key_find(name, std::wcslen(name)) != nullptr;
+}
 
 void reg_delete_key(const wchar_t* name) {
   Key* k = key_find(name, std::wcslen(name));

@@ -35,7 +35,9 @@ SidStorage g_admin_user = make_sid(5, {21, 1111, 2222, 3333, 500});
 SidStorage g_plain_user = make_sid(5, {21, 1111, 2222, 3333, 1001});
 SE_EXPORTS g_exports;
 
-ULONG sid_length(const SID* sid) { return 8 + 4u * sid->SubAuthorityCount; }
+ULONG sid_length(const SID* sid) {
+  return 8 + 4u * sid->SubAuthorityCount;
+}
 
 bool same_sid(const SID* a, const SID* b) {
   return sid_length(a) == sid_length(b) && std::memcmp(a, b, sid_length(a)) == 0;
@@ -131,7 +133,8 @@ bool access_check(PSECURITY_DESCRIPTOR descriptor, Caller caller, ACCESS_MASK de
 PSECURITY_DESCRIPTOR copy_descriptor(PSECURITY_DESCRIPTOR descriptor) {
   const auto* sd = static_cast<const SECURITY_DESCRIPTOR*>(descriptor);
   const ULONG acl_size = (sd->Control & SE_DACL_PRESENT) && sd->Dacl ? sd->Dacl->AclSize : 0;
-  auto* copy = static_cast<SECURITY_DESCRIPTOR*>(std::calloc(1, sizeof(SECURITY_DESCRIPTOR) + acl_size));
+  auto* copy =
+      static_cast<SECURITY_DESCRIPTOR*>(std::calloc(1, sizeof(SECURITY_DESCRIPTOR) + acl_size));
   *copy = *sd;
   copy->Owner = copy->Group = nullptr;
   copy->Sacl = nullptr;
@@ -161,7 +164,9 @@ extern "C" {
 
 PSE_EXPORTS SeExports = &g_exports;
 
-ULONG NTAPI RtlLengthSid(PSID sid) { return sid_length(static_cast<const SID*>(sid)); }
+ULONG NTAPI RtlLengthSid(PSID sid) {
+  return sid_length(static_cast<const SID*>(sid));
+}
 
 NTSTATUS NTAPI RtlCreateSecurityDescriptor(PSECURITY_DESCRIPTOR descriptor, ULONG revision) {
   if (revision != SECURITY_DESCRIPTOR_REVISION) return STATUS_UNKNOWN_REVISION;
@@ -171,7 +176,8 @@ NTSTATUS NTAPI RtlCreateSecurityDescriptor(PSECURITY_DESCRIPTOR descriptor, ULON
 }
 
 NTSTATUS NTAPI RtlCreateAcl(PACL acl, ULONG length, ULONG revision) {
-  if (length < sizeof(ACL) || length > 0xFFFF || (revision != ACL_REVISION && revision != ACL_REVISION_DS)) {
+  if (length < sizeof(ACL) || length > 0xFFFF ||
+      (revision != ACL_REVISION && revision != ACL_REVISION_DS)) {
     return length < sizeof(ACL) ? STATUS_BUFFER_TOO_SMALL : STATUS_INVALID_PARAMETER;
   }
   std::memset(acl, 0, sizeof(ACL));
@@ -184,7 +190,8 @@ NTSTATUS NTAPI RtlAddAccessAllowedAce(PACL acl, ULONG, ACCESS_MASK mask, PSID si
   auto* end = reinterpret_cast<UCHAR*>(acl + 1);
   for (USHORT i = 0; i < acl->AceCount; ++i) end += reinterpret_cast<ACE_HEADER*>(end)->AceSize;
   const ULONG size = FIELD_OFFSET(ACCESS_ALLOWED_ACE, SidStart) + RtlLengthSid(sid);
-  if (end + size > reinterpret_cast<UCHAR*>(acl) + acl->AclSize) return STATUS_ALLOTTED_SPACE_EXCEEDED;
+  if (end + size > reinterpret_cast<UCHAR*>(acl) + acl->AclSize)
+    return STATUS_ALLOTTED_SPACE_EXCEEDED;
   auto* ace = reinterpret_cast<ACCESS_ALLOWED_ACE*>(end);
   ace->Header.AceType = ACCESS_ALLOWED_ACE_TYPE;
   ace->Header.AceFlags = 0;
