@@ -67,4 +67,23 @@ BOX_CASE(records_carry_key_value_name_and_data, "SPEC 11: complete SPEC 7 record
   io_close(h);
 }
 
+BOX_CASE(unreadable_user_data_makes_a_write_undecidable,
+         "SPEC 11: set-value data through MmCopyMemory") {
+  Handle* h = load_with_box_policy(report);
+  if (h == nullptr) return;
+  connect(h);
+  become(kRegPid);  // a user-mode caller
+  RegOp op = set_value(kWatchedKey, L"Payload");
+  op.data = reinterpret_cast<const void*>(0x1000);  // not mapped
+  report.check(
+      cm_call(op) == kStatusAccessDenied,
+      "a set-value whose user buffer cannot be read is denied (its data cannot be decided)");
+  become(4, true);
+  hivewarden::win::DriverCounters counters;
+  if (report.check(read_counters(h, counters), "counters readable")) {
+    report.check(counters.undecided_writes_denied == 1, "and counted");
+  }
+  io_close(h);
+}
+
 }  // namespace box::cases

@@ -245,6 +245,10 @@ NTSTATUS perform(PendingOp& p, Outcome outcome) {
       p.key->deleted = true;
       break;
     case RegNtPreSetValueKey:
+      // The caller's buffer is unmapped: the configuration manager's own copy fails.
+      if (reinterpret_cast<ULONG_PTR>(op.data) < 0x10000 && op.data_size != 0) {
+        return STATUS_ACCESS_VIOLATION;
+      }
       value_set(p.key, p.value.Buffer, p.value.Length / 2, op.type, op.data, op.data_size);
       break;
     case RegNtPreDeleteValueKey:

@@ -90,8 +90,13 @@ PVOID NTAPI ExAllocatePoolWithTag(POOL_TYPE type, SIZE_T size, ULONG tag) {
 
 // ExAllocatePool2 (Windows 10 2004+), looked up by name: zeroed memory, flags instead of a type.
 PVOID NTAPI ExAllocatePool2(ULONG64 flags, SIZE_T size, ULONG tag) {
-  constexpr ULONG64 kRaiseOnFailure = 0x20;  // POOL_FLAG_RAISE_ON_FAILURE: not for the box
+  constexpr ULONG64 kRaiseOnFailure = 0x20;   // POOL_FLAG_RAISE_ON_FAILURE: not for the box
+  constexpr ULONG64 kNonPagedExecute = 0x80;  // POOL_FLAG_NON_PAGED_EXECUTE
   if ((flags & kRaiseOnFailure) != 0) KeBugCheckEx(BAD_POOL_CALLER, 0x9B, flags, 0, 0);
+  if ((flags & kNonPagedExecute) != 0) {
+    Locked lock;
+    ++g_stats.executable_requests;
+  }
   void* p = allocate(size, tag);
   if (p != nullptr) std::memset(p, 0, size);
   return p;
