@@ -44,10 +44,14 @@ test-tsan: deps
 
 # The Windows driver and service, cross-compiled with mingw-w64, and the checks on them.
 WIN_BUILD ?= build-win
-windows: deps
+# The box (tests/win/box) runs the driver's own objects under wine64 against a stand-in kernel and
+# compares its decisions with the Linux CLI's, so the CLI is built first.
+windows: configure
+	cmake --build $(BUILD) -j $(JOBS) --target hivewarden
 	cmake -S src/win/cross -B $(WIN_BUILD) -G Ninja -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/mingw-w64-x86_64.cmake
 	cmake --build $(WIN_BUILD) -j $(JOBS)
 	bash scripts/check-windows-binaries.sh $(WIN_BUILD)
+	bash scripts/run-box.sh $(BUILD) $(WIN_BUILD)
 
 bench: build
 	$(BUILD)/bench/hivewarden_bench
