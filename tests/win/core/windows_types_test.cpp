@@ -15,7 +15,7 @@ namespace {
 
 TEST(WindowsTypes, TheRunIsLlp64WithA16BitWcharT) {
 #if !defined(_WIN64) || defined(__LP64__)
-  FAIL() << "not built for 64-bit Windows (LLP64)";
+  ADD_FAILURE() << "not built for 64-bit Windows (LLP64)";
 #endif
   EXPECT_EQ(sizeof(wchar_t), 2u);
   EXPECT_EQ(sizeof(long), 4u);
