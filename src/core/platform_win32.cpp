@@ -7,6 +7,8 @@
 
 namespace hivewarden::platform {
 
-void yield_now() { SwitchToThread(); }
+void yield_now() {
+  SwitchToThread();
+}
 
 }  // namespace hivewarden::platform
