@@ -42,7 +42,8 @@ test-tsan: deps
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) -R 'Engine|SocketChannel'
 
-# The Windows driver and service, cross-compiled with mingw-w64, and the checks on them.
+# The Windows driver and service, cross-compiled with mingw-w64, and the checks on them; the core's
+# tests built for Windows and run under wine64.
 WIN_BUILD ?= build-win
 # The box (tests/win/box) runs the driver's own objects under wine64 against a stand-in kernel and
 # compares its decisions with the Linux CLI's, so the CLI is built first.
@@ -52,6 +53,7 @@ windows: configure
 	cmake --build $(WIN_BUILD) -j $(JOBS)
 	bash scripts/check-windows-binaries.sh $(WIN_BUILD)
 	bash scripts/run-box.sh $(BUILD) $(WIN_BUILD)
+	bash scripts/run-windows-core-tests.sh $(WIN_BUILD)/core-tests/hivewarden_core_tests.exe
 
 bench: build
 	$(BUILD)/bench/hivewarden_bench

@@ -17,7 +17,8 @@ packages=(
   libpugixml-dev       # event XML (wevtutil, evtxexport, and EVTX records as XML)
   clang libclang-rt-14-dev     # libFuzzer targets (make fuzz, make fuzz-smoke)
   g++-mingw-w64-x86-64 mingw-w64-x86-64-dev binutils-mingw-w64-x86-64  # hivewarden.sys / hivewarden-svc.exe
-  wine64               # runs the driver in a box and the Windows tests (make windows)
+  googletest dpkg-dev   # the core's tests built for Windows: GoogleTest's sources; apt-get source (yaml-cpp)
+  wine64                # runs the driver in a box and the Windows tests (make windows)
 )
 missing=()
 for p in "${packages[@]}"; do
