@@ -23,11 +23,19 @@ Process* find(std::uint32_t pid) {
   return nullptr;
 }
 
-// The System process (pid 4), which every thread not told otherwise belongs to.
+// The System process (pid 4), which every thread not told otherwise belongs to. Made in a free
+// slot: a process a case defined first must not be overwritten by it.
 Process* system_process() {
   Process* p = find(4);
   if (p != nullptr) return p;
-  Process& s = g_processes[0];
+  Process* free_slot = &g_processes[0];
+  for (Process& slot : g_processes) {
+    if (!slot.live) {
+      free_slot = &slot;
+      break;
+    }
+  }
+  Process& s = *free_slot;
   s = Process{};
   s.pid = 4;
   std::wcscpy(s.image, L"System");
