@@ -183,8 +183,9 @@ function Get-ValueBackup([string]$Key, [string]$Name) {
     $k = Open-Key $Key
     if ($null -eq $k) { throw "$Key cannot be opened" }
     try {
-        if (-not ($k.GetValueNames() -contains $Name)) { return $null }
-        $kind = $k.GetValueKind($Name)
+        # Windows itself says whether the name exists (its own case folding, not PowerShell's).
+        try { $kind = $k.GetValueKind($Name) }
+        catch [System.IO.IOException] { return $null }
         $data = $k.GetValue($Name, $null, [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames)
         return [pscustomobject]@{ Kind = $kind; Data = $data }
     } finally { $k.Close() }

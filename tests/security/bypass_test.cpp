@@ -251,8 +251,9 @@ const fs::path kBypassData = fs::path(HIVEWARDEN_SOURCE_DIR) / "tests" / "securi
 // The built-in default policy is embedded from this file (src/policy/CMakeLists.txt).
 const fs::path kDefaultPolicyFile = fs::path(HIVEWARDEN_SOURCE_DIR) / "policies" / "default.yaml";
 constexpr const char* kRegenerate =
-    "regenerate with: HIVEWARDEN_REGENERATE=1 ctest --test-dir build -R hivewarden_security_tests "
-    "(or run the test binary with --gtest_filter='BypassData.*'), then review and commit the diff";
+    "regenerate with: HIVEWARDEN_REGENERATE=1 ctest --test-dir build -R BypassData (or "
+    "HIVEWARDEN_REGENERATE=1 build/tests/security/hivewarden_security_tests --gtest_filter='BypassData.*'), "
+    "then review and commit the diff";
 
 // The suite's stand-ins for "any process the policy gives nothing": the script's own processes
 // (reg.exe, powershell.exe) play them on a machine.
