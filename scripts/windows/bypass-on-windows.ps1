@@ -84,8 +84,9 @@ function Assert-Prerequisites {
         Stop-WithError 'run elevated (as Administrator, or as SYSTEM with psexec -s)'
     }
     if (-not $Baseline) {
-        $service = Get-Service -Name 'hivewarden' -ErrorAction SilentlyContinue
-        if ($null -eq $service -or $service.Status -ne 'Running') {
+        # A kernel driver's service: Win32_SystemDriver lists it (Get-Service may not).
+        $driver = Get-CimInstance -ClassName Win32_SystemDriver -Filter "Name='hivewarden'" -ErrorAction SilentlyContinue
+        if ($null -eq $driver -or $driver.State -ne 'Running') {
             Stop-WithError 'the hivewarden driver is not running (sc start hivewarden); use -Baseline to run without it'
         }
     }

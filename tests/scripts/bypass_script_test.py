@@ -25,7 +25,7 @@ SCRIPT_FIELDS = ["id", "route", "what", "reg_exe", "unreproducible"]
 ALLOWED_REG_VERBS = {"add", "delete", "export", "import", "save", "restore"}
 # The first things that act on the machine: none may come before the safety check.
 FIRST_ACTIONS = ["reg.exe", "Invoke-Reg", "RegRenameKey", "Add-Type", "Read-JsonLines",
-                 "Remove-Item", "Start-Process", "Assert-Prerequisites", "Get-Service"]
+                 "Remove-Item", "Start-Process", "Assert-Prerequisites", "Get-CimInstance"]
 
 
 def read_lines(path):
