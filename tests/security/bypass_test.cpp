@@ -4,21 +4,21 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <memory>
+#include <ostream>
 #include <set>
 #include <sstream>
-#include <cstring>
-#include <ostream>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "../support/child_process.hpp"
 #include "../support/decide_text.hpp"
 #include "../support/files.hpp"
-#include "bypass_data.hpp"
 #include "../support/test_policy.hpp"
+#include "bypass_data.hpp"
 #include "hivewarden/core/decide.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/util/utf.hpp"
@@ -252,7 +252,8 @@ const fs::path kBypassData = fs::path(HIVEWARDEN_SOURCE_DIR) / "tests" / "securi
 const fs::path kDefaultPolicyFile = fs::path(HIVEWARDEN_SOURCE_DIR) / "policies" / "default.yaml";
 constexpr const char* kRegenerate =
     "regenerate with: HIVEWARDEN_REGENERATE=1 ctest --test-dir build -R BypassData (or "
-    "HIVEWARDEN_REGENERATE=1 build/tests/security/hivewarden_security_tests --gtest_filter='BypassData.*'), "
+    "HIVEWARDEN_REGENERATE=1 build/tests/security/hivewarden_security_tests "
+    "--gtest_filter='BypassData.*'), "
     "then review and commit the diff";
 
 // The suite's stand-ins for "any process the policy gives nothing": the script's own processes
@@ -401,7 +402,6 @@ TEST(BypassData, EveryOperationKindReg_exeCanDoHasReproducibleAttempts) {
   EXPECT_GT(marked, 0u);
   EXPECT_LT(marked, all.size() / 2) << "most attempts should be reproducible on a machine";
 }
-
 
 }  // namespace
 }  // namespace hivewarden
