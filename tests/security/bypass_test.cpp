@@ -3,14 +3,22 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
-#include <ostream>
+#include <filesystem>
+#include <iostream>
 #include <memory>
+#include <ostream>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "../support/child_process.hpp"
 #include "../support/decide_text.hpp"
+#include "../support/files.hpp"
 #include "../support/test_policy.hpp"
+#include "bypass_data.hpp"
 #include "hivewarden/core/decide.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/util/utf.hpp"
@@ -232,6 +240,168 @@ std::string name_of(const ::testing::TestParamInfo<Attempt>& info) {
 INSTANTIATE_TEST_SUITE_P(DefaultPolicy, Bypass, ::testing::ValuesIn(attempts()), name_of);
 
 TEST(BypassSuite, HasAtLeastSixtyAttempts) { EXPECT_GE(attempts().size(), 60u); }
+
+// The attempts as data for a real Windows test machine (scripts/windows/bypass-on-windows.ps1,
+// docs/WINDOWS.md "On a real machine"): operations.jsonl is rendered from attempts() above and
+// expected.jsonl is what `hivewarden eval` (built-in default policy) decides for it. Both are
+// checked in; these tests fail when either differs from what the code renders or decides now.
+// HIVEWARDEN_REGENERATE=1 rewrites them.
+namespace fs = std::filesystem;
+const fs::path kBypassData = fs::path(HIVEWARDEN_SOURCE_DIR) / "tests" / "security" / "bypass";
+// The built-in default policy is embedded from this file (src/policy/CMakeLists.txt).
+const fs::path kDefaultPolicyFile = fs::path(HIVEWARDEN_SOURCE_DIR) / "policies" / "default.yaml";
+constexpr const char* kRegenerate =
+    "regenerate with: HIVEWARDEN_REGENERATE=1 ctest --test-dir build -R BypassData (or "
+    "HIVEWARDEN_REGENERATE=1 build/tests/security/hivewarden_security_tests "
+    "--gtest_filter='BypassData.*'), "
+    "then review and commit the diff";
+
+// The suite's stand-ins for "any process the policy gives nothing": the script's own processes
+// (reg.exe, powershell.exe) play them on a machine.
+std::vector<std::u16string_view> ordinary_images() {
+  static const std::u16string kDefaultImage = Attempt{}.image;
+  return {kDefaultImage, u"C:\\x.exe"};
+}
+
+const char* expect_name(Expect e) {
+  return e == Expect::kDenied ? "denied" : e == Expect::kReported ? "reported" : "distinct";
+}
+
+test::bypass_data::AttemptFields fields_of(const Attempt& a, std::size_t id) {
+  return {.id = id,
+          .route = a.route,
+          .what = a.what,
+          .expect = expect_name(a.expect),
+          .op = a.op,
+          .key = a.key,
+          .value = a.value,
+          .new_name = a.new_name,
+          .image = a.image,
+          .pid = a.pid,
+          .user_sid = a.user_sid};
+}
+
+std::string rendered_operations() {
+  std::string out;
+  const std::vector<Attempt> all = attempts();
+  for (std::size_t i = 0; i < all.size(); ++i)
+    out += test::bypass_data::render_line(fields_of(all[i], i + 1), ordinary_images()) + "\n";
+  return out;
+}
+
+bool regenerating() {
+  const char* v = std::getenv("HIVEWARDEN_REGENERATE");
+  return v != nullptr && std::string(v) == "1";
+}
+
+// The 1-based number of the first line where `a` and `b` differ (0 when equal).
+std::size_t first_difference(const std::string& a, const std::string& b) {
+  std::istringstream x(a), y(b);
+  std::string lx, ly;
+  for (std::size_t n = 1;; ++n) {
+    const bool gx = static_cast<bool>(std::getline(x, lx)),
+               gy = static_cast<bool>(std::getline(y, ly));
+    if (!gx && !gy) return 0;
+    if (gx != gy || lx != ly) return n;
+  }
+}
+
+void expect_file_is(const fs::path& file, const std::string& current) {
+  if (regenerating()) {
+    test::write_text(file, current);
+    std::cout << "rewrote " << file << "\n";
+    return;
+  }
+  const std::string checked_in = test::read_text(file);
+  EXPECT_EQ(checked_in, current) << file
+                                 << " differs from what the current code gives, first at line "
+                                 << first_difference(checked_in, current) << "; " << kRegenerate;
+}
+
+TEST(BypassData, OperationsFileIsRenderedFromTheSuite) {
+  expect_file_is(kBypassData / "operations.jsonl", rendered_operations());
+}
+
+TEST(BypassData, ExpectedFileIsWhatEvalDecidesWithTheDefaultPolicy) {
+  const test::TempDir dir("bypass-data");
+  const fs::path input = test::write_text(dir / "operations.jsonl", rendered_operations());
+  const test::ChildRun r = test::run_hivewarden(
+      {"eval", "--policy", kDefaultPolicyFile.string(), "--input", input.string()},
+      {.stdout_path = (dir / "out").string(), .stderr_path = (dir / "err").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_file_is(kBypassData / "expected.jsonl", r.out);
+  // Every decision agrees with what the suite expects of the attempt (through the CLI this time).
+  std::istringstream lines(r.out);
+  std::string line;
+  const std::vector<Attempt> all = attempts();
+  for (const Attempt& a : all) {
+    ASSERT_TRUE(std::getline(lines, line)) << "eval wrote fewer lines than there are attempts";
+    const bool denied = line.find("\"decision\":\"deny\"") != std::string::npos;
+    const bool silent = line.find("\"notify\":\"none\"") != std::string::npos;
+    if (a.expect == Expect::kDenied) {
+      EXPECT_TRUE(denied) << a.what << ": " << line;
+    } else if (a.expect == Expect::kReported) {
+      EXPECT_FALSE(silent) << a.what << ": " << line;
+    } else {
+      EXPECT_NE(line.find("\"reason\":\"no-match\""), std::string::npos) << a.what << ": " << line;
+    }
+  }
+  EXPECT_FALSE(std::getline(lines, line)) << "eval wrote more lines than there are attempts";
+}
+
+// On a machine the operation comes from reg.exe or powershell.exe, not from the suite's stand-in
+// image: the expected decisions hold there only if the policy treats those images alike.
+TEST(BypassData, TheScriptsOwnProcessesAreDecidedLikeTheStandIns) {
+  auto policy = test::default_policy();
+  ASSERT_TRUE(policy);
+  auto scratch = std::make_unique<DecisionScratch>();
+  const std::vector<Attempt> all = attempts();
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const Attempt& a = all[i];
+    if (!test::bypass_data::machine_obstacle(fields_of(a, i + 1), ordinary_images()).empty())
+      continue;
+    test::TextOperation op{.op = a.op,
+                           .key = a.key,
+                           .value = a.value,
+                           .new_name = a.new_name,
+                           .image = a.image,
+                           .pid = a.pid,
+                           .user_sid = a.user_sid};
+    const Decision as_stated = test::decide_text(policy->view, op, *scratch);
+    for (const std::u16string_view image :
+         {u"C:\\Windows\\System32\\reg.exe",
+          u"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"}) {
+      op.image = image;
+      op.pid = 7777;
+      const Decision on_machine = test::decide_text(policy->view, op, *scratch);
+      EXPECT_EQ(on_machine.verdict, as_stated.verdict) << a.what;
+      EXPECT_EQ(on_machine.reason, as_stated.reason) << a.what;
+      EXPECT_EQ(on_machine.notify, as_stated.notify) << a.what;
+    }
+  }
+}
+
+// Unreproducible attempts stay in the data, marked; every kind the script can do is exercised.
+TEST(BypassData, EveryOperationKindReg_exeCanDoHasReproducibleAttempts) {
+  std::set<Operation> reproducible;
+  std::size_t marked = 0;
+  const std::vector<Attempt> all = attempts();
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const std::string why =
+        test::bypass_data::machine_obstacle(fields_of(all[i], i + 1), ordinary_images());
+    if (why.empty())
+      reproducible.insert(all[i].op);
+    else
+      ++marked;
+  }
+  for (const Operation op :
+       {Operation::kCreateKey, Operation::kDeleteKey, Operation::kSetValue, Operation::kDeleteValue,
+        Operation::kRenameKey, Operation::kRestoreKey})
+    EXPECT_TRUE(reproducible.count(op))
+        << traits(op).name << " has no attempt reg.exe can reproduce";
+  EXPECT_GT(marked, 0u);
+  EXPECT_LT(marked, all.size() / 2) << "most attempts should be reproducible on a machine";
+}
 
 }  // namespace
 }  // namespace hivewarden
