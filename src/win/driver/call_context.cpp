@@ -18,6 +18,7 @@ volatile LONG64 g_count = 0;
 }  // namespace
 
 void initialize_call_contexts() {
+  g_count = 0;
   KeInitializeSpinLock(&g_lock);
   InitializeListHead(&g_kept);
   g_ready = true;

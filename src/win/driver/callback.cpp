@@ -203,6 +203,7 @@ bool find_name_routines() {
 }  // namespace
 
 NTSTATUS register_callbacks(PDRIVER_OBJECT driver) {
+  g_decisions = g_denials = g_undecided_writes = g_undecided_reads = 0;  // counts since this load
   if (!find_name_routines() || !find_caller_routines()) return STATUS_NOT_SUPPORTED;
   const NTSTATUS status =
       CmRegisterCallbackEx(registry_callback, altitude(), driver, nullptr, &g_cookie, nullptr);

@@ -162,6 +162,7 @@ NTSTATUS dispatch_ioctl(PDEVICE_OBJECT, PIRP irp) {
 }  // namespace
 
 NTSTATUS create_control_device(PDRIVER_OBJECT driver) {
+  g_policy_rejected = 0;  // counts since this load
   driver->MajorFunction[IRP_MJ_CREATE] = dispatch_create;
   driver->MajorFunction[IRP_MJ_CLEANUP] = dispatch_cleanup_close;
   driver->MajorFunction[IRP_MJ_CLOSE] = dispatch_cleanup_close;

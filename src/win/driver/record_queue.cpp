@@ -194,6 +194,9 @@ NTSTATUS pend_and_unlock(PIRP irp, KIRQL irql) {
 }  // namespace
 
 void initialize_record_queue() {
+  g_consumer = nullptr;  // counts since this load
+  g_queued_records = g_queued_bytes = 0;
+  g_sequence = g_sent = g_dropped = g_sync_timeouts = 0;
   KeInitializeSpinLock(&g_lock);
   InitializeListHead(&g_records);
   InitializeListHead(&g_pending);
