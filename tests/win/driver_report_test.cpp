@@ -36,6 +36,9 @@ monitored:
     values:
       - name: '*'
         rules: [set-value]
+  - key: 'HKLM\SOFTWARE\Watched\**'
+    client: watch
+    rules: [rename-key]
 )";
 
 using test::field_text;
@@ -131,6 +134,32 @@ TEST_F(DriverReport, ACompletedOperationIsNamedAndCarriesItsClientsAndData) {
   EXPECT_EQ(field_text(view, kFieldKeyName), u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched");
   EXPECT_EQ(field_text(view, kFieldValueName), u"Run");
   EXPECT_EQ(view.fixed.hash_count, 1u);
+}
+
+// Drafted in the pre-operation, a rename's record names the key as it was and its target (the
+// post-operation's key object already answers to the new name; drafting there lost the old one).
+TEST_F(DriverReport, ACompletedRenameNamesTheKeyAndItsTarget) {
+  EngineConfig config;
+  config.keeps_call_contexts = false;
+  Engine engine(config);
+  ASSERT_TRUE(test::install(engine, *policy_));
+  int child = 0;
+  kernel_.names[&child] = u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched\\Old";
+  std::u16string target = u"New";
+  UnicodeString new_name{6, 6, target.data()};
+  RegRenameKeyInformation ren{&child, &new_name, nullptr, nullptr, nullptr};
+  OperationRequest request;
+  ASSERT_EQ(translate_pre(notify_class::kPreRenameKey, &ren, kernel_.names_only(),
+                          CanonicalOptions{}, *translate_, request),
+            TranslateStatus::kOk);
+  const Decision decision = engine.decide(request, *decision_);
+  ASSERT_EQ(decision.verdict, Verdict::kAllow);
+  ASSERT_NE(decision.notify, NotifyMode::kNone);
+  ASSERT_TRUE(draft_completion(request, pending_outcome(decision, decision_->match, request.op),
+                               ValueBefore{}, *draft_));
+  const RecordView view = sent(*draft_);
+  EXPECT_EQ(field_text(view, kFieldKeyName), u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched\\Old");
+  EXPECT_EQ(field_text(view, kFieldNewKeyName), u"\\REGISTRY\\MACHINE\\SOFTWARE\\Watched\\New");
 }
 
 }  // namespace
