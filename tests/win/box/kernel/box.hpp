@@ -69,6 +69,11 @@ int cm_threads_inside();
 // Registers a callback of another driver at `altitude` (as WdFilter holds 328010).
 void cm_occupy_altitude(const wchar_t* altitude);
 void cm_reset();
+// The next CmRegisterCallbackEx calls `call` once the callback is live but before it writes the
+// cookie back, as another thread's operation may arrive on Windows.
+void cm_during_registration(void (*call)(void*), void* context);
+// CmUnRegisterCallback fails (the driver's unload must then free nothing a callback uses).
+void cm_fail_unregister(bool fail);
 
 // --- routines looked up by name (imports.cpp) ---------------------------------------------------
 // Whether MmGetSystemRoutineAddress finds `name` (all are present after routines_reset).

@@ -23,6 +23,18 @@ struct Registration {
 };
 Registration g_callbacks[8];
 LONGLONG g_next_cookie = 0x1000;
+void (*g_during_registration)(void*) = nullptr;
+void* g_during_registration_context = nullptr;
+bool g_fail_unregister = false;
+
+// Windows answers only the cookie of a registered callback.
+bool cookie_registered(LONGLONG cookie) {
+  Locked lock;
+  for (const Registration& r : g_callbacks) {
+    if (r.active && r.cookie == cookie) return true;
+  }
+  return false;
+}
 
 // Every structure a pre-notification can carry, and the strings it points to.
 union PreInformation {
@@ -349,6 +361,17 @@ void cm_occupy_altitude(const wchar_t* altitude) {
 void cm_reset() {
   Locked lock;
   for (Registration& r : g_callbacks) r = Registration{};
+  g_during_registration = nullptr;
+  g_fail_unregister = false;
+}
+
+void cm_during_registration(void (*call)(void*), void* context) {
+  g_during_registration = call;
+  g_during_registration_context = context;
+}
+
+void cm_fail_unregister(bool fail) {
+  g_fail_unregister = fail;
 }
 
 }  // namespace box
@@ -370,27 +393,38 @@ NTSTATUS NTAPI CmRegisterCallbackEx(PEX_CALLBACK_FUNCTION function, PCUNICODE_ST
   if (function == nullptr || altitude == nullptr || driver == nullptr || cookie == nullptr) {
     return STATUS_INVALID_PARAMETER;
   }
-  Locked lock;
-  for (const Registration& r : g_callbacks) {
-    if (r.altitude[0] != 0 && same_name(altitude->Buffer, altitude->Length / 2, r.altitude)) {
-      return static_cast<NTSTATUS>(0xC01C0011);  // STATUS_FLT_INSTANCE_ALTITUDE_COLLISION
+  LONGLONG given = 0;
+  {
+    Locked lock;
+    for (const Registration& r : g_callbacks) {
+      if (r.altitude[0] != 0 && same_name(altitude->Buffer, altitude->Length / 2, r.altitude)) {
+        return static_cast<NTSTATUS>(0xC01C0011);  // STATUS_FLT_INSTANCE_ALTITUDE_COLLISION
+      }
     }
-  }
-  for (Registration& r : g_callbacks) {
-    if (r.altitude[0] == 0 && r.inside == 0) {
-      r = Registration{function, context, g_next_cookie++, {}, driver, 0, true};
-      std::wcsncpy(r.altitude, altitude->Buffer,
-                   altitude->Length / 2 < 31 ? altitude->Length / 2 : 31);
-      cookie->QuadPart =
-          r.cookie;  // written before the first call can come (the box is sequential here)
-      return STATUS_SUCCESS;
+    Registration* slot = nullptr;
+    for (Registration& r : g_callbacks) {
+      if (slot == nullptr && r.altitude[0] == 0 && r.inside == 0) slot = &r;
     }
+    if (slot == nullptr) return STATUS_INSUFFICIENT_RESOURCES;
+    *slot = Registration{function, context, g_next_cookie++, {}, driver, 0, true};
+    std::wcsncpy(slot->altitude, altitude->Buffer,
+                 altitude->Length / 2 < 31 ? altitude->Length / 2 : 31);
+    given = slot->cookie;
   }
-  return STATUS_INSUFFICIENT_RESOURCES;
+  // On Windows the callback is live from here on, and another thread's operation may reach it
+  // before the cookie below is written: a case can make one do so.
+  if (g_during_registration != nullptr) {
+    void (*during)(void*) = g_during_registration;
+    g_during_registration = nullptr;
+    during(g_during_registration_context);
+  }
+  cookie->QuadPart = given;
+  return STATUS_SUCCESS;
 }
 
 NTSTATUS NTAPI CmUnRegisterCallback(LARGE_INTEGER cookie) {
   Locked lock;
+  if (g_fail_unregister) return STATUS_UNSUCCESSFUL;
   for (Registration& r : g_callbacks) {
     if (r.active && r.cookie == cookie.QuadPart) {
       r.active = false;  // no new calls
@@ -403,8 +437,9 @@ NTSTATUS NTAPI CmUnRegisterCallback(LARGE_INTEGER cookie) {
 }
 
 // The key's full name in pool (tag 'CmNm'), released by CmCallbackReleaseKeyObjectIDEx.
-NTSTATUS NTAPI CmCallbackGetKeyObjectIDEx(PLARGE_INTEGER, PVOID object, PULONG_PTR id,
+NTSTATUS NTAPI CmCallbackGetKeyObjectIDEx(PLARGE_INTEGER cookie, PVOID object, PULONG_PTR id,
                                           PCUNICODE_STRING* name, ULONG) {
+  if (cookie == nullptr || !cookie_registered(cookie->QuadPart)) return STATUS_INVALID_PARAMETER;
   Key* k = key_of_object(object);
   if (k == nullptr) return STATUS_INVALID_PARAMETER;
   if (id != nullptr) *id = reinterpret_cast<ULONG_PTR>(k);

@@ -151,10 +151,3 @@ VOID NTAPI IoReleaseCancelSpinLock(KIRQL irql) {
 }
 
 }  // extern "C"
-
-// The current driver's swap yields with this (declared without dllimport there); SPEC §11 has the
-// swap wait with KeDelayExecutionThread instead, after which this can go.
-extern "C" NTSTATUS NTAPI ZwYieldExecution(VOID) {
-  host::yield();
-  return STATUS_SUCCESS;
-}

@@ -1,0 +1,149 @@
+// Duties of SPEC §11 the other case files do not cover: CurrentControlSet is the machine's, an
+// operation that reaches the callback before registration has returned is not decided with a
+// cookie the driver does not have yet, a failed CmUnRegisterCallback frees nothing the callback
+// uses, the record queue is capped in bytes, and writes wait for a scratch slot instead of
+// allocating one.
+#include <cstdlib>
+#include <cstring>
+
+#include "runner.hpp"
+#include "service.hpp"
+
+namespace box::cases {
+namespace {
+
+constexpr const wchar_t* kSelect = L"\\REGISTRY\\MACHINE\\SYSTEM\\Select";
+constexpr const wchar_t* kCurrentBoxSvc =
+    L"\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Services\\BoxSvc";
+constexpr const wchar_t* kSet1BoxSvc =
+    L"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet001\\Services\\BoxSvc";
+constexpr const wchar_t* kSet2BoxSvc =
+    L"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet002\\Services\\BoxSvc";
+
+std::int32_t write_start(const wchar_t* key) {
+  become(kRegPid);
+  const std::int32_t status = cm_call(set_value(key, L"Start"));
+  become(4, true);
+  return status;
+}
+
+}  // namespace
+
+// The policy's CurrentControlSet entries were compiled for its control_set; the operations'
+// CurrentControlSet is the machine's Select\Current. A policy for another set is refused.
+BOX_CASE(current_control_set_is_the_machines, "SPEC 11: the machine's control set") {
+  reg_create_key(kSelect);
+  reg_set_dword(kSelect, L"Current", 2);
+  define_box_processes();
+  if (!report.check(load_driver() == kStatusSuccess, "DriverEntry")) return;
+  std::int32_t status = 0;
+  Handle* h = open_device_as(Caller::kSystem, kReadWrite, status);
+  if (!report.check(h != nullptr, "SYSTEM opens the device")) return;
+  report.check(push_policy_file(h, "policy.hwp") == kStatusRevisionMismatch,
+               "a policy compiled for ControlSet001 is refused on a ControlSet002 machine");
+  report.check(write_start(kCurrentBoxSvc) == kStatusSuccess,
+               "and nothing is decided by it (no policy in force)");
+  report.check(push_policy_file(h, "policy-cs2.hwp") == kStatusSuccess,
+               "a policy compiled for ControlSet002 is installed");
+  report.check(write_start(kCurrentBoxSvc) == kStatusAccessDenied,
+               "CurrentControlSet in an operation's name is ControlSet002: denied");
+  report.check(write_start(kSet2BoxSvc) == kStatusAccessDenied, "ControlSet002 itself: denied");
+  report.check(write_start(kSet1BoxSvc) == kStatusSuccess,
+               "the stand-by ControlSet001 is not what the policy protects");
+  io_close(h);
+}
+
+namespace {
+struct EarlyCall {
+  std::int32_t status = 0;
+  bool called = false;
+};
+void write_during_registration(void* context) {
+  auto* early = static_cast<EarlyCall*>(context);
+  early->called = true;
+  become(kRegPid);
+  early->status = cm_call(set_value(kLockedKey, L"Anything"));
+  become(4, true);
+}
+}  // namespace
+
+// CmRegisterCallbackEx's callback is live before the cookie is written back; names asked for
+// with the cookie the driver does not have yet are refused. Such a write is not decided: denied.
+BOX_CASE(operations_before_registration_returns_are_not_let_through,
+         "SPEC 11: the cookie written after callbacks may run") {
+  define_box_processes();
+  EarlyCall early;
+  cm_during_registration(&write_during_registration, &early);
+  if (!report.check(load_driver() == kStatusSuccess, "DriverEntry")) return;
+  report.check(early.called, "an operation reached the callback during registration");
+  report.check(early.status == kStatusAccessDenied,
+               "a write that arrives before registration returned is denied (undecided)");
+  std::int32_t status = 0;
+  Handle* h = open_device_as(Caller::kSystem, kReadWrite, status);
+  if (!report.check(h != nullptr, "SYSTEM opens the device")) return;
+  hivewarden::win::DriverCounters counters;
+  if (report.check(read_counters(h, counters), "counters")) {
+    report.check(counters.undecided_writes_denied == 1, "and counted as undecided");
+  }
+  report.check(push_policy_file(h, "policy.hwp") == kStatusSuccess, "the policy goes in");
+  report.check(tamper_write_denied(), "and later writes are decided");
+  io_close(h);
+}
+
+// If the callback cannot be unregistered it may still be called: unload must not free the
+// engine, the slots or the queue under it.
+BOX_CASE(a_failed_unregister_frees_nothing_the_callback_uses,
+         "SPEC 11: CmUnRegisterCallback's result") {
+  Handle* h = load_with_box_policy(report);
+  if (h == nullptr) return;
+  io_close(h);
+  cm_fail_unregister(true);
+  const std::uint64_t live = pool_stats().live_blocks;
+  unload_driver(true);
+  report.check(cm_callbacks_registered() == 1, "the callback is still registered");
+  report.check(pool_stats().live_blocks == live, "unload freed nothing");
+  report.check(tamper_write_denied(), "and still decides with the policy it had (no freed memory)");
+  report.check(pool_stats().bad_frees == 0, "nothing was freed twice");
+  // What the driver kept is leaked on purpose; the next case starts a fresh machine.
+  cm_fail_unregister(false);
+  pool_reset_counts();
+}
+
+// Records wait for the consumer in a queue capped at 8 MiB of record bytes, the oldest dropped.
+BOX_CASE(the_record_queue_is_capped_in_bytes, "SPEC 11: a byte-capped queue") {
+  Handle* h = load_with_box_policy(report);
+  if (h == nullptr) return;
+  report.check(connect(h) == kStatusSuccess, "connected (no request pended: records queue)");
+  constexpr std::uint32_t kData = 12 * 1024;
+  auto* data = static_cast<unsigned char*>(std::malloc(kData));
+  std::memset(data, 'x', kData);
+  constexpr int kWrites = 800;  // about 9.7 MB of records
+  become(kRegPid);
+  int allowed = 0;
+  for (int i = 0; i < kWrites; ++i) {
+    RegOp op = set_value(kAuditedKey, L"Big");
+    op.type = 3;  // REG_BINARY
+    op.data = data;
+    op.data_size = kData;
+    if (cm_call(op) == kStatusSuccess) ++allowed;
+  }
+  become(4, true);
+  std::free(data);
+  report.check(allowed == kWrites, "every audited write is allowed");
+  hivewarden::win::DriverCounters c;
+  if (report.check(read_counters(h, c), "counters")) {
+    if (c.queued_bytes > (8u << 20)) {
+      report.fail("more than 8 MiB of records queued (%llu)",
+                  static_cast<unsigned long long>(c.queued_bytes));
+    }
+    report.check(c.records_dropped > 0, "the oldest were dropped");
+    if (c.queued_records + c.records_dropped != static_cast<std::uint64_t>(kWrites)) {
+      report.fail("a record neither queued nor counted dropped (%llu + %llu of %d)",
+                  static_cast<unsigned long long>(c.queued_records),
+                  static_cast<unsigned long long>(c.records_dropped), kWrites);
+    }
+  }
+  io_close(h);
+}
+
+}  // namespace box::cases
