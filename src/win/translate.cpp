@@ -12,6 +12,21 @@ namespace {
 constexpr std::uint32_t kOptionCreateLink = 0x2;  // REG_OPTION_CREATE_LINK
 constexpr std::uint32_t kOptionOpenLink = 0x8;    // REG_OPTION_OPEN_LINK
 
+// A name the configuration manager could not have made: an odd byte length (view_of would decide
+// on a shorter name than the operation's), a Length past MaximumLength (past the buffer), or a
+// length without a buffer. Absent (null) is not malformed: it is the empty name.
+bool malformed(const UnicodeString* s) {
+  return s != nullptr && ((s->Length & 1) != 0 || s->Length > s->MaximumLength ||
+                          (s->Buffer == nullptr && s->Length != 0));
+}
+
+// `name` as a view, or kBadArgument when it is malformed (the operation cannot be decided).
+TranslateStatus name_view(const UnicodeString* name, std::u16string_view& out) {
+  if (malformed(name)) return TranslateStatus::kBadArgument;
+  out = view_of(name);
+  return TranslateStatus::kOk;
+}
+
 TranslateStatus name_of(const KeySource& keys, void* object, std::u16string_view& key) {
   if (object == nullptr || keys.name_of == nullptr) return TranslateStatus::kBadArgument;
   return keys.name_of(keys.context, object, key) && !key.empty() ? TranslateStatus::kOk
@@ -21,7 +36,9 @@ TranslateStatus name_of(const KeySource& keys, void* object, std::u16string_view
 // CompleteName is absolute (\REGISTRY\...) or relative to RootObject: compose the full name.
 TranslateStatus create_name(const RegCreateKeyInformationV1& info, const KeySource& keys,
                             TranslateScratch& scratch, std::u16string_view& key) {
-  const std::u16string_view name = view_of(info.CompleteName);
+  std::u16string_view name;
+  if (name_view(info.CompleteName, name) != TranslateStatus::kOk)
+    return TranslateStatus::kBadArgument;
   if (!name.empty() && name[0] == u'\\') {
     key = name;
     return TranslateStatus::kOk;
@@ -55,7 +72,8 @@ TranslateStatus create_key(const RegCreateKeyInformationV1& info, const KeySourc
 TranslateStatus set_value(const RegSetValueKeyInformation& info, const KeySource& keys,
                           OperationRequest& out, std::u16string_view& key) {
   if (info.Data == nullptr && info.DataSize != 0) return TranslateStatus::kBadArgument;
-  out.value = view_of(info.ValueName);
+  if (name_view(info.ValueName, out.value) != TranslateStatus::kOk)
+    return TranslateStatus::kBadArgument;
   out.has_data = true;
   out.type = info.Type;
   out.data = std::string_view(static_cast<const char*>(info.Data), info.DataSize);
@@ -76,29 +94,29 @@ TranslateStatus fill_request(const void* argument2, const KeySource& keys,
       return set_value(*static_cast<const RegSetValueKeyInformation*>(argument2), keys, out, key);
     case Operation::kDeleteValue: {
       const auto& info = *static_cast<const RegDeleteValueKeyInformation*>(argument2);
-      out.value = view_of(info.ValueName);
+      if (name_view(info.ValueName, out.value) != TranslateStatus::kOk) break;
       return name_of(keys, info.Object, key);
     }
     case Operation::kQueryValue: {
       const auto& info = *static_cast<const RegQueryValueKeyInformation*>(argument2);
-      out.value = view_of(info.ValueName);
+      if (name_view(info.ValueName, out.value) != TranslateStatus::kOk) break;
       return name_of(keys, info.Object, key);
     }
     case Operation::kRenameKey: {
       const auto& info = *static_cast<const RegRenameKeyInformation*>(argument2);
-      out.new_name = view_of(info.NewName);
-      if (out.new_name.empty()) return TranslateStatus::kBadArgument;
+      if (name_view(info.NewName, out.new_name) != TranslateStatus::kOk || out.new_name.empty())
+        break;
       return name_of(keys, info.Object, key);
     }
     case Operation::kRestoreKey:
       return name_of(keys, static_cast<const RegRestoreKeyInformation*>(argument2)->Object, key);
     case Operation::kReplaceKey: {
       const auto& info = *static_cast<const RegReplaceKeyInformation*>(argument2);
-      out.file = view_of(info.NewFileName);
+      if (name_view(info.NewFileName, out.file) != TranslateStatus::kOk) break;
       return name_of(keys, info.Object, key);
     }
   }
-  return TranslateStatus::kIgnored;
+  return TranslateStatus::kBadArgument;  // a malformed name broke out of the switch
 }
 
 }  // namespace

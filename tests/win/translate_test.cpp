@@ -329,5 +329,39 @@ TEST_F(Translate, OddByteLengthIsCutToWholeUnits) {
   EXPECT_EQ(view_of(&no_buffer), u"");
 }
 
+// A name no configuration manager makes (odd byte length, Length past MaximumLength, a length
+// without a buffer) cannot be decided: the driver then denies a write (box:
+// malformed_names_are_undecidable). Cut to whole units, "Setting" (13 bytes) was decided as
+// "Settin".
+TEST_F(Translate, MalformedNamesAreBadArguments) {
+  std::u16string text_value = u"Setting";
+  UnicodeString odd{13, 14, text_value.data()};
+  UnicodeString overlong{14, 2, text_value.data()};
+  UnicodeString no_buffer{14, 14, nullptr};
+  std::uint32_t data = 1;
+  for (UnicodeString* name : {&odd, &overlong, &no_buffer}) {
+    RegSetValueKeyInformation set{&key_object, name, 0, 4, &data, 4, nullptr, nullptr, nullptr};
+    EXPECT_EQ(pre(notify_class::kPreSetValueKey, &set), TranslateStatus::kBadArgument);
+    RegDeleteValueKeyInformation del{&key_object, name, nullptr, nullptr, nullptr};
+    EXPECT_EQ(pre(notify_class::kPreDeleteValueKey, &del), TranslateStatus::kBadArgument);
+    RegQueryValueKeyInformation query{};
+    query.Object = &key_object;
+    query.ValueName = name;
+    EXPECT_EQ(pre(notify_class::kPreQueryValueKey, &query), TranslateStatus::kBadArgument);
+    RegRenameKeyInformation rename{&key_object, name, nullptr, nullptr, nullptr};
+    EXPECT_EQ(pre(notify_class::kPreRenameKey, &rename), TranslateStatus::kBadArgument);
+    RegReplaceKeyInformation replace{&key_object, name, name, nullptr, nullptr, nullptr};
+    EXPECT_EQ(pre(notify_class::kPreReplaceKey, &replace), TranslateStatus::kBadArgument);
+    RegCreateKeyInformationV1 create{};
+    create.CompleteName = name;
+    create.RootObject = &root_object;
+    EXPECT_EQ(pre(notify_class::kPreCreateKeyEx, &create), TranslateStatus::kBadArgument);
+  }
+  UnicodeString whole{14, 14, text_value.data()};  // the same name, well formed
+  RegSetValueKeyInformation set{&key_object, &whole, 0, 4, &data, 4, nullptr, nullptr, nullptr};
+  ASSERT_EQ(pre(notify_class::kPreSetValueKey, &set), TranslateStatus::kOk);
+  EXPECT_EQ(r.value, u"Setting");
+}
+
 }  // namespace
 }  // namespace hivewarden::win

@@ -106,8 +106,8 @@ Drafted draft_record(std::uint32_t cls, const void* argument2, const OperationRe
 }
 
 // --- pre-operation ------------------------------------------------------------------------------
-NTSTATUS decide(std::uint32_t cls, const void* argument2, Operation op, CallScratch& scratch,
-                QueuedRecord*& record) {
+NTSTATUS decide(std::uint32_t cls, const void* argument2, Operation op, const NewData& new_data,
+                CallScratch& scratch, QueuedRecord*& record) {
   NameHolder names;
   Caller caller;
   OperationRequest request;
@@ -117,19 +117,17 @@ NTSTATUS decide(std::uint32_t cls, const void* argument2, Operation op, CallScra
   switch (win::translate_pre(cls, argument2, keys, options, scratch.translate, request)) {
     case win::TranslateStatus::kOk:
       break;
-    case win::TranslateStatus::kTooLong:
-      return STATUS_ACCESS_DENIED;  // no such name can exist: fail closed
     case win::TranslateStatus::kIgnored:
       return STATUS_SUCCESS;
+    case win::TranslateStatus::kTooLong:  // no such name can exist: undecidable, and counted
     case win::TranslateStatus::kNoName:
     case win::TranslateStatus::kBadArgument:
     case win::TranslateStatus::kUnknownRoot:
       return undecided(op);
   }
-  std::uint32_t new_size = 0;
-  if (!caller.identify(request) || !capture_new_data(cls, argument2, scratch, request, new_size)) {
-    return undecided(op);
-  }
+  if (!caller.identify(request)) return undecided(op);
+  new_data.apply(request);
+  const std::uint32_t new_size = new_data.full_size();
   const Decision decision = g_engine->decide(request, scratch.decision);
   InterlockedIncrement64(&g_decisions);
   const bool denied = decision.verdict == Verdict::kDeny;
@@ -146,10 +144,12 @@ NTSTATUS decide(std::uint32_t cls, const void* argument2, Operation op, CallScra
 
 NTSTATUS pre_operation(std::uint32_t cls, Operation op, void* argument2) {
   if (argument2 == nullptr || InterlockedCompareExchange(&g_ready, 0, 0) == 0) return undecided(op);
+  NewData new_data;  // before the slot: reading the caller's buffer may wait on its process
+  if (!new_data.capture(cls, argument2)) return undecided(op);
   CallScratch* scratch = acquire_scratch(is_write(op));
   if (scratch == nullptr) return undecided(op);
   QueuedRecord* record = nullptr;
-  const NTSTATUS result = decide(cls, argument2, op, *scratch, record);
+  const NTSTATUS result = decide(cls, argument2, op, new_data, *scratch, record);
   release_scratch(scratch);  // before a sync record's wait: others may decide meanwhile
   if (record == nullptr) return result;
   if (result == STATUS_ACCESS_DENIED) {

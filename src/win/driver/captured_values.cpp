@@ -53,20 +53,29 @@ bool copy_callers_bytes(const void* source, ULONG size, unsigned char* target) {
 
 }  // namespace
 
-bool capture_new_data(std::uint32_t cls, const void* argument2, CallScratch& scratch,
-                      OperationRequest& request, std::uint32_t& full_size) {
-  full_size = 0;
-  if (cls != notify_class::kPreSetValueKey) return true;
+NewData::~NewData() {
+  pool_free(bytes_);
+}
+
+bool NewData::capture(std::uint32_t cls, const void* argument2) {
+  if (cls != notify_class::kPreSetValueKey || !consumer_connected()) return true;
   const auto& info = *static_cast<const win::RegSetValueKeyInformation*>(argument2);
-  full_size = info.DataSize;
-  const ULONG size = info.DataSize < kMaxCapturedData ? info.DataSize : kMaxCapturedData;
-  if (!copy_callers_bytes(info.Data, size, scratch.new_data)) return false;
-  // The request holds the data only when all of it was captured: a decision never sees part of
-  // a value as the whole. The record still carries the start and the full size.
-  request.has_data = size == info.DataSize;
-  request.type = info.Type;
-  request.data = std::string_view(reinterpret_cast<const char*>(scratch.new_data), size);
-  return true;
+  full_size_ = info.DataSize;
+  size_ = info.DataSize < kMaxCapturedData ? info.DataSize : kMaxCapturedData;
+  if (size_ != 0) {
+    bytes_ = static_cast<unsigned char*>(pool_allocate(size_));
+    if (bytes_ == nullptr) return false;
+  }
+  captured_ = copy_callers_bytes(info.Data, size_, bytes_);
+  return captured_;
+}
+
+void NewData::apply(OperationRequest& request) const {
+  if (request.op != Operation::kSetValue) return;
+  // Not captured (no consumer): the request keeps no pointer into the caller's memory.
+  request.has_data = captured_ && size_ == full_size_;
+  request.data = captured_ ? std::string_view(reinterpret_cast<const char*>(bytes_), size_)
+                           : std::string_view();
 }
 
 NTSTATUS query_value(HANDLE key, std::u16string_view name, void* buffer, ULONG size) {

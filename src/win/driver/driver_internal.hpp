@@ -81,7 +81,6 @@ struct CallScratch {
   DecisionScratch decision;
   win::TranslateScratch translate;
   RecordDraft draft;
-  alignas(8) unsigned char new_data[kMaxCapturedData];
   alignas(8) unsigned char old_value[kMaxCapturedData + 16];  // KEY_VALUE_PARTIAL_INFORMATION
 };
 // Makes the slots at load (false: no memory, the driver does not load).
@@ -93,10 +92,29 @@ CallScratch* acquire_scratch(bool wait);
 void release_scratch(CallScratch* scratch);
 
 // --- captured_values.cpp ------------------------------------------------------------------------
-// set-value's new data into scratch.new_data (at most kMaxCapturedData; larger data is left out of
-// the request and its size kept in `full_size`). False when the caller's buffer cannot be read.
-bool capture_new_data(std::uint32_t notify_class, const void* argument2, CallScratch& scratch,
-                      OperationRequest& request, std::uint32_t& full_size);
+// set-value's new data, copied (at most kMaxCapturedData) into memory of this call's own before
+// the call takes a scratch slot: a user buffer may have to be paged in from a file its process
+// controls, which may take as long as that process likes, and no slot may be held meanwhile (eight
+// such callers would stall every registry write of the machine). Copied only while a consumer is
+// connected: the decision never reads the data, only a record does.
+class NewData {
+ public:
+  NewData() = default;
+  NewData(const NewData&) = delete;
+  NewData& operator=(const NewData&) = delete;
+  ~NewData();
+  // False when the caller's buffer cannot be read or there is no memory for the copy.
+  bool capture(std::uint32_t notify_class, const void* argument2);
+  // The request holds the data only when all of it was captured (a decision never sees part of
+  // a value as the whole); else none. The record still carries the start and the full size.
+  void apply(OperationRequest& request) const;
+  std::uint32_t full_size() const { return full_size_; }
+
+ private:
+  unsigned char* bytes_ = nullptr;
+  std::uint32_t size_ = 0, full_size_ = 0;
+  bool captured_ = false;
+};
 // The value's data before the operation (the decision's capture_old_value), into scratch.old_value.
 // Unknown (known = false) when the value does not exist or cannot be read.
 ValueBefore read_old_value(void* key_object, std::u16string_view value_name, CallScratch& scratch,

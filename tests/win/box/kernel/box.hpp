@@ -68,6 +68,11 @@ int cm_callbacks_registered();
 int cm_threads_inside();
 // Registers a callback of another driver at `altitude` (as WdFilter holds 328010).
 void cm_occupy_altitude(const wchar_t* altitude);
+// A careless or hostile kernel: calls the registered callback with `cls` and a structure the case
+// built itself (no checks, no post). STATUS_SUCCESS when no callback is registered.
+std::int32_t cm_raw_call(std::uint32_t cls, void* argument);
+// The key object of a kernel name (made if absent), for structures cm_raw_call passes.
+void* reg_key_object(const wchar_t* kernel_name);
 void cm_reset();
 // The next CmRegisterCallbackEx calls `call` once the callback is live but before it writes the
 // cookie back, as another thread's operation may arrive on Windows.
@@ -79,6 +84,12 @@ void cm_fail_unregister(bool fail);
 // Whether MmGetSystemRoutineAddress finds `name` (all are present after routines_reset).
 void set_routine_present(const wchar_t* name, bool present);
 void routines_reset();
+
+// --- memory (imports.cpp) -----------------------------------------------------------------------
+// Copies from `address` (MmCopyMemory) wait until it is set to null: a user page whose page-in
+// waits on a file the calling process controls.
+void mm_stall_copies_from(const void* address);
+int mm_stalled_copies();  // copies waiting now
 
 // --- the I/O manager (io_manager.cpp) -----------------------------------------------------------
 struct Handle;

@@ -332,6 +332,14 @@ std::int32_t cm_call(const RegOp& op, Outcome outcome) {
   return status;
 }
 
+std::int32_t cm_raw_call(std::uint32_t cls, void* argument) {
+  Registration* r = enter_callback();
+  if (r == nullptr) return STATUS_SUCCESS;
+  const NTSTATUS status = call(r, cls, argument);
+  leave_callback(r);
+  return status;
+}
+
 int cm_callbacks_registered() {
   Locked lock;
   int n = 0;

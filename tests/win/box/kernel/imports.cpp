@@ -16,12 +16,50 @@ ULONG64 MmUserProbeAddress = 0x7FFFFFFF0000ULL;
 NTSTATUS NTAPI MmCopyMemory(PVOID target, ULONG_PTR source, SIZE_T size, ULONG, PSIZE_T copied) {
   *copied = 0;
   if (source < 0x10000 || source + size < source) return STATUS_ACCESS_VIOLATION;  // unmapped
+  box::kernel::wait_while_stalled(source);
   std::memcpy(target, reinterpret_cast<const void*>(source), size);
   *copied = size;
   return STATUS_SUCCESS;
 }
 
 }  // extern "C"
+
+namespace box::kernel {
+namespace {
+ULONG_PTR g_stalled_page = 0;  // a user page whose page-in waits (a file its process controls)
+int g_stalled_copies = 0;
+}  // namespace
+
+void wait_while_stalled(ULONG_PTR source) {
+  host::monitor_enter();
+  if (g_stalled_page != 0 && source == g_stalled_page) {
+    ++g_stalled_copies;
+    host::monitor_broadcast();
+    while (g_stalled_page != 0) host::monitor_wait(host::kForever);
+    --g_stalled_copies;
+  }
+  host::monitor_leave();
+}
+
+}  // namespace box::kernel
+
+namespace box {
+
+void mm_stall_copies_from(const void* address) {
+  host::monitor_enter();
+  kernel::g_stalled_page = reinterpret_cast<ULONG_PTR>(address);
+  host::monitor_broadcast();
+  host::monitor_leave();
+}
+
+int mm_stalled_copies() {
+  host::monitor_enter();
+  const int n = kernel::g_stalled_copies;
+  host::monitor_leave();
+  return n;
+}
+
+}  // namespace box
 
 namespace box::kernel {
 namespace {

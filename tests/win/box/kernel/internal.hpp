@@ -84,6 +84,9 @@ void io_reset();
 PDEVICE_OBJECT device_by_name(const wchar_t* name);
 PDRIVER_OBJECT current_driver();
 
+// --- imports.cpp: MmCopyMemory from a stalled page waits here (box::mm_stall_copies_from) ------
+void wait_while_stalled(ULONG_PTR source);
+
 // --- config_manager.cpp -------------------------------------------------------------------------
 bool cm_callback_registered_by(PDRIVER_OBJECT driver);
 

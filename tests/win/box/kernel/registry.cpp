@@ -184,6 +184,10 @@ void reg_set_sz(const wchar_t* key, const wchar_t* value, const wchar_t* data) {
             static_cast<ULONG>((std::wcslen(data) + 1) * 2));
 }
 
+void* reg_key_object(const wchar_t* name) {
+  return key_create(name, std::wcslen(name));
+}
+
 bool reg_key_exists(const wchar_t* name) {
   return key_find(name, std::wcslen(name)) != nullptr;
 }
