@@ -152,6 +152,10 @@ TEST_F(Translate, ANameOutsideTheRegistryIsNotDecidable) {
   kernel.names[&key_object] = u"\\REGISTRY\\A\\{app-hive}\\Key";
   ASSERT_EQ(pre(notify_class::kPreDeleteKey, &del), TranslateStatus::kOk);
   EXPECT_EQ(text(r.key), u"\\REGISTRY\\A\\{app-hive}\\Key");
+  // So is a container's (silo) hive: writes there are decided, and no policy entry matches them.
+  kernel.names[&key_object] = u"\\REGISTRY\\WC\\Silo0123user_S-1-5-18\\Key";
+  ASSERT_EQ(pre(notify_class::kPreDeleteKey, &del), TranslateStatus::kOk);
+  EXPECT_EQ(text(r.key), u"\\REGISTRY\\WC\\Silo0123user_S-1-5-18\\Key");
 }
 
 TEST_F(Translate, RenameTargetIsTheParentPlusTheNewNameCanonical) {
