@@ -14,7 +14,8 @@ constexpr LONGLONG kSlotWait100ns = -10LL * 1000 * 1000 * 2;  // two seconds, re
 
 CallScratch* g_slots[kSlots] = {};
 volatile LONG g_busy[kSlots] = {};
-KSEMAPHORE g_free_slots;  // counts the slots not taken
+HANDLE volatile g_holder[kSlots] = {};  // the thread that holds each busy slot (its id)
+KSEMAPHORE g_free_slots;                // counts the slots not taken
 
 }  // namespace
 
@@ -45,14 +46,26 @@ CallScratch* acquire_scratch(bool wait) {
   // The semaphore let this thread in, so one slot is free for it.
   for (;;) {
     for (LONG i = 0; i < kSlots; ++i) {
-      if (InterlockedCompareExchange(&g_busy[i], 1, 0) == 0) return g_slots[i];
+      if (InterlockedCompareExchange(&g_busy[i], 1, 0) == 0) {
+        g_holder[i] = PsGetCurrentThreadId();
+        return g_slots[i];
+      }
     }
   }
+}
+
+bool current_thread_holds_scratch() {
+  const HANDLE self = PsGetCurrentThreadId();
+  for (LONG i = 0; i < kSlots; ++i) {
+    if (g_holder[i] == self) return true;  // only this thread writes its own entry
+  }
+  return false;
 }
 
 void release_scratch(CallScratch* scratch) {
   for (LONG i = 0; i < kSlots; ++i) {
     if (g_slots[i] == scratch) {
+      g_holder[i] = nullptr;
       InterlockedExchange(&g_busy[i], 0);
       KeReleaseSemaphore(&g_free_slots, IO_NO_INCREMENT, 1, FALSE);
       return;

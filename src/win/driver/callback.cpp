@@ -144,6 +144,9 @@ NTSTATUS decide(std::uint32_t cls, const void* argument2, Operation op, const Ne
 
 NTSTATUS pre_operation(std::uint32_t cls, Operation op, void* argument2) {
   if (argument2 == nullptr || InterlockedCompareExchange(&g_ready, 0, 0) == 0) return undecided(op);
+  // The driver's own read of an old value re-enters this callback on the same thread: it is not
+  // the caller's operation, and must neither be decided as one nor wait for a second slot.
+  if (op == Operation::kQueryValue && current_thread_holds_scratch()) return STATUS_SUCCESS;
   NewData new_data;  // before the slot: reading the caller's buffer may wait on its process
   if (!new_data.capture(cls, argument2)) return undecided(op);
   CallScratch* scratch = acquire_scratch(is_write(op));

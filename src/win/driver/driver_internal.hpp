@@ -90,6 +90,9 @@ void free_scratch_slots();
 // now (a read may be this driver's own nested query). Null when none came.
 CallScratch* acquire_scratch(bool wait);
 void release_scratch(CallScratch* scratch);
+// Whether the calling thread is inside this driver's callback, holding a slot: a registry call it
+// makes then is the driver's own (the old value it reads for a record), not the caller's.
+bool current_thread_holds_scratch();
 
 // --- captured_values.cpp ------------------------------------------------------------------------
 // set-value's new data, copied (at most kMaxCapturedData) into memory of this call's own before
