@@ -175,3 +175,143 @@ BOX_CASE(a_sync_record_is_acknowledged_once) {
 }
 
 }  // namespace box::cases
+
+namespace box::cases {
+namespace {
+constexpr std::int32_t kStatusInvalidDeviceRequest = static_cast<std::int32_t>(0xC0000010);
+
+// CTL_CODE(FILE_DEVICE_UNKNOWN, function, method, access).
+std::uint32_t any_code(std::uint32_t function, std::uint32_t method, std::uint32_t access) {
+  return (0x22u << 16) | (access << 14) | (function << 2) | method;
+}
+}  // namespace
+
+// Every wrong size and every code the driver does not define, from an administrator's handle
+// with read and write access: refused with a status, nothing taken, the policy unchanged.
+BOX_CASE(wrong_sizes_and_unknown_codes_are_refused) {
+  Handle* h = load_with_box_policy(report);
+  if (h == nullptr) return;
+  std::uint64_t one = 1;
+  report.check(io_control(h, win::kIoctlAcknowledge, &one, 8, nullptr, 0) == kStatusDeviceBusy,
+               "ACKNOWLEDGE before CONNECT: STATUS_DEVICE_BUSY");
+  report.check(connect(h) == kStatusSuccess, "the service connects");
+  static unsigned char bytes[64];
+  for (std::uint32_t size : {0u, 1u, 7u, 9u, 16u, 64u}) {
+    if (io_control(h, win::kIoctlAcknowledge, size ? bytes : nullptr, size, nullptr, 0) !=
+        kStatusInvalidParameter) {
+      report.fail("ACKNOWLEDGE with %u input bytes is not STATUS_INVALID_PARAMETER", size);
+    }
+    if (io_control(h, win::kIoctlSetProcessFlags, size ? bytes : nullptr, size, nullptr, 0) !=
+        kStatusInvalidParameter) {
+      report.fail("SET_PROCESS_FLAGS with %u input bytes is not STATUS_INVALID_PARAMETER", size);
+    }
+  }
+  std::uint32_t returned = 7;
+  report.check(io_control(h, win::kIoctlGetCounters, nullptr, 0, nullptr, 0, &returned) ==
+                   kStatusBufferTooSmall,
+               "GET_COUNTERS without an output buffer: STATUS_BUFFER_TOO_SMALL");
+  static unsigned char large[1 << 20];
+  report.check(io_control(h, win::kIoctlGetCounters, nullptr, 0, large, sizeof large, &returned) ==
+                       kStatusSuccess &&
+                   returned == sizeof(win::DriverCounters),
+               "GET_COUNTERS into 1 MiB: exactly the counters");
+  for (std::uint32_t function :
+       {0x0u, 0x7FFu, 0x806u, 0xFFFu, 0x800u, 0x801u, 0x802u, 0x803u, 0x804u, 0x805u}) {
+    for (std::uint32_t method = 0; method < 4; ++method) {
+      for (std::uint32_t access = 0; access < 4; ++access) {
+        const std::uint32_t code = any_code(function, method, access);
+        if (code == win::kIoctlSetPolicy || code == win::kIoctlGetNotification ||
+            code == win::kIoctlAcknowledge || code == win::kIoctlConnect ||
+            code == win::kIoctlGetCounters || code == win::kIoctlSetProcessFlags) {
+          continue;
+        }
+        const std::int32_t status = io_control(h, code, bytes, sizeof bytes, large, 64);
+        if (status != kStatusInvalidDeviceRequest) {
+          report.fail("code 0x%x: 0x%lx, not STATUS_INVALID_DEVICE_REQUEST", code, hex(status));
+        }
+      }
+    }
+  }
+  // Exactly the cap is not too big (it is garbage: corrupt), one byte more is.
+  char* cap = static_cast<char*>(std::calloc(1, win::kMaxPolicyBytes + 1ull));
+  report.check(push_policy(h, cap, win::kMaxPolicyBytes) == kStatusInvalidParameter,
+               "kMaxPolicyBytes of garbage: STATUS_INVALID_PARAMETER (size accepted)");
+  report.check(push_policy(h, cap, win::kMaxPolicyBytes + 1ull) == kStatusInvalidBufferSize,
+               "kMaxPolicyBytes + 1: STATUS_INVALID_BUFFER_SIZE");
+  std::free(cap);
+  report.check(tamper_write_denied(), "the box policy still decides");
+  const win::DriverCounters c = counters_of(h);
+  report.check(c.records_dropped == 0 && c.sync_timeouts == 0, "nothing dropped, no time-out");
+  io_close(h);
+}
+
+// A consumer pends 100 requests and closes its handle: each completes once, cancelled, at the
+// cleanup; another handle connects at once.
+BOX_CASE(a_hundred_pended_requests_end_with_the_consumer) {
+  Handle* h = load_with_box_policy(report);
+  if (h == nullptr) return;
+  report.check(connect(h) == kStatusSuccess, "the service connects");
+  static AsyncIo* pended[100];
+  for (AsyncIo*& io : pended)
+    io = io_control_async(h, win::kIoctlGetNotification, nullptr, 0, 4096);
+  report.check(!io_wait(pended[99], 20), "they pend");
+  report.check(io_close(h), "every pended request completes at the consumer's cleanup");
+  int cancelled = 0;
+  for (AsyncIo* io : pended) {
+    cancelled += io_wait(io, 1000) && io_status(io) == kStatusCancelled ? 1 : 0;
+    io_free(io);
+  }
+  if (cancelled != 100) report.fail("%d of 100 completed STATUS_CANCELLED", cancelled);
+  std::int32_t status = 0;
+  Handle* next = open_device_as(Caller::kSystem, kReadWrite, status);
+  report.check(next != nullptr && connect(next) == kStatusSuccess, "another handle connects");
+  if (next != nullptr) io_close(next);
+}
+
+// Cancels racing deliveries: one thread pends and cancels requests while another makes records.
+// Each request is completed once (the box bugchecks on a second completion) and every record made
+// is sent, dropped or still queued.
+BOX_CASE(cancel_racing_delivery_loses_nothing_uncounted) {
+  Handle* h = load_with_box_policy(report);
+  if (h == nullptr) return;
+  report.check(connect(h) == kStatusSuccess, "the service connects");
+  struct Writer {
+    volatile bool stop = false;
+    std::uint64_t writes = 0;
+    static void run(void* p) {
+      auto* self = static_cast<Writer*>(p);
+      static const unsigned char data[64] = {1};
+      while (!self->stop) {
+        big_watched_write(data, sizeof data);
+        ++self->writes;
+      }
+    }
+  } writer;
+  void* thread = host::thread_start(&Writer::run, &writer);
+  std::uint64_t delivered = 0;
+  for (int i = 0; i < 400; ++i) {
+    AsyncIo* io = io_control_async(h, win::kIoctlGetNotification, nullptr, 0, 65536);
+    if (i % 3 != 0) host::yield();
+    io_cancel(io);
+    if (!io_wait(io, 2000)) {
+      report.fail("request %d was not completed after its cancel", i);
+      break;
+    }
+    delivered += io_status(io) == kStatusSuccess ? 1 : 0;
+    io_free(io);
+  }
+  writer.stop = true;
+  host::thread_join(thread);
+  const win::DriverCounters c = counters_of(h);
+  report.check(c.records_sent == delivered, "records_sent is what the requests received");
+  if (c.records_sent + c.records_dropped + c.queued_records != writer.writes) {
+    report.fail("%llu writes, but sent %llu + dropped %llu + queued %llu",
+                static_cast<unsigned long long>(writer.writes),
+                static_cast<unsigned long long>(c.records_sent),
+                static_cast<unsigned long long>(c.records_dropped),
+                static_cast<unsigned long long>(c.queued_records));
+  }
+  io_close(h);
+}
+
+}  // namespace box::cases
