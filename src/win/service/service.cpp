@@ -277,6 +277,8 @@ int set_process(const char* pid_text, const char* flags_text, const char* rules_
                    sizeof request, nullptr, 0, returned, win_error)) {
     if (win_error == ERROR_NO_SYSTEM_RESOURCES) {
       std::fprintf(stderr, "error: the driver's process table is full\n");
+    } else if (win_error == ERROR_NOT_FOUND) {  // STATUS_NOT_FOUND
+      std::fprintf(stderr, "error: no running process has PID %" PRIu64 "\n", request.pid);
     } else if (win_error != 0) {
       std::fprintf(stderr, "error: the driver refused: %s\n", error_text(win_error).c_str());
     }

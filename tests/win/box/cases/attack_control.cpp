@@ -315,3 +315,61 @@ BOX_CASE(cancel_racing_delivery_loses_nothing_uncounted) {
 }
 
 }  // namespace box::cases
+
+namespace box::cases {
+namespace {
+constexpr std::int32_t kStatusInsufficientResources = static_cast<std::int32_t>(0xC000009A);
+
+std::int32_t set_flags(Handle* h, std::uint64_t pid, std::uint32_t flags, std::uint32_t rules) {
+  win::ProcessFlagsRequest request{pid, flags, rules};
+  return io_control(h, win::kIoctlSetProcessFlags, &request, sizeof request, nullptr, 0);
+}
+}  // namespace
+
+// Flags for a pid no process has would never be dropped (no exit comes for it): a buggy or
+// hostile service could fill the table with them and lock out real requests. Refused.
+BOX_CASE(process_flags_only_for_a_running_process) {
+  Handle* h = load_with_box_policy(report);
+  if (h == nullptr) return;
+  for (std::uint64_t pid : {9996ull, 9997ull, 1ull << 40, ~0ull}) {
+    const std::int32_t status = set_flags(h, pid, 0x1, 0);
+    if (status != kStatusNotFound) {
+      report.fail("flags for pid %llu, which no process has: 0x%lx, not STATUS_NOT_FOUND",
+                  static_cast<unsigned long long>(pid), hex(status));
+    }
+  }
+  report.check(counters_of(h).process_entries == 0, "no entry was made for them");
+  report.check(set_flags(h, kRegPid, 0x1, 0) == kStatusSuccess, "a running process: set");
+  report.check(set_flags(h, kRegPid, 0x20, 0x400) == kStatusSuccess, "set again (replaced)");
+  report.check(counters_of(h).process_entries == 1, "one entry");
+  report.check(set_flags(h, kRegPid, 0, 0) == kStatusSuccess, "cleared");
+  report.check(set_flags(h, 9996, 0, 0) == kStatusSuccess, "clearing a pid without entry: no-op");
+  report.check(counters_of(h).process_entries == 0, "no entry left");
+  report.check(set_flags(h, kRegPid, 0x4000, 0) == kStatusInvalidParameter, "unknown flag bit");
+  report.check(set_flags(h, kRegPid, 0, 0x80) == kStatusInvalidParameter, "unknown rule bit");
+  report.check(set_flags(h, 0, 0x1, 0) == kStatusInvalidParameter, "pid 0");
+  io_close(h);
+}
+
+// 4096 running processes with flags fill the table; the 4097th is refused until one exits.
+BOX_CASE(process_table_full_then_freed_by_exits) {
+  Handle* h = load_with_box_policy(report);
+  if (h == nullptr) return;
+  constexpr std::uint32_t kFirst = 100000;
+  for (std::uint32_t i = 0; i <= 4096; ++i) {
+    define_process(kFirst + 4 * i, L"C:\\Tools\\many.exe", Caller::kUser);
+  }
+  int refused = 0;
+  for (std::uint32_t i = 0; i < 4096; ++i) refused += set_flags(h, kFirst + 4 * i, 0x1, 0) != 0;
+  report.check(refused == 0, "4096 processes get flags");
+  report.check(set_flags(h, kFirst + 4 * 4096, 0x1, 0) == kStatusInsufficientResources,
+               "the 4097th: STATUS_INSUFFICIENT_RESOURCES");
+  process_exits(kFirst);
+  report.check(set_flags(h, kFirst + 4 * 4096, 0x1, 0) == kStatusSuccess,
+               "after one exits, the 4097th gets its place");
+  for (std::uint32_t i = 1; i <= 4096; ++i) process_exits(kFirst + 4 * i);
+  report.check(counters_of(h).process_entries == 0, "every exit dropped its entry");
+  io_close(h);
+}
+
+}  // namespace box::cases
