@@ -373,3 +373,39 @@ BOX_CASE(process_table_full_then_freed_by_exits) {
 }
 
 }  // namespace box::cases
+
+namespace box::cases {
+
+// A second service keeps sending CONNECT while the first consumer's handle closes: it is refused
+// until the cleanup, then connected; never two consumers, never none once it got in. A sync
+// writer waiting when the first goes is released at once, without a time-out counted.
+BOX_CASE(connect_racing_the_consumers_cleanup) {
+  Handle* first = load_with_box_policy(report);
+  if (first == nullptr) return;
+  std::int32_t status = 0;
+  for (int round = 0; round < 20; ++round) {
+    Handle* second = open_device_as(Caller::kSystem, kReadWrite, status);
+    report.check(connect(first) == kStatusSuccess, "the first handle connects");
+    SyncWriter writer;
+    writer.start();
+    wait_queued(first, 1, 1000);
+    struct Closer {
+      Handle* h;
+      static void run(void* p) { io_close(static_cast<Closer*>(p)->h); }
+    } closer{first};
+    void* thread = host::thread_start(&Closer::run, &closer);
+    int tries = 0;
+    while (connect(second) != kStatusSuccess && ++tries < 100000) host::yield();
+    host::thread_join(thread);
+    writer.join();
+    report.check(tries < 100000, "the second handle got in after the cleanup");
+    report.check(writer.took_ms < 700, "the waiting writer was released by the disconnect");
+    const win::DriverCounters c = counters_of(second);
+    report.check(c.consumer_connected == 1 && c.sync_timeouts == 0,
+                 "one consumer, no time-out counted");
+    first = second;
+  }
+  io_close(first);
+}
+
+}  // namespace box::cases
