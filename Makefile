@@ -53,6 +53,7 @@ windows: configure
 	cmake --build $(WIN_BUILD) -j $(JOBS)
 	bash scripts/check-windows-binaries.sh $(WIN_BUILD)
 	bash scripts/run-box.sh $(BUILD) $(WIN_BUILD)
+	bash scripts/check-svc-errors.sh $(WIN_BUILD)
 	bash scripts/run-windows-core-tests.sh $(WIN_BUILD) $(WIN_BUILD)/core-tests/hivewarden_core_tests.exe
 
 bench: build

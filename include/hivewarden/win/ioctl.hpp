@@ -41,7 +41,8 @@ inline constexpr std::uint32_t kIoctlConnect = ctl_code(0x803, kFileReadAccess |
 // Output: DriverCounters.
 inline constexpr std::uint32_t kIoctlGetCounters = ctl_code(0x804, kFileReadAccess);
 // Input: ProcessFlagsRequest. Sets the flags and rules of a running process (the write-up's
-// process contexts); they are dropped when the process exits.
+// process contexts); they are dropped when the process exits. STATUS_NOT_FOUND when no process
+// has the pid (flags 0 and rules 0 clear an entry, and need no process).
 inline constexpr std::uint32_t kIoctlSetProcessFlags = ctl_code(0x805, kFileWriteAccess);
 
 // The largest policy blob the driver takes (it lives in non-paged memory).

@@ -4,6 +4,8 @@
 // fail) and guarded by one spin lock. An entry is dropped when its process exits; it is also
 // dropped when a process is created with its pid, so an entry set just after its process exited
 // (the exit notification already past) can never reach the next process given that pid.
+#include <ntifs.h>  // PsLookupProcessByProcessId
+
 #include "driver_internal.hpp"
 
 namespace hivewarden::driver {
@@ -116,15 +118,22 @@ NTSTATUS set_process_flags(const win::ProcessFlagsRequest& request) {
     return STATUS_INVALID_PARAMETER;
   }
   const auto pid = static_cast<ULONG_PTR>(request.pid);
+  if (request.flags == 0 && request.rules == 0) {  // nothing set: the entry goes
+    remove_process(pid);
+    return STATUS_SUCCESS;
+  }
+  // Only a process that exists: no exit would ever drop an entry for a pid nobody has, and a
+  // service could fill the table with them. The reference keeps the pid from being reused by
+  // another process until the entry is in (its creation then drops the entry).
+  PEPROCESS process = nullptr;
+  if (!NT_SUCCESS(PsLookupProcessByProcessId(reinterpret_cast<HANDLE>(pid), &process))) {
+    return STATUS_NOT_FOUND;
+  }
   KIRQL irql;
   KeAcquireSpinLock(&g_table_lock, &irql);
-  bool stored = true;
-  if (request.flags == 0 && request.rules == 0) {
-    remove_locked(pid);  // nothing set: the entry goes
-  } else {
-    stored = upsert_locked(pid, request.flags, request.rules);
-  }
+  const bool stored = upsert_locked(pid, request.flags, request.rules);
   KeReleaseSpinLock(&g_table_lock, irql);
+  ObDereferenceObject(process);
   return stored ? STATUS_SUCCESS : STATUS_INSUFFICIENT_RESOURCES;
 }
 

@@ -10,6 +10,7 @@
 // list either through take_pending_locked (which first takes its cancel routine back) or through
 // cancel_pending; whichever clears the cancel routine owns the IRP, so it is completed once.
 #include "driver_internal.hpp"
+#include "hivewarden/core/notification.hpp"
 
 namespace hivewarden::driver {
 namespace {
@@ -17,16 +18,15 @@ namespace {
 constexpr ULONG64 kMaxQueuedBytes = 8ull << 20;              // record bytes held for the consumer
 constexpr LONGLONG kSyncTimeout100ns = -10LL * 1000 * 1000;  // one second, relative
 
-// How a sync wait ended, besides its timeout. Written under g_lock.
-enum class WaitEnd { kWaiting, kAcknowledged, kReleased };
-
 // On the waiting thread's stack (a KernelMode wait keeps it resident); on g_sync_waits from
-// before the record can reach the consumer until the waiter takes it off, under g_lock.
+// before the record can reach the consumer until it is released (acknowledged, its record
+// dropped, the consumer gone: taken off the list and `released` set, under g_lock) or the waiter
+// takes it off itself after its time-out.
 struct SyncWait {
   LIST_ENTRY link;
   ULONG64 sequence;
   KEVENT done;
-  WaitEnd end;
+  bool released;
 };
 
 KSPIN_LOCK g_lock;
@@ -35,7 +35,31 @@ FILE_OBJECT* volatile g_consumer = nullptr;
 ULONG64 g_queued_records = 0, g_queued_bytes = 0;
 volatile LONG64 g_sequence = 0, g_sent = 0, g_dropped = 0, g_sync_timeouts = 0;
 
-void drop_record(QueuedRecord* record) {
+// Ends the waits for `sequence` (every wait when null): each waiter is taken off the list, so a
+// second acknowledgement of it finds none, and woken. Returns how many there were.
+ULONG release_sync_waits_locked(const ULONG64* sequence) {
+  ULONG released = 0;
+  for (PLIST_ENTRY e = g_sync_waits.Flink, next; e != &g_sync_waits; e = next) {
+    next = e->Flink;
+    SyncWait* wait = CONTAINING_RECORD(e, SyncWait, link);
+    if (sequence != nullptr && wait->sequence != *sequence) continue;
+    RemoveEntryList(e);
+    InitializeListHead(e);  // the waiter's own RemoveEntryList then removes nothing
+    wait->released = true;
+    KeSetEvent(&wait->done, IO_NO_INCREMENT, FALSE);
+    ++released;
+  }
+  return released;
+}
+
+// A record the consumer will never see (queue full, buffer too small, consumer gone): counted,
+// and a sync record's sender released now, as no acknowledgement can come for it.
+void drop_record_locked(QueuedRecord* record) {
+  if (record->sync) {
+    ULONG64 sequence;
+    RtlCopyMemory(&sequence, record->bytes + offsetof(RecordFixed, sequence), sizeof sequence);
+    release_sync_waits_locked(&sequence);
+  }
   free_queued_record(record);
   InterlockedIncrement64(&g_dropped);
 }
@@ -53,7 +77,10 @@ NTSTATUS complete_with_record(PIRP irp, QueuedRecord* record) {
   const ULONG capacity =
       IoGetCurrentIrpStackLocation(irp)->Parameters.DeviceIoControl.OutputBufferLength;
   if (capacity < record->size || irp->AssociatedIrp.SystemBuffer == nullptr) {
-    drop_record(record);
+    KIRQL irql;
+    KeAcquireSpinLock(&g_lock, &irql);
+    drop_record_locked(record);
+    KeReleaseSpinLock(&g_lock, irql);
     return complete_irp(irp, STATUS_BUFFER_TOO_SMALL, 0);
   }
   const ULONG size = record->size;
@@ -86,7 +113,7 @@ QueuedRecord* take_record_locked() {
 // record is far smaller than the cap: send_record drops any that is not).
 void queue_locked(QueuedRecord* record) {
   while (g_queued_bytes + record->size > kMaxQueuedBytes && !IsListEmpty(&g_records)) {
-    drop_record(take_record_locked());
+    drop_record_locked(take_record_locked());
   }
   InsertTailList(&g_records, &record->link);
   ++g_queued_records;
@@ -102,15 +129,6 @@ void deliver_and_unlock(QueuedRecord* record, KIRQL irql) {
   if (irp != nullptr) complete_with_record(irp, record);
 }
 
-void release_sync_waits_locked(WaitEnd end, const ULONG64* sequence) {
-  for (PLIST_ENTRY e = g_sync_waits.Flink; e != &g_sync_waits; e = e->Flink) {
-    SyncWait* wait = CONTAINING_RECORD(e, SyncWait, link);
-    if (sequence != nullptr && wait->sequence != *sequence) continue;
-    if (wait->end == WaitEnd::kWaiting) wait->end = end;
-    KeSetEvent(&wait->done, IO_NO_INCREMENT, FALSE);
-  }
-}
-
 // Ends the connection of the consumer: its pended requests are cancelled, every sync waiter is
 // released and the queued records are freed (counted as dropped). Called with g_lock held at
 // `irql`; returns with it released.
@@ -119,8 +137,8 @@ void disconnect_and_unlock(KIRQL irql) {
   LIST_ENTRY cancelled;
   InitializeListHead(&cancelled);
   while (PIRP irp = take_pending_locked()) InsertTailList(&cancelled, &irp->Tail.Overlay.ListEntry);
-  release_sync_waits_locked(WaitEnd::kReleased, nullptr);
-  while (!IsListEmpty(&g_records)) drop_record(take_record_locked());
+  release_sync_waits_locked(nullptr);
+  while (!IsListEmpty(&g_records)) drop_record_locked(take_record_locked());
   KeReleaseSpinLock(&g_lock, irql);
   while (!IsListEmpty(&cancelled)) {
     PLIST_ENTRY entry = RemoveHeadList(&cancelled);
@@ -134,7 +152,7 @@ void disconnect_and_unlock(KIRQL irql) {
 void send_and_wait(QueuedRecord* record, ULONG64 sequence) {
   SyncWait wait;
   wait.sequence = sequence;
-  wait.end = WaitEnd::kWaiting;
+  wait.released = false;
   KeInitializeEvent(&wait.done, NotificationEvent, FALSE);
   KIRQL irql;
   KeAcquireSpinLock(&g_lock, &irql);
@@ -147,13 +165,12 @@ void send_and_wait(QueuedRecord* record, ULONG64 sequence) {
   deliver_and_unlock(record, irql);
   LARGE_INTEGER timeout;
   timeout.QuadPart = kSyncTimeout100ns;
-  const NTSTATUS waited = KeWaitForSingleObject(&wait.done, Executive, KernelMode, FALSE, &timeout);
+  KeWaitForSingleObject(&wait.done, Executive, KernelMode, FALSE, &timeout);
   KeAcquireSpinLock(&g_lock, &irql);
-  RemoveEntryList(&wait.link);
-  const WaitEnd end = wait.end;
+  RemoveEntryList(&wait.link);  // still listed only when nothing released it: its time-out
+  const bool released = wait.released;
   KeReleaseSpinLock(&g_lock, irql);
-  if (waited == STATUS_TIMEOUT && end == WaitEnd::kWaiting)
-    InterlockedIncrement64(&g_sync_timeouts);
+  if (!released) InterlockedIncrement64(&g_sync_timeouts);
 }
 
 void send_async(QueuedRecord* record) {
@@ -284,11 +301,7 @@ NTSTATUS acknowledge(PFILE_OBJECT file, ULONG64 sequence) {
   KeAcquireSpinLock(&g_lock, &irql);
   NTSTATUS status = STATUS_DEVICE_BUSY;
   if (file != nullptr && file == g_consumer) {
-    status = STATUS_NOT_FOUND;
-    for (PLIST_ENTRY e = g_sync_waits.Flink; e != &g_sync_waits; e = e->Flink) {
-      if (CONTAINING_RECORD(e, SyncWait, link)->sequence == sequence) status = STATUS_SUCCESS;
-    }
-    release_sync_waits_locked(WaitEnd::kAcknowledged, &sequence);
+    status = release_sync_waits_locked(&sequence) != 0 ? STATUS_SUCCESS : STATUS_NOT_FOUND;
   }
   KeReleaseSpinLock(&g_lock, irql);
   return status;

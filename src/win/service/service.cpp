@@ -14,7 +14,6 @@
 #include "hivewarden/consumer/record_json.hpp"
 #include "hivewarden/core/notification.hpp"
 #include "hivewarden/core/policy_format.hpp"
-#include "hivewarden/policy/yaml_limits.hpp"
 #include "hivewarden/util/bit_names.hpp"
 #include "hivewarden/util/number.hpp"
 #include "hivewarden/util/read_file.hpp"
@@ -145,8 +144,14 @@ std::string policy_refusal(DWORD error, const std::string& blob) {
 
 int push(const char* path) {
   std::string blob, why;
-  if (read_file_bounded(path, policy::limits::kMaxPolicyFileBytes, blob, why) !=
-      ReadFileStatus::kOk) {
+  // A compiled policy is bounded by the driver's cap, not by the YAML file's.
+  const ReadFileStatus read = read_file_bounded(path, win::kMaxPolicyBytes, blob, why);
+  if (read == ReadFileStatus::kTooLarge) {
+    std::fprintf(stderr, "error: %s: %s; the policy in force stays\n", path,
+                 policy_refusal(ERROR_INVALID_USER_BUFFER, blob).c_str());
+    return 2;
+  }
+  if (read != ReadFileStatus::kOk) {
     std::fprintf(stderr, "error: %s: %s\n", path, why.c_str());
     return 2;
   }
@@ -277,6 +282,8 @@ int set_process(const char* pid_text, const char* flags_text, const char* rules_
                    sizeof request, nullptr, 0, returned, win_error)) {
     if (win_error == ERROR_NO_SYSTEM_RESOURCES) {
       std::fprintf(stderr, "error: the driver's process table is full\n");
+    } else if (win_error == ERROR_NOT_FOUND) {  // STATUS_NOT_FOUND
+      std::fprintf(stderr, "error: no running process has PID %" PRIu64 "\n", request.pid);
     } else if (win_error != 0) {
       std::fprintf(stderr, "error: the driver refused: %s\n", error_text(win_error).c_str());
     }

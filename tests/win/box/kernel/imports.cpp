@@ -137,6 +137,7 @@ BOX_IMPORT(ObSetSecurityObjectByPointer);
 BOX_IMPORT(PsGetCurrentProcessId);
 BOX_IMPORT(PsGetCurrentThreadId);
 BOX_IMPORT(PsGetProcessCreateTimeQuadPart);
+BOX_IMPORT(PsLookupProcessByProcessId);
 BOX_IMPORT(PsRemoveCreateThreadNotifyRoutine);
 BOX_IMPORT(PsSetCreateProcessNotifyRoutineEx);
 BOX_IMPORT(PsSetCreateThreadNotifyRoutine);

@@ -10,7 +10,7 @@
 namespace box::kernel {
 namespace {
 
-constexpr int kProcesses = 64;
+constexpr int kProcesses = 4200;  // a case fills the driver's process table (4096)
 Process g_processes[kProcesses];
 std::uint64_t g_next_tid = 1000;
 PCREATE_THREAD_NOTIFY_ROUTINE g_thread_routines[8] = {};
@@ -121,6 +121,15 @@ PEPROCESS NTAPI IoGetCurrentProcess(VOID) {
 }
 LONGLONG NTAPI PsGetProcessCreateTimeQuadPart(PEPROCESS process) {
   return reinterpret_cast<Process*>(process)->create_time;
+}
+// A live process's object (the box keeps no reference counts: ObfDereferenceObject does nothing).
+NTSTATUS NTAPI PsLookupProcessByProcessId(HANDLE pid, PEPROCESS* process) {
+  const auto id = reinterpret_cast<ULONG_PTR>(pid);
+  Locked lock;
+  Process* p = id <= 0xFFFFFFFFu ? find(static_cast<std::uint32_t>(id)) : nullptr;
+  if (p == nullptr) return STATUS_INVALID_PARAMETER;
+  *process = reinterpret_cast<PEPROCESS>(p);
+  return STATUS_SUCCESS;
 }
 KPROCESSOR_MODE NTAPI ExGetPreviousMode(VOID) {
   return current_thread().previous_mode;
