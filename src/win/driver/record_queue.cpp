@@ -246,6 +246,7 @@ void free_queued_record(QueuedRecord* record) {
 void send_record(QueuedRecord* record) {
   if (!consumer_connected()) {  // left since the record was drafted: nobody to read it
     free_queued_record(record);
+    InterlockedIncrement64(&g_dropped);
     return;
   }
   const auto sequence = static_cast<std::uint64_t>(InterlockedIncrement64(&g_sequence));

@@ -19,8 +19,10 @@ bool g_lock_ready = false;
 
 // The target of \??\<letter>: into `out`; false when there is none (or it is too long).
 bool read_target(WCHAR letter, DriveTarget& out) {
-  WCHAR link_text[] = L"\\??\\A:";
-  link_text[4] = letter;
+  // The global DOS devices: \??\ would be the calling process's own map (a CONNECT runs in the
+  // service's process, which may have a drive letter of its own).
+  WCHAR link_text[] = L"\\GLOBAL??\\A:";
+  link_text[sizeof(L"\\GLOBAL??\\") / sizeof(WCHAR) - 1] = letter;
   UNICODE_STRING link;
   RtlInitUnicodeString(&link, link_text);
   OBJECT_ATTRIBUTES attributes;
