@@ -15,6 +15,13 @@ LIST_ENTRY g_kept;
 bool g_ready = false;
 volatile LONG64 g_count = 0;
 
+// The record's operation (RecordFixed.operation, as encoded).
+std::uint32_t operation_of(const QueuedRecord* record) {
+  std::uint32_t operation;
+  RtlCopyMemory(&operation, record->bytes + offsetof(RecordFixed, operation), sizeof operation);
+  return operation;
+}
+
 }  // namespace
 
 void initialize_call_contexts() {
@@ -33,14 +40,16 @@ void keep_for_post(void** call_context, QueuedRecord* record) {
   *call_context = record;
 }
 
-QueuedRecord* take_for_post(void* call_context) {
+QueuedRecord* take_for_post(void* call_context, std::uint32_t pre_class) {
   if (call_context == nullptr || !g_ready) return nullptr;
   QueuedRecord* found = nullptr;
   KIRQL irql;
   KeAcquireSpinLock(&g_lock, &irql);
   // Only a record this driver kept is taken: the list is as long as the operations in flight.
   for (PLIST_ENTRY e = g_kept.Flink; e != &g_kept; e = e->Flink) {
-    if (CONTAINING_RECORD(e, QueuedRecord, link) == call_context) {
+    // A post of another class than the record's pre is not its post: the record stays kept.
+    if (CONTAINING_RECORD(e, QueuedRecord, link) == call_context &&
+        operation_of(static_cast<QueuedRecord*>(call_context)) == pre_class) {
       RemoveEntryList(e);
       found = static_cast<QueuedRecord*>(call_context);
       break;

@@ -168,7 +168,7 @@ NTSTATUS pre_operation(std::uint32_t cls, Operation op, void* argument2) {
 
 // --- post-operation -----------------------------------------------------------------------------
 void post_operation(const win::PostOperation& post) {
-  QueuedRecord* record = take_for_post(post.call_context);
+  QueuedRecord* record = take_for_post(post.call_context, traits(post.op).pre_class);
   if (record == nullptr) return;
   if (post.success) {
     send_record(record);  // counted as dropped if the consumer left meanwhile

@@ -132,8 +132,9 @@ struct QueuedRecord;
 void initialize_call_contexts();
 // Keeps `record` for the post: stores it in the pre structure's CallContext field.
 void keep_for_post(void** call_context, QueuedRecord* record);
-// The post: the record its pre kept (null when none), no longer kept.
-QueuedRecord* take_for_post(void* call_context);
+// The post of an operation whose pre class is `pre_class`: the record its pre kept (null when
+// none, or when the context holds a record of another class), no longer kept.
+QueuedRecord* take_for_post(void* call_context, std::uint32_t pre_class);
 // Unload: frees the records of pre-operations whose post never came.
 void free_kept_records();
 std::uint64_t kept_record_count();

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "hivewarden/win/reg_structs.hpp"
 #include "runner.hpp"
 #include "service.hpp"
 
@@ -142,6 +143,43 @@ BOX_CASE(the_record_queue_is_capped_in_bytes, "SPEC 11: a byte-capped queue") {
                   static_cast<unsigned long long>(c.queued_records),
                   static_cast<unsigned long long>(c.records_dropped), kWrites);
     }
+  }
+  io_close(h);
+}
+
+// Windows hands a post the CallContext its own pre stored. A post of another class that carries
+// it (only a broken kernel would) must not send that operation's record, nor lose it.
+BOX_CASE(a_post_of_another_class_does_not_take_a_record) {
+  Handle* h = load_with_box_policy(report);
+  if (h == nullptr) return;
+  report.check(connect(h) == kStatusSuccess, "connected");
+  become(kRegPid);
+  static const std::uint32_t data = 7;
+  hivewarden::win::UnicodeString value{6, 6, const_cast<char16_t*>(u"Run")};
+  hivewarden::win::RegSetValueKeyInformation set{};
+  set.Object = reg_key_object(kWatchedKey);
+  set.ValueName = &value;
+  set.Type = 4;  // REG_DWORD
+  set.Data = const_cast<std::uint32_t*>(&data);
+  set.DataSize = sizeof data;
+  report.check(cm_raw_call(0x01 /* RegNtPreSetValueKey */, &set) == kStatusSuccess,
+               "a watched set-value is allowed");
+  report.check(set.CallContext != nullptr, "and its pre keeps a record in CallContext");
+  hivewarden::win::RegPostOperationInformation post{};
+  post.Object = set.Object;
+  post.PreInformation = &set;
+  post.CallContext = set.CallContext;
+  cm_raw_call(0x11 /* RegNtPostDeleteValueKey */, &post);
+  become(4, true);
+  Record records[2];
+  report.check(take_records(h, records, 2, 200) == 0, "a delete-value's post sends nothing");
+  become(kRegPid);
+  cm_raw_call(0x10 /* RegNtPostSetValueKey */, &post);
+  become(4, true);
+  const int taken = take_records(h, records, 2, 500);
+  report.check(taken == 1, "the set-value's own post sends its record");
+  if (taken == 1) {
+    report.check(std::strcmp(records[0].value, "Run") == 0, "naming its value");
   }
   io_close(h);
 }
