@@ -23,6 +23,7 @@ struct Registration {
 };
 Registration g_callbacks[8];
 LONGLONG g_next_cookie = 0x1000;
+constexpr ULONG kNameTag = 0x6d4e6d43;  // 'CmNm': CmCallbackGetKeyObjectIDEx's names
 
 // Every structure a pre-notification can carry, and the strings it points to.
 union PreInformation {
@@ -209,6 +210,24 @@ PVOID call_context(PendingOp& p) {
   return nullptr;
 }
 
+// CallContext: set only by the pre of a SPEC §1 class (the classes the driver looks at), and only
+// when a post will carry it back (a pre that refuses gets no post: its context would be lost).
+void check_call_context(PendingOp& p, NTSTATUS status) {
+  const PVOID context = call_context(p);
+  if (context == nullptr) return;
+  const std::uint32_t cls = p.op.pre_class;
+  const bool section_1 = cls != RegNtPreOpenKeyEx && cls != RegNtPreEnumerateKey &&
+                         cls != RegNtPreQueryKey && cls != RegNtPreKeyHandleClose;
+  if (!section_1) {
+    violation(kVerifierViolation, cls, "CallContext set by the pre of class %u, outside SPEC 1",
+              cls);
+  }
+  if (status == STATUS_CALLBACK_BYPASS || !NT_SUCCESS(status)) {
+    violation(kVerifierViolation, cls,
+              "CallContext set by a pre that returned 0x%lx: no post will carry it back", status);
+  }
+}
+
 // Takes one active callback for a call (counted inside), or null when none is registered.
 Registration* enter_callback() {
   Locked lock;
@@ -227,8 +246,13 @@ void leave_callback(Registration* r) {
   host::monitor_broadcast();
 }
 
+// The callback runs at PASSIVE_LEVEL and must return there, holding no spin lock.
 NTSTATUS call(Registration* r, std::uint32_t cls, PVOID argument) {
-  return r->function(r->context, reinterpret_cast<PVOID>(static_cast<ULONG_PTR>(cls)), argument);
+  const KIRQL entered = current_thread().irql;
+  const NTSTATUS status =
+      r->function(r->context, reinterpret_cast<PVOID>(static_cast<ULONG_PTR>(cls)), argument);
+  check_returned_clean(entered, "the registry callback");
+  return status;
 }
 
 // The operation itself, on the box's registry; the status the post-notification reports.
@@ -276,6 +300,7 @@ PendingOp* cm_pre(const RegOp& op, std::int32_t& status) {
   p->callback = enter_callback();
   if (p->callback != nullptr) {
     status = call(p->callback, op.pre_class, &p->pre);
+    check_call_context(*p, status);
     if (status == STATUS_CALLBACK_BYPASS || !NT_SUCCESS(status)) {  // no post for this driver
       leave_callback(p->callback);
       std::free(p->full);
@@ -367,6 +392,7 @@ extern "C" {
 
 NTSTATUS NTAPI CmRegisterCallbackEx(PEX_CALLBACK_FUNCTION function, PCUNICODE_STRING altitude,
                                     PVOID driver, PVOID context, PLARGE_INTEGER cookie, PVOID) {
+  require_irql(PASSIVE_LEVEL, "CmRegisterCallbackEx");
   if (function == nullptr || altitude == nullptr || driver == nullptr || cookie == nullptr) {
     return STATUS_INVALID_PARAMETER;
   }
@@ -390,6 +416,7 @@ NTSTATUS NTAPI CmRegisterCallbackEx(PEX_CALLBACK_FUNCTION function, PCUNICODE_ST
 }
 
 NTSTATUS NTAPI CmUnRegisterCallback(LARGE_INTEGER cookie) {
+  require_irql(PASSIVE_LEVEL, "CmUnRegisterCallback");
   Locked lock;
   for (Registration& r : g_callbacks) {
     if (r.active && r.cookie == cookie.QuadPart) {
@@ -405,12 +432,13 @@ NTSTATUS NTAPI CmUnRegisterCallback(LARGE_INTEGER cookie) {
 // The key's full name in pool (tag 'CmNm'), released by CmCallbackReleaseKeyObjectIDEx.
 NTSTATUS NTAPI CmCallbackGetKeyObjectIDEx(PLARGE_INTEGER, PVOID object, PULONG_PTR id,
                                           PCUNICODE_STRING* name, ULONG) {
+  require_irql(APC_LEVEL, "CmCallbackGetKeyObjectIDEx");
   Key* k = key_of_object(object);
   if (k == nullptr) return STATUS_INVALID_PARAMETER;
   if (id != nullptr) *id = reinterpret_cast<ULONG_PTR>(k);
   if (name == nullptr) return STATUS_SUCCESS;
   auto* s = static_cast<PUNICODE_STRING>(
-      ExAllocatePoolWithTag(PagedPool, sizeof(UNICODE_STRING) + k->name.Length, 0x6d4e6d43));
+      pool_allocate_for(Owner::kKeyName, true, sizeof(UNICODE_STRING) + k->name.Length, kNameTag));
   if (s == nullptr) return STATUS_INSUFFICIENT_RESOURCES;
   s->Buffer = reinterpret_cast<PWCH>(s + 1);
   std::memcpy(s->Buffer, k->name.Buffer, k->name.Length);
@@ -420,7 +448,9 @@ NTSTATUS NTAPI CmCallbackGetKeyObjectIDEx(PLARGE_INTEGER, PVOID object, PULONG_P
 }
 
 VOID NTAPI CmCallbackReleaseKeyObjectIDEx(PCUNICODE_STRING name) {
-  ExFreePoolWithTag(const_cast<PUNICODE_STRING>(name), 0x6d4e6d43);
+  require_irql(APC_LEVEL, "CmCallbackReleaseKeyObjectIDEx");
+  pool_release(const_cast<PUNICODE_STRING>(name), Owner::kKeyName, kNameTag, true,
+               "CmCallbackReleaseKeyObjectIDEx");
 }
 
 }  // extern "C"

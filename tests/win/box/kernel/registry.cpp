@@ -119,6 +119,8 @@ using namespace box::kernel;
 extern "C" {
 
 NTSTATUS NTAPI ZwOpenKey(PHANDLE handle, ACCESS_MASK, POBJECT_ATTRIBUTES attributes) {
+  require_irql(PASSIVE_LEVEL, "ZwOpenKey");
+  require_kernel_handle(attributes->Attributes, "ZwOpenKey");
   std::size_t length = 0;
   wchar_t* name = full_name(attributes, length);
   Key* k = key_find(name, length);
@@ -132,6 +134,7 @@ NTSTATUS NTAPI ZwOpenKey(PHANDLE handle, ACCESS_MASK, POBJECT_ATTRIBUTES attribu
 // (a too-small buffer: STATUS_BUFFER_OVERFLOW with the fixed part, or STATUS_BUFFER_TOO_SMALL).
 NTSTATUS NTAPI ZwQueryValueKey(HANDLE handle, PUNICODE_STRING name, KEY_VALUE_INFORMATION_CLASS cls,
                                PVOID information, ULONG length, PULONG result) {
+  require_irql(PASSIVE_LEVEL, "ZwQueryValueKey");
   Key* k = static_cast<Key*>(handle_object(handle, Kind::kKey));
   if (k == nullptr) return STATUS_INVALID_HANDLE;
   Value* v = value_find(k, name->Buffer, name->Length / 2);
