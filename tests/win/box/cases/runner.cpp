@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
     Report report;
     c.run(report);
     if (box::driver_loaded()) box::unload_driver(true);
+    box::verify_freed_pool();  // no write after free in this case (a bugcheck if there was)
     ++ran;
     if (report.failures == 0) {
       std::printf("[ PASS ] %s\n", c.name);
