@@ -11,12 +11,9 @@
 #include "runner.hpp"
 #include "service.hpp"
 
-extern "C" NTKERNELAPI NTSTATUS NTAPI ObOpenObjectByPointer(PVOID object, ULONG attributes,
-                                                            PACCESS_STATE access_state,
-                                                            ACCESS_MASK desired_access,
-                                                            POBJECT_TYPE type,
-                                                            KPROCESSOR_MODE access_mode,
-                                                            PHANDLE handle);
+extern "C" NTKERNELAPI NTSTATUS NTAPI ObOpenObjectByPointer(
+    PVOID object, ULONG attributes, PACCESS_STATE access_state, ACCESS_MASK desired_access,
+    POBJECT_TYPE type, KPROCESSOR_MODE access_mode, PHANDLE handle);
 namespace box::kernel {
 PDRIVER_OBJECT current_driver();
 }
@@ -327,7 +324,8 @@ NTSTATUS complete(PIRP irp, NTSTATUS status, ULONG_PTR information = 0) {
 
 NTSTATUS NTAPI bad_dispatch(PDEVICE_OBJECT, PIRP irp) {
   g_left_irp = irp;
-  const ULONG out = IoGetCurrentIrpStackLocation(irp)->Parameters.DeviceIoControl.OutputBufferLength;
+  const ULONG out =
+      IoGetCurrentIrpStackLocation(irp)->Parameters.DeviceIoControl.OutputBufferLength;
   KIRQL irql;
   switch (g_irp_misdeed) {
     case IrpMisdeed::kCompleteTwice:
@@ -514,8 +512,8 @@ BOX_CASE(strict_pool_tags_double_frees_overruns_and_leaks) {
                paged_touched_after_lock);
   expect_bugcheck(report, "paged pool read after free", paged_read_after_free, 0xCC,
                   "after it was freed");
-  expect_bugcheck(report, "paged pool freed at DISPATCH_LEVEL", paged_freed_at_dispatch,
-                  kIrqlCode, "freeing a paged pool block");
+  expect_bugcheck(report, "paged pool freed at DISPATCH_LEVEL", paged_freed_at_dispatch, kIrqlCode,
+                  "freeing a paged pool block");
   KeInitializeSpinLock(&g_lock_a);
   expect_bugcheck(report, "a dispatcher object in paged pool", event_in_paged_pool, kVerifierCode,
                   "paged pool");
@@ -595,7 +593,8 @@ BOX_CASE(strict_handles_closed_once_names_released_by_their_routine) {
     reinterpret_cast<Body>(body)(nullptr);
   };
   expect_bugcheck(report, "an image name released as a key name", as_reg, kBadPoolCode,
-                  "which only ExFreePool", reinterpret_cast<void*>(image_name_released_as_key_name));
+                  "which only ExFreePool",
+                  reinterpret_cast<void*>(image_name_released_as_key_name));
   expect_bugcheck(report, "an image name freed with the driver's tag", as_reg, kBadPoolCode,
                   "of a block tagged 'SeIm'",
                   reinterpret_cast<void*>(image_name_freed_with_driver_tag));
@@ -642,7 +641,8 @@ BOX_CASE(strict_key_names_released_once_by_cm_routine) {
     ULONG code;
     const char* words;
   } bad[] = {
-      {NameMisdeed::kFreedWithExFreePool, kBadPoolCode, "which only CmCallbackReleaseKeyObjectIDEx"},
+      {NameMisdeed::kFreedWithExFreePool, kBadPoolCode,
+       "which only CmCallbackReleaseKeyObjectIDEx"},
       {NameMisdeed::kReleasedTwice, kBadPoolCode, "freed already"},
   };
   UNICODE_STRING altitude;

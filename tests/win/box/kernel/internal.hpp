@@ -48,15 +48,16 @@ struct Thread {
 Thread& current_thread();
 void processes_reset();
 
-// --- verifier.cpp: what Windows and Driver Verifier check, as bugchecks ---------------------------
-// Stops the machine (or, under bugcheck_of, the thread) naming what the driver did wrong.
+// --- verifier.cpp: what Windows and Driver Verifier check, as bugchecks
+// --------------------------- Stops the machine (or, under bugcheck_of, the thread) naming what the
+// driver did wrong.
 [[noreturn]] void violation(ULONG code, ULONG_PTR p1, const char* format, ...)
     __attribute__((format(printf, 3, 4)));
 // A routine callable only at or below `highest` (PASSIVE_LEVEL, APC_LEVEL or DISPATCH_LEVEL).
 void require_irql(KIRQL highest, const char* routine);
 // After a driver routine the box called returns: the IRQL it was called at, no spin lock held.
 void check_returned_clean(KIRQL entered, const char* routine);
-inline constexpr ULONG kVerifierViolation = 0xC4;  // DRIVER_VERIFIER_DETECTED_VIOLATION
+inline constexpr ULONG kVerifierViolation = 0xC4;   // DRIVER_VERIFIER_DETECTED_VIOLATION
 inline constexpr ULONG kIrqlNotLessOrEqual = 0xD1;  // DRIVER_IRQL_NOT_LESS_OR_EQUAL
 inline constexpr ULONG kBadPoolCaller = 0xC2;
 inline constexpr ULONG kIoManagerViolation = 0xC9;  // DRIVER_VERIFIER_IOMANAGER_VIOLATION
@@ -71,9 +72,9 @@ bool pool_is_paged(const void* p);  // inside a live paged pool block
 // DISPATCH_LEVEL reached: paged pool is "paged out" (touching it then bugchecks, as with Driver
 // Verifier's IRQL checking, which trims pageable memory whenever a driver raises the IRQL).
 void pool_trim_paged();
-void pool_reset();           // a fresh machine: forgets every block (checks freed ones first)
-void pool_check_unload();    // after DriverUnload (or a failed DriverEntry): no block left
-void pool_check_freed();     // freed blocks still hold their poison (no write after free)
+void pool_reset();         // a fresh machine: forgets every block (checks freed ones first)
+void pool_check_unload();  // after DriverUnload (or a failed DriverEntry): no block left
+void pool_check_freed();   // freed blocks still hold their poison (no write after free)
 
 // --- security.cpp -------------------------------------------------------------------------------
 // The access the caller gets to an object with this security descriptor (null: the default a

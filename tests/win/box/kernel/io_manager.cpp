@@ -109,16 +109,16 @@ NTSTATUS call_driver(AsyncIo* io) {
   }
   if (status == STATUS_PENDING) return status;
   if (marked) {
-    violation(kIoManagerViolation, major, "IoMarkIrpPending, then 0x%lx returned, not STATUS_PENDING",
-              status);
+    violation(kIoManagerViolation, major,
+              "IoMarkIrpPending, then 0x%lx returned, not STATUS_PENDING", status);
   }
   if (!completed) {
     violation(kIoManagerViolation, major, "dispatch returned 0x%lx without completing the IRP",
               status);
   }
   if (completed_with != status) {
-    violation(kIoManagerViolation, major, "dispatch returned 0x%lx but completed the IRP with 0x%lx",
-              status, completed_with);
+    violation(kIoManagerViolation, major,
+              "dispatch returned 0x%lx but completed the IRP with 0x%lx", status, completed_with);
   }
   return status;
 }
@@ -277,9 +277,9 @@ VOID FASTCALL IofCompleteRequest(PIRP irp, CCHAR) {
     violation(kIoManagerViolation, where, "an IRP completed with STATUS_PENDING");
   }
   const ULONG_PTR information = irp->IoStatus.Information;
-  const bool buffered_ioctl = io->stack[0].MajorFunction == IRP_MJ_DEVICE_CONTROL &&
-                              (io->stack[0].Parameters.DeviceIoControl.IoControlCode & 3) ==
-                                  METHOD_BUFFERED;
+  const bool buffered_ioctl =
+      io->stack[0].MajorFunction == IRP_MJ_DEVICE_CONTROL &&
+      (io->stack[0].Parameters.DeviceIoControl.IoControlCode & 3) == METHOD_BUFFERED;
   if (buffered_ioctl && !NT_ERROR(status) && information > io->output_length) {
     violation(kIoManagerViolation, where,
               "IoStatus.Information %llu is larger than the output buffer (%lu bytes): the I/O "

@@ -39,8 +39,8 @@ struct Block {
 };
 
 struct List {
-  Block head{&head, &head, nullptr, nullptr, nullptr, 0, 0, Owner::kDriver, false, false, false,
-             nullptr, 0};
+  Block head{&head,          &head, nullptr, nullptr, nullptr, 0, 0,
+             Owner::kDriver, false, false,   false,   nullptr, 0};
   void push(Block* b) {
     b->previous = &head;
     b->next = head.next;
@@ -57,7 +57,7 @@ struct List {
 
 List g_live, g_freed;
 std::uint64_t g_freed_bytes = 0, g_freed_count = 0;
-Block* g_buckets[4096];  // by address; live and freed blocks
+Block* g_buckets[4096];    // by address; live and freed blocks
 Block* g_paged = nullptr;  // guarded by host::paged_lock
 PoolStats g_stats;
 std::uint64_t g_fail_at = 0;  // attempt number that fails; 0: none

@@ -42,7 +42,7 @@ void violation(ULONG code, ULONG_PTR p1, const char* format, ...) {
   std::vsnprintf(g_reason, sizeof g_reason, format, args);
   va_end(args);
   std::printf(current_thread().bugcheck_ends_thread ? "    (caught, as the case expects: %s)\n"
-                                                     : "BUGCHECK: %s\n",
+                                                    : "BUGCHECK: %s\n",
               g_reason);
   KeBugCheckEx(code, p1, 0, 0, 0);
 }
