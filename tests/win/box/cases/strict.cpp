@@ -220,7 +220,14 @@ BOX_CASE(strict_spin_locks_owned_not_recursive_irql_restored) {
 // --- the registry callback ----------------------------------------------------------------------
 namespace {
 LARGE_INTEGER g_cookie;
-enum class Misdeed { kNone, kHoldLock, kContextOutsideSection1, kContextThenRefuse };
+enum class Misdeed { kNone, kHoldLock, kContextOutsideSection1, kContextThenRefuse, kDeepStack };
+
+__attribute__((noinline)) ULONG use_stack(ULONG bytes) {
+  UCHAR area[20 * 1024];
+  for (ULONG i = 0; i < bytes && i < sizeof area; ++i) area[i] = static_cast<UCHAR>(i);
+  asm volatile("" : : "r"(area) : "memory");
+  return area[bytes / 2];
+}
 Misdeed g_misdeed = Misdeed::kNone;
 UCHAR g_context_target;
 
@@ -230,6 +237,9 @@ NTSTATUS bad_callback(PVOID, PVOID argument1, PVOID argument2) {
   switch (g_misdeed) {
     case Misdeed::kHoldLock:
       KeAcquireSpinLock(&g_lock_a, &irql);
+      return STATUS_SUCCESS;
+    case Misdeed::kDeepStack:
+      use_stack(20 * 1024);  // a 24 KB kernel stack would not have it
       return STATUS_SUCCESS;
     case Misdeed::kContextOutsideSection1:
       if (cls == RegNtPreOpenKeyEx) {
@@ -279,6 +289,7 @@ BOX_CASE(strict_registry_callback_returns_clean_and_pairs_by_call_context) {
   } bad[] = {
       {Misdeed::kHoldLock, RegNtPreSetValueKey, kVerifierCode, "returned holding 1 spin lock"},
       {Misdeed::kContextOutsideSection1, RegNtPreOpenKeyEx, kVerifierCode, "outside SPEC 1"},
+      {Misdeed::kDeepStack, RegNtPreSetValueKey, 0x7F, "bytes of stack"},
       {Misdeed::kContextThenRefuse, RegNtPreSetValueKey, kVerifierCode, "no post will carry it"},
   };
   for (const auto& b : bad) {
@@ -418,7 +429,7 @@ BOX_CASE(strict_irps_completed_once_pending_marked_information_bounded) {
 // --- pool ---------------------------------------------------------------------------------------
 namespace {
 void free_with_other_tag(void*) {
-  ExFreePoolWithTag(ExAllocatePoolWithTag(NonPagedPoolNx, 32, kTag), 'rhtO');
+  ExFreePoolWithTag(ExAllocatePoolWithTag(NonPagedPoolNx, 32, kTag), 0x7268744F /* 'Othr' */);
 }
 void free_twice(void*) {
   void* p = ExAllocatePoolWithTag(NonPagedPoolNx, 32, kTag);
@@ -476,7 +487,7 @@ void paged_freed_at_dispatch(void*) {
   ExFreePoolWithTag(p, kTag);
 }
 void leak_then_unload(void*) {
-  ExAllocatePoolWithTag(NonPagedPoolNx, 48, 'kaeL');
+  ExAllocatePoolWithTag(NonPagedPoolNx, 48, 0x6B61654C /* 'Leak' */);
   verify_nothing_left();
 }
 void event_in_paged_pool(void*) {

@@ -31,6 +31,8 @@ void pool_watch_faults();
 // routine wrongly on purpose, to prove the box catches it.
 std::uint32_t bugcheck_of(void (*run)(void*), void* argument = nullptr);
 const char* last_bugcheck_reason();  // the reason the last violation printed
+// The most stack a driver routine (callback, dispatch, DriverEntry, DriverUnload) used so far.
+std::uint64_t most_stack_used();
 // The checks made when the driver's image goes, on demand: no pool block, no kernel handle left;
 // and the poison of every freed block intact (no write after free). Bugcheck when not.
 void verify_nothing_left();

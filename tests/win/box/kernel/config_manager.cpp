@@ -249,8 +249,10 @@ void leave_callback(Registration* r) {
 // The callback runs at PASSIVE_LEVEL and must return there, holding no spin lock.
 NTSTATUS call(Registration* r, std::uint32_t cls, PVOID argument) {
   const KIRQL entered = current_thread().irql;
+  paint_stack();
   const NTSTATUS status =
       r->function(r->context, reinterpret_cast<PVOID>(static_cast<ULONG_PTR>(cls)), argument);
+  check_stack(stack_used(), "the registry callback");
   check_returned_clean(entered, "the registry callback");
   return status;
 }

@@ -32,7 +32,9 @@ std::int32_t load_driver() {
   UNICODE_STRING path;
   RtlInitUnicodeString(&path, L"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet001\\Services\\hivewarden");
   become(4, true);
+  kernel::paint_stack();
   const NTSTATUS status = DriverEntry(driver, &path);
+  kernel::check_stack(kernel::stack_used(), "DriverEntry");
   kernel::check_returned_clean(PASSIVE_LEVEL, "DriverEntry");
   g_loaded = NT_SUCCESS(status);
   if (!g_loaded) check_nothing_left();
@@ -47,7 +49,9 @@ void unload_driver(bool force) {
   }
   PDRIVER_OBJECT driver = kernel::current_driver();
   become(4, true);
+  kernel::paint_stack();
   if (driver->DriverUnload != nullptr) driver->DriverUnload(driver);
+  kernel::check_stack(kernel::stack_used(), "DriverUnload");
   kernel::check_returned_clean(PASSIVE_LEVEL, "DriverUnload");
   g_loaded = g_unload_pending = false;
   check_nothing_left();

@@ -57,6 +57,14 @@ void processes_reset();
 void require_irql(KIRQL highest, const char* routine);
 // After a driver routine the box called returns: the IRQL it was called at, no spin lock held.
 void check_returned_clean(KIRQL entered, const char* routine);
+// The stack a driver routine used: paint_stack() before calling it, stack_used() after, both from
+// the same function (the routine's frames fall where the paint was). A kernel stack is 24 KB on
+// x64, and the registry callback runs deep inside the configuration manager (and again inside
+// its own ZwQueryValueKey): past kStackBudget bugchecks, as the overflow would.
+inline constexpr std::size_t kStackBudget = 12 * 1024;
+void paint_stack();
+std::size_t stack_used();
+void check_stack(std::size_t used, const char* routine);
 inline constexpr ULONG kVerifierViolation = 0xC4;   // DRIVER_VERIFIER_DETECTED_VIOLATION
 inline constexpr ULONG kIrqlNotLessOrEqual = 0xD1;  // DRIVER_IRQL_NOT_LESS_OR_EQUAL
 inline constexpr ULONG kBadPoolCaller = 0xC2;

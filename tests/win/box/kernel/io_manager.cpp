@@ -94,7 +94,9 @@ NTSTATUS call_driver(AsyncIo* io) {
   const UCHAR major = io->stack[0].MajorFunction;
   PDRIVER_DISPATCH dispatch = io->handle->device->DriverObject->MajorFunction[major];
   const KIRQL entered = current_thread().irql;
+  paint_stack();
   const NTSTATUS status = dispatch(io->handle->device, &io->irp);
+  check_stack(stack_used(), "a dispatch routine");
   check_returned_clean(entered, "a dispatch routine");
   bool marked, completed;
   NTSTATUS completed_with;

@@ -6,6 +6,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "internal.hpp"
 
@@ -52,6 +53,35 @@ void require_irql(KIRQL highest, const char* routine) {
   if (irql > highest) {
     violation(kIrqlNotLessOrEqual, irql, "%s called at %s (it needs %s or below)", routine,
               irql_name(irql), irql_name(highest));
+  }
+}
+
+constexpr std::size_t kPainted = 64 * 1024;
+constexpr unsigned char kPaint = 0xA5;
+std::size_t g_most_stack = 0;
+
+__attribute__((noinline)) void paint_stack() {
+  unsigned char area[kPainted];
+  std::memset(area, kPaint, sizeof area);
+  asm volatile("" : : "r"(area) : "memory");  // the paint stays: it is for the frames to come
+}
+
+// The same frame as paint_stack's: area[0] is the deepest byte painted; the first byte not
+// holding the paint, from there up, is as deep as the routine's frames went.
+__attribute__((noinline)) std::size_t stack_used() {
+  unsigned char area[kPainted];
+  asm volatile("" : : "r"(area) : "memory");  // read what the paint and the frames left
+  std::size_t i = 0;
+  while (i < kPainted && area[i] == kPaint) ++i;
+  return kPainted - i;
+}
+
+void check_stack(std::size_t used, const char* routine) {
+  if (used > g_most_stack && !current_thread().bugcheck_ends_thread) g_most_stack = used;
+  if (used > kStackBudget) {
+    violation(0x7F /* UNEXPECTED_KERNEL_MODE_TRAP: a double fault */, used,
+              "%s used %llu bytes of stack (budget %llu of a 24 KB kernel stack)", routine,
+              static_cast<unsigned long long>(used), static_cast<unsigned long long>(kStackBudget));
   }
 }
 
@@ -160,6 +190,10 @@ std::uint32_t bugcheck_of(void (*run)(void*), void* argument) {
 
 const char* last_bugcheck_reason() {
   return g_reason;
+}
+
+std::uint64_t most_stack_used() {
+  return kernel::g_most_stack;
 }
 
 }  // namespace box
