@@ -695,4 +695,55 @@ BOX_CASE(strict_semaphore_released_past_its_limit_bugchecks) {
   expect_clean(report, "KeReleaseSemaphore up to the limit", release_within_limit);
 }
 
+// --- the driver's own registry calls reach the callbacks, as on Windows -------------------------
+namespace {
+int g_nested_queries = 0, g_closes = 0, g_deepest = 0, g_depth = 0;
+KPROCESSOR_MODE g_query_mode = UserMode;
+
+void read_current_value() {
+  UNICODE_STRING key_name, value_name;
+  RtlInitUnicodeString(&key_name, L"\\REGISTRY\\MACHINE\\SYSTEM\\Select");
+  RtlInitUnicodeString(&value_name, L"Current");
+  OBJECT_ATTRIBUTES oa;
+  InitializeObjectAttributes(&oa, &key_name, OBJ_KERNEL_HANDLE, nullptr, nullptr);
+  HANDLE key = nullptr;
+  if (!NT_SUCCESS(ZwOpenKey(&key, KEY_READ, &oa))) return;
+  UCHAR buffer[64];
+  ULONG length = 0;
+  ZwQueryValueKey(key, &value_name, KeyValuePartialInformation, buffer, sizeof buffer, &length);
+  ZwClose(key);
+}
+
+NTSTATUS counting_callback(PVOID, PVOID argument1, PVOID) {
+  const auto cls = static_cast<REG_NOTIFY_CLASS>(reinterpret_cast<ULONG_PTR>(argument1));
+  if (++g_depth > g_deepest) g_deepest = g_depth;
+  if (cls == RegNtPreQueryValueKey) {
+    ++g_nested_queries;
+    g_query_mode = ExGetPreviousMode();
+  }
+  if (cls == RegNtPreKeyHandleClose) ++g_closes;
+  if (cls == RegNtPreSetValueKey) read_current_value();  // as the driver reads an old value
+  --g_depth;
+  return STATUS_SUCCESS;
+}
+}  // namespace
+
+BOX_CASE(strict_drivers_own_registry_calls_reach_the_callbacks) {
+  UNICODE_STRING altitude;
+  RtlInitUnicodeString(&altitude, L"415397");
+  static DRIVER_OBJECT counting_driver{};
+  report.check(NT_SUCCESS(CmRegisterCallbackEx(counting_callback, &altitude, &counting_driver,
+                                               nullptr, &g_cookie, nullptr)),
+               "the callback registers");
+  define_box_processes();
+  become(kRegPid);  // a user's set-value; the callback's own read is kernel mode
+  one_operation(class_argument(RegNtPreSetValueKey));
+  report.check(g_nested_queries == 1, "the callback's own ZwQueryValueKey reaches it");
+  report.check(g_query_mode == KernelMode, "as a kernel-mode operation");
+  report.check(g_closes == 1, "and so does its ZwClose of the key handle");
+  report.check(g_deepest == 2, "nested inside the set-value's own notification");
+  become(4, true);
+  CmUnRegisterCallback(g_cookie);
+}
+
 }  // namespace box::cases

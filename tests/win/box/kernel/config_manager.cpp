@@ -246,14 +246,27 @@ void leave_callback(Registration* r) {
   host::monitor_broadcast();
 }
 
+int g_threads_inside = 0;  // threads inside a callback, each counted once however nested
+
+void enter_thread(Thread& self, int step) {
+  Locked lock;
+  if ((step > 0 && self.callback_depth == 0) || (step < 0 && self.callback_depth == 1)) {
+    g_threads_inside += step;
+  }
+  self.callback_depth += step;
+}
+
 // The callback runs at PASSIVE_LEVEL and must return there, holding no spin lock.
 NTSTATUS call(Registration* r, std::uint32_t cls, PVOID argument) {
-  const KIRQL entered = current_thread().irql;
+  Thread& self = current_thread();
+  enter_thread(self, 1);
+  const KIRQL entered = self.irql;
   paint_stack();
   const NTSTATUS status =
       r->function(r->context, reinterpret_cast<PVOID>(static_cast<ULONG_PTR>(cls)), argument);
   check_stack(stack_used(), "the registry callback");
   check_returned_clean(entered, "the registry callback");
+  enter_thread(self, -1);
   return status;
 }
 
@@ -356,9 +369,7 @@ int cm_callbacks_registered() {
 
 int cm_threads_inside() {
   Locked lock;
-  int n = 0;
-  for (const Registration& r : g_callbacks) n += r.inside;
-  return n;
+  return g_threads_inside;
 }
 
 void cm_occupy_altitude(const wchar_t* altitude) {
@@ -374,7 +385,9 @@ void cm_occupy_altitude(const wchar_t* altitude) {
 }
 
 void cm_reset() {
+  current_thread().callback_depth = 0;
   Locked lock;
+  g_threads_inside = 0;
   for (Registration& r : g_callbacks) r = Registration{};
 }
 

@@ -44,6 +44,7 @@ struct Thread {
   HeldLock held[8] = {};  // spin locks held, in acquire order
   int locks_held = 0;
   bool bugcheck_ends_thread = false;  // a case expects this thread's bugcheck (bugcheck_of)
+  int callback_depth = 0;  // registry callbacks this thread is inside (nested: its own Zw calls)
 };
 Thread& current_thread();
 void processes_reset();
@@ -123,6 +124,8 @@ Value* value_find(Key* key, const wchar_t* name, std::size_t length);
 void value_set(Key* key, const wchar_t* name, std::size_t length, ULONG type, const void* data,
                ULONG size);
 bool value_delete(Key* key, const wchar_t* name, std::size_t length);
+// ZwClose of a key handle: the callbacks' RegNtPreKeyHandleClose and its post.
+void notify_key_handle_close(void* key_object);
 
 // --- io_manager.cpp -----------------------------------------------------------------------------
 void io_reset();

@@ -126,10 +126,16 @@ NTSTATUS NTAPI ZwClose(HANDLE handle) {
   require_irql(PASSIVE_LEVEL, "ZwClose");
   const ULONG_PTR i = (reinterpret_cast<ULONG_PTR>(handle) - 0xFFFFFFFF80000000ULL) / 4 - 1;
   bool valid;
+  Entry closed{};
   {
     Locked lock;
     valid = i < sizeof g_handles / sizeof g_handles[0] && g_handles[i].used;
-    if (valid) g_handles[i] = Entry{};
+    if (valid) closed = g_handles[i];
+  }
+  if (valid && closed.kind == Kind::kKey) notify_key_handle_close(closed.object);
+  if (valid) {
+    Locked lock;
+    g_handles[i] = Entry{};
   }
   if (!valid) {
     violation(0x93 /* INVALID_KERNEL_HANDLE */, reinterpret_cast<ULONG_PTR>(handle),
