@@ -220,7 +220,16 @@ BOX_CASE(strict_spin_locks_owned_not_recursive_irql_restored) {
 // --- the registry callback ----------------------------------------------------------------------
 namespace {
 LARGE_INTEGER g_cookie;
-enum class Misdeed { kNone, kHoldLock, kContextOutsideSection1, kContextThenRefuse, kDeepStack };
+enum class Misdeed {
+  kNone,
+  kHoldLock,
+  kContextOutsideSection1,
+  kContextThenRefuse,
+  kDeepStack,
+  kReadUserData,
+  kCopyUserData
+};
+volatile UCHAR g_user_byte;
 
 __attribute__((noinline)) ULONG use_stack(ULONG bytes) {
   UCHAR area[20 * 1024];
@@ -237,6 +246,23 @@ NTSTATUS bad_callback(PVOID, PVOID argument1, PVOID argument2) {
   switch (g_misdeed) {
     case Misdeed::kHoldLock:
       KeAcquireSpinLock(&g_lock_a, &irql);
+      return STATUS_SUCCESS;
+    case Misdeed::kReadUserData:  // a user caller's buffer, read as if it were the kernel's
+      if (cls == RegNtPreSetValueKey) {
+        g_user_byte =
+            *static_cast<UCHAR*>(static_cast<PREG_SET_VALUE_KEY_INFORMATION>(argument2)->Data);
+      }
+      return STATUS_SUCCESS;
+    case Misdeed::kCopyUserData:
+      if (cls == RegNtPreSetValueKey) {
+        using Copy = NTSTATUS(NTAPI*)(PVOID, PVOID, SIZE_T, ULONG, PSIZE_T);
+        UCHAR first = 0;
+        SIZE_T copied = 0;
+        reinterpret_cast<Copy>(routine(L"MmCopyMemory"))(
+            &first, static_cast<PREG_SET_VALUE_KEY_INFORMATION>(argument2)->Data, 1,
+            0x2 /* MM_COPY_MEMORY_VIRTUAL */, &copied);
+        g_user_byte = first;
+      }
       return STATUS_SUCCESS;
     case Misdeed::kDeepStack:
       use_stack(20 * 1024);  // a 24 KB kernel stack would not have it
@@ -275,6 +301,10 @@ void one_operation(void* cls) {
   op.pre_class = static_cast<std::uint32_t>(reinterpret_cast<ULONG_PTR>(cls));
   cm_call(op);
 }
+void user_operation(void* cls) {
+  become(kRegPid);  // user mode: the set-value's data is in the caller's memory
+  one_operation(cls);
+}
 void* class_argument(std::uint32_t cls) {
   return reinterpret_cast<void*>(static_cast<ULONG_PTR>(cls));
 }
@@ -290,6 +320,8 @@ BOX_CASE(strict_registry_callback_returns_clean_and_pairs_by_call_context) {
       {Misdeed::kHoldLock, RegNtPreSetValueKey, kVerifierCode, "returned holding 1 spin lock"},
       {Misdeed::kContextOutsideSection1, RegNtPreOpenKeyEx, kVerifierCode, "outside SPEC 1"},
       {Misdeed::kDeepStack, RegNtPreSetValueKey, 0x7F, "bytes of stack"},
+      {Misdeed::kReadUserData, RegNtPreSetValueKey, kVerifierCode,
+       "user-mode buffer read directly"},
       {Misdeed::kContextThenRefuse, RegNtPreSetValueKey, kVerifierCode, "no post will carry it"},
   };
   for (const auto& b : bad) {
@@ -297,9 +329,18 @@ BOX_CASE(strict_registry_callback_returns_clean_and_pairs_by_call_context) {
     KeInitializeSpinLock(&g_lock_a);
     register_bad_callback(report);
     g_misdeed = b.misdeed;
-    expect_bugcheck(report, b.words, one_operation, b.code, b.words, class_argument(b.cls));
+    define_box_processes();
+    expect_bugcheck(report, b.words, user_operation, b.code, b.words, class_argument(b.cls));
     cm_reset();  // the bugchecked thread never left the callback
   }
+  machine_reset();
+  define_box_processes();
+  register_bad_callback(report);
+  g_misdeed = Misdeed::kCopyUserData;
+  expect_clean(report, "a user caller's data read through MmCopyMemory", user_operation,
+               class_argument(RegNtPreSetValueKey));
+  report.check(g_user_byte == 'b', "MmCopyMemory read the caller's first byte");
+  cm_reset();
   machine_reset();
   register_bad_callback(report);
   g_misdeed = Misdeed::kNone;

@@ -54,6 +54,7 @@ struct PendingOp {
   ULONG disposition, result_length;
   PVOID result_object;
   unsigned char query_buffer[64];
+  void* user_data;  // set-value by a user-mode caller: its data as the kernel sees it
   kernel::Registration* callback;
 };
 
@@ -137,6 +138,12 @@ void fill_pre(PendingOp& p) {
       auto& s = p.pre.set_value;
       s.Object = object, s.ValueName = &p.value, s.Type = op.type;
       s.Data = const_cast<PVOID>(op.data), s.DataSize = op.data_size;
+      // A user-mode caller's data is in its own (user) memory, readable only through MmCopyMemory.
+      if (current_thread().previous_mode == UserMode && op.data_size != 0 &&
+          reinterpret_cast<ULONG_PTR>(op.data) >= 0x10000) {
+        p.user_data = user_buffer_make(op.data, op.data_size);
+        s.Data = p.user_data;
+      }
       break;
     }
     case RegNtPreDeleteValueKey:
@@ -318,6 +325,7 @@ PendingOp* cm_pre(const RegOp& op, std::int32_t& status) {
     check_call_context(*p, status);
     if (status == STATUS_CALLBACK_BYPASS || !NT_SUCCESS(status)) {  // no post for this driver
       leave_callback(p->callback);
+      user_buffer_free(p->user_data);
       std::free(p->full);
       std::free(p);
       return nullptr;
@@ -343,12 +351,14 @@ void cm_post(PendingOp* p, Outcome outcome) {
     call(r, post_class_of(p->op.pre_class), &post);
     leave_callback(r);
   }
+  user_buffer_free(p->user_data);
   std::free(p->full);
   std::free(p);
 }
 
 void cm_abandon(PendingOp* p) {
   if (p == nullptr) return;
+  user_buffer_free(p->user_data);
   std::free(p->full);
   std::free(p);
 }

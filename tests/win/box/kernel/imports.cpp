@@ -17,7 +17,9 @@ NTSTATUS NTAPI MmCopyMemory(PVOID target, ULONG_PTR source, SIZE_T size, ULONG, 
   box::kernel::require_irql(APC_LEVEL, "MmCopyMemory");
   *copied = 0;
   if (source < 0x10000 || source + size < source) return STATUS_ACCESS_VIOLATION;  // unmapped
-  std::memcpy(target, reinterpret_cast<const void*>(source), size);
+  if (!box::kernel::user_buffer_copy(target, reinterpret_cast<const void*>(source), size)) {
+    std::memcpy(target, reinterpret_cast<const void*>(source), size);
+  }
   *copied = size;
   return STATUS_SUCCESS;
 }

@@ -81,7 +81,14 @@ bool pool_is_paged(const void* p);  // inside a live paged pool block
 // DISPATCH_LEVEL reached: paged pool is "paged out" (touching it then bugchecks, as with Driver
 // Verifier's IRQL checking, which trims pageable memory whenever a driver raises the IRQL).
 void pool_trim_paged();
-void pool_reset();         // a fresh machine: forgets every block (checks freed ones first)
+void pool_reset();  // a fresh machine: forgets every block (checks freed ones first)
+// A user-mode caller's buffer (set-value data): pages the kernel may read only through
+// MmCopyMemory; touched directly, they fault and bugcheck (a bad user pointer would crash the
+// machine, and the caller can change the bytes between two reads).
+void* user_buffer_make(const void* data, SIZE_T size);
+void user_buffer_free(void* buffer);
+// MmCopyMemory's read: true when `source` .. + size lies in a user buffer (copied into target).
+bool user_buffer_copy(void* target, const void* source, SIZE_T size);
 void pool_check_unload();  // after DriverUnload (or a failed DriverEntry): no block left
 void pool_check_freed();   // freed blocks still hold their poison (no write after free)
 

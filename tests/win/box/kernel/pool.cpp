@@ -34,13 +34,14 @@ struct Block {
   ULONG tag;
   Owner owner;
   bool paged, resident, freed;
+  bool user;            // a user-mode caller's buffer (user_buffer_make), not pool
   unsigned char* base;  // red zone, memory, red zone
   SIZE_T base_size;
 };
 
 struct List {
-  Block head{&head,          &head, nullptr, nullptr, nullptr, 0, 0,
-             Owner::kDriver, false, false,   false,   nullptr, 0};
+  Block head{};
+  List() { head.previous = head.next = &head; }
   void push(Block* b) {
     b->previous = &head;
     b->next = head.next;
@@ -199,6 +200,11 @@ bool on_fault(const void* address) {
     host::paged_unlock();
     return false;
   }
+  if (hit->user) {
+    host::paged_unlock();
+    violation(kVerifierViolation, reinterpret_cast<ULONG_PTR>(address),
+              "a user-mode buffer read directly by the kernel (not through MmCopyMemory)");
+  }
   const bool freed = hit->freed;
   const KIRQL irql = current_thread().irql;
   const ULONG tag = hit->tag;
@@ -328,16 +334,56 @@ bool pool_is_paged(const void* p) {
   host::paged_lock();
   bool paged = false;
   for (Block* b = g_paged; b != nullptr && !paged; b = b->paged_next) {
-    paged = !b->freed && a >= b->memory && a < b->memory + b->size;
+    paged = !b->freed && !b->user && a >= b->memory && a < b->memory + b->size;
   }
   host::paged_unlock();
   return paged;
 }
 
+void* user_buffer_make(const void* data, SIZE_T size) {
+  auto* b = static_cast<Block*>(std::calloc(1, sizeof(Block)));
+  b->base_size = (size + kPage - 1) / kPage * kPage;
+  b->base = static_cast<unsigned char*>(host::pages_allocate(b->base_size));
+  b->memory = b->base + (b->base_size - size);  // ends at the end of its pages
+  b->size = size;
+  b->paged = b->user = true;
+  std::memcpy(b->memory, data, size);
+  host::pages_protect(b->base, b->base_size, false);
+  paged_add(b);
+  return b->memory;
+}
+
+void user_buffer_free(void* buffer) {
+  if (buffer == nullptr) return;
+  Block* found = nullptr;
+  host::paged_lock();
+  for (Block* b = g_paged; b != nullptr && found == nullptr; b = b->paged_next) {
+    if (b->user && b->memory == buffer) found = b;
+  }
+  host::paged_unlock();
+  if (found != nullptr) delete_block(found);
+}
+
+bool user_buffer_copy(void* target, const void* source, SIZE_T size) {
+  const auto* s = static_cast<const unsigned char*>(source);
+  host::paged_lock();
+  Block* hit = nullptr;
+  for (Block* b = g_paged; b != nullptr && hit == nullptr; b = b->paged_next) {
+    if (b->user && s >= b->memory && s + size <= b->memory + b->size) hit = b;
+  }
+  host::paged_unlock();
+  if (hit == nullptr) return false;
+  // The one access allowed; outside the lock, since `target` may be paged pool that faults in.
+  host::pages_protect(hit->base, hit->base_size, true);
+  std::memcpy(target, source, size);
+  host::pages_protect(hit->base, hit->base_size, false);
+  return true;
+}
+
 void pool_trim_paged() {
   host::paged_lock();
   for (Block* b = g_paged; b != nullptr; b = b->paged_next) {
-    if (b->resident) {
+    if (b->resident && !b->user) {
       host::pages_protect(b->base, b->base_size, false);
       b->resident = false;
     }

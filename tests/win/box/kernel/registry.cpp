@@ -165,7 +165,8 @@ NTSTATUS NTAPI ZwOpenKey(PHANDLE handle, ACCESS_MASK, POBJECT_ATTRIBUTES attribu
 }
 
 // KeyValuePartialInformation and KeyValueFullInformation, as the configuration manager fills them
-// (a too-small buffer: STATUS_BUFFER_OVERFLOW with the fixed part, or STATUS_BUFFER_TOO_SMALL).
+// (a too-small buffer: STATUS_BUFFER_OVERFLOW with the fixed part, and for partial information
+// as much of the data as fits; smaller than the fixed part: STATUS_BUFFER_TOO_SMALL).
 static NTSTATUS query(Key* k, PUNICODE_STRING name, KEY_VALUE_INFORMATION_CLASS cls,
                       PVOID information, ULONG length, PULONG result) {
   Value* v = value_find(k, name->Buffer, name->Length / 2);
@@ -178,7 +179,10 @@ static NTSTATUS query(Key* k, PUNICODE_STRING name, KEY_VALUE_INFORMATION_CLASS 
     out->TitleIndex = 0;
     out->Type = v->type;
     out->DataLength = v->size;
-    if (length < *result) return STATUS_BUFFER_OVERFLOW;
+    if (length < *result) {  // "only partial data has been written": the start of the data
+      std::memcpy(out->Data, v->data, length - fixed);
+      return STATUS_BUFFER_OVERFLOW;
+    }
     std::memcpy(out->Data, v->data, v->size);
     return STATUS_SUCCESS;
   }
