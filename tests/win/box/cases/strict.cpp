@@ -189,6 +189,13 @@ void release_outer_first(void*) {
   KeAcquireSpinLock(&g_lock_b, &b);
   KeReleaseSpinLock(&g_lock_a, a);  // the IRQL drops to PASSIVE_LEVEL with b still held
 }
+void nested_in_reverse(void*) {
+  KIRQL a, b;
+  KeAcquireSpinLock(&g_lock_b, &b);
+  KeAcquireSpinLock(&g_lock_a, &a);
+  KeReleaseSpinLock(&g_lock_a, a);
+  KeReleaseSpinLock(&g_lock_b, b);
+}
 void nested_in_order(void*) {
   KIRQL a, b;
   KeAcquireSpinLock(&g_lock_a, &a);
@@ -215,6 +222,8 @@ BOX_CASE(strict_spin_locks_owned_not_recursive_irql_restored) {
   KeInitializeSpinLock(&g_lock_a);
   KeInitializeSpinLock(&g_lock_b);
   expect_clean(report, "nested locks released in order", nested_in_order);
+  expect_bugcheck(report, "the same two locks taken the other way round", nested_in_reverse,
+                  kVerifierCode, "both orders");
 }
 
 // --- the registry callback ----------------------------------------------------------------------

@@ -77,6 +77,7 @@ bool driver_loaded() {
 void machine_reset() {
   pool_watch_faults();
   kernel::pool_reset();
+  kernel::lock_order_reset();
   kernel::security_reset();
   kernel::objects_reset();
   kernel::processes_reset();

@@ -58,6 +58,7 @@ void processes_reset();
 void require_irql(KIRQL highest, const char* routine);
 // After a driver routine the box called returns: the IRQL it was called at, no spin lock held.
 void check_returned_clean(KIRQL entered, const char* routine);
+void lock_order_reset();  // a fresh machine: no lock order seen
 // The stack a driver routine used: paint_stack() before calling it, stack_used() after, both from
 // the same function (the routine's frames fall where the paint was). A kernel stack is 24 KB on
 // x64, and the registry callback runs deep inside the configuration manager (and again inside

@@ -28,6 +28,26 @@ const char* irql_name(KIRQL irql) {
   return "above DISPATCH_LEVEL";
 }
 
+// Lock order, as Driver Verifier's deadlock detection keeps it: every (held, then acquired) pair
+// seen; acquiring in the reverse order of a pair seen before (on any thread) can deadlock.
+struct Order {
+  PKSPIN_LOCK first, then;
+};
+Order g_orders[128];
+int g_order_count = 0;
+
+// Records `held` -> `lock`; true when `lock` -> `held` was seen before.
+bool inverts_order(PKSPIN_LOCK held, PKSPIN_LOCK lock) {
+  Locked guard;
+  bool inverted = false, known = false;
+  for (int i = 0; i < g_order_count; ++i) {
+    inverted = inverted || (g_orders[i].first == lock && g_orders[i].then == held);
+    known = known || (g_orders[i].first == held && g_orders[i].then == lock);
+  }
+  if (!known && g_order_count < 128) g_orders[g_order_count++] = Order{held, lock};
+  return inverted;
+}
+
 int held_index(Thread& self, PKSPIN_LOCK lock) {
   for (int i = self.locks_held - 1; i >= 0; --i) {
     if (self.held[i].lock == lock) return i;
@@ -85,6 +105,11 @@ void check_stack(std::size_t used, const char* routine) {
   }
 }
 
+void lock_order_reset() {
+  Locked guard;
+  g_order_count = 0;
+}
+
 void check_returned_clean(KIRQL entered, const char* routine) {
   Thread& self = current_thread();
   if (self.locks_held != 0) {
@@ -126,6 +151,12 @@ KIRQL NTAPI KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK lock) {
   if (held_index(self, lock) >= 0) {
     violation(kVerifierViolation, reinterpret_cast<ULONG_PTR>(lock),
               "KeAcquireSpinLock of a lock this thread already holds (a deadlock on Windows)");
+  }
+  for (int i = 0; i < self.locks_held; ++i) {
+    if (inverts_order(self.held[i].lock, lock)) {
+      violation(kVerifierViolation, reinterpret_cast<ULONG_PTR>(lock),
+                "spin locks taken in both orders (a deadlock when two threads meet)");
+    }
   }
   if (self.locks_held == static_cast<int>(sizeof self.held / sizeof self.held[0])) {
     violation(kVerifierViolation, 0, "more than 8 spin locks held at once");
