@@ -13,7 +13,7 @@ struct PoolStats {
   std::uint64_t attempts = 0;     // including injected failures
   std::uint64_t live_blocks = 0, live_bytes = 0;
   std::uint64_t executable_requests = 0;  // NonPagedPool / NonPagedPoolExecute asked for
-  std::uint64_t bad_frees = 0;            // a free of an unknown block or with the wrong tag
+  std::uint64_t bad_frees = 0;            // always 0: a bad free is now a bugcheck (pool.cpp)
 };
 PoolStats pool_stats();
 void pool_reset_counts();
