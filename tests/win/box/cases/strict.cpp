@@ -544,6 +544,12 @@ void event_in_paged_pool(void*) {
   KeInitializeEvent(static_cast<PKEVENT>(ExAllocatePoolWithTag(PagedPool, sizeof(KEVENT), kTag)),
                     NotificationEvent, FALSE);
 }
+void lock_in_paged_pool(void*) {
+  auto* lock = static_cast<PKSPIN_LOCK>(ExAllocatePoolWithTag(PagedPool, sizeof(KSPIN_LOCK), kTag));
+  KeInitializeSpinLock(lock);
+  KIRQL irql;
+  KeAcquireSpinLock(lock, &irql);
+}
 void right_pool_use(void*) {
   void* p = ExAllocatePoolWithTag(NonPagedPoolNx, 32, kTag);
   ExFreePoolWithTag(p, kTag);
@@ -578,6 +584,8 @@ BOX_CASE(strict_pool_tags_double_frees_overruns_and_leaks) {
   KeInitializeSpinLock(&g_lock_a);
   expect_bugcheck(report, "a dispatcher object in paged pool", event_in_paged_pool, kVerifierCode,
                   "paged pool");
+  expect_bugcheck(report, "a spin lock in paged pool", lock_in_paged_pool, kVerifierCode,
+                  "a spin lock in paged pool");
   machine_reset();
   expect_bugcheck(report, "a block left at unload", leak_then_unload, kVerifierCode,
                   "1 pool block(s) not freed");
