@@ -73,12 +73,17 @@ void refresh_volume_names() {
 
 std::u16string_view dos_image_path(char16_t* image, std::size_t length) {
   if (!g_lock_ready || length < 2 || image[0] != u'\\') return {image, length};
+  // The image is SeLocateProcessImageName's, in paged pool: it must not be touched under the spin
+  // lock (DISPATCH_LEVEL). Its start (a target and the backslash after it) is compared from a copy.
+  char16_t head[kMaxTargetUnits + 1];
+  const std::size_t head_length = length < kMaxTargetUnits + 1 ? length : kMaxTargetUnits + 1;
+  for (std::size_t i = 0; i < head_length; ++i) head[i] = image[i];
   KIRQL irql;
   KeAcquireSpinLock(&g_lock, &irql);
   int letter = -1;
   USHORT units = 0;
   for (int i = 0; i < 26 && letter < 0; ++i) {
-    if (under(g_drives[i], image, length)) {
+    if (under(g_drives[i], head, head_length)) {
       letter = i;
       units = g_drives[i].units;
     }

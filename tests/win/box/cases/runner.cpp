@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
     Report report;
     c.run(report);
     if (box::driver_loaded()) box::unload_driver(true);
+    box::verify_freed_pool();  // no write after free in this case (a bugcheck if there was)
     ++ran;
     if (report.failures == 0) {
       std::printf("[ PASS ] %s\n", c.name);
@@ -76,6 +77,9 @@ int main(int argc, char** argv) {
                   c.target ? c.target : "");
     }
   }
-  std::printf("box: %d case(s), %d passed, %d failed\n", ran, ran - failed, failed);
+  std::printf(
+      "box: %d case(s), %d passed, %d failed; the most stack a driver routine used: %llu "
+      "bytes\n",
+      ran, ran - failed, failed, static_cast<unsigned long long>(box::most_stack_used()));
   return failed == 0 && ran > 0 ? 0 : 1;
 }

@@ -13,7 +13,7 @@ struct PoolStats {
   std::uint64_t attempts = 0;     // including injected failures
   std::uint64_t live_blocks = 0, live_bytes = 0;
   std::uint64_t executable_requests = 0;  // NonPagedPool / NonPagedPoolExecute asked for
-  std::uint64_t bad_frees = 0;            // a free of an unknown block or with the wrong tag
+  std::uint64_t bad_frees = 0;            // always 0: a bad free is now a bugcheck (pool.cpp)
 };
 PoolStats pool_stats();
 void pool_reset_counts();
@@ -21,7 +21,22 @@ void pool_reset_counts();
 void pool_fail_nth(std::uint64_t n);
 bool pool_failure_injected();          // the armed failure happened
 const char* pool_failed_allocation();  // its tag and size
-void pool_print_live();                // names the leaked blocks (tag, size)
+void pool_print_live();                // names the leaked blocks (by tag: count, bytes)
+// Paged pool faults go to the pool (paging in, or a bugcheck at DISPATCH_LEVEL).
+void pool_watch_faults();
+
+// --- the verifier's bugchecks (verifier.cpp) ----------------------------------------------------
+// Runs `run` on a new thread (a System thread at PASSIVE_LEVEL) on which a bugcheck ends only that
+// thread; returns the bugcheck's code, 0 when it returned without one. For cases that call a
+// routine wrongly on purpose, to prove the box catches it.
+std::uint32_t bugcheck_of(void (*run)(void*), void* argument = nullptr);
+const char* last_bugcheck_reason();  // the reason the last violation printed
+// The most stack a driver routine (callback, dispatch, DriverEntry, DriverUnload) used so far.
+std::uint64_t most_stack_used();
+// The checks made when the driver's image goes, on demand: no pool block, no kernel handle left;
+// and the poison of every freed block intact (no write after free). Bugcheck when not.
+void verify_nothing_left();
+void verify_freed_pool();
 
 // --- processes and threads (processes.cpp) ------------------------------------------------------
 enum class Caller : std::uint8_t { kSystem, kAdministrator, kUser };

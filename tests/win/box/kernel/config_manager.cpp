@@ -35,6 +35,7 @@ bool cookie_registered(LONGLONG cookie) {
   }
   return false;
 }
+constexpr ULONG kNameTag = 0x6d4e6d43;  // 'CmNm': CmCallbackGetKeyObjectIDEx's names
 
 // Every structure a pre-notification can carry, and the strings it points to.
 union PreInformation {
@@ -65,6 +66,7 @@ struct PendingOp {
   ULONG disposition, result_length;
   PVOID result_object;
   unsigned char query_buffer[64];
+  void* user_data;  // set-value by a user-mode caller: its data as the kernel sees it
   kernel::Registration* callback;
 };
 
@@ -148,6 +150,12 @@ void fill_pre(PendingOp& p) {
       auto& s = p.pre.set_value;
       s.Object = object, s.ValueName = &p.value, s.Type = op.type;
       s.Data = const_cast<PVOID>(op.data), s.DataSize = op.data_size;
+      // A user-mode caller's data is in its own (user) memory, readable only through MmCopyMemory.
+      if (current_thread().previous_mode == UserMode && op.data_size != 0 &&
+          reinterpret_cast<ULONG_PTR>(op.data) >= 0x10000) {
+        p.user_data = user_buffer_make(op.data, op.data_size);
+        s.Data = p.user_data;
+      }
       break;
     }
     case RegNtPreDeleteValueKey:
@@ -221,6 +229,24 @@ PVOID call_context(PendingOp& p) {
   return nullptr;
 }
 
+// CallContext: set only by the pre of a SPEC §1 class (the classes the driver looks at), and only
+// when a post will carry it back (a pre that refuses gets no post: its context would be lost).
+void check_call_context(PendingOp& p, NTSTATUS status) {
+  const PVOID context = call_context(p);
+  if (context == nullptr) return;
+  const std::uint32_t cls = p.op.pre_class;
+  const bool section_1 = cls != RegNtPreOpenKeyEx && cls != RegNtPreEnumerateKey &&
+                         cls != RegNtPreQueryKey && cls != RegNtPreKeyHandleClose;
+  if (!section_1) {
+    violation(kVerifierViolation, cls, "CallContext set by the pre of class %u, outside SPEC 1",
+              cls);
+  }
+  if (status == STATUS_CALLBACK_BYPASS || !NT_SUCCESS(status)) {
+    violation(kVerifierViolation, cls,
+              "CallContext set by a pre that returned 0x%lx: no post will carry it back", status);
+  }
+}
+
 // Takes one active callback for a call (counted inside), or null when none is registered.
 Registration* enter_callback() {
   Locked lock;
@@ -239,8 +265,28 @@ void leave_callback(Registration* r) {
   host::monitor_broadcast();
 }
 
+int g_threads_inside = 0;  // threads inside a callback, each counted once however nested
+
+void enter_thread(Thread& self, int step) {
+  Locked lock;
+  if ((step > 0 && self.callback_depth == 0) || (step < 0 && self.callback_depth == 1)) {
+    g_threads_inside += step;
+  }
+  self.callback_depth += step;
+}
+
+// The callback runs at PASSIVE_LEVEL and must return there, holding no spin lock.
 NTSTATUS call(Registration* r, std::uint32_t cls, PVOID argument) {
-  return r->function(r->context, reinterpret_cast<PVOID>(static_cast<ULONG_PTR>(cls)), argument);
+  Thread& self = current_thread();
+  enter_thread(self, 1);
+  const KIRQL entered = self.irql;
+  paint_stack();
+  const NTSTATUS status =
+      r->function(r->context, reinterpret_cast<PVOID>(static_cast<ULONG_PTR>(cls)), argument);
+  check_stack(stack_used(), "the registry callback");
+  check_returned_clean(entered, "the registry callback");
+  enter_thread(self, -1);
+  return status;
 }
 
 // The operation itself, on the box's registry; the status the post-notification reports.
@@ -288,8 +334,10 @@ PendingOp* cm_pre(const RegOp& op, std::int32_t& status) {
   p->callback = enter_callback();
   if (p->callback != nullptr) {
     status = call(p->callback, op.pre_class, &p->pre);
+    check_call_context(*p, status);
     if (status == STATUS_CALLBACK_BYPASS || !NT_SUCCESS(status)) {  // no post for this driver
       leave_callback(p->callback);
+      user_buffer_free(p->user_data);
       std::free(p->full);
       std::free(p);
       return nullptr;
@@ -315,12 +363,14 @@ void cm_post(PendingOp* p, Outcome outcome) {
     call(r, post_class_of(p->op.pre_class), &post);
     leave_callback(r);
   }
+  user_buffer_free(p->user_data);
   std::free(p->full);
   std::free(p);
 }
 
 void cm_abandon(PendingOp* p) {
   if (p == nullptr) return;
+  user_buffer_free(p->user_data);
   std::free(p->full);
   std::free(p);
 }
@@ -349,9 +399,7 @@ int cm_callbacks_registered() {
 
 int cm_threads_inside() {
   Locked lock;
-  int n = 0;
-  for (const Registration& r : g_callbacks) n += r.inside;
-  return n;
+  return g_threads_inside;
 }
 
 void cm_occupy_altitude(const wchar_t* altitude) {
@@ -367,7 +415,9 @@ void cm_occupy_altitude(const wchar_t* altitude) {
 }
 
 void cm_reset() {
+  current_thread().callback_depth = 0;
   Locked lock;
+  g_threads_inside = 0;
   for (Registration& r : g_callbacks) r = Registration{};
   g_during_registration = nullptr;
   g_fail_unregister = false;
@@ -398,6 +448,7 @@ extern "C" {
 
 NTSTATUS NTAPI CmRegisterCallbackEx(PEX_CALLBACK_FUNCTION function, PCUNICODE_STRING altitude,
                                     PVOID driver, PVOID context, PLARGE_INTEGER cookie, PVOID) {
+  require_irql(PASSIVE_LEVEL, "CmRegisterCallbackEx");
   if (function == nullptr || altitude == nullptr || driver == nullptr || cookie == nullptr) {
     return STATUS_INVALID_PARAMETER;
   }
@@ -431,6 +482,7 @@ NTSTATUS NTAPI CmRegisterCallbackEx(PEX_CALLBACK_FUNCTION function, PCUNICODE_ST
 }
 
 NTSTATUS NTAPI CmUnRegisterCallback(LARGE_INTEGER cookie) {
+  require_irql(PASSIVE_LEVEL, "CmUnRegisterCallback");
   Locked lock;
   if (g_fail_unregister) return STATUS_UNSUCCESSFUL;
   for (Registration& r : g_callbacks) {
@@ -448,12 +500,13 @@ NTSTATUS NTAPI CmUnRegisterCallback(LARGE_INTEGER cookie) {
 NTSTATUS NTAPI CmCallbackGetKeyObjectIDEx(PLARGE_INTEGER cookie, PVOID object, PULONG_PTR id,
                                           PCUNICODE_STRING* name, ULONG) {
   if (cookie == nullptr || !cookie_registered(cookie->QuadPart)) return STATUS_INVALID_PARAMETER;
+  require_irql(APC_LEVEL, "CmCallbackGetKeyObjectIDEx");
   Key* k = key_of_object(object);
   if (k == nullptr) return STATUS_INVALID_PARAMETER;
   if (id != nullptr) *id = reinterpret_cast<ULONG_PTR>(k);
   if (name == nullptr) return STATUS_SUCCESS;
   auto* s = static_cast<PUNICODE_STRING>(
-      ExAllocatePoolWithTag(PagedPool, sizeof(UNICODE_STRING) + k->name.Length, 0x6d4e6d43));
+      pool_allocate_for(Owner::kKeyName, true, sizeof(UNICODE_STRING) + k->name.Length, kNameTag));
   if (s == nullptr) return STATUS_INSUFFICIENT_RESOURCES;
   s->Buffer = reinterpret_cast<PWCH>(s + 1);
   std::memcpy(s->Buffer, k->name.Buffer, k->name.Length);
@@ -463,7 +516,9 @@ NTSTATUS NTAPI CmCallbackGetKeyObjectIDEx(PLARGE_INTEGER cookie, PVOID object, P
 }
 
 VOID NTAPI CmCallbackReleaseKeyObjectIDEx(PCUNICODE_STRING name) {
-  ExFreePoolWithTag(const_cast<PUNICODE_STRING>(name), 0x6d4e6d43);
+  require_irql(APC_LEVEL, "CmCallbackReleaseKeyObjectIDEx");
+  pool_release(const_cast<PUNICODE_STRING>(name), Owner::kKeyName, kNameTag, true,
+               "CmCallbackReleaseKeyObjectIDEx");
 }
 
 }  // extern "C"

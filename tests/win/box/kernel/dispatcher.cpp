@@ -31,10 +31,16 @@ void satisfy(DISPATCHER_HEADER& header) {
   if (header.Type == kSemaphoreType) --header.SignalState;
 }
 
+// A wait that may block needs APC_LEVEL or below; a zero time-out only tests (DISPATCH_LEVEL).
 void check_may_wait(const char* what, bool zero_timeout) {
-  if (current_thread().irql >= DISPATCH_LEVEL && !zero_timeout) {
-    std::printf("BUGCHECK: %s at DISPATCH_LEVEL (IRQL_NOT_LESS_OR_EQUAL)\n", what);
-    KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, 0, 0, 0, 0);
+  require_irql(zero_timeout ? DISPATCH_LEVEL : APC_LEVEL, what);
+}
+
+// Dispatcher objects live in non-paged memory (the kernel touches them at DISPATCH_LEVEL).
+void check_dispatcher_object(const void* object, const char* routine) {
+  if (pool_is_paged(object)) {
+    violation(kVerifierViolation, reinterpret_cast<ULONG_PTR>(object),
+              "%s on a dispatcher object in paged pool", routine);
   }
 }
 
@@ -42,15 +48,8 @@ void check_may_wait(const char* what, bool zero_timeout) {
 
 extern "C" {
 
-VOID NTAPI KeBugCheckEx(ULONG code, ULONG_PTR p1, ULONG_PTR p2, ULONG_PTR p3, ULONG_PTR p4) {
-  std::printf("BUGCHECK 0x%lx (%llx, %llx, %llx, %llx): the box stops\n", code,
-              static_cast<unsigned long long>(p1), static_cast<unsigned long long>(p2),
-              static_cast<unsigned long long>(p3), static_cast<unsigned long long>(p4));
-  std::fflush(stdout);
-  std::_Exit(3);
-}
-
 VOID NTAPI KeInitializeEvent(PRKEVENT event, EVENT_TYPE type, BOOLEAN state) {
+  check_dispatcher_object(event, "KeInitializeEvent");
   Locked lock;
   event->Header.Type = static_cast<UCHAR>(type);
   event->Header.SignalState = state ? 1 : 0;
@@ -58,6 +57,7 @@ VOID NTAPI KeInitializeEvent(PRKEVENT event, EVENT_TYPE type, BOOLEAN state) {
 }
 
 LONG NTAPI KeSetEvent(PRKEVENT event, KPRIORITY, BOOLEAN) {
+  require_irql(DISPATCH_LEVEL, "KeSetEvent");
   Locked lock;
   const LONG previous = event->Header.SignalState;
   event->Header.SignalState = 1;
@@ -66,6 +66,11 @@ LONG NTAPI KeSetEvent(PRKEVENT event, KPRIORITY, BOOLEAN) {
 }
 
 VOID NTAPI KeInitializeSemaphore(PRKSEMAPHORE semaphore, LONG count, LONG limit) {
+  check_dispatcher_object(semaphore, "KeInitializeSemaphore");
+  if (limit <= 0 || count < 0 || count > limit) {
+    violation(kVerifierViolation, static_cast<ULONG_PTR>(limit),
+              "KeInitializeSemaphore with count %ld and limit %ld", count, limit);
+  }
   Locked lock;
   semaphore->Header.Type = kSemaphoreType;
   semaphore->Header.SignalState = count;
@@ -73,15 +78,23 @@ VOID NTAPI KeInitializeSemaphore(PRKSEMAPHORE semaphore, LONG count, LONG limit)
   InitializeListHead(&semaphore->Header.WaitListHead);
 }
 
+// Past its limit Windows raises STATUS_SEMAPHORE_LIMIT_EXCEEDED, which in a driver is a bugcheck.
 LONG NTAPI KeReleaseSemaphore(PRKSEMAPHORE semaphore, KPRIORITY, LONG adjustment, BOOLEAN) {
-  Locked lock;
-  const LONG previous = semaphore->Header.SignalState;
-  if (adjustment <= 0 || previous + adjustment > semaphore->Limit) {
-    KeBugCheckEx(0x39 /* STATUS_SEMAPHORE_LIMIT_EXCEEDED as a bugcheck */, previous, adjustment, 0,
-                 0);
+  require_irql(DISPATCH_LEVEL, "KeReleaseSemaphore");
+  LONG previous;
+  bool past_limit;
+  {
+    Locked lock;
+    previous = semaphore->Header.SignalState;
+    past_limit = adjustment <= 0 || previous + adjustment > semaphore->Limit;
+    if (!past_limit) semaphore->Header.SignalState = previous + adjustment;
+    host::monitor_broadcast();
   }
-  semaphore->Header.SignalState = previous + adjustment;
-  host::monitor_broadcast();
+  if (past_limit) {
+    violation(0x1E /* KMODE_EXCEPTION_NOT_HANDLED */, 0xC0000047 /* SEMAPHORE_LIMIT_EXCEEDED */,
+              "KeReleaseSemaphore by %ld past the limit %ld (count %ld)", adjustment,
+              semaphore->Limit, previous);
+  }
   return previous;
 }
 
@@ -89,6 +102,7 @@ NTSTATUS NTAPI KeWaitForSingleObject(PVOID object, KWAIT_REASON, KPROCESSOR_MODE
                                      PLARGE_INTEGER timeout) {
   const std::uint32_t ms = timeout_ms(timeout);
   check_may_wait("KeWaitForSingleObject", ms == 0);
+  check_dispatcher_object(object, "KeWaitForSingleObject");
   auto& header = *static_cast<DISPATCHER_HEADER*>(object);
   const std::uint64_t deadline = ms == host::kForever ? 0 : host::now_ms() + ms;
   Locked lock;
@@ -117,24 +131,6 @@ NTSTATUS NTAPI KeDelayExecutionThread(KPROCESSOR_MODE, BOOLEAN, PLARGE_INTEGER i
   return STATUS_SUCCESS;
 }
 
-KIRQL NTAPI KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK lock) {
-  Thread& self = current_thread();
-  const KIRQL old = self.irql;
-  while (InterlockedCompareExchange64(reinterpret_cast<volatile LONG64*>(lock), 1, 0) != 0) {
-    host::yield();
-  }
-  self.irql = DISPATCH_LEVEL;
-  return old;
-}
-
-VOID NTAPI KeReleaseSpinLock(PKSPIN_LOCK lock, KIRQL old) {
-  if (InterlockedExchange64(reinterpret_cast<volatile LONG64*>(lock), 0) != 1) {
-    std::printf("BUGCHECK: KeReleaseSpinLock of a lock not held (SPIN_LOCK_NOT_OWNED)\n");
-    KeBugCheckEx(0x10 /* SPIN_LOCK_NOT_OWNED */, 0, 0, 0, 0);
-  }
-  current_thread().irql = old;
-}
-
 }  // extern "C"
 
 namespace {
@@ -144,6 +140,7 @@ KSPIN_LOCK g_cancel_lock = 0;
 extern "C" {
 
 VOID NTAPI IoAcquireCancelSpinLock(PKIRQL irql) {
+  require_irql(DISPATCH_LEVEL, "IoAcquireCancelSpinLock");
   *irql = KeAcquireSpinLockRaiseToDpc(&g_cancel_lock);
 }
 VOID NTAPI IoReleaseCancelSpinLock(KIRQL irql) {

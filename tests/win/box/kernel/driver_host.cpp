@@ -14,6 +14,17 @@ namespace box {
 namespace {
 bool g_loaded = false;
 bool g_unload_pending = false;
+
+// What Driver Verifier checks when a driver's image goes (after DriverUnload, or after a failed
+// DriverEntry): every pool block freed, and (the box's addition) every kernel handle closed.
+void check_nothing_left() {
+  kernel::pool_check_unload();
+  const int handles = open_kernel_handles();
+  if (handles != 0) {
+    kernel::violation(kernel::kVerifierViolation, 0x62,
+                      "the driver unloads with %d kernel handle(s) not closed", handles);
+  }
+}
 }  // namespace
 
 std::int32_t load_driver() {
@@ -21,8 +32,12 @@ std::int32_t load_driver() {
   UNICODE_STRING path;
   RtlInitUnicodeString(&path, L"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet001\\Services\\hivewarden");
   become(4, true);
+  kernel::paint_stack();
   const NTSTATUS status = DriverEntry(driver, &path);
+  kernel::check_stack(kernel::stack_used(), "DriverEntry");
+  kernel::check_returned_clean(PASSIVE_LEVEL, "DriverEntry");
   g_loaded = NT_SUCCESS(status);
+  if (!g_loaded) check_nothing_left();
   return status;
 }
 
@@ -34,8 +49,12 @@ void unload_driver(bool force) {
   }
   PDRIVER_OBJECT driver = kernel::current_driver();
   become(4, true);
+  kernel::paint_stack();
   if (driver->DriverUnload != nullptr) driver->DriverUnload(driver);
+  kernel::check_stack(kernel::stack_used(), "DriverUnload");
+  kernel::check_returned_clean(PASSIVE_LEVEL, "DriverUnload");
   g_loaded = g_unload_pending = false;
+  check_nothing_left();
 }
 
 namespace kernel {
@@ -44,11 +63,21 @@ void last_handle_closed() {
 }
 }  // namespace kernel
 
+void verify_nothing_left() {
+  check_nothing_left();
+}
+void verify_freed_pool() {
+  kernel::pool_check_freed();
+}
+
 bool driver_loaded() {
   return g_loaded;
 }
 
 void machine_reset() {
+  pool_watch_faults();
+  kernel::pool_reset();
+  kernel::lock_order_reset();
   kernel::security_reset();
   kernel::objects_reset();
   kernel::processes_reset();

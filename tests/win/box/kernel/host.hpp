@@ -3,6 +3,7 @@
 // with <ntddk.h>'s), so host_win32.cpp is the one file that does.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace box::host {
@@ -20,6 +21,21 @@ void monitor_broadcast();
 using ThreadBody = void (*)(void*);
 void* thread_start(ThreadBody body, void* argument);
 void thread_join(void* thread);
+// Ends the calling thread now (a bugcheck a case expects ends only the thread that caused it).
+[[noreturn]] void thread_exit();
+
+// Whole pages of their own (paged pool's blocks, so that they can be "paged out"), and their
+// protection: not accessible = paged out. A fault on such a page goes to the hook, which returns
+// true when it paged the memory back in (execution continues), false to let the fault through.
+void* pages_allocate(std::size_t bytes);
+void pages_free(void* p);
+void pages_protect(void* p, std::size_t bytes, bool accessible);
+using FaultHook = bool (*)(const void* address);
+void set_fault_hook(FaultHook hook);
+// A lock apart from the monitor for the paged blocks' residence (taken by the fault hook, which
+// may run on a thread that holds the monitor). Never held while touching paged memory.
+void paged_lock();
+void paged_unlock();
 
 // A pointer kept per OS thread (the stand-in's "current thread" record).
 void* thread_slot();

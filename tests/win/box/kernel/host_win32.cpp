@@ -22,6 +22,20 @@ DWORD slot() {
   return g_slot;
 }
 
+SRWLOCK g_paged = SRWLOCK_INIT;
+FaultHook g_fault_hook = nullptr;
+
+LONG CALLBACK on_exception(PEXCEPTION_POINTERS e) {
+  const EXCEPTION_RECORD& r = *e->ExceptionRecord;
+  if (r.ExceptionCode != EXCEPTION_ACCESS_VIOLATION || r.NumberParameters < 2) {
+    return EXCEPTION_CONTINUE_SEARCH;
+  }
+  FaultHook hook = g_fault_hook;
+  const auto* address = reinterpret_cast<const void*>(r.ExceptionInformation[1]);
+  return hook != nullptr && hook(address) ? EXCEPTION_CONTINUE_EXECUTION
+                                          : EXCEPTION_CONTINUE_SEARCH;
+}
+
 struct Start {
   ThreadBody body;
   void* argument;
@@ -56,6 +70,31 @@ void* thread_start(ThreadBody body, void* argument) {
 void thread_join(void* thread) {
   WaitForSingleObject(thread, INFINITE);
   CloseHandle(thread);
+}
+
+void thread_exit() {
+  ExitThread(3);
+}
+
+void* pages_allocate(std::size_t bytes) {
+  return VirtualAlloc(nullptr, bytes, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+}
+void pages_free(void* p) {
+  VirtualFree(p, 0, MEM_RELEASE);
+}
+void pages_protect(void* p, std::size_t bytes, bool accessible) {
+  DWORD old = 0;
+  VirtualProtect(p, bytes, accessible ? PAGE_READWRITE : PAGE_NOACCESS, &old);
+}
+void set_fault_hook(FaultHook hook) {
+  if (g_fault_hook == nullptr) AddVectoredExceptionHandler(1, on_exception);
+  g_fault_hook = hook;
+}
+void paged_lock() {
+  AcquireSRWLockExclusive(&g_paged);
+}
+void paged_unlock() {
+  ReleaseSRWLockExclusive(&g_paged);
 }
 
 void* thread_slot() {

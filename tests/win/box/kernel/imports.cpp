@@ -14,10 +14,13 @@ extern "C" {
 ULONG64 MmUserProbeAddress = 0x7FFFFFFF0000ULL;
 
 NTSTATUS NTAPI MmCopyMemory(PVOID target, ULONG_PTR source, SIZE_T size, ULONG, PSIZE_T copied) {
+  box::kernel::require_irql(APC_LEVEL, "MmCopyMemory");
   *copied = 0;
   if (source < 0x10000 || source + size < source) return STATUS_ACCESS_VIOLATION;  // unmapped
   box::kernel::wait_while_stalled(source);
-  std::memcpy(target, reinterpret_cast<const void*>(source), size);
+  if (!box::kernel::user_buffer_copy(target, reinterpret_cast<const void*>(source), size)) {
+    std::memcpy(target, reinterpret_cast<const void*>(source), size);
+  }
   *copied = size;
   return STATUS_SUCCESS;
 }
@@ -84,6 +87,7 @@ Routine g_routines[] = {
 using namespace box::kernel;
 
 extern "C" PVOID NTAPI MmGetSystemRoutineAddress(PUNICODE_STRING name) {
+  require_irql(PASSIVE_LEVEL, "MmGetSystemRoutineAddress");
   for (const Routine& r : g_routines) {
     if (r.present && same_name(name->Buffer, name->Length / 2, r.name)) return r.address;
   }

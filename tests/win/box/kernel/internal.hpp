@@ -32,14 +32,66 @@ struct Process {
   Caller caller = Caller::kSystem;
   bool live = false;
 };
+struct HeldLock {
+  PKSPIN_LOCK lock;
+  KIRQL old;  // what its acquire returned, which its release must restore
+};
 struct Thread {
   Process* process = nullptr;
   std::uint64_t tid = 0;
   KPROCESSOR_MODE previous_mode = KernelMode;
   KIRQL irql = PASSIVE_LEVEL;
+  HeldLock held[8] = {};  // spin locks held, in acquire order
+  int locks_held = 0;
+  bool bugcheck_ends_thread = false;  // a case expects this thread's bugcheck (bugcheck_of)
+  int callback_depth = 0;  // registry callbacks this thread is inside (nested: its own Zw calls)
 };
 Thread& current_thread();
 void processes_reset();
+
+// --- verifier.cpp: what Windows and Driver Verifier check, as bugchecks
+// --------------------------- Stops the machine (or, under bugcheck_of, the thread) naming what the
+// driver did wrong.
+[[noreturn]] void violation(ULONG code, ULONG_PTR p1, const char* format, ...)
+    __attribute__((format(printf, 3, 4)));
+// A routine callable only at or below `highest` (PASSIVE_LEVEL, APC_LEVEL or DISPATCH_LEVEL).
+void require_irql(KIRQL highest, const char* routine);
+// After a driver routine the box called returns: the IRQL it was called at, no spin lock held.
+void check_returned_clean(KIRQL entered, const char* routine);
+void lock_order_reset();  // a fresh machine: no lock order seen
+// The stack a driver routine used: paint_stack() before calling it, stack_used() after, both from
+// the same function (the routine's frames fall where the paint was). A kernel stack is 24 KB on
+// x64, and the registry callback runs deep inside the configuration manager (and again inside
+// its own ZwQueryValueKey): past kStackBudget bugchecks, as the overflow would.
+inline constexpr std::size_t kStackBudget = 12 * 1024;
+void paint_stack();
+std::size_t stack_used();
+void check_stack(std::size_t used, const char* routine);
+inline constexpr ULONG kVerifierViolation = 0xC4;   // DRIVER_VERIFIER_DETECTED_VIOLATION
+inline constexpr ULONG kIrqlNotLessOrEqual = 0xD1;  // DRIVER_IRQL_NOT_LESS_OR_EQUAL
+inline constexpr ULONG kBadPoolCaller = 0xC2;
+inline constexpr ULONG kIoManagerViolation = 0xC9;  // DRIVER_VERIFIER_IOMANAGER_VIOLATION
+
+// --- pool.cpp -----------------------------------------------------------------------------------
+// Who gave a pool block to the driver, i.e. how it must be given back.
+enum class Owner : std::uint8_t { kDriver, kKeyName, kImageName };
+void* pool_allocate_for(Owner owner, bool paged, SIZE_T size, ULONG tag);
+// Frees `p` as `how` says it is being freed (bugchecks a free of the wrong kind).
+void pool_release(PVOID p, Owner how, ULONG tag, bool check_tag, const char* routine);
+bool pool_is_paged(const void* p);  // inside a live paged pool block
+// DISPATCH_LEVEL reached: paged pool is "paged out" (touching it then bugchecks, as with Driver
+// Verifier's IRQL checking, which trims pageable memory whenever a driver raises the IRQL).
+void pool_trim_paged();
+void pool_reset();  // a fresh machine: forgets every block (checks freed ones first)
+// A user-mode caller's buffer (set-value data): pages the kernel may read only through
+// MmCopyMemory; touched directly, they fault and bugcheck (a bad user pointer would crash the
+// machine, and the caller can change the bytes between two reads).
+void* user_buffer_make(const void* data, SIZE_T size);
+void user_buffer_free(void* buffer);
+// MmCopyMemory's read: true when `source` .. + size lies in a user buffer (copied into target).
+bool user_buffer_copy(void* target, const void* source, SIZE_T size);
+void pool_check_unload();  // after DriverUnload (or a failed DriverEntry): no block left
+void pool_check_freed();   // freed blocks still hold their poison (no write after free)
 
 // --- security.cpp -------------------------------------------------------------------------------
 // The access the caller gets to an object with this security descriptor (null: the default a
@@ -53,6 +105,8 @@ void security_reset();
 // --- objects.cpp: handles and symbolic links ----------------------------------------------------
 enum class Kind : std::uint8_t { kKey, kSymbolicLink };
 HANDLE handle_open(void* object, Kind kind);
+// A driver's handles must be kernel handles (else they land in whatever process is current).
+void require_kernel_handle(ULONG attributes, const char* routine);
 void* handle_object(HANDLE handle, Kind kind);
 // A name with its symbolic links followed (\??\X, \DosDevices\X); the result is host heap.
 wchar_t* resolve_links(const wchar_t* name, std::size_t length);
@@ -78,6 +132,8 @@ Value* value_find(Key* key, const wchar_t* name, std::size_t length);
 void value_set(Key* key, const wchar_t* name, std::size_t length, ULONG type, const void* data,
                ULONG size);
 bool value_delete(Key* key, const wchar_t* name, std::size_t length);
+// ZwClose of a key handle: the callbacks' RegNtPreKeyHandleClose and its post.
+void notify_key_handle_close(void* key_object);
 
 // --- io_manager.cpp -----------------------------------------------------------------------------
 void io_reset();

@@ -87,17 +87,40 @@ AsyncIo* new_request(Handle* h, UCHAR major) {
 }
 
 // Calls the driver's dispatch routine for the request, as IoCallDriver does.
+// Then checks what Driver Verifier's I/O verification checks of the routine's return: IRQL and
+// spin locks as they were, STATUS_PENDING exactly when the IRP was marked pending, and otherwise
+// the IRP completed, with the status returned.
 NTSTATUS call_driver(AsyncIo* io) {
   const UCHAR major = io->stack[0].MajorFunction;
   PDRIVER_DISPATCH dispatch = io->handle->device->DriverObject->MajorFunction[major];
+  const KIRQL entered = current_thread().irql;
+  paint_stack();
   const NTSTATUS status = dispatch(io->handle->device, &io->irp);
-  Locked lock;
-  if (status == STATUS_PENDING && !(io->stack[0].Control & SL_PENDING_RETURNED)) {
-    std::printf("BOX: STATUS_PENDING returned without IoMarkIrpPending (major %u)\n", major);
+  check_stack(stack_used(), "a dispatch routine");
+  check_returned_clean(entered, "a dispatch routine");
+  bool marked, completed;
+  NTSTATUS completed_with;
+  {
+    Locked lock;
+    marked = (io->stack[0].Control & SL_PENDING_RETURNED) != 0;
+    completed = io->completed;
+    completed_with = io->irp.IoStatus.Status;
   }
-  if (status != STATUS_PENDING && !io->completed) {
-    std::printf("BOX: dispatch returned 0x%lx without completing the IRP (major %u)\n", status,
-                major);
+  if (status == STATUS_PENDING && !marked) {
+    violation(kIoManagerViolation, major, "STATUS_PENDING returned without IoMarkIrpPending");
+  }
+  if (status == STATUS_PENDING) return status;
+  if (marked) {
+    violation(kIoManagerViolation, major,
+              "IoMarkIrpPending, then 0x%lx returned, not STATUS_PENDING", status);
+  }
+  if (!completed) {
+    violation(kIoManagerViolation, major, "dispatch returned 0x%lx without completing the IRP",
+              status);
+  }
+  if (completed_with != status) {
+    violation(kIoManagerViolation, major,
+              "dispatch returned 0x%lx but completed the IRP with 0x%lx", status, completed_with);
   }
   return status;
 }
@@ -178,6 +201,7 @@ extern "C" {
 NTSTATUS NTAPI IoCreateDevice(PDRIVER_OBJECT driver, ULONG extension_size, PUNICODE_STRING name,
                               DEVICE_TYPE type, ULONG characteristics, BOOLEAN exclusive,
                               PDEVICE_OBJECT* out) {
+  require_irql(PASSIVE_LEVEL, "IoCreateDevice");
   Locked lock;
   for (const Device& d : g_devices) {
     if (d.object != nullptr && name != nullptr &&
@@ -208,6 +232,7 @@ NTSTATUS NTAPI IoCreateDevice(PDRIVER_OBJECT driver, ULONG extension_size, PUNIC
 }
 
 VOID NTAPI IoDeleteDevice(PDEVICE_OBJECT device) {
+  require_irql(PASSIVE_LEVEL, "IoDeleteDevice");
   Locked lock;
   Device* d = device_of(device);
   if (d == nullptr) KeBugCheckEx(0xDEAD0001, reinterpret_cast<ULONG_PTR>(device), 0, 0, 0);
@@ -226,6 +251,7 @@ VOID NTAPI IoDeleteDevice(PDEVICE_OBJECT device) {
 
 NTSTATUS NTAPI ObSetSecurityObjectByPointer(PVOID object, SECURITY_INFORMATION information,
                                             PSECURITY_DESCRIPTOR descriptor) {
+  require_irql(PASSIVE_LEVEL, "ObSetSecurityObjectByPointer");
   Locked lock;
   Device* d = device_of(object);
   if (d == nullptr) return STATUS_OBJECT_TYPE_MISMATCH;
@@ -235,23 +261,36 @@ NTSTATUS NTAPI ObSetSecurityObjectByPointer(PVOID object, SECURITY_INFORMATION i
   return STATUS_SUCCESS;
 }
 
+// Completion as the I/O manager does it (METHOD_BUFFERED: Information bytes of the system buffer
+// copied to the caller's), after the checks Windows and Driver Verifier make.
 VOID FASTCALL IofCompleteRequest(PIRP irp, CCHAR) {
+  require_irql(DISPATCH_LEVEL, "IoCompleteRequest");
   auto* io = reinterpret_cast<AsyncIo*>(irp);
-  if (io->completed)
-    KeBugCheckEx(MULTIPLE_IRP_COMPLETE_REQUESTS, reinterpret_cast<ULONG_PTR>(irp), 0, 0, 0);
-  if (irp->CancelRoutine != nullptr)
-    KeBugCheckEx(0x48 /* CANCEL_STATE_IN_COMPLETED_IRP */, reinterpret_cast<ULONG_PTR>(irp), 0, 0,
-                 0);
-  Locked lock;
+  const auto where = reinterpret_cast<ULONG_PTR>(irp);
+  if (io->completed) {
+    violation(MULTIPLE_IRP_COMPLETE_REQUESTS, where, "an IRP completed twice");
+  }
+  if (irp->CancelRoutine != nullptr) {
+    violation(0x48 /* CANCEL_STATE_IN_COMPLETED_IRP */, where,
+              "an IRP completed with its cancel routine still set");
+  }
+  const NTSTATUS status = irp->IoStatus.Status;
+  if (status == STATUS_PENDING) {
+    violation(kIoManagerViolation, where, "an IRP completed with STATUS_PENDING");
+  }
   const ULONG_PTR information = irp->IoStatus.Information;
-  if (io->stack[0].MajorFunction == IRP_MJ_DEVICE_CONTROL && NT_SUCCESS(irp->IoStatus.Status) &&
-      information != 0) {
-    if (information > io->output_length) {
-      std::printf("BOX: IoStatus.Information %llu is larger than the output buffer %lu\n",
-                  static_cast<unsigned long long>(information), io->output_length);
-    } else {
-      std::memcpy(io->output, io->system_buffer, information);
-    }
+  const bool buffered_ioctl =
+      io->stack[0].MajorFunction == IRP_MJ_DEVICE_CONTROL &&
+      (io->stack[0].Parameters.DeviceIoControl.IoControlCode & 3) == METHOD_BUFFERED;
+  if (buffered_ioctl && !NT_ERROR(status) && information > io->output_length) {
+    violation(kIoManagerViolation, where,
+              "IoStatus.Information %llu is larger than the output buffer (%lu bytes): the I/O "
+              "manager would copy past it",
+              static_cast<unsigned long long>(information), io->output_length);
+  }
+  Locked lock;
+  if (buffered_ioctl && !NT_ERROR(status) && information != 0) {
+    std::memcpy(io->output, io->system_buffer, information);
   }
   io->completed = true;
   host::monitor_broadcast();
@@ -349,6 +388,7 @@ const void* io_output(AsyncIo* io, std::uint32_t& length) {
 
 // IoCancelIrp.
 void io_cancel(AsyncIo* io) {
+  const KIRQL entered = current_thread().irql;
   KIRQL irql;
   IoAcquireCancelSpinLock(&irql);
   io->irp.Cancel = TRUE;
@@ -360,6 +400,7 @@ void io_cancel(AsyncIo* io) {
   }
   io->irp.CancelIrql = irql;
   routine(io->handle->device, &io->irp);
+  check_returned_clean(entered, "a cancel routine (it must release the cancel spin lock)");
 }
 
 void io_free(AsyncIo* io) {

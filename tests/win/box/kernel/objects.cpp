@@ -61,6 +61,14 @@ wchar_t* copy_name(const wchar_t* s, std::size_t length) {
   return copy;
 }
 
+void require_kernel_handle(ULONG attributes, const char* routine) {
+  if ((attributes & OBJ_KERNEL_HANDLE) == 0) {
+    violation(kVerifierViolation, attributes,
+              "%s without OBJ_KERNEL_HANDLE: the handle lands in the calling process's table",
+              routine);
+  }
+}
+
 HANDLE handle_open(void* object, Kind kind) {
   Locked lock;
   for (std::size_t i = 0; i < sizeof g_handles / sizeof g_handles[0]; ++i) {
@@ -113,16 +121,31 @@ using namespace box::kernel;
 
 extern "C" {
 
+// A kernel handle closed twice (or never opened) bugchecks, as Windows does for kernel handles.
 NTSTATUS NTAPI ZwClose(HANDLE handle) {
+  require_irql(PASSIVE_LEVEL, "ZwClose");
   const ULONG_PTR i = (reinterpret_cast<ULONG_PTR>(handle) - 0xFFFFFFFF80000000ULL) / 4 - 1;
-  Locked lock;
-  if (i >= sizeof g_handles / sizeof g_handles[0] || !g_handles[i].used)
-    return STATUS_INVALID_HANDLE;
-  g_handles[i] = Entry{};
+  bool valid;
+  Entry closed{};
+  {
+    Locked lock;
+    valid = i < sizeof g_handles / sizeof g_handles[0] && g_handles[i].used;
+    if (valid) closed = g_handles[i];
+  }
+  if (valid && closed.kind == Kind::kKey) notify_key_handle_close(closed.object);
+  if (valid) {
+    Locked lock;
+    g_handles[i] = Entry{};
+  }
+  if (!valid) {
+    violation(0x93 /* INVALID_KERNEL_HANDLE */, reinterpret_cast<ULONG_PTR>(handle),
+              "ZwClose of %p, not an open kernel handle (closed twice?)", handle);
+  }
   return STATUS_SUCCESS;
 }
 
 NTSTATUS NTAPI IoCreateSymbolicLink(PUNICODE_STRING name, PUNICODE_STRING target) {
+  require_irql(PASSIVE_LEVEL, "IoCreateSymbolicLink");
   Locked lock;
   if (find_link(name->Buffer, name->Length / 2) != nullptr) return STATUS_OBJECT_NAME_COLLISION;
   for (Link& l : g_links) {
@@ -136,6 +159,7 @@ NTSTATUS NTAPI IoCreateSymbolicLink(PUNICODE_STRING name, PUNICODE_STRING target
 }
 
 NTSTATUS NTAPI IoDeleteSymbolicLink(PUNICODE_STRING name) {
+  require_irql(PASSIVE_LEVEL, "IoDeleteSymbolicLink");
   Locked lock;
   Link* l = find_link(name->Buffer, name->Length / 2);
   if (l == nullptr) return STATUS_OBJECT_NAME_NOT_FOUND;
@@ -147,6 +171,8 @@ NTSTATUS NTAPI IoDeleteSymbolicLink(PUNICODE_STRING name) {
 
 NTSTATUS NTAPI ZwOpenSymbolicLinkObject(PHANDLE handle, ACCESS_MASK,
                                         POBJECT_ATTRIBUTES attributes) {
+  require_irql(PASSIVE_LEVEL, "ZwOpenSymbolicLinkObject");
+  require_kernel_handle(attributes->Attributes, "ZwOpenSymbolicLinkObject");
   const UNICODE_STRING* name = attributes->ObjectName;
   Link* l;
   {
@@ -159,6 +185,7 @@ NTSTATUS NTAPI ZwOpenSymbolicLinkObject(PHANDLE handle, ACCESS_MASK,
 }
 
 NTSTATUS NTAPI ZwQuerySymbolicLinkObject(HANDLE handle, PUNICODE_STRING target, PULONG returned) {
+  require_irql(PASSIVE_LEVEL, "ZwQuerySymbolicLinkObject");
   auto* l = static_cast<Link*>(handle_object(handle, Kind::kSymbolicLink));
   if (l == nullptr) return STATUS_INVALID_HANDLE;
   const ULONG bytes = static_cast<ULONG>(std::wcslen(l->target) * sizeof(wchar_t));
@@ -169,18 +196,22 @@ NTSTATUS NTAPI ZwQuerySymbolicLinkObject(HANDLE handle, PUNICODE_STRING target, 
   return STATUS_SUCCESS;
 }
 
-NTSTATUS NTAPI ObOpenObjectByPointer(PVOID object, ULONG, PACCESS_STATE, ACCESS_MASK, POBJECT_TYPE,
-                                     KPROCESSOR_MODE, PHANDLE handle) {
+NTSTATUS NTAPI ObOpenObjectByPointer(PVOID object, ULONG attributes, PACCESS_STATE, ACCESS_MASK,
+                                     POBJECT_TYPE, KPROCESSOR_MODE, PHANDLE handle) {
+  require_irql(PASSIVE_LEVEL, "ObOpenObjectByPointer");
+  require_kernel_handle(attributes, "ObOpenObjectByPointer");
   if (key_of_object(object) == nullptr) return STATUS_OBJECT_TYPE_MISMATCH;
   *handle = handle_open(object, Kind::kKey);
   return *handle != nullptr ? STATUS_SUCCESS : STATUS_INSUFFICIENT_RESOURCES;
 }
 
 LONG_PTR FASTCALL ObfDereferenceObject(PVOID) {
+  require_irql(DISPATCH_LEVEL, "ObfDereferenceObject");
   return 1;
 }
 
 VOID NTAPI RtlInitUnicodeString(PUNICODE_STRING s, PCWSTR source) {
+  require_irql(DISPATCH_LEVEL, "RtlInitUnicodeString");
   const std::size_t n = source != nullptr ? std::wcslen(source) : 0;
   s->Buffer = const_cast<PWSTR>(source);
   s->Length = static_cast<USHORT>(n * sizeof(wchar_t));

@@ -137,10 +137,11 @@ KPROCESSOR_MODE NTAPI ExGetPreviousMode(VOID) {
 
 // Allocates the name from pool (the caller frees it with ExFreePool), as the kernel does.
 NTSTATUS NTAPI SeLocateProcessImageName(PEPROCESS process, PUNICODE_STRING* name) {
+  require_irql(PASSIVE_LEVEL, "SeLocateProcessImageName");
   const wchar_t* image = reinterpret_cast<Process*>(process)->image;
   const std::size_t bytes = std::wcslen(image) * sizeof(wchar_t);
-  auto* s = static_cast<PUNICODE_STRING>(
-      ExAllocatePoolWithTag(PagedPool, sizeof(UNICODE_STRING) + bytes, 0x6d496553 /* SeIm */));
+  auto* s = static_cast<PUNICODE_STRING>(pool_allocate_for(
+      Owner::kImageName, true, sizeof(UNICODE_STRING) + bytes, 0x6d496553 /* SeIm */));
   if (s == nullptr) return STATUS_NO_MEMORY;
   s->Buffer = reinterpret_cast<PWCH>(s + 1);
   std::memcpy(s->Buffer, image, bytes);
@@ -150,15 +151,18 @@ NTSTATUS NTAPI SeLocateProcessImageName(PEPROCESS process, PUNICODE_STRING* name
 }
 
 NTSTATUS NTAPI PsSetCreateThreadNotifyRoutine(PCREATE_THREAD_NOTIFY_ROUTINE routine) {
+  require_irql(PASSIVE_LEVEL, "PsSetCreateThreadNotifyRoutine");
   Locked lock;
   return add_routine(g_thread_routines, routine) ? STATUS_SUCCESS : STATUS_INSUFFICIENT_RESOURCES;
 }
 NTSTATUS NTAPI PsRemoveCreateThreadNotifyRoutine(PCREATE_THREAD_NOTIFY_ROUTINE routine) {
+  require_irql(PASSIVE_LEVEL, "PsRemoveCreateThreadNotifyRoutine");
   Locked lock;
   return remove_routine(g_thread_routines, routine) ? STATUS_SUCCESS : STATUS_PROCEDURE_NOT_FOUND;
 }
 NTSTATUS NTAPI PsSetCreateProcessNotifyRoutineEx(PCREATE_PROCESS_NOTIFY_ROUTINE_EX routine,
                                                  BOOLEAN remove) {
+  require_irql(PASSIVE_LEVEL, "PsSetCreateProcessNotifyRoutineEx");
   Locked lock;
   if (remove) {
     return remove_routine(g_process_routines, routine) ? STATUS_SUCCESS
@@ -213,7 +217,9 @@ void thread_exits() {
   const auto pid = reinterpret_cast<HANDLE>(static_cast<ULONG_PTR>(self.process->pid));
   const auto tid = reinterpret_cast<HANDLE>(static_cast<ULONG_PTR>(self.tid));
   for (auto routine : routines) {
-    if (routine != nullptr) routine(pid, tid, FALSE);
+    if (routine == nullptr) continue;
+    routine(pid, tid, FALSE);
+    check_returned_clean(PASSIVE_LEVEL, "the thread notify routine");
   }
 }
 
@@ -230,6 +236,7 @@ void process_exits(std::uint32_t pid) {
     if (routine != nullptr) {
       routine(reinterpret_cast<PEPROCESS>(p), reinterpret_cast<HANDLE>(static_cast<ULONG_PTR>(pid)),
               nullptr);
+      check_returned_clean(PASSIVE_LEVEL, "the process notify routine");
     }
   }
   Locked lock;

@@ -34,7 +34,41 @@ wchar_t* full_name(POBJECT_ATTRIBUTES attributes, std::size_t& length) {
   return out;
 }
 
+// Windows calls the registry callbacks for a driver's own Zw registry calls too (previous mode
+// kernel), also when the driver makes them from inside its callback: the driver's old-value read
+// (ZwQueryValueKey) and its handle closes come back to it as operations of their own.
+struct NestedOperation {
+  PendingOp* pending = nullptr;
+  wchar_t* value = nullptr;
+  KPROCESSOR_MODE mode;
+  NTSTATUS status = STATUS_SUCCESS;
+
+  NestedOperation(std::uint32_t pre_class, Key* key, const UNICODE_STRING* value_name) {
+    if (value_name != nullptr) value = copy_name(value_name->Buffer, value_name->Length / 2);
+    RegOp op;
+    op.pre_class = pre_class;
+    op.key = key->name.Buffer;  // a C string (copy_name)
+    op.value = value;
+    Thread& self = current_thread();
+    mode = self.previous_mode;
+    self.previous_mode = KernelMode;
+    std::int32_t refused = STATUS_SUCCESS;
+    pending = cm_pre(op, refused);
+    status = refused;
+  }
+  ~NestedOperation() {
+    cm_post(pending, NT_SUCCESS(status) ? Outcome::kSuccess : Outcome::kFailure);
+    current_thread().previous_mode = mode;
+    std::free(value);
+  }
+};
+
 }  // namespace
+
+void notify_key_handle_close(void* key_object) {
+  Key* k = key_of_object(key_object);
+  if (k != nullptr) NestedOperation notified(RegNtPreKeyHandleClose, k, nullptr);
+}
 
 Key* key_find(const wchar_t* name, std::size_t length) {
   while (length > 0 && name[length - 1] == L'\\') --length;
@@ -119,6 +153,8 @@ using namespace box::kernel;
 extern "C" {
 
 NTSTATUS NTAPI ZwOpenKey(PHANDLE handle, ACCESS_MASK, POBJECT_ATTRIBUTES attributes) {
+  require_irql(PASSIVE_LEVEL, "ZwOpenKey");
+  require_kernel_handle(attributes->Attributes, "ZwOpenKey");
   std::size_t length = 0;
   wchar_t* name = full_name(attributes, length);
   Key* k = key_find(name, length);
@@ -129,11 +165,10 @@ NTSTATUS NTAPI ZwOpenKey(PHANDLE handle, ACCESS_MASK, POBJECT_ATTRIBUTES attribu
 }
 
 // KeyValuePartialInformation and KeyValueFullInformation, as the configuration manager fills them
-// (a too-small buffer: STATUS_BUFFER_OVERFLOW with the fixed part, or STATUS_BUFFER_TOO_SMALL).
-NTSTATUS NTAPI ZwQueryValueKey(HANDLE handle, PUNICODE_STRING name, KEY_VALUE_INFORMATION_CLASS cls,
-                               PVOID information, ULONG length, PULONG result) {
-  Key* k = static_cast<Key*>(handle_object(handle, Kind::kKey));
-  if (k == nullptr) return STATUS_INVALID_HANDLE;
+// (a too-small buffer: STATUS_BUFFER_OVERFLOW with the fixed part, and for partial information
+// as much of the data as fits; smaller than the fixed part: STATUS_BUFFER_TOO_SMALL).
+static NTSTATUS query(Key* k, PUNICODE_STRING name, KEY_VALUE_INFORMATION_CLASS cls,
+                      PVOID information, ULONG length, PULONG result) {
   Value* v = value_find(k, name->Buffer, name->Length / 2);
   if (v == nullptr) return STATUS_OBJECT_NAME_NOT_FOUND;
   if (cls == KeyValuePartialInformation) {
@@ -144,7 +179,10 @@ NTSTATUS NTAPI ZwQueryValueKey(HANDLE handle, PUNICODE_STRING name, KEY_VALUE_IN
     out->TitleIndex = 0;
     out->Type = v->type;
     out->DataLength = v->size;
-    if (length < *result) return STATUS_BUFFER_OVERFLOW;
+    if (length < *result) {  // "only partial data has been written": the start of the data
+      std::memcpy(out->Data, v->data, length - fixed);
+      return STATUS_BUFFER_OVERFLOW;
+    }
     std::memcpy(out->Data, v->data, v->size);
     return STATUS_SUCCESS;
   }
@@ -165,6 +203,18 @@ NTSTATUS NTAPI ZwQueryValueKey(HANDLE handle, PUNICODE_STRING name, KEY_VALUE_IN
     return STATUS_SUCCESS;
   }
   return STATUS_INVALID_PARAMETER;
+}
+
+NTSTATUS NTAPI ZwQueryValueKey(HANDLE handle, PUNICODE_STRING name, KEY_VALUE_INFORMATION_CLASS cls,
+                               PVOID information, ULONG length, PULONG result) {
+  require_irql(PASSIVE_LEVEL, "ZwQueryValueKey");
+  Key* k = static_cast<Key*>(handle_object(handle, Kind::kKey));
+  if (k == nullptr) return STATUS_INVALID_HANDLE;
+  NestedOperation notified(RegNtPreQueryValueKey, k, name);
+  if (NT_SUCCESS(notified.status)) {  // else a callback refused it
+    notified.status = query(k, name, cls, information, length, result);
+  }
+  return notified.status;
 }
 
 }  // extern "C"

@@ -169,6 +169,7 @@ ULONG NTAPI RtlLengthSid(PSID sid) {
 }
 
 NTSTATUS NTAPI RtlCreateSecurityDescriptor(PSECURITY_DESCRIPTOR descriptor, ULONG revision) {
+  require_irql(PASSIVE_LEVEL, "RtlCreateSecurityDescriptor");
   if (revision != SECURITY_DESCRIPTOR_REVISION) return STATUS_UNKNOWN_REVISION;
   std::memset(descriptor, 0, sizeof(SECURITY_DESCRIPTOR));
   static_cast<SECURITY_DESCRIPTOR*>(descriptor)->Revision = SECURITY_DESCRIPTOR_REVISION;
@@ -176,6 +177,7 @@ NTSTATUS NTAPI RtlCreateSecurityDescriptor(PSECURITY_DESCRIPTOR descriptor, ULON
 }
 
 NTSTATUS NTAPI RtlCreateAcl(PACL acl, ULONG length, ULONG revision) {
+  require_irql(PASSIVE_LEVEL, "RtlCreateAcl");
   if (length < sizeof(ACL) || length > 0xFFFF ||
       (revision != ACL_REVISION && revision != ACL_REVISION_DS)) {
     return length < sizeof(ACL) ? STATUS_BUFFER_TOO_SMALL : STATUS_INVALID_PARAMETER;
@@ -187,6 +189,7 @@ NTSTATUS NTAPI RtlCreateAcl(PACL acl, ULONG length, ULONG revision) {
 }
 
 NTSTATUS NTAPI RtlAddAccessAllowedAce(PACL acl, ULONG, ACCESS_MASK mask, PSID sid) {
+  require_irql(PASSIVE_LEVEL, "RtlAddAccessAllowedAce");
   auto* end = reinterpret_cast<UCHAR*>(acl + 1);
   for (USHORT i = 0; i < acl->AceCount; ++i) end += reinterpret_cast<ACE_HEADER*>(end)->AceSize;
   const ULONG size = FIELD_OFFSET(ACCESS_ALLOWED_ACE, SidStart) + RtlLengthSid(sid);
@@ -204,6 +207,7 @@ NTSTATUS NTAPI RtlAddAccessAllowedAce(PACL acl, ULONG, ACCESS_MASK mask, PSID si
 
 NTSTATUS NTAPI RtlSetDaclSecurityDescriptor(PSECURITY_DESCRIPTOR descriptor, BOOLEAN present,
                                             PACL dacl, BOOLEAN defaulted) {
+  require_irql(PASSIVE_LEVEL, "RtlSetDaclSecurityDescriptor");
   auto* sd = static_cast<SECURITY_DESCRIPTOR*>(descriptor);
   if (sd->Revision != SECURITY_DESCRIPTOR_REVISION) return STATUS_UNKNOWN_REVISION;
   if (sd->Control & SE_SELF_RELATIVE) return STATUS_INVALID_SECURITY_DESCR;
