@@ -20,8 +20,13 @@ void destroy_engine() {
   g_engine = nullptr;
 }
 
-void unload(PDRIVER_OBJECT) {
-  if (!unregister_callbacks()) return;  // callbacks may still come: keep what they use
+void unload(PDRIVER_OBJECT driver) {
+  if (!unregister_callbacks()) {
+    // Callbacks may still come: keep what they use, and the image their code is in (a reference
+    // on the driver object keeps it loaded).
+    ObReferenceObject(driver);
+    return;
+  }
   drain_record_queue();
   free_kept_records();  // pre-operations whose post will not come now
   delete_control_device();

@@ -499,8 +499,8 @@ NTSTATUS NTAPI CmUnRegisterCallback(LARGE_INTEGER cookie) {
 // The key's full name in pool (tag 'CmNm'), released by CmCallbackReleaseKeyObjectIDEx.
 NTSTATUS NTAPI CmCallbackGetKeyObjectIDEx(PLARGE_INTEGER cookie, PVOID object, PULONG_PTR id,
                                           PCUNICODE_STRING* name, ULONG) {
-  if (cookie == nullptr || !cookie_registered(cookie->QuadPart)) return STATUS_INVALID_PARAMETER;
   require_irql(APC_LEVEL, "CmCallbackGetKeyObjectIDEx");
+  if (cookie == nullptr || !cookie_registered(cookie->QuadPart)) return STATUS_INVALID_PARAMETER;
   Key* k = key_of_object(object);
   if (k == nullptr) return STATUS_INVALID_PARAMETER;
   if (id != nullptr) *id = reinterpret_cast<ULONG_PTR>(k);

@@ -17,7 +17,8 @@ NTSTATUS NTAPI MmCopyMemory(PVOID target, ULONG_PTR source, SIZE_T size, ULONG, 
   box::kernel::require_irql(APC_LEVEL, "MmCopyMemory");
   *copied = 0;
   if (source < 0x10000 || source + size < source) return STATUS_ACCESS_VIOLATION;  // unmapped
-  box::kernel::wait_while_stalled(source);
+  box::kernel::wait_while_stalled(reinterpret_cast<ULONG_PTR>(
+      box::kernel::user_buffer_origin(reinterpret_cast<const void*>(source))));
   if (!box::kernel::user_buffer_copy(target, reinterpret_cast<const void*>(source), size)) {
     std::memcpy(target, reinterpret_cast<const void*>(source), size);
   }
@@ -136,6 +137,7 @@ BOX_IMPORT(KeWaitForSingleObject);
 BOX_IMPORT(MmGetSystemRoutineAddress);
 BOX_IMPORT(MmUserProbeAddress);
 BOX_IMPORT(ObfDereferenceObject);
+BOX_IMPORT(ObfReferenceObject);
 BOX_IMPORT(ObOpenObjectByPointer);
 BOX_IMPORT(ObSetSecurityObjectByPointer);
 BOX_IMPORT(PsGetCurrentProcessId);

@@ -90,6 +90,8 @@ void* user_buffer_make(const void* data, SIZE_T size);
 void user_buffer_free(void* buffer);
 // MmCopyMemory's read: true when `source` .. + size lies in a user buffer (copied into target).
 bool user_buffer_copy(void* target, const void* source, SIZE_T size);
+// The case's own address of a user buffer's data (the buffer itself when it is not one).
+const void* user_buffer_origin(const void* source);
 void pool_check_unload();  // after DriverUnload (or a failed DriverEntry): no block left
 void pool_check_freed();   // freed blocks still hold their poison (no write after free)
 
@@ -139,6 +141,8 @@ void notify_key_handle_close(void* key_object);
 void io_reset();
 PDEVICE_OBJECT device_by_name(const wchar_t* name);
 PDRIVER_OBJECT current_driver();
+// References the driver holds on its own driver object: while any is held, its image stays.
+extern int g_driver_references;
 
 // --- imports.cpp: MmCopyMemory from a stalled page waits here (box::mm_stall_copies_from) ------
 void wait_while_stalled(ULONG_PTR source);

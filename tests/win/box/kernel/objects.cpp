@@ -103,6 +103,7 @@ wchar_t* resolve_links(const wchar_t* name, std::size_t length) {
 }
 
 void objects_reset() {
+  g_driver_references = 0;
   Locked lock;
   for (Link& l : g_links) {
     std::free(l.name);
@@ -118,6 +119,10 @@ void objects_reset() {
 }  // namespace box::kernel
 
 using namespace box::kernel;
+
+namespace box::kernel {
+int g_driver_references = 0;  // references the driver took on its own driver object
+}  // namespace box::kernel
 
 extern "C" {
 
@@ -205,9 +210,20 @@ NTSTATUS NTAPI ObOpenObjectByPointer(PVOID object, ULONG attributes, PACCESS_STA
   return *handle != nullptr ? STATUS_SUCCESS : STATUS_INSUFFICIENT_RESOURCES;
 }
 
-LONG_PTR FASTCALL ObfDereferenceObject(PVOID) {
+LONG_PTR FASTCALL ObfDereferenceObject(PVOID object) {
   require_irql(DISPATCH_LEVEL, "ObfDereferenceObject");
+  if (object != nullptr && object == current_driver() && g_driver_references > 0) {
+    --g_driver_references;
+  }
   return 1;
+}
+
+// A reference a driver takes on its own driver object keeps its image loaded after DriverUnload
+// (what a driver that cannot unregister a callback must do); other objects are not counted.
+LONG_PTR FASTCALL ObfReferenceObject(PVOID object) {
+  require_irql(DISPATCH_LEVEL, "ObfReferenceObject");
+  if (object != nullptr && object == current_driver()) ++g_driver_references;
+  return 2;
 }
 
 VOID NTAPI RtlInitUnicodeString(PUNICODE_STRING s, PCWSTR source) {

@@ -35,6 +35,7 @@ struct Block {
   Owner owner;
   bool paged, resident, freed;
   bool user;            // a user-mode caller's buffer (user_buffer_make), not pool
+  const void* origin;   // user: where the case's data was (the address a case names it by)
   unsigned char* base;  // red zone, memory, red zone
   SIZE_T base_size;
 };
@@ -347,6 +348,7 @@ void* user_buffer_make(const void* data, SIZE_T size) {
   b->memory = b->base + (b->base_size - size);  // ends at the end of its pages
   b->size = size;
   b->paged = b->user = true;
+  b->origin = data;
   std::memcpy(b->memory, data, size);
   host::pages_protect(b->base, b->base_size, false);
   paged_add(b);
@@ -362,6 +364,16 @@ void user_buffer_free(void* buffer) {
   }
   host::paged_unlock();
   if (found != nullptr) delete_block(found);
+}
+
+const void* user_buffer_origin(const void* source) {
+  const void* origin = source;
+  host::paged_lock();
+  for (Block* b = g_paged; b != nullptr; b = b->paged_next) {
+    if (b->user && source == b->memory) origin = b->origin;
+  }
+  host::paged_unlock();
+  return origin;
 }
 
 bool user_buffer_copy(void* target, const void* source, SIZE_T size) {
