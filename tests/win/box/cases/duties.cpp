@@ -184,4 +184,36 @@ BOX_CASE(a_post_of_another_class_does_not_take_a_record) {
   io_close(h);
 }
 
+// A capture bit makes the driver read the value's old data with ZwQueryValueKey, which reaches
+// the registry callbacks again, nested, on the same thread: the driver's own read is let through
+// at once, neither decided as the caller's query nor made to wait for a second scratch slot.
+BOX_CASE(the_drivers_own_old_value_read_is_not_decided_as_the_callers) {
+  Handle* h = load_with_box_policy(report);
+  if (h == nullptr) return;
+  report.check(connect(h) == kStatusSuccess, "connected");
+  reg_create_key(kWatchedKey);
+  reg_set_sz(kWatchedKey, L"Before", L"old");
+  hivewarden::win::DriverCounters before{}, after{};
+  report.check(read_counters(h, before), "counters");
+  become(kRegPid);
+  report.check(cm_call(set_value(kWatchedKey, L"Before")) == kStatusSuccess,
+               "a watched set-value with a capture bit is allowed");
+  become(4, true);
+  report.check(read_counters(h, after), "counters");
+  if (after.decisions != before.decisions + 1) {
+    report.fail("one operation, %llu decisions (the driver's own read decided as the caller's)",
+                static_cast<unsigned long long>(after.decisions - before.decisions));
+  }
+  report.check(after.undecided_reads_allowed == before.undecided_reads_allowed,
+               "and no read left undecided");
+  Record records[2];
+  const int taken = take_records(h, records, 2, 500);
+  report.check(taken == 1, "one record");
+  if (taken == 1) {
+    report.check((records[0].fixed.flags & hivewarden::record_flag::kHasDataBefore) != 0,
+                 "carrying the value before the write");
+  }
+  io_close(h);
+}
+
 }  // namespace box::cases
