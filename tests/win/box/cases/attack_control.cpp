@@ -33,7 +33,8 @@ struct SyncWriter {
 
 win::DriverCounters counters_of(Handle* h) {
   win::DriverCounters counters;
-  if (!read_counters(h, counters)) std::memset(&counters, 0xFF, sizeof counters);
+  if (!read_counters(h, counters))
+    std::memset(static_cast<void*>(&counters), 0xFF, sizeof counters);
   return counters;
 }
 

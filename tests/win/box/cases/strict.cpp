@@ -401,7 +401,7 @@ NTSTATUS NTAPI bad_dispatch(PDEVICE_OBJECT, PIRP irp) {
     case IrpMisdeed::kNotCompleted:
       return STATUS_SUCCESS;
     case IrpMisdeed::kCancelRoutineLeft:
-      IoSetCancelRoutine(irp, never_called);
+      static_cast<void>(IoSetCancelRoutine(irp, never_called));
       return complete(irp, STATUS_SUCCESS);
     case IrpMisdeed::kInformationTooLarge:
       return complete(irp, STATUS_SUCCESS, out + 1);
