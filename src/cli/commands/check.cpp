@@ -127,6 +127,7 @@ int run_check(const CheckOptions& options, std::ostream& out) {
 Subcommand register_check(CLI::App& app) {
   auto o = std::make_shared<CheckOptions>();
   auto* cmd = app.add_subcommand("check", "Decide one operation and explain why");
+  cmd->footer(kConditionsHelp);
   cmd->add_option("--policy", o->policy,
                   "Policy file (.yaml or .hwp); default: the built-in policy");
   cmd->add_option("--op", o->op,
