@@ -18,9 +18,7 @@ namespace hivewarden::cli {
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
-void on_signal(int) {
-  g_stop = 1;
-}
+void on_signal(int) { g_stop = 1; }
 
 }  // namespace
 
@@ -30,8 +28,7 @@ int run_monitor(const MonitorOptions& options, std::ostream& out) {
     auto session = open_policy_session(options.policy);
     if (!session) return kExitInputError;
     const PolicyView& view = session->policy.view();
-    for (const blob::Client& c : view.clients())
-      names[hex_bytes(c.hash, sizeof c.hash)] = utf16_to_utf8(view.str(c.name));
+    for (const blob::Client& c : view.clients()) names[hex_bytes(c.hash, sizeof c.hash)] = utf16_to_utf8(view.str(c.name));
   }
   std::mutex out_mutex;
   std::atomic<std::uint64_t> seen{0};
@@ -43,9 +40,7 @@ int run_monitor(const MonitorOptions& options, std::ostream& out) {
         // acknowledged (so no sender waits) but not printed.
         if (options.count != 0 && seen.load() >= options.count) return !options.no_ack;
         if (options.json) {
-          out << record_to_json(record, names.empty() ? nullptr : &names)
-                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-              << "\n";
+          out << record_to_json(record, names.empty() ? nullptr : &names).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         } else {
           out << record_to_text(record, names.empty() ? nullptr : &names) << "\n";
         }
@@ -70,8 +65,8 @@ int run_monitor(const MonitorOptions& options, std::ostream& out) {
   }
   consumer.stop();
   const ConsumerStats s = consumer.stats();
-  std::cerr << "monitor: " << s.received << " records, " << s.acks_sent << " acknowledged, "
-            << s.decode_errors << " malformed, " << s.connections << " connections\n";
+  std::cerr << "monitor: " << s.received << " records, " << s.acks_sent << " acknowledged, " << s.decode_errors
+            << " malformed, " << s.connections << " connections\n";
   return kExitOk;
 }
 

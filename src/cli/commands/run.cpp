@@ -14,11 +14,11 @@
 #include "hivewarden/cli/commands.hpp"
 #include "hivewarden/cli/operation_input.hpp"
 #include "hivewarden/cli/policy_session.hpp"
+#include "hivewarden/producer/notifier.hpp"
 #include "hivewarden/host/apply.hpp"
 #include "hivewarden/host/engine_filter.hpp"
 #include "hivewarden/host/hive_file.hpp"
 #include "hivewarden/host/reg_file.hpp"
-#include "hivewarden/producer/notifier.hpp"
 #include "hivewarden/util/output_file.hpp"
 #include "hivewarden/util/utf.hpp"
 
