@@ -98,7 +98,7 @@ class TextMatcher {
       if (pi < p.size() && p[pi] == u'*') {
         star_p = pi++;
         star_t = t;
-      } else if (pi < p.size() && (p[pi] == u'?' || p[pi] == unit(t))) {
+      } else if (pi < p.size() && (p[pi] == u'?' || fold(p[pi]) == unit(t))) {
         ++pi;
         ++t;
       } else if (star_p != kNone) {
@@ -114,13 +114,13 @@ class TextMatcher {
 
  private:
   static constexpr std::uint32_t kNone = 0xFFFFFFFFu;
-  char16_t unit(std::uint32_t i) const {
-    const char16_t u = text_.at(i);
-    return ascii_ ? fold_ascii_unit(u) : fold_unit(u);
-  }
+  // Both sides fold as they are compared: the compiler stores operands folded, but a blob's
+  // operands are not trusted to be (checking that would cost the validator more than linear time).
+  char16_t fold(char16_t u) const { return ascii_ ? fold_ascii_unit(u) : fold_unit(u); }
+  char16_t unit(std::uint32_t i) const { return fold(text_.at(i)); }
   bool same_at(std::u16string_view p, std::uint32_t at) {
     std::uint32_t i = 0;
-    while (i < p.size() && p[i] == unit(at + i)) ++i;
+    while (i < p.size() && fold(p[i]) == unit(at + i)) ++i;
     budget_.spend(i + 1);
     return i == p.size();
   }

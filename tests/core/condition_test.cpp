@@ -431,13 +431,27 @@ TEST_F(HostileConditions, GroupsTestsAndOperands) {
   EXPECT_EQ(refused(), "bad condition test");
 }
 
-TEST_F(HostileConditions, OperandsMustBeFoldedForTheirField) {
-  // The image operand `\A.EXE` with a lower-case letter: a compare would never see it.
+TEST_F(HostileConditions, OperandsOverlappingOrOutOfOrderAreRefused) {
+  // Tests sharing operands could make the validator check each one many times.
+  record<blob::ConditionTest>(blob::kConditionTests, 1)->operands.first = 0;
+  EXPECT_EQ(refused(), "bad condition test");
+}
+
+// The validator does not check that operands are folded (that would not be linear); evaluation
+// folds both sides, so an unfolded operand in a hand-made blob still compares without case.
+TEST_F(HostileConditions, UnfoldedOperandsStillCompareWithoutCase) {
   const blob::ConditionOperand& o = *record<blob::ConditionOperand>(blob::kConditionOperands, 0);
   char16_t* strings = record<char16_t>(blob::kStrings, 0);
   ASSERT_EQ(strings[o.text.offset + 1], u'A');
   strings[o.text.offset + 1] = u'a';
-  EXPECT_EQ(refused(), "bad condition test");
+  reseal();
+  auto policy = test::load_blob(bytes_);
+  ASSERT_TRUE(policy);
+  auto scratch = std::make_unique<DecisionScratch>();
+  const Decision d = test::decide_text(
+      policy->view,
+      {.op = Operation::kCreateKey, .key = u"HKLM\\SOFTWARE\\T", .image = u"C:\\A.EXE"}, *scratch);
+  EXPECT_EQ(d.reason, Reason::kNotify);
 }
 
 }  // namespace
