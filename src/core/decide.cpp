@@ -210,6 +210,7 @@ Decision decide_on(const PolicyView& policy, const OperationRequest& request,
                    DecisionScratch& scratch) {
   Decision d;
   scratch.match.reset();
+  scratch.match.request = &request;
   d.process = classify_process(policy, request.process, scratch);
   const OperationTraits& op = traits(request.op);
   if (invalid_names(request, op)) return deny(d, Reason::kInvalidName, NotifyMode::kNone);

@@ -1,5 +1,6 @@
 #include "hivewarden/core/matcher.hpp"
 
+#include "hivewarden/core/condition.hpp"
 #include "hivewarden/core/glob.hpp"
 #include "hivewarden/core/hash.hpp"
 
@@ -197,10 +198,32 @@ class Walker {
     scratch_.hits[scratch_.hit_count++] = {entry, client, rules};
   }
 
+  bool conditions_hold(const ClientRule& rule) {
+    const Entry& entry = policy_.entries()[rule.entry];
+    if (!has_conditions(entry)) return true;
+    bool holds = false;
+    if (scratch_.request != nullptr) {
+      const ConditionVerdict v =
+          evaluate_conditions(policy_, entry, *scratch_.request, scratch_.condition_work);
+      if (v.over_budget) {  // the answer is incomplete: the decision fails closed
+        scratch_.state_overflow = true;
+        return false;
+      }
+      holds = v.applies;
+    }
+    if (!holds && scratch_.condition_miss_count < kMaxConditionMisses)
+      scratch_.condition_misses[scratch_.condition_miss_count++] = {rule.entry, rule.client,
+                                                                    rule.rules};
+    return holds;
+  }
+
   Rules collect_clients(Span<ClientRule> rules, Rules flag) {
     Rules out = 0;
     for (const ClientRule& rule : rules) {
       if ((rule.rules & flag) == 0) continue;
+      // SPEC §4.3: an entry with conditions matches only when they hold (checked only here, after
+      // the path matched; a policy without conditions never looks).
+      if (policy_.has_conditions() && !conditions_hold(rule)) continue;
       out |= rule.rules;
       add_hit(rule.entry, rule.client, rule.rules);
     }

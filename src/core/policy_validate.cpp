@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "hivewarden/core/case_fold.hpp"
+#include "hivewarden/core/condition.hpp"
 #include "hivewarden/core/glob.hpp"
 #include "hivewarden/core/hash.hpp"
 #include "hivewarden/core/key_path.hpp"
@@ -13,10 +14,10 @@ namespace {
 using namespace blob;
 
 constexpr std::uint32_t kRecordSize[kSectionCount] = {
-    sizeof(char16_t),   sizeof(Node),         sizeof(LiteralEdge), sizeof(PatternEdge),
-    sizeof(ClientRule), sizeof(ValuePattern), sizeof(ClientRule),  sizeof(Client),
-    sizeof(Entry),      sizeof(Range),        sizeof(StrRef),      sizeof(ProcessRule),
-    sizeof(Rules),
+    sizeof(char16_t),   sizeof(Node),         sizeof(LiteralEdge),   sizeof(PatternEdge),
+    sizeof(ClientRule), sizeof(ValuePattern), sizeof(ClientRule),    sizeof(Client),
+    sizeof(Entry),      sizeof(Range),        sizeof(StrRef),        sizeof(ProcessRule),
+    sizeof(Rules),      sizeof(Range),        sizeof(ConditionTest), sizeof(ConditionOperand),
 };
 
 class Checker {
@@ -101,6 +102,29 @@ class Sections {
     hp = check.section<StrRef>(h, kHardenedParts, n_hp);
     proc = check.section<ProcessRule>(h, kProcesses, n_proc);
     subtree = check.section<Rules>(h, kSubtreeRules, n_subtree);
+    groups = check.section<Range>(h, kConditionGroups, n_groups);
+    tests = check.section<ConditionTest>(h, kConditionTests, n_tests);
+    operands = check.section<ConditionOperand>(h, kConditionOperands, n_operands);
+  }
+
+  // Conditions (SPEC §10): every group, test and operand in bounds and of a known kind, within
+  // the per-entry limits, so that evaluation reads nothing outside the blob. Its time is bounded
+  // by kMaxConditionWork at evaluation, whatever the sizes here.
+  bool conditions_ok() {
+    for (std::uint32_t g = 0; g < n_groups; ++g) {
+      if (!range_ok(groups[g], n_tests) || groups[g].count == 0 ||
+          groups[g].count > kMaxConditionTests)
+        return check_.fail("bad condition group", check_.offset_of(&groups[g]));
+    }
+    // Each test's operands follow the previous test's (as the compiler writes them), so every
+    // operand is checked once: linear in the blob's size.
+    std::uint32_t next_operand = 0;
+    for (std::uint32_t t = 0; t < n_tests; ++t) {
+      if (!test_ok(tests[t]) || tests[t].operands.first != next_operand)
+        return check_.fail("bad condition test", check_.offset_of(&tests[t]));
+      next_operand += tests[t].operands.count;
+    }
+    return true;
   }
 
   // The walk only ever moves to a child with a higher index, so every walk ends; the matcher
@@ -144,7 +168,8 @@ class Sections {
       if (!str_ok(cli[c].name)) return check_.fail("bad client name", check_.offset_of(&cli[c]));
     }
     for (std::uint32_t e = 0; e < n_ent; ++e) {
-      if (!str_ok(ent[e].key) || !str_ok(ent[e].value) || ent[e].has_value > 1) {
+      if (!str_ok(ent[e].key) || !str_ok(ent[e].value) || ent[e].has_value > 1 ||
+          !group_range_ok(ent[e].when) || !group_range_ok(ent[e].unless)) {
         return check_.fail("bad entry", check_.offset_of(&ent[e]));
       }
     }
@@ -182,8 +207,11 @@ class Sections {
   const StrRef* hp;
   const ProcessRule* proc;
   const Rules* subtree;
+  const Range* groups;
+  const ConditionTest* tests;
+  const ConditionOperand* operands;
   std::uint32_t n_strings, n_nodes, n_lit, n_pat, n_kc, n_val, n_vc, n_cli, n_ent, n_hk, n_hp,
-      n_proc, n_subtree;
+      n_proc, n_subtree, n_groups, n_tests, n_operands;
   Rules rule_union = 0;  // of every client rule seen: recomputed, a stored one could hide rules
 
  private:
@@ -193,6 +221,24 @@ class Sections {
   }
   bool name_ok(StrRef r, std::uint32_t max_units) const {
     return str_ok(r) && r.length > 0 && r.length <= max_units && is_folded(str(r));
+  }
+
+  bool group_range_ok(Range r) const {
+    return range_ok(r, n_groups) && r.count <= kMaxConditionGroups;
+  }
+
+  bool test_ok(const ConditionTest& test) const {
+    if (test.field < kFieldImage || test.field > kFieldLast || test.match < kMatchEqual ||
+        test.match > kMatchLast || (test.flags & ~kTestFlags) != 0 || test.reserved != 0)
+      return false;
+    if (!range_ok(test.operands, n_operands) || test.operands.count == 0 ||
+        test.operands.count > kMaxConditionOperands)
+      return false;
+    for (const ConditionOperand& o :
+         Span<ConditionOperand>{operands + test.operands.first, test.operands.count}) {
+      if (!str_ok(o.text) || o.text.length > kMaxConditionOperandUnits) return false;
+    }
+    return true;
   }
 
   bool client_rules_ok(const ClientRule* rules, Range r, const char* what) {
@@ -320,7 +366,7 @@ bool validate_policy(const void* data, std::uint64_t size, PolicyView& out, Poli
   const Header* h = nullptr;
   if (!check.header(h)) return false;
   Sections s(check, *h);
-  if (!s.nodes_ok() || !s.subtree_rules_ok() || !s.tables_ok()) return false;
+  if (!s.nodes_ok() || !s.subtree_rules_ok() || !s.conditions_ok() || !s.tables_ok()) return false;
 
   out.header_ = h;
   out.strings_ = s.strings;
@@ -336,6 +382,10 @@ bool validate_policy(const void* data, std::uint64_t size, PolicyView& out, Poli
   out.hardened_parts_ = s.hp;
   out.processes_ = {s.proc, s.n_proc};
   out.subtree_rules_ = s.subtree;
+  out.condition_groups_ = s.groups;
+  out.condition_group_count_ = s.n_groups;
+  out.condition_tests_ = s.tests;
+  out.condition_operands_ = s.operands;
   out.rule_union_ = s.rule_union;  // recomputed: a stored union could hide rules from the gate
   return true;
 }

@@ -119,7 +119,10 @@ GeneratedPolicy generate_policy(std::size_t entries, const NamePool& names, std:
     if (spec.value.empty()) {
       entry.rules = spec.rules;
     } else {
-      entry.values.push_back({spec.value, spec.rules, {}});
+      policy::ValueRule value;
+      value.name = spec.value;
+      value.rules = spec.rules;
+      entry.values.push_back(std::move(value));
     }
     out.source.monitored.push_back(std::move(entry));
     out.patterns.push_back(std::move(spec));

@@ -132,7 +132,7 @@ class BlobBuilder {
     const std::uint32_t client = client_of(entry.client);
     const blob::StrRef key_text = strings_.append_utf8(entry.key);
     if (entry.rules != 0) {
-      entries_.push_back({key_text, {0, 0}, entry.where.line, 0});
+      entries_.push_back(make_entry(key_text, {0, 0}, entry.where.line, 0, entry.conditions));
       const blob::ClientRule rule{client, entry.rules,
                                   static_cast<std::uint32_t>(entries_.size() - 1)};
       for (const std::uint32_t node : nodes_) tree_.add_key_client(node, rule);
@@ -145,11 +145,52 @@ class BlobBuilder {
                              "value name is not valid UTF-8"});
         continue;
       }
-      entries_.push_back({key_text, strings_.add(*name16), value.where.line, 1});
+      const blob::StrRef name = strings_.add(*name16);
+      entries_.push_back(make_entry(key_text, name, value.where.line, 1, value.conditions));
       const blob::ClientRule rule{client, value.rules,
                                   static_cast<std::uint32_t>(entries_.size() - 1)};
       for (const std::uint32_t node : nodes_) tree_.add_value_client(node, *name16, rule);
     }
+  }
+
+  blob::Entry make_entry(blob::StrRef key, blob::StrRef value, std::uint32_t line,
+                         std::uint32_t has_value, const Conditions& conditions) {
+    const blob::Range when = add_groups(conditions.when);
+    const blob::Range unless = add_groups(conditions.unless);
+    return {key, value, line, has_value, when, unless};
+  }
+
+  // A list of conditions: each group a run of tests, each test a run of operands.
+  blob::Range add_groups(const std::vector<ConditionGroup>& groups) {
+    std::vector<blob::Range> ranges;
+    for (const ConditionGroup& group : groups) {
+      ranges.push_back({index(tests_), static_cast<std::uint32_t>(group.size())});
+      for (const ConditionTest& test : group) add_test(test);
+    }
+    const blob::Range out{index(groups_), static_cast<std::uint32_t>(ranges.size())};
+    groups_.insert(groups_.end(), ranges.begin(), ranges.end());
+    return out;
+  }
+
+  void add_test(const ConditionTest& test) {
+    const std::uint32_t first = index(operands_);
+    const bool ascii = test.field == blob::kFieldImage || test.field == blob::kFieldData ||
+                       test.field == blob::kFieldDetails;
+    for (const std::string& text : test.texts) {
+      std::u16string units = utf8_to_utf16(text).value_or(u"");
+      if (ascii)
+        fold_ascii_units(units, units.data());
+      else
+        fold_units(units, units.data());
+      operands_.push_back({strings_.add(units), 0});
+    }
+    for (const std::uint64_t n : test.numbers) operands_.push_back({{0, 0}, n});
+    tests_.push_back({test.field, test.match, test.flags, 0, {first, index(operands_) - first}});
+  }
+
+  template <class T>
+  static std::uint32_t index(const std::vector<T>& v) {
+    return static_cast<std::uint32_t>(v.size());
   }
 
   void add_place(const KeyPattern& place) {
@@ -209,6 +250,9 @@ class BlobBuilder {
     sections.plan(blob::kHardenedParts, hardened_parts_);
     sections.plan(blob::kProcesses, processes_);
     sections.plan(blob::kSubtreeRules, flat.subtree_rules);
+    sections.plan(blob::kConditionGroups, groups_);
+    sections.plan(blob::kConditionTests, tests_);
+    sections.plan(blob::kConditionOperands, operands_);
 
     out.assign(sections.size(), 0);
     sections.write(out, blob::kStrings, strings_.units());
@@ -224,6 +268,9 @@ class BlobBuilder {
     sections.write(out, blob::kHardenedParts, hardened_parts_);
     sections.write(out, blob::kProcesses, processes_);
     sections.write(out, blob::kSubtreeRules, flat.subtree_rules);
+    sections.write(out, blob::kConditionGroups, groups_);
+    sections.write(out, blob::kConditionTests, tests_);
+    sections.write(out, blob::kConditionOperands, operands_);
   }
 
   const PolicySource& source_;
@@ -239,6 +286,9 @@ class BlobBuilder {
   std::vector<blob::Range> hardened_;
   std::vector<blob::StrRef> hardened_parts_;
   std::vector<blob::ProcessRule> processes_;
+  std::vector<blob::Range> groups_;  // conditions (SPEC §10)
+  std::vector<blob::ConditionTest> tests_;
+  std::vector<blob::ConditionOperand> operands_;
   // Scratch reused from entry to entry.
   KeyPattern pattern_;
   std::vector<KeyPattern> user_places_;  // HKCR: the per-user classes too

@@ -2,10 +2,12 @@
 #include <cstdio>
 #include <string>
 
+#include "hivewarden/core/condition.hpp"
 #include "hivewarden/core/policy_view.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/util/bit_names.hpp"
 #include "hivewarden/util/hex.hpp"
+#include "hivewarden/util/reg_types.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::policy {
@@ -21,6 +23,84 @@ std::string pattern_edge_text(const PolicyView& view, const blob::PatternEdge& e
     default:
       return utf16_to_utf8(view.str(edge.folded));
   }
+}
+
+namespace {
+
+std::string modifiers_text(const blob::ConditionTest& test) {
+  std::string m;
+  if (test.flags & blob::kTestDword) m += "|dword";
+  if (test.flags & blob::kTestQword) m += "|qword";
+  switch (test.match) {
+    case blob::kMatchContains:
+      m += "|contains";
+      break;
+    case blob::kMatchStartsWith:
+      m += "|startswith";
+      break;
+    case blob::kMatchEndsWith:
+      m += "|endswith";
+      break;
+    case blob::kMatchLess:
+      m += "|lt";
+      break;
+    case blob::kMatchGreater:
+      m += "|gt";
+      break;
+    case blob::kMatchType:
+      m += "|type";
+      break;
+    default:
+      break;
+  }
+  if (test.flags & blob::kTestAll) m += "|all";
+  return m;
+}
+
+std::string operand_text(const PolicyView& view, const blob::ConditionTest& test,
+                         const blob::ConditionOperand& operand) {
+  if (test.match == blob::kMatchType)
+    return reg_type_name(static_cast<std::uint32_t>(operand.number));
+  if (test.match >= blob::kMatchNumberEqual) {
+    char n[32];
+    std::snprintf(n, sizeof n, "0x%llx", static_cast<unsigned long long>(operand.number));
+    return n;
+  }
+  return "'" + utf16_to_utf8(view.str(operand.text)) + "'";
+}
+
+std::string groups_text(const PolicyView& view, blob::Range groups) {
+  std::string out;
+  for (const blob::Range& group : view.condition_groups(groups))
+    out += std::string(out.empty() ? "" : " or ") + "(" + condition_group_text(view, group) + ")";
+  return out;
+}
+
+}  // namespace
+
+std::string condition_test_text(const PolicyView& view, const blob::ConditionTest& test) {
+  std::string out = condition_field_name(test.field) + modifiers_text(test) + " ";
+  const auto operands = view.condition_operands(test.operands);
+  if (operands.size > 1) out += "[";
+  for (std::uint32_t i = 0; i < operands.size; ++i)
+    out += (i > 0 ? ", " : "") + operand_text(view, test, operands[i]);
+  if (operands.size > 1) out += "]";
+  return out;
+}
+
+std::string condition_group_text(const PolicyView& view, blob::Range group) {
+  std::string out;
+  for (const blob::ConditionTest& test : view.condition_tests(group))
+    out += (out.empty() ? "" : " and ") + condition_test_text(view, test);
+  return out;
+}
+
+std::string entry_conditions_text(const PolicyView& view, const blob::Entry& entry) {
+  std::string out;
+  if (entry.when.count > 0) out += "when " + groups_text(view, entry.when);
+  if (entry.unless.count > 0)
+    out += std::string(out.empty() ? "" : " ") + "unless " + groups_text(view, entry.unless);
+  return out;
 }
 
 namespace {
@@ -58,6 +138,8 @@ class Dumper {
     out_ += hex;
     if (entry.line > 0) out_ += " line " + std::to_string(entry.line);
     out_ += "\n";
+    if (has_conditions(entry))
+      out_ += std::string(indent) + "  " + entry_conditions_text(view_, entry) + "\n";
   }
 
   const PolicyView& view_;

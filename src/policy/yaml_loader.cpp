@@ -4,12 +4,14 @@
 #include <set>
 
 #include "hivewarden/core/operation.hpp"
+#include "hivewarden/core/policy_format.hpp"
 #include "hivewarden/core/rules.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/policy/key_pattern.hpp"
 #include "hivewarden/policy/yaml_limits.hpp"
 #include "hivewarden/policy/yaml_prescan.hpp"
 #include "hivewarden/util/number.hpp"
+#include "hivewarden/util/reg_types.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::policy {
@@ -26,6 +28,111 @@ constexpr Rules kValueRules = rule::kSetValue | rule::kSetValueCapture | rule::k
 constexpr Rules kKeyOperationBits = kKeyRules & ~rule::kTamperProtection;
 constexpr Rules kValueOperationBits =
     rule::kSetValue | rule::kSetValueDeny | rule::kDeleteValue | rule::kDeleteDeny;
+
+// `field|modifier|...` of a condition test (SPEC §10) into its field, match and flags; false with
+// `error` saying what is wrong.
+bool condition_field(const std::string& name, std::uint32_t& field) {
+  for (std::uint32_t f = blob::kFieldImage; f <= blob::kFieldLast; ++f) {
+    if (name == condition_field_name(f)) {
+      field = f;
+      return true;
+    }
+  }
+  return false;
+}
+
+struct Modifiers {
+  std::string compare;  // contains, startswith, endswith, lt, gt, or empty
+  std::string width;    // dword, qword, type, or empty
+  bool all = false;
+};
+
+bool read_modifiers(std::string_view rest, Modifiers& m, std::string& error) {
+  while (!rest.empty()) {
+    const std::size_t bar = rest.find('|');
+    const std::string mod(rest.substr(0, bar));
+    rest = bar == std::string_view::npos ? std::string_view() : rest.substr(bar + 1);
+    if (mod == "re") {
+      error =
+          "regular expressions (`re`) are not supported: they cannot be bounded in a kernel "
+          "callback (use contains, startswith, endswith or wildcards)";
+      return false;
+    }
+    if (mod == "all") {
+      m.all = true;
+    } else if (mod == "contains" || mod == "startswith" || mod == "endswith" || mod == "lt" ||
+               mod == "gt") {
+      if (!m.compare.empty()) {
+        error = "two comparisons (`" + m.compare + "` and `" + mod + "`): name one";
+        return false;
+      }
+      m.compare = mod;
+    } else if (mod == "dword" || mod == "qword" || mod == "type") {
+      if (!m.width.empty()) {
+        error = "`" + m.width + "` and `" + mod + "` together: name one";
+        return false;
+      }
+      m.width = mod;
+    } else {
+      error =
+          "unknown modifier '" + mod +
+          "' (known: contains, startswith, endswith, all, lt, gt; for data: dword, qword, type)";
+      return false;
+    }
+  }
+  return true;
+}
+
+bool match_of(std::uint32_t field, const Modifiers& m, ConditionTest& test, std::string& error) {
+  const bool numeric_field = field == blob::kFieldData || field == blob::kFieldDetails;
+  if (!m.width.empty() && field != blob::kFieldData) {
+    error = "`" + m.width + "` applies to `data` only";
+    return false;
+  }
+  if ((m.compare == "lt" || m.compare == "gt") && !numeric_field) {
+    error = "`" + m.compare + "` compares numbers: only `data` and `details` have one";
+    return false;
+  }
+  if (m.width == "type") {
+    if (!m.compare.empty()) {
+      error = "`type` compares the value type's name: no `" + m.compare + "` with it";
+      return false;
+    }
+    test.match = blob::kMatchType;
+  } else if (!m.width.empty()) {
+    if (!m.compare.empty() && m.compare != "lt" && m.compare != "gt") {
+      error = "`" + m.width + "` compares numbers: `" + m.compare + "` does not go with it";
+      return false;
+    }
+    test.flags |= m.width == "dword" ? blob::kTestDword : blob::kTestQword;
+    test.match = m.compare == "lt"   ? blob::kMatchLess
+                 : m.compare == "gt" ? blob::kMatchGreater
+                                     : blob::kMatchNumberEqual;
+  } else {
+    test.match = m.compare == "contains"     ? blob::kMatchContains
+                 : m.compare == "startswith" ? blob::kMatchStartsWith
+                 : m.compare == "endswith"   ? blob::kMatchEndsWith
+                 : m.compare == "lt"         ? blob::kMatchLess
+                 : m.compare == "gt"         ? blob::kMatchGreater
+                                             : blob::kMatchEqual;
+  }
+  if (m.all) test.flags |= blob::kTestAll;
+  return true;
+}
+
+bool condition_spec(const std::string& spec, ConditionTest& test, std::string& error) {
+  const std::size_t bar = spec.find('|');
+  const std::string name = spec.substr(0, bar);
+  if (!condition_field(name, test.field)) {
+    error = "unknown field '" + name +
+            "' (known: image, key, target_object, value, new_name, user, data, details)";
+    return false;
+  }
+  Modifiers m;
+  if (bar != std::string::npos && !read_modifiers(std::string_view(spec).substr(bar + 1), m, error))
+    return false;
+  return match_of(test.field, m, test, error);
+}
 
 class Loader {
  public:
@@ -253,7 +360,7 @@ class Loader {
         problem(item, field, "must be a mapping with key, client, rules, values");
         continue;
       }
-      check_fields(item, field, {"key", "client", "rules", "values"});
+      check_fields(item, field, {"key", "client", "rules", "values", "when", "unless"});
       MonitoredEntry entry;
       entry.where = where(item);
       if (string_field(item, "key", field, entry.key, true)) {
@@ -275,6 +382,12 @@ class Loader {
       entry.rules = bits_field(item, "rules", field, kRuleNames, "rule");
       check_rule_kinds(item["rules"], field + ".rules", entry.rules, kKeyRules, kKeyOperationBits,
                        "a value rule: put it under `values`", "key operations");
+      conditions(item, field, entry.conditions);
+      if (!entry.conditions.empty() && entry.rules == 0)
+        problem(item, field,
+                "`when` / `unless` apply to the entry's key operations, and it has no key rules "
+                "(put them on its values)");
+      key_entry_fields(entry.conditions, field);
       values(item["values"], field + ".values", entry);
       if (entry.rules == 0 && entry.values.empty())
         problem(item, field, "has no rules and no values: it matches nothing");
@@ -295,7 +408,7 @@ class Loader {
         problem(item, vfield, "must be a mapping with name and rules");
         continue;
       }
-      check_fields(item, vfield, {"name", "rules"});
+      check_fields(item, vfield, {"name", "rules", "when", "unless"});
       ValueRule value;
       value.where = where(item);
       string_field(item, "name", vfield, value.name, true);
@@ -309,7 +422,152 @@ class Loader {
       check_rule_kinds(item["rules"], vfield + ".rules", value.rules, kValueRules,
                        kValueOperationBits, "a key rule: put it on the entry, not under `values`",
                        "value operations");
+      conditions(item, vfield, value.conditions);
       entry.values.push_back(std::move(value));
+    }
+  }
+
+  // `when` / `unless` of an entry or of a value (SPEC §10).
+  void conditions(const YAML::Node& item, const std::string& field, Conditions& out) {
+    condition_list(item["when"], field + ".when", out.when);
+    condition_list(item["unless"], field + ".unless", out.unless);
+  }
+
+  // A mapping (one condition) or a list of them.
+  void condition_list(const YAML::Node& node, const std::string& field,
+                      std::vector<ConditionGroup>& out) {
+    if (!node.IsDefined()) return;
+    if (node.IsMap()) return condition_group(node, field, out);
+    if (!node.IsSequence()) {
+      problem(node, field, "must be a mapping of field tests, or a list of such mappings");
+      return;
+    }
+    if (node.size() == 0) {
+      problem(node, field, "empty list (leave it out, or name at least one condition)");
+      return;
+    }
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const std::string item_field = field + "[" + std::to_string(i) + "]";
+      if (!within_limit(node[i], item_field, i, limits::kMaxConditionsPerList,
+                        "conditions in one list", "kMaxConditionsPerList"))
+        return;
+      if (!node[i].IsMap()) {
+        problem(node[i], item_field,
+                "must be a mapping of field tests, e.g. {image|endswith: '\\reg.exe'}");
+        continue;
+      }
+      condition_group(node[i], item_field, out);
+    }
+  }
+
+  void condition_group(const YAML::Node& map, const std::string& field,
+                       std::vector<ConditionGroup>& out) {
+    if (map.size() == 0) {
+      problem(map, field, "empty condition (name at least one field test)");
+      return;
+    }
+    if (!within_limit(map, field, map.size() - 1, limits::kMaxTestsPerCondition,
+                      "field tests in one condition", "kMaxTestsPerCondition"))
+      return;
+    ConditionGroup group;
+    bool ok = true;
+    for (const auto& kv : map) {
+      ConditionTest test;
+      test.where = where(kv.first);
+      ok = condition_test(kv.first, kv.second, field, test) && ok;
+      group.push_back(std::move(test));
+    }
+    if (ok) out.push_back(std::move(group));
+  }
+
+  // `field|modifier|...: value or [values]`.
+  bool condition_test(const YAML::Node& key, const YAML::Node& values, const std::string& field,
+                      ConditionTest& test) {
+    const std::string spec = key.IsScalar() ? key.Scalar() : "?";
+    const std::string tfield = field + "." + spec;
+    std::string error;
+    if (!key.IsScalar() || !condition_spec(spec, test, error)) {
+      problem(key, tfield, key.IsScalar() ? error : "a field test's name must be a string");
+      return false;
+    }
+    if (values.IsNull() || (values.IsSequence() && values.size() == 0) || values.IsMap()) {
+      problem(values, tfield,
+              values.IsMap() ? "must be a value or a list of values, not a mapping"
+                             : "needs a value or a non-empty list of values");
+      return false;
+    }
+    const std::size_t count = values.IsSequence() ? values.size() : 1;
+    if (!within_limit(values, tfield, count - 1, limits::kMaxValuesPerTest,
+                      "values in one field test", "kMaxValuesPerTest"))
+      return false;
+    bool ok = true;
+    for (std::size_t i = 0; i < count; ++i) {
+      const YAML::Node v = values.IsSequence() ? values[i] : values;
+      const std::string vfield =
+          values.IsSequence() ? tfield + "[" + std::to_string(i) + "]" : tfield;
+      ok = condition_value(v, vfield, test) && ok;
+    }
+    if (ok && test.match == blob::kMatchEqual) {  // wildcards make it a glob (one for all values)
+      for (const std::string& t : test.texts)
+        if (t.find_first_of("*?") != std::string::npos) test.match = blob::kMatchGlob;
+    }
+    return ok;
+  }
+
+  bool condition_value(const YAML::Node& v, const std::string& field, ConditionTest& test) {
+    if (!v.IsScalar()) {
+      problem(v, field, "must be a string or a number");
+      return false;
+    }
+    const std::string& text = v.Scalar();
+    if (test.match == blob::kMatchType) {
+      std::uint32_t type = 0;
+      const auto n = parse_unsigned(text, NumberForm{});
+      if (!reg_type_by_name(text, type) && !n) {
+        problem(v, field, "unknown value type '" + text + "' (e.g. dword, qword, sz, binary)");
+        return false;
+      }
+      test.numbers.push_back(n ? *n : type);
+      return true;
+    }
+    if (test.match >= blob::kMatchNumberEqual) {
+      NumberForm form;
+      form.bits = (test.flags & blob::kTestDword) != 0 ? 32 : 64;
+      const auto n = parse_unsigned(text, form);
+      if (!n) {
+        problem(v, field,
+                "'" + text + "' is not a number (decimal or 0x hex, at most " +
+                    std::to_string(form.bits) + " bits)");
+        return false;
+      }
+      test.numbers.push_back(*n);
+      return true;
+    }
+    const auto units = utf8_to_utf16(text);
+    if (units && units->size() > limits::kMaxConditionValueUnits) {
+      problem(v, field,
+              "longer than " + std::to_string(limits::kMaxConditionValueUnits) +
+                  " UTF-16 units (limit kMaxConditionValueUnits)");
+      return false;
+    }
+    test.texts.push_back(text);
+    return true;
+  }
+
+  // A key entry's conditions can only test what a key operation has.
+  void key_entry_fields(const Conditions& conditions, const std::string& field) {
+    for (const auto* list : {&conditions.when, &conditions.unless}) {
+      for (const ConditionGroup& group : *list) {
+        for (const ConditionTest& test : group) {
+          if (test.field == blob::kFieldValue || test.field == blob::kFieldData ||
+              test.field == blob::kFieldDetails) {
+            problems_.push_back({file_, test.where, field,
+                                 std::string("`") + condition_field_name(test.field) +
+                                     "` is a value's: a key operation has none (put the "
+                                     "condition on a value)"});
+          }
+        }
+      }
     }
   }
 

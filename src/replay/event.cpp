@@ -95,6 +95,11 @@ void parse_details(const std::string& d, std::uint32_t& type, std::string& data,
       return;
     }
   }
+  if (d == "(Empty)") {  // an empty string, as far as the log can tell (the type is not logged)
+    type = reg_type::kSz;
+    data.assign(2, '\0');
+    return;
+  }
   if (d == "Binary Data") {  // Sysmon does not log the bytes
     type = reg_type::kBinary;
     data.clear();

@@ -2,7 +2,9 @@
 
 #include <cstdio>
 
+#include "hivewarden/core/condition.hpp"
 #include "hivewarden/core/rules.hpp"
+#include "hivewarden/util/utf.hpp"
 
 namespace hivewarden {
 namespace {
@@ -37,6 +39,28 @@ std::string reg_type_name(std::uint32_t type) {
 
 bool reg_type_by_name(std::string_view name, std::uint32_t& type) {
   return bit_by_name(kTypes, normalized(name), type);
+}
+
+std::string sysmon_details(std::uint32_t type, std::string_view data) {
+  const Details d = render_details(type, data);
+  switch (d.kind) {
+    case DetailsKind::kNumber:
+      return utf16_to_utf8(std::u16string_view(d.number, d.number_length));
+    case DetailsKind::kEmpty:
+      return "(Empty)";
+    case DetailsKind::kBinary:
+      return "Binary Data";
+    case DetailsKind::kString:
+      break;
+  }
+  std::u16string text(d.string_bytes.size() / 2, u'\0');
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto unit =
+        static_cast<char16_t>(static_cast<unsigned char>(d.string_bytes[2 * i]) |
+                              (static_cast<unsigned char>(d.string_bytes[2 * i + 1]) << 8));
+    text[i] = d.multi && unit == 0 ? u' ' : unit;
+  }
+  return utf16_to_utf8(text);
 }
 
 }  // namespace hivewarden

@@ -114,4 +114,53 @@ TEST_F(EvalGolden, EachLineAloneGivesItsGoldenLine) {
   EXPECT_EQ(expected_index, expected_.size());
 }
 
+// SPEC §10 end to end: `eval` reads set-value's `data` / `type` and decides entries with `when` /
+// `unless` on data, details, image, target_object and user (conditions-policy.yaml says why each
+// line comes out as it does). Regenerate like eval-expected.jsonl, with the conditions-* files.
+TEST(EvalConditions, OutputMatchesTheCheckedInLinesExactly) {
+  const hivewarden::test::TempDir dir("eval-conditions");
+  const ChildRun r = hivewarden::test::run_hivewarden(
+      {"eval", "--policy", (kGolden / "conditions-policy.yaml").string(), "--input",
+       (kGolden / "conditions-input.jsonl").string()},
+      {.stdout_path = (dir / "out").string(), .stderr_path = (dir / "err").string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> expected =
+      lines_of(read_text(kGolden / "conditions-expected.jsonl"));
+  const std::vector<std::string> got = lines_of(r.out);
+  ASSERT_EQ(got.size(), 14u);
+  ASSERT_EQ(got.size(), expected.size());
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], expected[i]) << "line " << i + 1;
+  // What each line must say, read against the policy (so that a regenerated file cannot drift).
+  const char* const reasons[] = {"deny-rule", "no-match",  "no-match", "no-match", "no-match",
+                                 "notify",    "no-match",  "notify",   "no-match", "notify",
+                                 "no-match",  "deny-rule", "no-match", "no-match"};
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_NE(got[i].find(std::string("\"reason\":\"") + reasons[i] + "\""), std::string::npos)
+        << "line " << i + 1 << ": " << got[i];
+  }
+}
+
+// `check` says which condition held or failed.
+TEST(EvalConditions, CheckNamesTheConditionThatFailed) {
+  const hivewarden::test::TempDir dir("check-conditions");
+  const ChildRun r = hivewarden::test::run_hivewarden(
+      {"check", "--policy", (kGolden / "conditions-policy.yaml").string(), "--op", "set-value",
+       "--key", "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender", "--value",
+       "DisableAntiSpyware", "--image", "C:\\x\\MsMpEng.exe", "--type", "dword", "--data", "1"},
+      {.stdout_path = (dir / "out").string(), .stderr_path = (dir / "err").string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("not met"), std::string::npos) << r.out;
+  EXPECT_NE(
+      r.out.find("when held: (data|dword 0x1); unless held: (image|endswith '\\MSMPENG.EXE')"),
+      std::string::npos)
+      << r.out;
+  const ChildRun zero = hivewarden::test::run_hivewarden(
+      {"check", "--policy", (kGolden / "conditions-policy.yaml").string(), "--op", "set-value",
+       "--key", "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender", "--value",
+       "DisableAntiSpyware", "--type", "dword", "--data", "0", "--json"},
+      {.stdout_path = (dir / "out2").string(), .stderr_path = (dir / "err2").string()});
+  EXPECT_NE(zero.out.find("\"condition_misses\""), std::string::npos) << zero.out;
+  EXPECT_NE(zero.out.find("its data is 'DWORD (0x00000000)'"), std::string::npos) << zero.out;
+}
+
 }  // namespace

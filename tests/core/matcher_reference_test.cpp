@@ -176,7 +176,7 @@ TEST(MatcherReference, SameHitsAsBruteForceOnGeneratedPolicies) {
       m.client = e.client;
       m.rules = e.key_rules;
       for (const auto& [name, rules] : e.values)
-        m.values.push_back({utf16_to_utf8(name), rules, {}});
+        m.values.push_back({utf16_to_utf8(name), rules, {}, {}});
       source.monitored.push_back(m);
       entries.push_back(std::move(e));
     }

@@ -47,5 +47,30 @@ TEST(RunCommand, SamplesGiveRealStatusesAndDecisions) {
   }
 }
 
+// SPEC §10 on the host path: set-value's new data reaches the engine in the pre-operation, so a
+// condition on the data decides it (1 denied and not written; 0 written).
+TEST(RunCommand, SetValueDataReachesConditions) {
+  const std::string src = HIVEWARDEN_SOURCE_DIR;
+  const test::TempDir dir("run-conditions");
+  const std::string ops = (dir / "ops.jsonl").string();
+  test::write_text(
+      ops,
+      R"({"op":"create-key","key":"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender"}
+{"op":"set-value","key":"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender","value":"DisableAntiSpyware","image":"C:\\evil.exe","type":"dword","data":1}
+{"op":"set-value","key":"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender","value":"DisableAntiSpyware","image":"C:\\evil.exe","type":"dword","data":0}
+)");
+  const test::ChildRun run = test::run_hivewarden(
+      {"run", "--policy", src + "/tests/cli/golden/conditions-policy.yaml", "--ops", ops},
+      {.stdout_path = (dir / "out.jsonl").string()});
+  std::vector<nlohmann::json> lines;
+  std::istringstream out(run.out);
+  for (std::string line; std::getline(out, line);) lines.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(lines.size(), 3u) << run.err;
+  EXPECT_EQ(lines[1]["status"], "access-denied");
+  EXPECT_EQ(lines[1]["reason"], "deny-rule");
+  EXPECT_EQ(lines[2]["status"], "success");
+  EXPECT_EQ(lines[2]["reason"], "no-match");
+}
+
 }  // namespace
 }  // namespace hivewarden

@@ -22,6 +22,7 @@
 #include "hivewarden/core/policy_view.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/policy/key_pattern.hpp"
+#include "hivewarden/policy/yaml_limits.hpp"
 #include "hivewarden/util/bit_names.hpp"
 #include "hivewarden/util/utf.hpp"
 
@@ -797,6 +798,99 @@ TEST(BuiltinPolicy, IsPoliciesDefaultYamlAndCompilesToAValidBlob) {
   EXPECT_TRUE(windefend);
   const std::string dump = policy::dump_policy(c->storage.data(), c->blob.size());
   EXPECT_EQ(dump.find("invalid policy"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hivewarden
+
+namespace hivewarden {
+namespace {
+
+// SPEC §10: conditions' problems name file, line and field.
+TEST(PolicyProblems, Conditions) {
+  const std::string head =
+      "version: 1\nmonitored:\n  - key: 'HKLM\\X'\n    values:\n      - name: v\n"
+      "        rules: [set-value]\n";
+  expect_problems(head + "        when: {colour: red}\n",
+                  {{7, "monitored[0].values[0].when.colour", "unknown field 'colour'"}});
+  expect_problems(head + "        when: {image|sounds: x}\n",
+                  {{7, "monitored[0].values[0].when.image|sounds", "unknown modifier 'sounds'"}});
+  expect_problems(head + "        when: {image|re: '.*'}\n",
+                  {{7, "monitored[0].values[0].when.image|re", "regular expressions"}});
+  expect_problems(head + "        when: []\n", {{7, "monitored[0].values[0].when", "empty list"}});
+  expect_problems(head + "        when: {}\n",
+                  {{7, "monitored[0].values[0].when", "empty condition"}});
+  expect_problems(head + "        unless: {image: []}\n",
+                  {{7, "monitored[0].values[0].unless.image", "non-empty list"}});
+  expect_problems(head + "        unless: {image: ~}\n",
+                  {{7, "monitored[0].values[0].unless.image", "non-empty list"}});
+  expect_problems(head + "        when: {data|dword: 0x1FFFFFFFF}\n",
+                  {{7, "monitored[0].values[0].when.data|dword", "not a number"}});
+  expect_problems(head + "        when: {data|dword: one}\n",
+                  {{7, "monitored[0].values[0].when.data|dword", "not a number"}});
+  expect_problems(head + "        when: {data|qword|gt: -1}\n",
+                  {{7, "monitored[0].values[0].when.data|qword|gt", "not a number"}});
+  expect_problems(head + "        when: {data|type: text}\n",
+                  {{7, "monitored[0].values[0].when.data|type", "unknown value type"}});
+  expect_problems(head + "        when: {image|dword: 1}\n",
+                  {{7, "monitored[0].values[0].when.image|dword", "applies to `data` only"}});
+  expect_problems(head + "        when: {image|gt: 1}\n",
+                  {{7, "monitored[0].values[0].when.image|gt", "compares numbers"}});
+  expect_problems(head + "        when: {image|contains|endswith: a}\n",
+                  {{7, "monitored[0].values[0].when.image|contains|endswith", "two comparisons"}});
+  expect_problems(head + "        when: {data|dword|contains: 1}\n",
+                  {{7, "monitored[0].values[0].when.data|dword|contains", "does not go with it"}});
+  expect_problems(head + "        when: [{image: a}, 7]\n",
+                  {{7, "monitored[0].values[0].when[1]", "must be a mapping"}});
+  expect_problems(head + "        when: {image: {a: b}}\n",
+                  {{7, "monitored[0].values[0].when.image", "not a mapping"}});
+  expect_problems(head + "        when: {image: ['" + std::string(4097, 'a') + "']}\n",
+                  {{7, "monitored[0].values[0].when.image[0]", "kMaxConditionValueUnits"}});
+  // On the entry: its key operations, and only the fields they have.
+  expect_problems(
+      "version: 1\nmonitored:\n  - key: 'HKLM\\X'\n    rules: [create-key]\n    when: {data: x}\n",
+      {{5, "monitored[0]", "`data` is a value's"}});
+  expect_problems(
+      "version: 1\nmonitored:\n  - key: 'HKLM\\X'\n    when: {image: x}\n    values:\n      - "
+      "name: "
+      "v\n        rules: [set-value]\n",
+      {{3, "monitored[0]", "apply to the entry's key operations"}});
+}
+
+TEST(PolicyProblems, ConditionLimits) {
+  std::string values;
+  for (std::size_t i = 0; i <= policy::limits::kMaxValuesPerTest; ++i) values += "a,";
+  const std::string head =
+      "version: 1\nmonitored:\n  - key: 'HKLM\\X'\n    values:\n      - name: v\n"
+      "        rules: [set-value]\n";
+  expect_problems(head + "        when: {image: [" + values + "]}\n",
+                  {{7, "monitored[0].values[0].when.image", "kMaxValuesPerTest"}});
+  std::string list;
+  for (std::size_t i = 0; i <= policy::limits::kMaxConditionsPerList; ++i) list += "{image: a},";
+  expect_problems(head + "        unless: [" + list + "]\n",
+                  {{7, "monitored[0].values[0].unless[64]", "kMaxConditionsPerList"}});
+}
+
+TEST(PolicyCompile, ConditionsAreCompiledIntoTheirSections) {
+  auto c = compile(
+      "version: 1\nmonitored:\n  - key: 'HKLM\\X'\n    rules: [create-key]\n"
+      "    when: [{image|endswith: '\\reg.exe', key|contains: Run}, {user: S-1-5-18}]\n"
+      "    values:\n      - name: v\n        rules: [set-value]\n"
+      "        unless: {data|dword|gt: 0x10, details: ['a*', b]}\n",
+      "p.yaml");
+  ASSERT_TRUE(c->ok) << c->problem_text();
+  const PolicyView& view = c->view;
+  ASSERT_TRUE(view.has_conditions());
+  const blob::Entry& key_entry = view.entries()[0];
+  ASSERT_EQ(key_entry.when.count, 2u);
+  EXPECT_EQ(key_entry.unless.count, 0u);
+  EXPECT_EQ(policy::condition_group_text(view, view.condition_groups(key_entry.when)[0]),
+            "image|endswith '\\REG.EXE' and key|contains 'RUN'");
+  const blob::Entry& value_entry = view.entries()[1];
+  EXPECT_EQ(policy::entry_conditions_text(view, value_entry),
+            "unless (data|dword|gt 0x10 and details ['A*', 'B'])");
+  const auto tests = view.condition_tests(view.condition_groups(value_entry.unless)[0]);
+  EXPECT_EQ(tests[1].match, blob::kMatchGlob) << "a wildcard in any value makes the test a glob";
 }
 
 }  // namespace

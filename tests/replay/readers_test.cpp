@@ -18,7 +18,9 @@
 #include "../support/test_policy.hpp"
 #include "hivewarden/core/decide.hpp"
 #include "hivewarden/policy/compile.hpp"
+#include "hivewarden/replay/event.hpp"
 #include "hivewarden/replay/readers.hpp"
+#include "hivewarden/util/reg_types.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::replay {
@@ -222,6 +224,54 @@ TEST(Replay, EveryOtrfEventIsReadAndMappedOrAccountedFor) {
   }
   EXPECT_EQ(no_type, 27158u);  // as data/replay/COUNTS.txt counts them
   EXPECT_EQ(mapped + no_type, stats.registry);
+}
+
+// SPEC §10: the engine's Details rendering is Sysmon's. Every set-value Details of the OTRF events
+// that replay can turn back into data (DWORD, QWORD, strings, (Empty)) renders as Sysmon wrote it.
+TEST(Replay, DetailsRenderAsSysmonWroteThem) {
+  const fs::path file = kData / "otrf" / "registry_events.jsonl.gz";
+  if (!fs::exists(file)) GTEST_SKIP() << "no shared data: " << file << " is absent";
+  ReadStats stats;
+  std::string error;
+  bool ok = false;
+  const auto events = read_all(file.string(), stats, error, ok);
+  ASSERT_TRUE(ok) << error;
+  std::uint64_t compared = 0, numbers = 0, binary = 0;
+  for (const auto& e : events) {
+    if (e.event_id != 13 || e.details.empty()) continue;
+    std::uint32_t type = 0;
+    std::string data;
+    bool known = false;
+    parse_details(e.details, type, data, known);
+    if (!known) {  // Binary Data: Sysmon does not log the bytes
+      EXPECT_EQ(e.details, "Binary Data");
+      ++binary;
+      continue;
+    }
+    ASSERT_EQ(sysmon_details(type, data), e.details);
+    numbers += type != reg_type::kSz;
+    ++compared;
+  }
+  EXPECT_GT(compared, 30000u);
+  EXPECT_GT(numbers, 15000u);
+  EXPECT_GT(binary, 10000u);
+  std::printf(
+      "[ replay ] %llu Details rendered as Sysmon wrote them (%llu numbers), %llu Binary Data\n",
+      static_cast<unsigned long long>(compared), static_cast<unsigned long long>(numbers),
+      static_cast<unsigned long long>(binary));
+}
+
+// Details that do not come from Sysmon's own rendering, without shared data.
+TEST(Replay, DetailsParseAndRenderBack) {
+  for (const std::string details : {"DWORD (0x00000001)", "QWORD (0x01d8b30a-0x3f46c50c)",
+                                    "(Empty)", "C:\\Windows\\x.exe", "DWORD (0xffffffff)"}) {
+    std::uint32_t type = 0;
+    std::string data;
+    bool known = false;
+    parse_details(details, type, data, known);
+    ASSERT_TRUE(known) << details;
+    EXPECT_EQ(sysmon_details(type, data), details);
+  }
 }
 
 TEST(Replay, DamagedInputsGiveErrorsAndEverythingBefore) {

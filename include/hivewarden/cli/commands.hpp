@@ -14,6 +14,21 @@ namespace hivewarden::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitInputError = 2;
 
+// The `--help` footer of the commands that read a policy and decide: a conditioned entry (SPEC
+// §10).
+inline constexpr const char* kConditionsHelp =
+    R"(Conditions (SPEC 10): an entry or a value entry matches only when they hold, e.g.
+  monitored:
+    - key: 'HKLM\SOFTWARE\Policies\Microsoft\Windows Defender'
+      client: defender-off
+      values:
+        - name: DisableAntiSpyware
+          rules: [set-value, set-value-deny]
+          when: {data|dword: 1}                  # all fields hold; a list of maps: any one
+          unless: [{image|endswith: '\MsMpEng.exe'}]
+Fields: image, key, target_object, value, new_name, user, data, details. Modifiers: contains,
+startswith, endswith, all, lt, gt; for data: dword, qword, type. No modifier: equal, with * and ?.)";
+
 struct CheckOptions {
   std::string policy, op, key, value, new_name, image, user_sid;
   std::uint32_t pid = 0;

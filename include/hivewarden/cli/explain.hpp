@@ -19,13 +19,17 @@ struct MatchedEntry {
   std::string client;
   std::string client_hash;  // 32 hex digits
   std::uint32_t rules = 0;
+  // SPEC §10: which of the entry's conditions held or failed for the operation (empty: none).
+  std::string conditions;
 };
 
 struct Explanation {
   std::string canonical_key;
-  std::string canonical_new_key;  // rename target
+  std::string canonical_new_key;     // rename target
   std::vector<std::string> clients;  // sorted, unique
   std::vector<MatchedEntry> matches;
+  // Entries whose path matched but whose conditions did not hold (at most kMaxConditionMisses).
+  std::vector<MatchedEntry> condition_misses;
   std::string process_rule;  // the policy's processes[] image that applied, if any
   std::string why;           // one sentence
 };

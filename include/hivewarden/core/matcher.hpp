@@ -13,6 +13,8 @@
 
 namespace hivewarden {
 
+struct OperationRequest;
+
 // One matched (entry, client) pair and the rules it brought.
 struct MatchHit {
   std::uint32_t entry;
@@ -22,6 +24,8 @@ struct MatchHit {
 
 inline constexpr std::uint32_t kMaxActiveStates = 2048;
 inline constexpr std::uint32_t kMaxMatchHits = 256;
+// Entries whose path matched but whose conditions did not hold, kept for explanations.
+inline constexpr std::uint32_t kMaxConditionMisses = 64;
 
 // The work one decision may spend walking the policy tree, in steps: one per live state carried
 // over a path component, one per wildcard edge tried there (and per `**` edge looked for when
@@ -55,6 +59,11 @@ struct MatchScratch {
   bool state_overflow = false;  // too many alternatives alive, or the step budget spent: incomplete
   std::uint64_t steps = 0;      // work spent by this decision's walks (see kMaxMatchSteps)
   char16_t value_folded[kMaxValueNameUnits + 1];
+  // The operation whose fields conditions test (SPEC §10); null: no conditioned entry matches.
+  const OperationRequest* request = nullptr;
+  std::uint64_t condition_work = 0;  // see kMaxConditionWork
+  MatchHit condition_misses[kMaxConditionMisses];
+  std::uint32_t condition_miss_count = 0;
   // The index of the live set being built (state + 1 per used slot); all zero between walks.
   std::uint64_t state_index[kStateIndexSlots] = {};
   std::uint16_t state_slot[kMaxActiveStates];  // where each state of that set sits in the index
@@ -64,6 +73,8 @@ struct MatchScratch {
     hits_truncated = false;
     state_overflow = false;
     steps = 0;
+    condition_work = 0;
+    condition_miss_count = 0;
   }
 };
 

@@ -8,7 +8,7 @@
 namespace hivewarden::blob {
 
 inline constexpr char kMagic[8] = {'H', 'W', 'P', 'O', 'L', 'I', 'C', 'Y'};
-inline constexpr std::uint32_t kPolicyFormatVersion = 2;
+inline constexpr std::uint32_t kPolicyFormatVersion = 3;
 inline constexpr std::uint32_t kNoIndex = 0xFFFFFFFFu;
 
 // A run of UTF-16 units in the string pool.
@@ -24,19 +24,22 @@ struct Range {
 };
 
 enum Section : std::uint32_t {
-  kStrings,        // char16_t units
-  kNodes,          // Node; node 0 is the root (\REGISTRY's parent)
-  kLiteralEdges,   // LiteralEdge, each node's run sorted by (hash, folded name)
-  kPatternEdges,   // PatternEdge: `*`, `*{N}`, `**`, name globs
-  kKeyClients,     // ClientRule of key operations
-  kValues,         // ValuePattern
-  kValueClients,   // ClientRule of value operations
-  kClients,        // Client
-  kEntries,        // Entry: where a rule came from, for explanations
-  kHardenedKeys,   // Range into kHardenedParts
-  kHardenedParts,  // StrRef of folded components
-  kProcesses,      // ProcessRule, in policy order (first match wins)
-  kSubtreeRules,   // Rules per node: the OR of every rule at the node and below it
+  kStrings,            // char16_t units
+  kNodes,              // Node; node 0 is the root (\REGISTRY's parent)
+  kLiteralEdges,       // LiteralEdge, each node's run sorted by (hash, folded name)
+  kPatternEdges,       // PatternEdge: `*`, `*{N}`, `**`, name globs
+  kKeyClients,         // ClientRule of key operations
+  kValues,             // ValuePattern
+  kValueClients,       // ClientRule of value operations
+  kClients,            // Client
+  kEntries,            // Entry: where a rule came from, for explanations
+  kHardenedKeys,       // Range into kHardenedParts
+  kHardenedParts,      // StrRef of folded components
+  kProcesses,          // ProcessRule, in policy order (first match wins)
+  kSubtreeRules,       // Rules per node: the OR of every rule at the node and below it
+  kConditionGroups,    // Range into kConditionTests: tests that must all hold (SPEC §10)
+  kConditionTests,     // ConditionTest
+  kConditionOperands,  // ConditionOperand
   kSectionCount,
 };
 
@@ -115,6 +118,56 @@ struct Entry {
   StrRef value;        // the value pattern, when has_value
   std::uint32_t line;  // in the policy source, 0 when unknown
   std::uint32_t has_value;
+  // Conditions (SPEC §10), runs of kConditionGroups. The entry applies when `when` is empty or
+  // one of its groups holds, and none of the `unless` groups holds.
+  Range when;
+  Range unless;
+};
+
+// What a condition test looks at (SPEC §10).
+enum ConditionField : std::uint32_t {
+  kFieldImage = 1,         // the process's image path
+  kFieldKey = 2,           // the key, kernel form
+  kFieldTargetObject = 3,  // the key as Sysmon's TargetObject, `\`value for value operations
+  kFieldValue = 4,         // the value name
+  kFieldNewName = 5,       // rename-key's new name
+  kFieldUser = 6,          // the SID of the key's user hive
+  kFieldData = 7,          // set-value's new data
+  kFieldDetails = 8,       // that data as Sysmon renders Details
+};
+inline constexpr std::uint32_t kFieldLast = kFieldDetails;
+
+// How a test compares. Text compares fold case (ASCII only for image, data and details: there a
+// look-alike letter names another file); operands are stored folded that way.
+enum ConditionMatch : std::uint32_t {
+  kMatchEqual = 1,  // the whole text, literally
+  kMatchGlob = 2,   // the whole text, `*` any run and `?` one unit
+  kMatchContains = 3,
+  kMatchStartsWith = 4,
+  kMatchEndsWith = 5,
+  kMatchNumberEqual = 6,  // data: the number (dword / qword)
+  kMatchLess = 7,         // data or details: the number is below the operand
+  kMatchGreater = 8,
+  kMatchType = 9,  // data: the value type is the operand's number
+};
+inline constexpr std::uint32_t kMatchLast = kMatchType;
+
+inline constexpr std::uint32_t kTestAll = 0x1;    // every operand must hold (else any one)
+inline constexpr std::uint32_t kTestDword = 0x2;  // numbers: only REG_DWORD data
+inline constexpr std::uint32_t kTestQword = 0x4;  // numbers: only REG_QWORD data
+inline constexpr std::uint32_t kTestFlags = kTestAll | kTestDword | kTestQword;
+
+struct ConditionTest {
+  std::uint32_t field;  // ConditionField
+  std::uint32_t match;  // ConditionMatch
+  std::uint32_t flags;  // kTest*
+  std::uint32_t reserved;
+  Range operands;  // into kConditionOperands, at least one
+};
+
+struct ConditionOperand {
+  StrRef text;           // folded, for text matches (empty for numbers)
+  std::uint64_t number;  // for number matches and kMatchType
 };
 
 struct ProcessRule {

@@ -53,6 +53,17 @@ class PolicyView {
     return {hardened_parts_ + r.first, r.count};
   }
   Span<blob::ProcessRule> processes() const { return processes_; }
+  // Conditions (SPEC §10): an entry's when / unless groups, a group's tests, a test's operands.
+  Span<blob::Range> condition_groups(blob::Range r) const {
+    return {condition_groups_ + r.first, r.count};
+  }
+  Span<blob::ConditionTest> condition_tests(blob::Range r) const {
+    return {condition_tests_ + r.first, r.count};
+  }
+  Span<blob::ConditionOperand> condition_operands(blob::Range r) const {
+    return {condition_operands_ + r.first, r.count};
+  }
+  const blob::ConditionTest& condition_test(std::uint32_t i) const { return condition_tests_[i]; }
 
   // Every rule at node `n` or below it (key and value rules): what an operation that moves or
   // overwrites the node's key would affect.
@@ -62,6 +73,8 @@ class PolicyView {
   bool legacy_hardening() const { return (header_->flags & blob::kFlagLegacyHardening) != 0; }
   std::uint32_t control_set() const { return header_->control_set; }
   std::uint32_t entry_count() const { return entries_.size; }
+  // Whether any entry has conditions: when none has, matching never looks at them.
+  bool has_conditions() const { return condition_group_count_ != 0; }
 
  private:
   friend bool validate_policy(const void*, std::uint64_t, PolicyView&, PolicyError&);
@@ -79,6 +92,10 @@ class PolicyView {
   const blob::StrRef* hardened_parts_ = nullptr;
   Span<blob::ProcessRule> processes_;
   const Rules* subtree_rules_ = nullptr;
+  const blob::Range* condition_groups_ = nullptr;
+  const blob::ConditionTest* condition_tests_ = nullptr;
+  const blob::ConditionOperand* condition_operands_ = nullptr;
+  std::uint32_t condition_group_count_ = 0;
   Rules rule_union_ = 0;
 };
 

@@ -34,6 +34,13 @@ std::string_view builtin_default_policy_yaml();
 // monitored entry with its clients, rules by name and values.
 std::string dump_policy(const void* blob, std::uint64_t size);
 
+// A condition test (SPEC §10) as a policy writes it: `image|endswith '\REG.EXE'` (values as
+// stored: folded), a group as its tests joined by ` and `, an entry's conditions as
+// `when (...) or (...) unless (...)` (empty when it has none).
+std::string condition_test_text(const PolicyView& view, const blob::ConditionTest& test);
+std::string condition_group_text(const PolicyView& view, blob::Range group);
+std::string entry_conditions_text(const PolicyView& view, const blob::Entry& entry);
+
 // A wildcard component of the compiled tree as a policy writes it: `*`, `*{N}`, `**` or the glob.
 std::string pattern_edge_text(const PolicyView& view, const blob::PatternEdge& edge);
 

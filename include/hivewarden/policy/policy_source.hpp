@@ -15,10 +15,30 @@ struct SourceLocation {
   std::uint32_t column = 0;
 };
 
+// One test of a condition (SPEC §10): a field, how it is compared (blob::ConditionMatch and
+// blob::kTest* flags), and the values it is compared with (texts as written, or numbers).
+struct ConditionTest {
+  std::uint32_t field = 0;
+  std::uint32_t match = 0;
+  std::uint32_t flags = 0;
+  std::vector<std::string> texts;
+  std::vector<std::uint64_t> numbers;
+  SourceLocation where;
+};
+using ConditionGroup = std::vector<ConditionTest>;  // every test holds (AND)
+
+// `when`: one group holds (or there is none); `unless`: no group holds.
+struct Conditions {
+  std::vector<ConditionGroup> when;
+  std::vector<ConditionGroup> unless;
+  bool empty() const { return when.empty() && unless.empty(); }
+};
+
 struct ValueRule {
   std::string name;  // value name or glob; "" is the default value
   Rules rules = 0;
   SourceLocation where;
+  Conditions conditions;  // last: aggregate initialisers written before conditions still compile
 };
 
 struct MonitoredEntry {
@@ -27,6 +47,7 @@ struct MonitoredEntry {
   Rules rules = 0;  // key operations
   std::vector<ValueRule> values;
   SourceLocation where;
+  Conditions conditions;  // on the key operations
 };
 
 struct ProcessEntry {

@@ -4,6 +4,8 @@
 
 #include <cstddef>
 
+#include "hivewarden/core/condition.hpp"
+
 namespace hivewarden::policy::limits {
 
 // A policy file larger than this is refused before it is read whole (YAML and .hwp alike).
@@ -27,6 +29,12 @@ inline constexpr std::size_t kMaxHardenedKeys = 10'000;
 inline constexpr std::size_t kMaxValueNameUnits = 16'383;
 inline constexpr std::size_t kMaxKeyPathUnits = 32'767;
 inline constexpr std::size_t kMaxImagePathUnits = 32'767;
+// Conditions (SPEC §10), the numbers validate_policy holds a blob to: conditions in one `when` or
+// `unless`, fields in one condition, values of one field test, UTF-16 units of one value.
+inline constexpr std::size_t kMaxConditionsPerList = kMaxConditionGroups;
+inline constexpr std::size_t kMaxTestsPerCondition = kMaxConditionTests;
+inline constexpr std::size_t kMaxValuesPerTest = kMaxConditionOperands;
+inline constexpr std::size_t kMaxConditionValueUnits = kMaxConditionOperandUnits;
 // Problems reported for one file; the rest are summed up in one last line.
 inline constexpr std::size_t kMaxReportedProblems = 200;
 

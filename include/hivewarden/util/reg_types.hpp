@@ -26,4 +26,8 @@ std::string reg_type_name(std::uint32_t type);
 // "dword", "multi-sz", "Reg_Multi_Sz". False (and `type` untouched) for any other text.
 bool reg_type_by_name(std::string_view name, std::uint32_t& type);
 
+// Registry data as Sysmon writes it in Details (`DWORD (0x00000001)`, `QWORD (0x...-0x...)`, the
+// string, `(Empty)`, `Binary Data`), in UTF-8: the core's render_details, the one renderer.
+std::string sysmon_details(std::uint32_t type, std::string_view data);
+
 }  // namespace hivewarden

@@ -54,6 +54,15 @@ nlohmann::json operation_object(const CheckOptions& o) {
   return object;
 }
 
+// One entry that matched (or whose path matched but whose conditions did not hold).
+void print_entry(std::ostream& out, const char* label, const MatchedEntry& m) {
+  out << label << " line " << m.line << ": key '" << m.key << "'";
+  if (m.has_value) out << " value '" << m.value << "'";
+  out << " client " << m.client << " [" << m.client_hash << "] rules " << rule_names(m.rules)
+      << "\n";
+  if (!m.conditions.empty()) out << "           " << m.conditions << "\n";
+}
+
 void print_readable(std::ostream& out, const OperationRequest& request, std::u16string_view key,
                     const Decision& d, const Explanation& e, const std::string& image) {
   out << "operation  " << traits(request.op).name << "  " << utf16_to_utf8(key);
@@ -79,15 +88,11 @@ void print_readable(std::ostream& out, const OperationRequest& request, std::u16
   out << "notify     " << notify_name(d.notify) << "\n";
   out << "rules      " << rule_names(d.rules) << " (" << hex_rules(d.rules) << ")\n";
   if (d.subtree_rules != 0) {  // what the operation would take with it (SPEC 4.3)
-    out << "subtree    " << rule_names(d.subtree_rules) << " ("
-        << hex_rules(d.subtree_rules) << ")\n";
+    out << "subtree    " << rule_names(d.subtree_rules) << " (" << hex_rules(d.subtree_rules)
+        << ")\n";
   }
-  for (const MatchedEntry& m : e.matches) {
-    out << "matched    line " << m.line << ": key '" << m.key << "'";
-    if (m.has_value) out << " value '" << m.value << "'";
-    out << " client " << m.client << " [" << m.client_hash << "] rules "
-        << rule_names(m.rules) << "\n";
-  }
+  for (const MatchedEntry& m : e.matches) print_entry(out, "matched   ", m);
+  for (const MatchedEntry& m : e.condition_misses) print_entry(out, "not met   ", m);
   out << "why        " << e.why << "\n";
 }
 
@@ -122,6 +127,7 @@ int run_check(const CheckOptions& options, std::ostream& out) {
 Subcommand register_check(CLI::App& app) {
   auto o = std::make_shared<CheckOptions>();
   auto* cmd = app.add_subcommand("check", "Decide one operation and explain why");
+  cmd->footer(kConditionsHelp);
   cmd->add_option("--policy", o->policy,
                   "Policy file (.yaml or .hwp); default: the built-in policy");
   cmd->add_option("--op", o->op,

@@ -57,6 +57,7 @@ Subcommand register_dump(CLI::App& app) {
   auto policy = std::make_shared<std::string>();
   auto* cmd =
       app.add_subcommand("dump", "Print a policy (.yaml or .hwp) as compiled, entry by entry");
+  cmd->footer(kConditionsHelp);
   cmd->add_option("policy", *policy, "Policy file (.yaml or .hwp)")->required();
   return {cmd, [policy] { return run_dump(*policy, std::cout); }};
 }

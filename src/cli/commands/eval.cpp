@@ -49,6 +49,7 @@ Subcommand register_eval(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "eval",
       "Decide operations given as JSON lines (SPEC section 9), one JSON line out per line in");
+  cmd->footer(kConditionsHelp);
   cmd->add_option("--policy", o->policy, "Policy file (.yaml or .hwp)")->required();
   cmd->add_option("--input", o->input, "JSON-lines file, or - for standard input")
       ->capture_default_str();

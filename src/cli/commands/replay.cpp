@@ -299,6 +299,12 @@ Subcommand register_replay(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "replay",
       "Replay Sysmon registry events (EVTX, XML, JSON lines, .gz) through a policy, in time order");
+  cmd->footer(
+      "set-value's new data comes from Sysmon's Details, for conditions on data and details (SPEC "
+      "10): DWORD, QWORD, strings and (Empty) (taken as an empty REG_SZ) are recovered; Binary "
+      "Data is not (Sysmon does not log the bytes), so data and details tests do not hold for it; "
+      "a "
+      "REG_EXPAND_SZ or REG_MULTI_SZ reads as REG_SZ (the log does not say the type).");
   cmd->add_option("logs", o->logs, "Event logs: .evtx, XML, JSON lines (plain or .gz)")->required();
   cmd->add_option("--policy", o->policy,
                   "Policy file (.yaml or .hwp); default: the built-in policy");
