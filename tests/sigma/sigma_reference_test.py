@@ -230,6 +230,12 @@ def main():
     if not os.path.isdir(RULES) or not os.path.exists(EVENTS):
         print(f"SKIP: no Sigma rules or OTRF events under {DATA!r}")
         return SKIP
+    if not os.environ.get("SIGMA_REFERENCE_ONLY"):
+        with tempfile.TemporaryDirectory() as work:
+            result, why = imported_pairs(work)  # first: it says at once whether the engine can run it
+        if result is None:
+            print("SKIP: " + why + "; this test asserts recall 1.0 and precision >= 0.99 once it does")
+            return SKIP
     rules = [Rule(os.path.join(d, f)) for d, _, fs in os.walk(RULES) for f in sorted(fs) if f.endswith(".yml")]
     events, reference = reference_pairs(rules)
     matched_rules = len({r for _, r in reference})
@@ -238,11 +244,6 @@ def main():
           f"{matched_rules} rules matching")
     if os.environ.get("SIGMA_REFERENCE_ONLY"):
         return 0
-    with tempfile.TemporaryDirectory() as work:
-        result, why = imported_pairs(work)
-    if result is None:
-        print("SKIP: " + why + "; this test asserts recall 1.0 and precision >= 0.99 once it does")
-        return SKIP
     statuses, reported = result
     whole = statuses.count("whole")
     missed = reference - reported
