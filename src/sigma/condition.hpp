@@ -16,7 +16,7 @@ using Dnf = std::vector<Term>;      // OR of terms
 // Parses a condition (and, or, not, parentheses, `1 of x*`, `all of x*`, `them`) over the given
 // selection names. Returns false and says why for syntax it does not know or a DNF over
 // `max_terms` terms.
-bool condition_to_dnf(const std::string& condition, const std::vector<std::string>& selections, Dnf& out,
-                      std::string& error, std::size_t max_terms = 256);
+bool condition_to_dnf(const std::string& condition, const std::vector<std::string>& selections,
+                      Dnf& out, std::string& error, std::size_t max_terms = 256);
 
 }  // namespace hivewarden::sigma

@@ -23,90 +23,6 @@ std::vector<std::string> split(const std::string& s) {
   return parts;
 }
 
-const char* const kRoots[] = {"HKLM", "HKEY_LOCAL_MACHINE", "HKU", "HKEY_USERS", "HKCU", "HKEY_CURRENT_USER",
-                              "HKCR", "HKEY_CLASSES_ROOT", "HKCC", "HKEY_CURRENT_CONFIG"};
-
-bool is_root(const std::string& s) {
-  for (const char* r : kRoots) {
-    if (s.size() == std::char_traits<char>::length(r) &&
-        std::equal(s.begin(), s.end(), r, [](char a, char b) { return std::toupper(static_cast<unsigned char>(a)) == b; })) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// Appends a gap, never two in a row.
-void gap(Components& c) {
-  if (c.empty() || c.back() != "**") c.push_back("**");
-}
-
-// A contains part: "...\p0\p1\...\pk..." -> `*p0`, p1 ... p(k-1), `pk*`, each side open.
-// Returns true when the part ends with `\`: some component must follow it (which the next part
-// or the end may provide).
-bool append_contains(Components& c, const std::string& text) {
-  const std::vector<std::string> parts = split(text);
-  gap(c);
-  if (parts.size() == 1) {
-    c.push_back("*" + parts[0] + "*");
-    gap(c);
-    return false;
-  }
-  if (!parts.front().empty()) c.push_back("*" + parts.front());
-  for (std::size_t i = 1; i + 1 < parts.size(); ++i) c.push_back(parts[i]);
-  if (!parts.back().empty()) c.push_back(parts.back() + "*");
-  gap(c);
-  return parts.back().empty();
-}
-
-// CurrentControlSet is a link the engine resolves to ControlSet00N: name its targets. Also when
-// a contains/startswith cut left a `*` on either side of the name (`\CurrentControlSet` gives
-// `CurrentControlSet*`): the policy compiler refuses a glob that can only mean the link.
-void resolve_links(Components& c) {
-  for (std::string& part : c) {
-    std::string_view name = part;
-    if (!name.empty() && name.front() == '*') name.remove_prefix(1);
-    if (!name.empty() && name.back() == '*') name.remove_suffix(1);
-    if (name.size() == 17 && std::equal(name.begin(), name.end(), "CURRENTCONTROLSET", [](char a, char b) {
-          return std::toupper(static_cast<unsigned char>(a)) == b;
-        })) {
-      part = "ControlSet*";
-    }
-  }
-}
-
-// The prefix of a path: root, literal components, and the start of the last one.
-bool start_components(const std::string& text, Components& c, std::vector<std::string>& notes) {
-  std::vector<std::string> parts = split(text);
-  if (parts.size() >= 2 && parts[0].empty()) {  // kernel form: \REGISTRY\...
-    parts.erase(parts.begin());
-    parts[0] = "\\" + parts[0];
-    if (parts[0] != "\\REGISTRY" && parts[0] != "\\registry") {
-      notes.push_back("startswith '" + text + "': not a registry root");
-      return false;
-    }
-  } else if (!is_root(parts[0]) || parts.size() < 2) {
-    notes.push_back("startswith '" + text + "': does not start with a whole root key");
-    return false;
-  }
-  for (std::size_t i = 0; i + 1 < parts.size(); ++i) c.push_back(parts[i]);
-  if (!parts.back().empty()) c.push_back(parts.back() + "*");
-  gap(c);
-  return true;
-}
-
-bool end_components(const std::string& text, Components& c) {
-  const std::vector<std::string> parts = split(text);
-  if (parts.back().empty()) return false;  // a path never ends with `\`
-  if (parts.size() == 1) {
-    c.push_back("*" + parts[0]);
-    return true;
-  }
-  if (!parts.front().empty()) c.push_back("*" + parts.front());
-  for (std::size_t i = 1; i < parts.size(); ++i) c.push_back(parts[i]);
-  return true;
-}
-
 }  // namespace
 
 std::string join(const Components& components) {
@@ -115,85 +31,144 @@ std::string join(const Components& components) {
   return out;
 }
 
-bool build_patterns(const std::vector<PathConstraint>& constraints, std::vector<Components>& out,
-                    std::vector<std::string>& notes) {
-  std::deque<PathConstraint> rooted_;
-  const PathConstraint* starts = nullptr;
-  const PathConstraint* ends = nullptr;
-  std::vector<std::string> contains;
-  for (const PathConstraint& c : constraints) {
-    if (c.text.find('*') != std::string::npos || c.text.find('?') != std::string::npos) {
-      notes.push_back("'" + c.text + "': a Sigma wildcard is kept as a name glob, which does not cross `\\`");
-    }
-    switch (c.match) {
-      case Match::kEquals: {
-        Components exact;
-        if (!start_components(c.text + "\\", exact, notes)) return false;
-        exact.pop_back();  // no gap after an exact path
-        if (constraints.size() > 1) notes.push_back("an exact TargetObject with further conditions: only the exact path is kept");
-        out.push_back(exact);
-        return true;
-      }
-      case Match::kStartsWith:
-        if (starts != nullptr && starts->text.size() >= c.text.size()) break;
-        starts = &c;
-        break;
-      case Match::kEndsWith:
-        if (ends != nullptr && ends->text.size() >= c.text.size()) break;
-        ends = &c;
-        break;
-      case Match::kContains: {
-        // A root key name only ever stands at the start: "HKU\..." anywhere means "starts with".
-        const std::string first = split(c.text)[0];
-        if (split(c.text).size() > 1 && is_root(first)) {
-          if (starts == nullptr) {
-            rooted_.push_back({Match::kStartsWith, c.text});
-            starts = &rooted_.back();
-            notes.push_back("contains '" + c.text + "': a root key only stands at the start, matched as startswith");
-            break;
-          }
-          notes.push_back("contains '" + c.text + "' beside a startswith: kept as a name part");
+namespace {
+
+bool equal_folded(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::toupper(static_cast<unsigned char>(x)) ==
+                  std::toupper(static_cast<unsigned char>(y));
+         });
+}
+
+bool contains_folded(std::string_view hay, std::string_view needle) {
+  for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i) {
+    if (equal_folded(hay.substr(i, needle.size()), needle)) return true;
+  }
+  return false;
+}
+
+// Names that differ between Sysmon's TargetObject text and the kernel path the tree sees: a part
+// touching one of them cannot be put on the tree as written (HKLM is MACHINE, CurrentControlSet is
+// ControlSet00N, HKCR is three places).
+const char* const kRenamed[] = {"HKLM",
+                                "HKU",
+                                "HKCR",
+                                "HKCU",
+                                "HKCC",
+                                "HKEY_LOCAL_MACHINE",
+                                "HKEY_USERS",
+                                "HKEY_CLASSES_ROOT",
+                                "HKEY_CURRENT_USER",
+                                "HKEY_CURRENT_CONFIG",
+                                "REGISTRY",
+                                "MACHINE",
+                                "USER",
+                                "CurrentControlSet"};
+
+// A name part open on the left (the tail of a component) or on both sides may be a piece of a
+// renamed name.
+bool may_touch_renamed(const std::string& part, bool open_left, bool open_right) {
+  for (const char* r : kRenamed) {
+    const std::string_view name = r;
+    if (equal_folded(part, name)) return true;
+    if (open_left && open_right && contains_folded(name, part)) return true;
+    if (open_left && part.size() <= name.size() &&
+        equal_folded(name.substr(name.size() - part.size()), part))
+      return true;
+    if (open_right && part.size() <= name.size() && equal_folded(name.substr(0, part.size()), part))
+      return true;
+  }
+  return false;
+}
+
+bool has_wildcard(const std::string& s) {
+  return s.find_first_of("*?") != std::string::npos;
+}
+
+// Which Sysmon roots stand for exactly one kernel root.
+bool exact_root(const std::string& root) {
+  return equal_folded(root, "HKLM") || equal_folded(root, "HKU");
+}
+bool index_root(const std::string& root) {
+  return exact_root(root) || equal_folded(root, "HKCR");
+}
+
+}  // namespace
+
+IndexPattern index_pattern(Match match, const std::string& text) {
+  IndexPattern out;
+  if (has_wildcard(text) || text.empty()) return out;  // Sigma's `*` crosses `\`, a glob does not
+  std::vector<std::string> parts = split(text);
+  bool exact = true;
+  Components& c = out.components;
+  if (match == Match::kEquals || match == Match::kStartsWith) {
+    if (parts.size() < 2 || !index_root(parts[0])) return out;
+    exact = exact_root(parts[0]);
+    c.push_back(parts[0]);
+    for (std::size_t i = 1; i < parts.size(); ++i) {
+      const bool last = i + 1 == parts.size();
+      if (may_touch_renamed(parts[i], false, last && match == Match::kStartsWith)) exact = false;
+      if (last && match == Match::kStartsWith) {
+        if (parts[i].empty()) {
+          c.push_back("*");  // `X\` : some component follows
+        } else {
+          c.push_back(parts[i] + "*");
         }
-        contains.push_back(c.text);
-        break;
-      }
-    }
-  }
-  if (contains.size() <= 4) {  // every order is tried, starting from the sorted one
-    std::sort(contains.begin(), contains.end());
-    contains.erase(std::unique(contains.begin(), contains.end()), contains.end());
-  } else {
-    notes.push_back("more than four `contains` parts: kept in the order written, not every order");
-  }
-  std::vector<std::string> order = contains;
-  do {
-    Components c;
-    if (starts != nullptr) {
-      if (!start_components(starts->text, c, notes)) return false;
-    } else {
-      c = {"\\REGISTRY", "**"};
-    }
-    bool needs_follower = false;
-    for (const std::string& part : order) needs_follower = append_contains(c, part);
-    if (ends != nullptr) {
-      if (!end_components(ends->text, c)) {
-        notes.push_back("endswith '" + ends->text + "': a path never ends with `\\`");
-        return false;
-      }
-    } else {
-      if (needs_follower) {  // the last part ended with `\` and nothing else comes after it
-        c.back() = "*";
         c.push_back("**");
+      } else if (parts[i].empty()) {
+        return out;  // an empty component never occurs in a path
+      } else {
+        c.push_back(parts[i]);
       }
-      gap(c);
     }
-    resolve_links(c);
-    out.push_back(std::move(c));
-  } while (contains.size() <= 4 && std::next_permutation(order.begin(), order.end()));
-  if (contains.size() > 1 && contains.size() <= 4) {
-    notes.push_back("several `contains` parts: matched in any order but each at its own place, not overlapping");
+  } else {
+    c = {"\\REGISTRY", "**"};
+    const std::size_t n = parts.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      const bool first = i == 0, last = i + 1 == n;
+      const bool open_left = first, open_right = last && match == Match::kContains;
+      if (parts[i].empty()) {
+        if (last && match == Match::kEndsWith) return out;  // a path never ends with `\`
+        if (last) {
+          c.push_back("*");
+          c.push_back("**");
+        }
+        continue;
+      }
+      if (may_touch_renamed(parts[i], open_left, open_right)) {
+        exact = false;
+        if (first || last) {  // the tail or head of a name: leave it to the condition
+          if (last) c.push_back("**");
+          continue;
+        }
+      }
+      std::string name = parts[i];
+      if (open_left) name = "*" + name;
+      if (open_right) name += "*";
+      c.push_back(name);
+      if (open_right) c.push_back("**");
+    }
   }
-  return true;
+  // The tree never sees CurrentControlSet: name its targets (superset, so not exact).
+  for (std::string& part : c) {
+    std::string_view name = part;
+    if (!name.empty() && name.front() == '*') name.remove_prefix(1);
+    if (!name.empty() && name.back() == '*') name.remove_suffix(1);
+    if (equal_folded(name, "CurrentControlSet")) {
+      part = "ControlSet*";
+      exact = false;
+    }
+  }
+  // Never two gaps in a row, never a gap right after the root gap.
+  Components tidy;
+  for (std::string& part : c) {
+    if (part == "**" && !tidy.empty() && tidy.back() == "**") continue;
+    tidy.push_back(std::move(part));
+  }
+  c = std::move(tidy);
+  out.usable = true;
+  out.exact = exact;
+  return out;
 }
 
 }  // namespace hivewarden::sigma

@@ -1,5 +1,5 @@
-// TargetObject string constraints (Sigma's equals / startswith / contains / endswith) turned
-// into component patterns over a registry path.
+// TargetObject string tests (Sigma's equals / startswith / contains / endswith) put on the
+// monitored tree: the tree is the index, the `target_object` condition the exact test.
 #pragma once
 
 #include <string>
@@ -9,20 +9,19 @@ namespace hivewarden::sigma {
 
 enum class Match { kEquals, kStartsWith, kContains, kEndsWith };
 
-struct PathConstraint {
-  Match match;
-  std::string text;
-};
-
 // A path pattern: components in policy key-pattern syntax, `**` for a gap. The first component
 // is a root ("HKLM", "\REGISTRY", ...).
 using Components = std::vector<std::string>;
 
-// Builds the patterns whose paths satisfy every constraint (several when `contains` parts may
-// come in any order). Appends to `notes` whatever is only approximated. False (with a note)
-// when the constraints cannot be put in one pattern.
-bool build_patterns(const std::vector<PathConstraint>& constraints, std::vector<Components>& out,
-                    std::vector<std::string>& notes);
+struct IndexPattern {
+  bool usable = false;  // the pattern holds every path whose TargetObject passes the test
+  bool exact = false;   // ... and only those: the test need not be repeated as a condition
+  Components components;
+};
+
+// The tree pattern for one TargetObject test. Not usable when the text has a Sigma wildcard
+// (which crosses `\`), a root the tree cannot name, or nothing to anchor on.
+IndexPattern index_pattern(Match match, const std::string& text);
 
 // The pattern as policy key text ("HKLM\SOFTWARE\**\Run").
 std::string join(const Components& components);

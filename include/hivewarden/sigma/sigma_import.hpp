@@ -13,12 +13,23 @@ namespace hivewarden::sigma {
 // {"\REGISTRY", "**", "Image File Execution Options", "*"}.
 using PathPattern = std::vector<std::string>;
 
+// One `field|modifiers: values` test of a condition (SPEC §10): a list of values is any one of
+// them (every one with `all`).
+struct ConditionTest {
+  std::string key;  // "target_object|contains|all"
+  std::vector<std::string> values;
+};
+using ConditionMap = std::vector<ConditionTest>;  // every test holds (AND)
+
 // A monitored entry produced from a rule.
 struct ImportedEntry {
   std::string key;    // policy key pattern
-  std::string value;  // value name pattern; empty when `key_rules` applies
+  std::string value;  // value name pattern (value entries)
+  bool value_entry = false;
   std::vector<std::string> key_rules;    // rule names for key operations
   std::vector<std::string> value_rules;  // rule names for value operations
+  std::vector<ConditionMap> when;        // any one map holds; empty: no condition
+  std::vector<ConditionMap> unless;      // the entry does not apply when any one map holds
 };
 
 enum class ImportStatus { kWhole, kPartial, kNone };
