@@ -4,6 +4,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include "hivewarden/sysmon/sysmon_import.hpp"
 
@@ -150,6 +151,18 @@ TEST(SysmonPolicy, WhatCannotBeExpressedWidensIncludesAndDropsExcludes) {
   EXPECT_NE(out.notes[1].find("User"), std::string::npos);
   EXPECT_EQ(out.yaml.find("a.exe"), std::string::npos);  // the exclude is left out: reports more
   EXPECT_EQ(out.yaml.find("SYSTEM'"), std::string::npos);
+}
+
+TEST(SysmonPolicy, AnyValueTextRoundTripsThroughTheYaml) {
+  const std::string odd = "it's \"quoted\" \\ back\ttab \xc3\xa9 # not a comment: [x] {y} &a *b";
+  const std::string yaml =
+      policy_of(config("<RegistryEvent onmatch=\"include\"><TargetObject condition=\"contains\">" +
+                       std::string("it&apos;s &quot;quoted&quot; \\ back&#9;tab \xc3\xa9 # not a "
+                                   "comment: [x] {y} &amp;a *b") +
+                       "</TargetObject></RegistryEvent>"));
+  const YAML::Node policy = YAML::Load(yaml);
+  EXPECT_EQ(policy["monitored"][0]["when"]["target_object|contains"].as<std::string>(), odd)
+      << yaml;
 }
 
 TEST(SysmonModular, EveryModuleImportsAloneAndAllTogether) {
