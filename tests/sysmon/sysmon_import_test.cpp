@@ -182,7 +182,9 @@ TEST(SysmonModular, EveryModuleImportsAloneAndAllTogether) {
     PolicyImport out;
     ASSERT_TRUE(build_policy(alone, out, problems)) << entry.path();
     EXPECT_TRUE(out.whole()) << entry.path() << ": " << out.notes[0];
-    if (!alone.include.empty()) EXPECT_GT(out.entries, 0u) << entry.path();
+    if (!alone.include.empty()) {
+      EXPECT_GT(out.entries, 0u) << entry.path();
+    }
   }
   EXPECT_EQ(modules, 75u);
   std::vector<Problem> problems;
