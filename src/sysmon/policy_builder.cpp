@@ -429,6 +429,12 @@ bool build_policy(const Config& config, PolicyImport& out, std::vector<Problem>&
         if (std::find(notes.begin(), notes.end(), n) == notes.end()) notes.push_back(n);
         continue;
       }
+      if (table.size() + maps->size() > kMaxGeneratedEntries) {
+        problems.push_back(Problem{r.file, r.line, "",
+                                   "the exclude rules would make more than " +
+                                       std::to_string(kMaxGeneratedEntries) + " tests"});
+        return false;
+      }
       for (const TestMap& m : *maps) {
         const auto [it, added] = table_ids.emplace(flow_map(m), table.size());
         if (added) table.push_back(m);
@@ -506,6 +512,12 @@ bool build_policy(const Config& config, PolicyImport& out, std::vector<Problem>&
         }
         if (!w.empty()) body << indent << "when: " << flow_map(w) << "\n";
         emit.unless(indent, own, excludes[ops[0]], group.second, table);
+        if (static_cast<std::size_t>(body.tellp()) > kMaxPolicyBytes) {
+          problems.push_back(Problem{
+              r.file, r.line, "",
+              "the policy would be larger than " + std::to_string(kMaxPolicyBytes) + " bytes"});
+          return false;
+        }
       }
     }
   }

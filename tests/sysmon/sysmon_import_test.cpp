@@ -82,6 +82,23 @@ TEST(SysmonReader, BoundsAreErrorsNotWork) {
   EXPECT_NE(first_problem(deep).find("a filter holds text only"), std::string::npos);
 }
 
+TEST(SysmonPolicy, GeneratedPolicyIsBounded) {
+  // Many include rules each with a negated filter: every entry writes the whole exclude list.
+  Config c;
+  for (int i = 0; i < 4000; ++i) {
+    c.include.push_back(Rule{
+        {Filter{Field::kImage, Condition::kIsNot, "a" + std::to_string(i), 1}}, "f.xml", 1, ""});
+    c.exclude.push_back(
+        Rule{{Filter{Field::kImage, Condition::kIs, "b" + std::to_string(i), 1}}, "f.xml", 2, ""});
+  }
+  c.has_include_element = c.has_exclude_element = true;
+  PolicyImport out;
+  std::vector<Problem> problems;
+  EXPECT_FALSE(build_policy(c, out, problems));
+  ASSERT_FALSE(problems.empty());
+  EXPECT_NE(problems[0].to_string().find("larger than 16777216 bytes"), std::string::npos);
+}
+
 TEST(SysmonPolicy, ConditionsMapOntoWhenAndUnless) {
   const std::string yaml = policy_of(
       config("<RuleGroup groupRelation=\"or\"><RegistryEvent onmatch=\"include\">\n"

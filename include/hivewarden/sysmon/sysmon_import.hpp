@@ -72,9 +72,10 @@ struct Config {
 inline constexpr std::size_t kMaxConfigFileBytes = 4u << 20;
 inline constexpr std::size_t kMaxRules = 20'000;  // over all files read into one Config
 inline constexpr std::size_t kMaxFiltersPerRule = 64;
-inline constexpr std::size_t kMaxValueBytes = 4096;  // one filter's text
-inline constexpr std::size_t kMaxListItems = 256;    // `;`-separated items of one filter
-inline constexpr std::size_t kMaxGeneratedEntries = 40'000;
+inline constexpr std::size_t kMaxValueBytes = 4096;          // one filter's text
+inline constexpr std::size_t kMaxListItems = 256;            // `;`-separated items of one filter
+inline constexpr std::size_t kMaxGeneratedEntries = 40'000;  // also: exclude tests
+inline constexpr std::size_t kMaxPolicyBytes = 16u << 20;    // the policy reader's own file bound
 
 struct Problem {
   std::string file;
