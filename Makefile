@@ -77,7 +77,7 @@ clean:
 # Fuzzing (clang + libFuzzer): `make fuzz-smoke` runs every target briefly (CI), `make fuzz` longer.
 SHELL := /bin/bash
 FUZZ_BUILD   ?= build-fuzz
-FUZZ_TARGETS := policy_yaml policy_blob policy_conditions key_path eval_line notification reg_file event_reader
+FUZZ_TARGETS := policy_yaml policy_blob policy_conditions key_path eval_line notification reg_file event_reader sysmon_config
 FUZZ_SECONDS ?= 600
 SMOKE_SECONDS ?= 20
 

@@ -6,9 +6,10 @@
 namespace hivewarden::cli {
 
 std::vector<Subcommand> register_subcommands(CLI::App& app) {
-  static constexpr std::array<RegisterSubcommand, 10> kAll = {
-      register_compile,      register_dump,  register_check, register_eval,   register_monitor,
-      register_import_sigma, register_bench, register_run,   register_replay, register_demo,
+  static constexpr std::array<RegisterSubcommand, 11> kAll = {
+      register_compile, register_dump,         register_check,         register_eval,
+      register_monitor, register_import_sigma, register_import_sysmon, register_bench,
+      register_run,     register_replay,       register_demo,
   };
   std::vector<Subcommand> subcommands;
   for (const RegisterSubcommand add : kAll) subcommands.push_back(add(app));

@@ -85,6 +85,9 @@ int run_monitor(const MonitorOptions& options, std::ostream& out);
 // Imports Sigma registry rules (files or directories) into a reporting policy.
 int run_import_sigma(const std::vector<std::string>& inputs, const std::string& output,
                      const std::string& report_path, bool quiet);
+// Imports Sysmon configurations (files or directories) into a reporting policy.
+int run_import_sysmon(const std::vector<std::string>& inputs, const std::string& output,
+                      bool quiet);
 // Measures the engine against its baselines (median and p99 per decision, ratios).
 int run_bench(const BenchOptions& options, std::ostream& out);
 // Applies operations to a registry through the callback chain with the engine in it.

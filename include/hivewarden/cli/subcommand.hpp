@@ -31,6 +31,7 @@ Subcommand register_check(CLI::App& app);
 Subcommand register_eval(CLI::App& app);
 Subcommand register_monitor(CLI::App& app);
 Subcommand register_import_sigma(CLI::App& app);
+Subcommand register_import_sysmon(CLI::App& app);
 Subcommand register_bench(CLI::App& app);
 Subcommand register_run(CLI::App& app);
 Subcommand register_replay(CLI::App& app);
