@@ -35,32 +35,6 @@ bool config_files(const std::vector<std::string>& inputs, std::vector<std::strin
   return true;
 }
 
-std::size_t indent_of(const std::string& line) {
-  return line.find_first_not_of(' ');
-}
-
-// The policy without its `when`/`unless` blocks (as this file's importer writes them: the key's
-// line, then deeper-indented lines).
-std::string without_conditions(const std::string& yaml) {
-  std::istringstream in(yaml);
-  std::string line, out;
-  std::size_t skip_deeper_than = std::string::npos;
-  while (std::getline(in, line)) {
-    const std::size_t indent = indent_of(line);
-    if (skip_deeper_than != std::string::npos && indent != std::string::npos &&
-        indent > skip_deeper_than)
-      continue;
-    skip_deeper_than = std::string::npos;
-    if (indent != std::string::npos &&
-        (line.compare(indent, 5, "when:") == 0 || line.compare(indent, 7, "unless:") == 0)) {
-      skip_deeper_than = indent;
-      continue;
-    }
-    out += line + "\n";
-  }
-  return out;
-}
-
 bool compiles(const std::string& yaml, const std::string& name,
               std::vector<policy::PolicyProblem>& problems) {
   policy::PolicySource source;
@@ -69,16 +43,10 @@ bool compiles(const std::string& yaml, const std::string& name,
          policy::compile_policy(source, blob, problems);
 }
 
-// The generated policy must compile: anything else is a bug in the importer. A compiler that
-// does not read SPEC §10 conditions yet gets the policy without them, and a warning.
+// The generated policy must compile: anything else is a bug in the importer.
 bool check_generated(const std::string& yaml, const std::string& output) {
-  std::vector<policy::PolicyProblem> problems, plain_problems;
+  std::vector<policy::PolicyProblem> problems;
   if (compiles(yaml, output, problems)) return true;
-  if (compiles(without_conditions(yaml), output, plain_problems)) {
-    std::cerr << "warning: this build's policy compiler does not read conditions (SPEC §10 "
-                 "`when`/`unless`) yet: the rest of the generated policy compiles\n";
-    return true;
-  }
   for (const auto& p : problems) std::cerr << "error: generated policy: " << p.to_string() << "\n";
   return false;
 }
