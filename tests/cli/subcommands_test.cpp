@@ -48,11 +48,12 @@ int run_capturing(const Subcommand& s, std::string& out) {
   return rc;
 }
 
-TEST(Subcommands, AllTenInHelpOrder) {
+TEST(Subcommands, AllElevenInHelpOrder) {
   CLI::App app{"test"};
   const std::vector<Subcommand> subcommands = register_subcommands(app);
-  const std::vector<std::string> want = {"compile",      "dump",  "check", "eval",   "monitor",
-                                         "import-sigma", "bench", "run",   "replay", "demo"};
+  const std::vector<std::string> want = {"compile", "dump",         "check",         "eval",
+                                         "monitor", "import-sigma", "import-sysmon", "bench",
+                                         "run",     "replay",       "demo"};
   ASSERT_EQ(subcommands.size(), want.size());
   for (std::size_t i = 0; i < want.size(); ++i) {
     EXPECT_EQ(subcommands[i].command->get_name(), want[i]);

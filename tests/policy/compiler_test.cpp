@@ -868,7 +868,10 @@ TEST(PolicyProblems, ConditionLimits) {
   std::string list;
   for (std::size_t i = 0; i <= policy::limits::kMaxConditionsPerList; ++i) list += "{image: a},";
   expect_problems(head + "        unless: [" + list + "]\n",
-                  {{7, "monitored[0].values[0].unless[64]", "kMaxConditionsPerList"}});
+                  {{7,
+                    "monitored[0].values[0].unless[" +
+                        std::to_string(policy::limits::kMaxConditionsPerList) + "]",
+                    "kMaxConditionsPerList"}});
 }
 
 TEST(PolicyCompile, ConditionsAreCompiledIntoTheirSections) {

@@ -14,7 +14,9 @@ namespace hivewarden {
 // Limits of the condition section, checked by validate_policy (and, with the same numbers, by the
 // YAML reader): conditions per `when` / `unless` of an entry, tests per condition, operands per
 // test, units per operand.
-inline constexpr std::uint32_t kMaxConditionGroups = 64;
+// Imported Sigma rules and Sysmon configurations multiply out into hundreds of alternatives (a
+// Sysmon exclude list is one `unless` per rule): the work bound below, not this, keeps them cheap.
+inline constexpr std::uint32_t kMaxConditionGroups = 1024;
 inline constexpr std::uint32_t kMaxConditionTests = 64;
 inline constexpr std::uint32_t kMaxConditionOperands = 1024;
 inline constexpr std::uint32_t kMaxConditionOperandUnits = 4096;
