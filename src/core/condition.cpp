@@ -244,6 +244,13 @@ class Subject {
     return has_data() && data_number(request_.type, request_.data, n, is_dword);
   }
   bool has_data() const { return request_.op == Operation::kSetValue && request_.has_data; }
+  // Binary data whose bytes were not logged: its type and its Details are still known.
+  bool has_type_only() const {
+    return request_.op == Operation::kSetValue && !request_.has_data &&
+           request_.data_bytes_unknown && request_.type != kRegSz &&
+           request_.type != kRegExpandSz && request_.type != kRegMultiSz &&
+           request_.type != kRegDword && request_.type != kRegQword;
+  }
   std::uint32_t type() const { return request_.type; }
 
  private:
@@ -255,6 +262,10 @@ class Subject {
     return true;
   }
   bool details_text(FieldText& out) {
+    if (has_type_only()) {
+      out.add(u"Binary Data");
+      return true;
+    }
     if (!has_data()) return false;
     details_ = render_details(request_.type, request_.data);
     switch (details_.kind) {
@@ -321,7 +332,7 @@ bool is_number_match(std::uint32_t match) {
 bool operand_holds(const PolicyView& policy, const ConditionTest& test,
                    const ConditionOperand& operand, Subject& subject, TextMatcher* text,
                    bool has_number, std::uint64_t n, bool is_dword) {
-  if (test.match == kMatchType) return subject.has_data() && subject.type() == operand.number;
+  if (test.match == kMatchType) return (subject.has_data() || subject.has_type_only()) && subject.type() == operand.number;
   if (is_number_match(test.match))
     return has_number && number_holds(test, n, is_dword, operand.number);
   return text != nullptr && text_holds(*text, test.match, policy.str(operand.text));

@@ -215,6 +215,7 @@ std::optional<OwnedOperation> map_event(const RegistryEvent& e, std::string& why
   if (r.op == Operation::kSetValue) {
     std::string data;
     parse_details(e.details, r.type, data, r.has_data);
+    r.data_bytes_unknown = !r.has_data && r.type == reg_type::kBinary;  // "Binary Data"
     r.data = m.keep_bytes(std::move(data));
   }
   return m;

@@ -50,26 +50,33 @@ bool contains_folded(std::string_view hay, std::string_view needle) {
 // Names that differ between Sysmon's TargetObject text and the kernel path the tree sees: a part
 // touching one of them cannot be put on the tree as written (HKLM is MACHINE, CurrentControlSet is
 // ControlSet00N, HKCR is three places).
-const char* const kRenamed[] = {"HKLM",
-                                "HKU",
-                                "HKCR",
-                                "HKCU",
-                                "HKCC",
-                                "HKEY_LOCAL_MACHINE",
-                                "HKEY_USERS",
-                                "HKEY_CLASSES_ROOT",
-                                "HKEY_CURRENT_USER",
-                                "HKEY_CURRENT_CONFIG",
-                                "REGISTRY",
-                                "MACHINE",
-                                "USER",
-                                "CurrentControlSet"};
+constexpr std::string_view kRenamed[] = {"HKLM",
+                                         "HKU",
+                                         "HKCR",
+                                         "HKCU",
+                                         "HKCC",
+                                         "HKEY_LOCAL_MACHINE",
+                                         "HKEY_USERS",
+                                         "HKEY_CLASSES_ROOT",
+                                         "HKEY_CURRENT_USER",
+                                         "HKEY_CURRENT_CONFIG",
+                                         "REGISTRY",
+                                         "MACHINE",
+                                         "USER",
+                                         "CurrentControlSet"};
 
-// A name part open on the left (the tail of a component) or on both sides may be a piece of a
-// renamed name.
-bool may_touch_renamed(const std::string& part, bool open_left, bool open_right) {
-  for (const char* r : kRenamed) {
-    const std::string_view name = r;
+// Names the tree sees as written but Sysmon does not always write: it hides the machine's
+// `SOFTWARE\Classes` behind HKCR and the active set (ControlSet001 on the policies we write)
+// behind CurrentControlSet. A pattern naming one reaches keys whose TargetObject lacks it, so the
+// text test stays as a condition.
+constexpr std::string_view kSometimesHidden[] = {"Classes", "ControlSet001"};
+
+// A name part open on the left (the tail of a component), on the right (its head) or on both
+// sides (a piece) may be a piece of one of `names`.
+template <std::size_t N>
+bool may_touch(const std::string_view (&names)[N], const std::string& part, bool open_left,
+               bool open_right) {
+  for (const std::string_view name : names) {
     if (equal_folded(part, name)) return true;
     if (open_left && open_right && contains_folded(name, part)) return true;
     if (open_left && part.size() <= name.size() &&
@@ -79,6 +86,10 @@ bool may_touch_renamed(const std::string& part, bool open_left, bool open_right)
       return true;
   }
   return false;
+}
+
+bool may_touch_renamed(const std::string& part, bool open_left, bool open_right) {
+  return may_touch(kRenamed, part, open_left, open_right);
 }
 
 bool has_wildcard(const std::string& s) {
@@ -107,7 +118,9 @@ IndexPattern index_pattern(Match match, const std::string& text) {
     c.push_back(parts[0]);
     for (std::size_t i = 1; i < parts.size(); ++i) {
       const bool last = i + 1 == parts.size();
-      if (may_touch_renamed(parts[i], false, last && match == Match::kStartsWith)) exact = false;
+      if (may_touch_renamed(parts[i], false, last && match == Match::kStartsWith) ||
+          may_touch(kSometimesHidden, parts[i], false, last && match == Match::kStartsWith))
+        exact = false;
       if (last && match == Match::kStartsWith) {
         if (parts[i].empty()) {
           c.push_back("*");  // `X\` : some component follows
@@ -135,6 +148,7 @@ IndexPattern index_pattern(Match match, const std::string& text) {
         }
         continue;
       }
+      if (may_touch(kSometimesHidden, parts[i], open_left, open_right)) exact = false;
       if (may_touch_renamed(parts[i], open_left, open_right)) {
         exact = false;
         if (first || last) {  // the tail or head of a name: leave it to the condition

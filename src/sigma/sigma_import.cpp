@@ -399,6 +399,19 @@ class Importer {
     return true;
   }
 
+  // The engine also counts a key's value entries when the key is deleted (SPEC §4.3), but Sysmon
+  // logs that as a DeleteKey event of the key, which a value's tests never match: every map of a
+  // value entry needs a test that only value operations have (`value`, `details`).
+  static void only_value_operations(std::vector<ConditionMap>& when) {
+    if (when.empty()) when.emplace_back();
+    for (ConditionMap& map : when) {
+      const bool has_value_field = std::any_of(map.begin(), map.end(), [](const ConditionTest& t) {
+        return t.key.rfind("value", 0) == 0 || t.key.rfind("details", 0) == 0;
+      });
+      if (!has_value_field) map.push_back({"value", {"*"}});
+    }
+  }
+
   void translate_for_op(const SelectionMap& alternative,
                         const std::vector<SelectionMap>& exclusions, const std::string& op) {
     std::vector<FieldTest> tests;
@@ -458,6 +471,7 @@ class Importer {
     if (!tests.empty() && !to_condition_maps(tests, when)) {
       note("the tests multiply out to too many maps: some alternatives were not imported");
     }
+    if (is_value_op(op)) only_value_operations(when);
     for (const Components& p : patterns) {
       for (const Placement& place : placements(p, is_value_op(op))) {
         ImportedEntry e;

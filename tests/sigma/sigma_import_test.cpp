@@ -97,6 +97,17 @@ TEST(SigmaPathPattern, TargetObjectTestsBecomeTreePatterns) {
             "\\REGISTRY\\**\\Software\\X*\\**");
   EXPECT_FALSE(exact);
   EXPECT_EQ(pattern(Match::kContains, "HKLM", &exact), "\\REGISTRY\\**");
+  // The tree sees `SOFTWARE\Classes` and the active `ControlSet001` where Sysmon writes HKCR and
+  // CurrentControlSet: the pattern holds, but the text test must stay (before: dropped as exact,
+  // so MsMpEng's HKCR writes were reported by `TargetObject|contains: '\Software\Classes'`).
+  EXPECT_EQ(pattern(Match::kContains, "\\Software\\Classes", &exact),
+            "\\REGISTRY\\**\\Software\\Classes*\\**");
+  EXPECT_FALSE(exact);
+  EXPECT_EQ(pattern(Match::kStartsWith, "HKLM\\SYSTEM\\ControlSet001\\Services", &exact),
+            "HKLM\\SYSTEM\\ControlSet001\\Services*\\**");
+  EXPECT_FALSE(exact);
+  pattern(Match::kContains, "\\Software\\Class", &exact);
+  EXPECT_FALSE(exact);
   // Sigma's wildcard crosses `\`, a relative startswith has no root: no tree pattern.
   EXPECT_EQ(pattern(Match::kContains, "\\Run\\*\\x"), "(none)");
   EXPECT_EQ(pattern(Match::kStartsWith, "SOFTWARE\\X"), "(none)");
@@ -209,8 +220,12 @@ detection:
     user = user || n.find("User") != std::string::npos;
   }
   EXPECT_TRUE(re && user);
-  ASSERT_EQ(r.entries.size(), 1u);  // reports more, never less: no condition, no exclusion
-  EXPECT_TRUE(r.entries[0].when.empty());
+  // Reports more, never less: no condition from the rule (only the value-operation test every
+  // value entry carries, so that a key's deletion does not count it), no exclusion.
+  ASSERT_EQ(r.entries.size(), 1u);
+  ASSERT_EQ(r.entries[0].when.size(), 1u);
+  ASSERT_EQ(r.entries[0].when[0].size(), 1u);
+  EXPECT_EQ(r.entries[0].when[0][0].key, "value");
   EXPECT_TRUE(r.entries[0].unless.empty());
 }
 

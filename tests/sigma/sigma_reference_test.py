@@ -257,7 +257,8 @@ def main():
     for _, r in extra:
         by_rule[r] = by_rule.get(r, 0) + 1
     for r, n in sorted(by_rule.items(), key=lambda x: -x[1])[:20]:
-        print(f"  extra: {r}: {n}")
+        lines = sorted(e for e, rule in extra if rule == r)[:5]
+        print(f"  extra: {r}: {n} (event lines {', '.join(map(str, lines))})")
     ok = not missed and precision >= 0.99 and whole >= 0.9 * len(statuses)
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1

@@ -122,6 +122,70 @@ TEST(SigmaRegression, ShareOfRulesImportedWhole) {
   ASSERT_TRUE(test::compile_yaml(policy_yaml, "sigma.yaml"));
 }
 
+// Whether `rule` imported and decided on one Sysmon event (replay's own mapping) reports it.
+bool reports(const std::string& rule, const replay::RegistryEvent& event) {
+  const fs::path policy_file = fs::temp_directory_path() / "sigma-one-rule.yaml";
+  std::ofstream(policy_file) << render_policy({import_rule_text(rule, "t.yml")});
+  auto session = cli::open_policy_session(policy_file.string());
+  fs::remove(policy_file);
+  EXPECT_TRUE(session);
+  std::string why;
+  auto mapped = replay::map_event(event, why);
+  EXPECT_TRUE(mapped) << why;
+  if (!session || !mapped) return false;
+  cli::OperationInput input;
+  input.operation = std::move(*mapped);
+  return cli::decide_operation(*session, input).decision.notify != NotifyMode::kNone;
+}
+
+replay::RegistryEvent sysmon_event(const char* type, const char* target, const char* details) {
+  replay::RegistryEvent e;
+  e.event_type = type;
+  e.target_object = target;
+  e.details = details;
+  e.image = "C:\\Windows\\System32\\svchost.exe";
+  return e;
+}
+
+// The engine counts a key's value entries when the key is deleted (SPEC §4.3); Sysmon logs that as
+// the key's DeleteKey, which a rule on a value never matches. Before: every delete-key anywhere
+// was reported by a rule on `\EulaAccepted` (1,751 false reports per such rule over OTRF).
+TEST(SigmaImportDecides, ARuleOnAValueDoesNotReportDeletingAnyKey) {
+  for (const char* category : {"registry_set", "registry_event"}) {
+    const std::string rule = std::string("title: Eula\nid: 25ffa65d\nlogsource: {category: ") +
+                             category +
+                             ", product: windows}\ndetection:\n  selection:\n"
+                             "    TargetObject|endswith: '\\EulaAccepted'\n"
+                             "  condition: selection\n";
+    EXPECT_TRUE(reports(rule, sysmon_event("SetValue",
+                                           "HKU\\S-1-5-21-1\\Software\\Sysinternals\\"
+                                           "PsExec\\EulaAccepted",
+                                           "DWORD (0x00000001)")))
+        << category;
+    EXPECT_FALSE(reports(rule, sysmon_event("DeleteKey",
+                                            "HKU\\S-1-5-21-1\\Software\\Sysinternals\\PsExec",
+                                            "")))
+        << category;
+  }
+}
+
+// A log says only `Binary Data` for binary data: `Details: 'Binary Data'` must still hold (the
+// rule for new root certificates missed its OTRF event: the replayed operation had no details).
+TEST(SigmaImportDecides, BinaryDataInALogMeetsDetailsBinaryData) {
+  const std::string rule =
+      "title: Cert\nid: d223b46b\nlogsource: {category: registry_set, product: windows}\n"
+      "detection:\n  selection:\n"
+      "    TargetObject|contains: '\\SOFTWARE\\Microsoft\\SystemCertificates\\AuthRoot\\"
+      "Certificates\\'\n"
+      "    TargetObject|endswith: '\\Blob'\n    Details: 'Binary Data'\n"
+      "  condition: selection\n";
+  const char* blob =
+      "HKLM\\SOFTWARE\\Microsoft\\SystemCertificates\\AuthRoot\\Certificates\\AD7E\\Blob";
+  EXPECT_TRUE(reports(rule, sysmon_event("SetValue", blob, "Binary Data")));
+  EXPECT_FALSE(reports(rule, sysmon_event("SetValue", blob, "DWORD (0x00000001)")));
+  EXPECT_FALSE(reports(rule, sysmon_event("SetValue", blob, "(Empty)")));
+}
+
 TEST(SigmaRegression, EveryImportedRuleReportsItsRegressionEvent) {
   const fs::path regression = kSigma / "regression_data";
   if (!fs::exists(regression)) GTEST_SKIP() << "no regression data under " << regression;

@@ -38,6 +38,9 @@ struct OperationRequest {
   bool has_data = false;
   std::uint32_t type = 0;
   std::string_view data;
+  // set-value: the type is known but not the bytes (a Sysmon log says only `Binary Data`): the
+  // `details` and `data|type` conditions still hold as on Windows, tests on the bytes fail.
+  bool data_bytes_unknown = false;
   std::u16string_view file;  // restore-key / replace-key: the file the subtree comes from
   bool key_exists = false;   // create-key: the key is already there (an open)
   // The caller named the key in Win32 form (a host rewrote it to the kernel form): Win32 names
