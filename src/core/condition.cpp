@@ -332,7 +332,8 @@ bool is_number_match(std::uint32_t match) {
 bool operand_holds(const PolicyView& policy, const ConditionTest& test,
                    const ConditionOperand& operand, Subject& subject, TextMatcher* text,
                    bool has_number, std::uint64_t n, bool is_dword) {
-  if (test.match == kMatchType) return (subject.has_data() || subject.has_type_only()) && subject.type() == operand.number;
+  if (test.match == kMatchType)
+    return (subject.has_data() || subject.has_type_only()) && subject.type() == operand.number;
   if (is_number_match(test.match))
     return has_number && number_holds(test, n, is_dword, operand.number);
   return text != nullptr && text_holds(*text, test.match, policy.str(operand.text));

@@ -402,56 +402,140 @@ class Emitter {
   std::set<std::size_t> lists_, maps_;
 };
 
-}  // namespace
+void add_notes(std::vector<std::string>& notes, const std::vector<std::string>& more) {
+  for (const auto& n : more)
+    if (std::find(notes.begin(), notes.end(), n) == notes.end()) notes.push_back(n);
+}
 
-bool build_policy(const Config& config, PolicyImport& out, std::vector<Problem>& problems) {
-  std::vector<std::string>& notes = out.notes;
-  // Exclude rules per operation: ids into one table of maps; an empty conjunct excludes all.
+// Exclude rules per operation: ids into one table of maps; an empty conjunct excludes all.
+struct Excludes {
   std::vector<TestMap> table;
+  std::array<std::vector<std::size_t>, kOpCount> per_op;
+  std::array<bool, kOpCount> whole{};
+  std::array<std::size_t, kOpCount> list_of{};  // operations with the same list share one
+};
+
+bool collect_excludes(const Config& config, Excludes& ex, std::vector<std::string>& notes,
+                      std::vector<Problem>& problems) {
   std::map<std::string, std::size_t> table_ids;  // a map's text -> its id: one id per map
-  std::array<std::vector<std::size_t>, kOpCount> excludes;
-  std::array<bool, kOpCount> excluded_whole{};
   for (const Rule& r : config.exclude) {
     for (int op = 0; op < kOpCount; ++op) {
       std::vector<std::string> rule_notes;
       const Conjunct c = conjunct_for(r, op, false, rule_notes);
-      for (auto& n : rule_notes)
-        if (std::find(notes.begin(), notes.end(), n) == notes.end()) notes.push_back(n);
+      add_notes(notes, rule_notes);
       if (c.never || c.dropped) continue;
       if (c.positive.empty()) {
-        excluded_whole[op] = true;
+        ex.whole[op] = true;
         continue;
       }
       const auto maps = conjunction_maps(c.positive);
       if (!maps) {
-        const std::string n =
-            where(r) + ": too many alternatives: the exclude rule is left out (reports more)";
-        if (std::find(notes.begin(), notes.end(), n) == notes.end()) notes.push_back(n);
+        add_notes(notes, {where(r) +
+                          ": too many alternatives: the exclude rule is left out (reports more)"});
         continue;
       }
-      if (table.size() + maps->size() > kMaxGeneratedEntries) {
+      if (ex.table.size() + maps->size() > kMaxGeneratedEntries) {
         problems.push_back(Problem{r.file, r.line, "",
                                    "the exclude rules would make more than " +
                                        std::to_string(kMaxGeneratedEntries) + " tests"});
         return false;
       }
       for (const TestMap& m : *maps) {
-        const auto [it, added] = table_ids.emplace(flow_map(m), table.size());
-        if (added) table.push_back(m);
-        excludes[op].push_back(it->second);
+        const auto [it, added] = table_ids.emplace(flow_map(m), ex.table.size());
+        if (added) ex.table.push_back(m);
+        ex.per_op[op].push_back(it->second);
       }
     }
   }
-  // Operations with the same exclude list share one `unless` list.
-  std::array<std::size_t, kOpCount> list_of{};
   for (int op = 0; op < kOpCount; ++op) {
-    list_of[op] = static_cast<std::size_t>(op);
+    ex.list_of[op] = static_cast<std::size_t>(op);
     for (int earlier = 0; earlier < op; ++earlier)
-      if (excludes[earlier] == excludes[op]) {
-        list_of[op] = list_of[earlier];
+      if (ex.per_op[earlier] == ex.per_op[op]) {
+        ex.list_of[op] = ex.list_of[earlier];
         break;
       }
   }
+  return true;
+}
+
+// The engine also counts a key's value entries when the key is deleted (SPEC §4.3), but Sysmon
+// logs that as the key's DeleteKey, which the rule's value events never are: a value entry's map
+// needs a test only value operations have.
+TestMap for_value_operations(TestMap map) {
+  const bool has = std::any_of(map.begin(), map.end(), [](const auto& test) {
+    return test.first.rfind("value", 0) == 0 || test.first.rfind("details", 0) == 0;
+  });
+  if (!has) map.emplace_back("value", std::vector<std::string>{"*"});
+  return map;
+}
+
+// One include rule's entries, written to `body`. False (with the problem) past a bound.
+bool emit_include(const Rule& r, const Excludes& ex, Emitter& emit, std::ostringstream& body,
+                  std::size_t& entries, std::vector<std::string>& notes,
+                  std::vector<Problem>& problems) {
+  body << "  # " << one_line(where(r)) << (r.name.empty() ? "" : " (" + one_line(r.name) + ")")
+       << "\n";
+  // Operations grouped by (key or value operation, exclude list).
+  std::map<std::pair<bool, std::size_t>, std::vector<int>> groups;
+  Conjunct conjunct;
+  for (int op = 0; op < kOpCount; ++op) {
+    std::vector<std::string> rule_notes;
+    Conjunct c = conjunct_for(r, op, true, rule_notes);
+    add_notes(notes, rule_notes);
+    if (c.never || ex.whole[op]) continue;
+    conjunct = std::move(c);  // the same tests for every operation it applies to
+    groups[{is_value_op(op), ex.list_of[op]}].push_back(op);
+  }
+  if (groups.empty()) return true;
+  std::optional<std::vector<TestMap>> when =
+      conjunct.positive.empty() ? std::vector<TestMap>(1) : conjunction_maps(conjunct.positive);
+  if (!when) {
+    notes.push_back(where(r) +
+                    ": too many alternatives: the rule's filters are left out (reports more)");
+    when = std::vector<TestMap>(1);
+  }
+  std::vector<TestMap> own;
+  for (const Literal& l : conjunct.negative) own.push_back(TestMap{{l.key, l.values}});
+  const std::string client =
+      "sysmon:" + r.file.substr(r.file.find_last_of('/') + 1) + ":" + std::to_string(r.line);
+  for (const TestMap& w : *when) {
+    for (const auto& [group, ops] : groups) {
+      if (++entries > kMaxGeneratedEntries) {
+        problems.push_back(Problem{r.file, r.line, "",
+                                   "the policy would have more than " +
+                                       std::to_string(kMaxGeneratedEntries) + " entries"});
+        return false;
+      }
+      std::string rules;
+      for (int op : ops) rules += (rules.empty() ? "" : ", ") + std::string(kRuleName[op]);
+      body << "  - key: " << quoted(tree_key(w)) << "\n    client: " << quoted(client) << "\n";
+      std::string indent = "    ";
+      const TestMap map = group.first ? for_value_operations(w) : w;
+      if (group.first) {
+        body << "    values:\n      - name: '*'\n        rules: [" << rules << "]\n";
+        indent = "        ";
+      } else {
+        body << "    rules: [" << rules << "]\n";
+      }
+      if (!map.empty()) body << indent << "when: " << flow_map(map) << "\n";
+      emit.unless(indent, own, ex.per_op[ops[0]], group.second, ex.table);
+      if (static_cast<std::size_t>(body.tellp()) > kMaxPolicyBytes) {
+        problems.push_back(Problem{
+            r.file, r.line, "",
+            "the policy would be larger than " + std::to_string(kMaxPolicyBytes) + " bytes"});
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool build_policy(const Config& config, PolicyImport& out, std::vector<Problem>& problems) {
+  std::vector<std::string>& notes = out.notes;
+  Excludes ex;
+  if (!collect_excludes(config, ex, notes, problems)) return false;
 
   std::vector<Rule> includes = config.include;
   if (!config.has_include_element && config.has_exclude_element)
@@ -464,62 +548,7 @@ bool build_policy(const Config& config, PolicyImport& out, std::vector<Problem>&
   Emitter emit(body);
   std::size_t entries = 0;
   for (const Rule& r : includes) {
-    body << "  # " << one_line(where(r)) << (r.name.empty() ? "" : " (" + one_line(r.name) + ")")
-         << "\n";
-    // Operations grouped by (key or value operation, exclude list).
-    std::map<std::pair<bool, std::size_t>, std::vector<int>> groups;
-    Conjunct conjunct;
-    bool any = false;
-    for (int op = 0; op < kOpCount; ++op) {
-      std::vector<std::string> rule_notes;
-      Conjunct c = conjunct_for(r, op, true, rule_notes);
-      for (auto& n : rule_notes)
-        if (std::find(notes.begin(), notes.end(), n) == notes.end()) notes.push_back(n);
-      if (c.never || excluded_whole[op]) continue;
-      conjunct = std::move(c);  // the same tests for every operation it applies to
-      any = true;
-      groups[{is_value_op(op), list_of[op]}].push_back(op);
-    }
-    if (!any) continue;
-    std::optional<std::vector<TestMap>> when =
-        conjunct.positive.empty() ? std::vector<TestMap>(1) : conjunction_maps(conjunct.positive);
-    if (!when) {
-      notes.push_back(where(r) +
-                      ": too many alternatives: the rule's filters are left out (reports more)");
-      when = std::vector<TestMap>(1);
-    }
-    std::vector<TestMap> own;
-    for (const Literal& l : conjunct.negative) own.push_back(TestMap{{l.key, l.values}});
-    const std::string client =
-        "sysmon:" + r.file.substr(r.file.find_last_of('/') + 1) + ":" + std::to_string(r.line);
-    for (const TestMap& w : *when) {
-      for (const auto& [group, ops] : groups) {
-        if (++entries > kMaxGeneratedEntries) {
-          problems.push_back(Problem{r.file, r.line, "",
-                                     "the policy would have more than " +
-                                         std::to_string(kMaxGeneratedEntries) + " entries"});
-          return false;
-        }
-        std::string rules;
-        for (int op : ops) rules += (rules.empty() ? "" : ", ") + std::string(kRuleName[op]);
-        body << "  - key: " << quoted(tree_key(w)) << "\n    client: " << quoted(client) << "\n";
-        std::string indent = "    ";
-        if (group.first) {
-          body << "    values:\n      - name: '*'\n        rules: [" << rules << "]\n";
-          indent = "        ";
-        } else {
-          body << "    rules: [" << rules << "]\n";
-        }
-        if (!w.empty()) body << indent << "when: " << flow_map(w) << "\n";
-        emit.unless(indent, own, excludes[ops[0]], group.second, table);
-        if (static_cast<std::size_t>(body.tellp()) > kMaxPolicyBytes) {
-          problems.push_back(Problem{
-              r.file, r.line, "",
-              "the policy would be larger than " + std::to_string(kMaxPolicyBytes) + " bytes"});
-          return false;
-        }
-      }
-    }
+    if (!emit_include(r, ex, emit, body, entries, notes, problems)) return false;
   }
   out.entries = entries;
   std::ostringstream head;

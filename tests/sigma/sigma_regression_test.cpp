@@ -11,6 +11,7 @@
 #include <yaml-cpp/yaml.h>
 #include <nlohmann/json.hpp>
 
+#include "../support/sysmon_event.hpp"
 #include "../support/test_policy.hpp"
 #include "hivewarden/cli/eval_line.hpp"
 #include "hivewarden/cli/policy_session.hpp"
@@ -122,29 +123,9 @@ TEST(SigmaRegression, ShareOfRulesImportedWhole) {
   ASSERT_TRUE(test::compile_yaml(policy_yaml, "sigma.yaml"));
 }
 
-// Whether `rule` imported and decided on one Sysmon event (replay's own mapping) reports it.
+// Whether `rule`, imported, reports one Sysmon event.
 bool reports(const std::string& rule, const replay::RegistryEvent& event) {
-  const fs::path policy_file = fs::temp_directory_path() / "sigma-one-rule.yaml";
-  std::ofstream(policy_file) << render_policy({import_rule_text(rule, "t.yml")});
-  auto session = cli::open_policy_session(policy_file.string());
-  fs::remove(policy_file);
-  EXPECT_TRUE(session);
-  std::string why;
-  auto mapped = replay::map_event(event, why);
-  EXPECT_TRUE(mapped) << why;
-  if (!session || !mapped) return false;
-  cli::OperationInput input;
-  input.operation = std::move(*mapped);
-  return cli::decide_operation(*session, input).decision.notify != NotifyMode::kNone;
-}
-
-replay::RegistryEvent sysmon_event(const char* type, const char* target, const char* details) {
-  replay::RegistryEvent e;
-  e.event_type = type;
-  e.target_object = target;
-  e.details = details;
-  e.image = "C:\\Windows\\System32\\svchost.exe";
-  return e;
+  return test::policy_reports(render_policy({import_rule_text(rule, "t.yml")}), event);
 }
 
 // The engine counts a key's value entries when the key is deleted (SPEC §4.3); Sysmon logs that as
@@ -157,14 +138,14 @@ TEST(SigmaImportDecides, ARuleOnAValueDoesNotReportDeletingAnyKey) {
                              ", product: windows}\ndetection:\n  selection:\n"
                              "    TargetObject|endswith: '\\EulaAccepted'\n"
                              "  condition: selection\n";
-    EXPECT_TRUE(reports(rule, sysmon_event("SetValue",
-                                           "HKU\\S-1-5-21-1\\Software\\Sysinternals\\"
-                                           "PsExec\\EulaAccepted",
-                                           "DWORD (0x00000001)")))
+    EXPECT_TRUE(reports(rule, test::sysmon_event("SetValue",
+                                                 "HKU\\S-1-5-21-1\\Software\\Sysinternals\\"
+                                                 "PsExec\\EulaAccepted",
+                                                 "DWORD (0x00000001)")))
         << category;
-    EXPECT_FALSE(reports(rule, sysmon_event("DeleteKey",
-                                            "HKU\\S-1-5-21-1\\Software\\Sysinternals\\PsExec",
-                                            "")))
+    EXPECT_FALSE(reports(
+        rule,
+        test::sysmon_event("DeleteKey", "HKU\\S-1-5-21-1\\Software\\Sysinternals\\PsExec", "")))
         << category;
   }
 }
@@ -181,9 +162,9 @@ TEST(SigmaImportDecides, BinaryDataInALogMeetsDetailsBinaryData) {
       "  condition: selection\n";
   const char* blob =
       "HKLM\\SOFTWARE\\Microsoft\\SystemCertificates\\AuthRoot\\Certificates\\AD7E\\Blob";
-  EXPECT_TRUE(reports(rule, sysmon_event("SetValue", blob, "Binary Data")));
-  EXPECT_FALSE(reports(rule, sysmon_event("SetValue", blob, "DWORD (0x00000001)")));
-  EXPECT_FALSE(reports(rule, sysmon_event("SetValue", blob, "(Empty)")));
+  EXPECT_TRUE(reports(rule, test::sysmon_event("SetValue", blob, "Binary Data")));
+  EXPECT_FALSE(reports(rule, test::sysmon_event("SetValue", blob, "DWORD (0x00000001)")));
+  EXPECT_FALSE(reports(rule, test::sysmon_event("SetValue", blob, "(Empty)")));
 }
 
 TEST(SigmaRegression, EveryImportedRuleReportsItsRegressionEvent) {

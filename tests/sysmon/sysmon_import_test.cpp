@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include "../support/sysmon_event.hpp"
 #include "hivewarden/sysmon/sysmon_import.hpp"
 
 namespace hivewarden::sysmon {
@@ -116,14 +117,30 @@ TEST(SysmonPolicy, ConditionsMapOntoWhenAndUnless) {
   EXPECT_NE(yaml.find("when: {target_object|startswith: "
                       "'HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run'}"),
             std::string::npos);
-  // The compound rule: Details only exists on SetValue, so only set-value is reported.
+  // The compound rule: Details only exists on SetValue, so only set-value is reported. A value
+  // entry's map needs a value operation: a key's deletion counts its value entries (SPEC §4.3),
+  // and Sysmon logs that as a DeleteKey this rule does not match.
   EXPECT_NE(yaml.find("rules: [set-value]\n        when: {target_object|contains|all: ['\\Office', "
-                      "'\\Addins']}\n"
+                      "'\\Addins'], value: '*'}\n"
                       "        unless:\n          - {image: 'C:\\x.exe'}\n          - "
                       "{details|contains|all: ['a', 'b']}"),
             std::string::npos)
       << yaml;
   EXPECT_NE(yaml.find("when: {image: ['reg.exe', '*\\reg.exe']}"), std::string::npos);
+}
+
+// A rule on SetValue events reports a key's deletion only if Sysmon would log it: the engine
+// counts a key's value entries when the key is deleted (SPEC §4.3), Sysmon logs a DeleteKey.
+TEST(SysmonPolicy, ARuleOnValuesDoesNotReportDeletingTheirKey) {
+  const std::string yaml =
+      policy_of(config("<RegistryEvent onmatch=\"include\"><Rule groupRelation=\"and\">"
+                       "<EventType>SetValue</EventType><Image condition=\"end with\">\\reg.exe"
+                       "</Image></Rule></RegistryEvent>"));
+  const char* reg = "C:\\Windows\\System32\\reg.exe";
+  EXPECT_TRUE(test::policy_reports(
+      yaml, test::sysmon_event("SetValue", "HKLM\\SOFTWARE\\X\\V", "DWORD (0x00000001)", reg)));
+  EXPECT_FALSE(
+      test::policy_reports(yaml, test::sysmon_event("DeleteKey", "HKLM\\SOFTWARE\\X", "", reg)));
 }
 
 TEST(SysmonPolicy, ExcludesJoinUnlessAndEventTypeIsDecidedPerOperation) {
