@@ -153,6 +153,17 @@ const std::vector<Case>& cases() {
       {"the same written by LSASS: not reported",
        R"({"op":"set-value","key":"HKLM\\SAM\\SAM\\Domains\\Account\\Users\\000001F5","value":"F","type":"binary","data":"00","image":"C:\\Windows\\System32\\lsass.exe","pid":700})",
        Want::kSilent},
+      {"the Task Scheduler service removing a task's SD: not reported",
+       R"({"op":"delete-value","key":"HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Schedule\\TaskCache\\Tree\\Old","value":"SD","image":"C:\\Windows\\System32\\svchost.exe","pid":1200})",
+       Want::kSilent},
+      {"LSA protection's boot copy turned off",
+       R"({"op":"set-value","key":"HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa","value":"RunAsPPLBoot","type":"dword","data":0,)" REG
+       "}",
+       Want::kDeny, "credential-protection"},
+      {"a 32-bit COM local server",
+       R"({"op":"create-key","key":"HKCR\\WOW6432Node\\CLSID\\{AAAAAAAA-0000-0000-0000-000000000000}\\LocalServer32",)" REG
+       "}",
+       Want::kReport, "com-hijack"},
       {"the firewall turned off",
        R"({"op":"set-value","key":"HKLM\\SYSTEM\\CurrentControlSet\\Services\\SharedAccess\\Parameters\\FirewallPolicy\\PublicProfile","value":"EnableFirewall","type":"dword","data":0,)" REG
        "}",
