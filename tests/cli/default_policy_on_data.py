@@ -1,8 +1,8 @@
 """The built-in default policy over the shared data (../shared/data): which EVTX attack samples it
 flags (a denied or reported registry event), and how many OTRF events it reports.
 Usage: default_policy_on_data.py HIVEWARDEN SHARED_DATA. Exit 77 (skip) when the data is absent.
-Figures measured when the policy grew (issue 13 item 4): 63 of the 109 EVTX files with registry
-events flagged (17 before), 173 of the 138,904 OTRF events decided reported or denied (128 before).
+Figures measured when the policy grew (issue 13 item 4): 68 of the 109 EVTX files with registry
+events flagged (17 before), 174 of the 138,904 OTRF events decided reported or denied (128 before).
 The bounds below leave a margin: fewer files flagged, or many more OTRF reports, fail the test."""
 import collections
 import gzip
@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 SKIP = 77
-MIN_EVTX_FILES_FLAGGED = 60
+MIN_EVTX_FILES_FLAGGED = 65
 MAX_OTRF_REPORTED = 250
 # Files the policy must flag, one per family it guards (a change that loses one is a regression).
 MUST_FLAG = [
@@ -25,6 +25,8 @@ MUST_FLAG = [
     "Sysmon_13_1_UAC_Bypass_EventVwrBypass.evtx",
     "ID12,13-Stickey key registry update.evtx",
     "DE_UAC_Disabled_Sysmon_12_13.evtx",
+    "Sysmon_13_1_UACBypass_SDCLTBypass.evtx",
+    "de_PsScriptBlockLogging_disabled_sysmon12_13.evtx",
 ]
 MUST_DENY = ["ID1-12-13-Wdigest authentication activation.evtx", "41d1058a-aea7-4952-9293-29eaaf516465.evtx"]
 
