@@ -225,6 +225,10 @@ class Subject {
         if (request_.op != Operation::kRenameKey) return false;
         out.add(request_.new_name);
         return true;
+      case kFieldNewTargetObject:  // Sysmon's NewName: the whole new path, not the last name
+        if (request_.op != Operation::kRenameKey || request_.new_key == nullptr) return false;
+        target_object(*request_.new_key, request_, policy_.control_set(), out);
+        return true;
       case kFieldUser: {
         std::u16string_view sid;
         if (key == nullptr || !user_sid(*key, sid)) return false;
@@ -456,8 +460,9 @@ ConditionVerdict evaluate_conditions(const PolicyView& policy, const blob::Entry
 }
 
 const char* condition_field_name(std::uint32_t field) {
-  static constexpr const char* kNames[] = {"?",        "image", "key",  "target_object", "value",
-                                           "new_name", "user",  "data", "details"};
+  static constexpr const char* kNames[] = {
+      "?",        "image", "key",  "target_object", "value",
+      "new_name", "user",  "data", "details",       "new_target_object"};
   return field <= kFieldLast ? kNames[field] : "?";
 }
 

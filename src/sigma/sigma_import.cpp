@@ -56,7 +56,7 @@ std::string event_id_of(const std::string& op) {
 const std::map<std::string, std::string> kFields = {{"TargetObject", "target_object"},
                                                     {"Details", "details"},
                                                     {"Image", "image"},
-                                                    {"NewName", "new_name"}};
+                                                    {"NewName", "new_target_object"}};
 
 // Whether a Sysmon registry event of this operation has the field at all (Details only on
 // SetValue, NewName only on RenameKey).

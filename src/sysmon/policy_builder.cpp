@@ -104,9 +104,8 @@ std::optional<std::string> policy_field(Field f, std::string& why) {
       return "target_object";
     case Field::kDetails:
       return "details";
-    case Field::kNewName:
-      why = "NewName (Sysmon writes the new key's whole path; new_name is its last component)";
-      break;
+    case Field::kNewName:  // the new key's whole path, as Sysmon writes it
+      return "new_target_object";
     case Field::kUser:
       why = "User (the process's account; the engine's user is the key's hive SID)";
       break;

@@ -165,6 +165,30 @@ TEST_F(Conditions, TargetObjectIsSysmonsForm) {
   EXPECT_FALSE(matches(other));
 }
 
+// Sysmon's NewName is the new key's whole path (TargetObject form, the active set as
+// CurrentControlSet); new_name is only its last component. Sigma's MiniNt rule names the path:
+// mapped onto new_name it could never hold.
+TEST_F(Conditions, NewTargetObjectIsTheWholeNewPathAsSysmonWritesIt) {
+  use(R"(  - key: 'HKLM\SYSTEM\**'
+    client: c
+    rules: [rename-key]
+    when: {new_target_object: 'HKLM\SYSTEM\CurrentControlSet\Control\MiniNt'}
+)");
+  EXPECT_TRUE(matches({.op = Operation::kRenameKey,
+                       .key = u"HKLM\\SYSTEM\\ControlSet002\\Control\\Staged",
+                       .new_name = u"minint"}));
+  EXPECT_FALSE(matches({.op = Operation::kRenameKey,
+                        .key = u"HKLM\\SYSTEM\\ControlSet001\\Control\\Staged",
+                        .new_name = u"MiniNt"}))
+      << "not the active control set (2): Sysmon writes ControlSet001";
+  EXPECT_FALSE(matches({.op = Operation::kRenameKey,
+                        .key = u"HKLM\\SYSTEM\\ControlSet002\\Control\\Staged",
+                        .new_name = u"MiniNtX"}));
+  EXPECT_FALSE(matches(
+      {.op = Operation::kCreateKey, .key = u"HKLM\\SYSTEM\\ControlSet002\\Control\\MiniNt"}))
+      << "only a rename has a new name";
+}
+
 TEST_F(Conditions, ValueNewNameAndUser) {
   use(R"(  - key: 'HKU\*\T'
     client: c

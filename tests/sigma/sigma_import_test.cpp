@@ -194,7 +194,7 @@ detection:
   EXPECT_TRUE(has_line(
       yaml,
       "    rules: [rename-key]\n    when: [{target_object|contains|all: ['\\Bar\\', 'Baz'], "
-      "new_name|endswith: '\\x'}]"))
+      "new_target_object|endswith: '\\x'}]"))
       << yaml;
   EXPECT_EQ(yaml.find("set-value"), std::string::npos) << yaml;
   EXPECT_EQ(yaml.find("delete-key"), std::string::npos) << yaml;

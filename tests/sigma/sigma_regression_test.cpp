@@ -150,6 +150,24 @@ TEST(SigmaImportDecides, ARuleOnAValueDoesNotReportDeletingAnyKey) {
   }
 }
 
+// Sigma's NewName is the new key's whole path (before: mapped onto new_name, the last component,
+// so the MiniNt rule could never match the rename it exists for). Asserted on the rules the entry
+// itself matched: a rename also counts what lies below the key (SPEC §4.3), which a `**` entry
+// always may.
+TEST(SigmaImportDecides, NewNameIsTheWholeNewPath) {
+  const std::string rule =
+      "title: MiniNt\nid: 919f2ef0\nlogsource: {category: registry_event, product: windows}\n"
+      "detection:\n  selection:\n    NewName|endswith: '\\Control\\MiniNt'\n"
+      "  condition: selection\n";
+  const std::string policy = render_policy({import_rule_text(rule, "t.yml")});
+  replay::RegistryEvent rename =
+      test::sysmon_event("RenameKey", "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Staged", "");
+  rename.new_name_path = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\MiniNt";
+  EXPECT_NE(test::decide_event(policy, rename).rules & rule::kRenameKey, 0u) << policy;
+  rename.new_name_path = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Other";
+  EXPECT_EQ(test::decide_event(policy, rename).rules & rule::kRenameKey, 0u);
+}
+
 // A log says only `Binary Data` for binary data: `Details: 'Binary Data'` must still hold (the
 // rule for new root certificates missed its OTRF event: the replayed operation had no details).
 TEST(SigmaImportDecides, BinaryDataInALogMeetsDetailsBinaryData) {
@@ -207,10 +225,10 @@ TEST(SigmaRegression, EveryImportedRuleReportsItsRegressionEvent) {
         nlohmann::json event;
         in >> event;
         ++events;
-        replay::RegistryEvent e;
-        if (!registry_event(event, e)) continue;
+        replay::RegistryEvent sysmon;
+        if (!registry_event(event, sysmon)) continue;
         std::string why;
-        auto mapped = replay::map_event(e, why);
+        auto mapped = replay::map_event(sysmon, why);
         ASSERT_TRUE(mapped) << j.path() << ": " << why;
         cli::OperationInput input;
         input.operation = std::move(*mapped);
@@ -219,7 +237,7 @@ TEST(SigmaRegression, EveryImportedRuleReportsItsRegressionEvent) {
         if (d.decision.notify != NotifyMode::kNone) {
           ++reports;
         } else {
-          missed += "\n    " + e.target_object + " = " + e.details + " by " + e.image + " -> " +
+          missed += "\n    " + sysmon.target_object + " = " + sysmon.details + " by " + sysmon.image + " -> " +
                     reason_name(d.decision.reason);
         }
       }

@@ -25,17 +25,22 @@ inline replay::RegistryEvent sysmon_event(
   return e;
 }
 
-inline bool policy_reports(const std::string& policy_yaml, const replay::RegistryEvent& event) {
+// The decision on the event (kNoMatch with a test failure when the policy or the event is bad).
+inline Decision decide_event(const std::string& policy_yaml, const replay::RegistryEvent& event) {
   const TempDir dir("one-policy");
   auto session = cli::open_policy_session(dir.write("policy.yaml", policy_yaml).string());
   EXPECT_TRUE(session) << policy_yaml;
   std::string why;
   auto mapped = replay::map_event(event, why);
   EXPECT_TRUE(mapped) << why;
-  if (!session || !mapped) return false;
+  if (!session || !mapped) return {};
   cli::OperationInput input;
   input.operation = std::move(*mapped);
-  return cli::decide_operation(*session, input).decision.notify != NotifyMode::kNone;
+  return cli::decide_operation(*session, input).decision;
+}
+
+inline bool policy_reports(const std::string& policy_yaml, const replay::RegistryEvent& event) {
+  return decide_event(policy_yaml, event).notify != NotifyMode::kNone;
 }
 
 }  // namespace hivewarden::test

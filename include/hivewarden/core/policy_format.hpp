@@ -126,16 +126,17 @@ struct Entry {
 
 // What a condition test looks at (SPEC §10).
 enum ConditionField : std::uint32_t {
-  kFieldImage = 1,         // the process's image path
-  kFieldKey = 2,           // the key, kernel form
-  kFieldTargetObject = 3,  // the key as Sysmon's TargetObject, `\`value for value operations
-  kFieldValue = 4,         // the value name
-  kFieldNewName = 5,       // rename-key's new name
-  kFieldUser = 6,          // the SID of the key's user hive
-  kFieldData = 7,          // set-value's new data
-  kFieldDetails = 8,       // that data as Sysmon renders Details
+  kFieldImage = 1,            // the process's image path
+  kFieldKey = 2,              // the key, kernel form
+  kFieldTargetObject = 3,     // the key as Sysmon's TargetObject, `\`value for value operations
+  kFieldValue = 4,            // the value name
+  kFieldNewName = 5,          // rename-key's new name
+  kFieldUser = 6,             // the SID of the key's user hive
+  kFieldData = 7,             // set-value's new data
+  kFieldDetails = 8,          // that data as Sysmon renders Details
+  kFieldNewTargetObject = 9,  // rename-key's new key as Sysmon's NewName (TargetObject form)
 };
-inline constexpr std::uint32_t kFieldLast = kFieldDetails;
+inline constexpr std::uint32_t kFieldLast = kFieldNewTargetObject;
 
 // How a test compares. Text compares fold case (ASCII only for image, data and details: there a
 // look-alike letter names another file); operands are stored folded that way.
