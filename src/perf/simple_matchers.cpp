@@ -31,7 +31,8 @@ class Floor : public KeyMatcher {
 
 class Hivewarden : public KeyMatcher {
  public:
-  explicit Hivewarden(policy::Blob blob) : storage_((blob.size() + 7) / 8), size_(blob.size()) {
+  Hivewarden(policy::Blob blob, std::u16string_view image, std::string name)
+      : storage_((blob.size() + 7) / 8), size_(blob.size()), image_(image), name_(std::move(name)) {
     std::memcpy(storage_.data(), blob.data(), blob.size());
   }
   bool init(std::string& error) {
@@ -39,11 +40,12 @@ class Hivewarden : public KeyMatcher {
     if (!validate_policy(storage_.data(), size_, view_, e)) error = e.what;
     return error.empty();
   }
-  std::string name() const override { return "hivewarden"; }
+  std::string name() const override { return name_; }
   std::uint32_t match(std::u16string_view path, std::u16string_view value, bool value_op) override {
     OperationRequest r;
     r.op = value_op ? Operation::kSetValue : Operation::kCreateKey;
     r.value = value;
+    r.process.image = image_;
     canonicalize_operation(path, {view_.control_set(), {}}, *keys_, r);  // as a host does
     return decide_on(view_, r, *scratch_).rules;
   }
@@ -51,6 +53,8 @@ class Hivewarden : public KeyMatcher {
  private:
   std::vector<std::uint64_t> storage_;
   std::uint64_t size_;
+  std::u16string image_;  // the process every operation comes from
+  std::string name_;
   PolicyView view_;
   std::unique_ptr<DecisionScratch> scratch_ = std::make_unique<DecisionScratch>();
   std::unique_ptr<OperationKeys> keys_ = std::make_unique<OperationKeys>();
@@ -64,7 +68,8 @@ struct NaiveEntry {
   std::uint32_t rules;
 };
 
-bool naive_match(const std::vector<std::u16string>& pattern, std::size_t pi, const KeyPath& path, std::uint32_t ti) {
+bool naive_match(const std::vector<std::u16string>& pattern, std::size_t pi, const KeyPath& path,
+                 std::uint32_t ti) {
   if (pi == pattern.size()) return ti == path.count;
   const std::u16string& p = pattern[pi];
   if (p == u"**") {
@@ -75,11 +80,13 @@ bool naive_match(const std::vector<std::u16string>& pattern, std::size_t pi, con
   }
   if (p.size() > 3 && p[0] == u'*' && p[1] == u'{') {  // *{N}
     std::uint32_t n = 0;
-    for (std::size_t i = 2; i + 1 < p.size(); ++i) n = n * 10 + static_cast<std::uint32_t>(p[i] - u'0');
+    for (std::size_t i = 2; i + 1 < p.size(); ++i)
+      n = n * 10 + static_cast<std::uint32_t>(p[i] - u'0');
     return ti + n <= path.count && naive_match(pattern, pi + 1, path, ti + n);
   }
   if (ti >= path.count) return false;
-  const bool hit = p == u"*" || (has_glob_chars(p) ? glob_match(p, path.folded_component(ti)) : p == path.folded_component(ti));
+  const bool hit = p == u"*" || (has_glob_chars(p) ? glob_match(p, path.folded_component(ti))
+                                                   : p == path.folded_component(ti));
   return hit && naive_match(pattern, pi + 1, path, ti + 1);
 }
 
@@ -89,7 +96,8 @@ class Naive : public KeyMatcher {
     for (const PatternSpec& spec : policy.patterns) {
       NaiveEntry e;
       for (const auto& c : split_root(kernel_root(spec.components[0]))) e.components.push_back(c);
-      for (std::size_t i = 1; i < spec.components.size(); ++i) e.components.push_back(folded16(spec.components[i]));
+      for (std::size_t i = 1; i < spec.components.size(); ++i)
+        e.components.push_back(folded16(spec.components[i]));
       e.value = folded16(spec.value);
       e.has_value = !spec.value.empty();
       e.rules = spec.rules;
@@ -104,7 +112,8 @@ class Naive : public KeyMatcher {
     std::uint32_t rules = 0;
     for (const NaiveEntry& e : entries_) {
       if (e.has_value != value_op || (value_op && e.value != v)) continue;
-      if ((e.rules & op_flag(value_op)) != 0 && naive_match(e.components, 0, *path_, 0)) rules |= e.rules;
+      if ((e.rules & op_flag(value_op)) != 0 && naive_match(e.components, 0, *path_, 0))
+        rules |= e.rules;
     }
     return rules;
   }
@@ -120,20 +129,25 @@ class Naive : public KeyMatcher {
 
 }  // namespace
 
-std::unique_ptr<KeyMatcher> make_floor() { return std::make_unique<Floor>(); }
+std::unique_ptr<KeyMatcher> make_floor() {
+  return std::make_unique<Floor>();
+}
 
-std::unique_ptr<KeyMatcher> make_hivewarden(const GeneratedPolicy& policy, std::string& error) {
+std::unique_ptr<KeyMatcher> make_hivewarden(const GeneratedPolicy& policy, std::string& error,
+                                            std::u16string_view image, std::string name) {
   policy::Blob blob;
   std::vector<policy::PolicyProblem> problems;
   if (!policy::compile_policy(policy.source, blob, problems)) {
     error = problems.empty() ? "compile failed" : problems[0].to_string();
     return nullptr;
   }
-  auto m = std::make_unique<Hivewarden>(std::move(blob));
+  auto m = std::make_unique<Hivewarden>(std::move(blob), image, std::move(name));
   if (!m->init(error)) return nullptr;
   return m;
 }
 
-std::unique_ptr<KeyMatcher> make_naive(const GeneratedPolicy& policy) { return std::make_unique<Naive>(policy); }
+std::unique_ptr<KeyMatcher> make_naive(const GeneratedPolicy& policy) {
+  return std::make_unique<Naive>(policy);
+}
 
 }  // namespace hivewarden::perf

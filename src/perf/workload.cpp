@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "hivewarden/core/policy_format.hpp"
 #include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::perf {
@@ -24,11 +25,14 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
-const char* const kVendors[] = {"Microsoft", "Adobe", "Google", "Mozilla", "Oracle", "VMware", "Intel", "NVIDIA", "Citrix", "Zoom"};
-const char* const kProducts[] = {"Office", "Reader", "Chrome", "Firefox", "Java", "Tools", "Graphics", "Update", "Agent", "Client"};
+const char* const kVendors[] = {"Microsoft", "Adobe", "Google", "Mozilla", "Oracle",
+                                "VMware",    "Intel", "NVIDIA", "Citrix",  "Zoom"};
+const char* const kProducts[] = {"Office", "Reader",   "Chrome", "Firefox", "Java",
+                                 "Tools",  "Graphics", "Update", "Agent",   "Client"};
 
 std::string random_name(std::mt19937& rng) {
-  static const char* const kSyllables[] = {"ka", "ro", "mi", "te", "zu", "la", "po", "ne", "si", "da", "vo", "qu"};
+  static const char* const kSyllables[] = {"ka", "ro", "mi", "te", "zu", "la",
+                                           "po", "ne", "si", "da", "vo", "qu"};
   std::string s;
   const int n = 2 + static_cast<int>(rng() % 4);
   for (int i = 0; i < n; ++i) s += kSyllables[rng() % 12];
@@ -87,7 +91,8 @@ GeneratedPolicy generate_policy(std::size_t entries, const NamePool& names, std:
   std::mt19937 rng(seed);
   std::set<std::string> seen;
   static const std::uint32_t kKeyRules[] = {0x1, 0x10 | 0x40000, 0x4 | 0x20000, 0x10001, 0x4000};
-  static const std::uint32_t kValueRules[] = {0x100, 0x100 | 0x80000, 0x800 | 0x2000, 0x100 | 0x400};
+  static const std::uint32_t kValueRules[] = {0x100, 0x100 | 0x80000, 0x800 | 0x2000,
+                                              0x100 | 0x400};
   while (out.patterns.size() < entries) {
     PatternSpec spec;
     const auto shape = static_cast<std::uint32_t>(rng() % 100);
@@ -97,17 +102,25 @@ GeneratedPolicy generate_policy(std::size_t entries, const NamePool& names, std:
       spec.components.insert(spec.components.end(), real.begin(), real.end());
       spec.components.push_back(random_name(rng) + std::to_string(rng() % 1000));
     } else if (shape < 70) {  // per user
-      spec.components = {"HKU", "*", "Software", kVendors[rng() % 10], kProducts[rng() % 10], random_name(rng) + std::to_string(rng() % 1000)};
+      spec.components = {"HKU",
+                         "*",
+                         "Software",
+                         kVendors[rng() % 10],
+                         kProducts[rng() % 10],
+                         random_name(rng) + std::to_string(rng() % 1000)};
     } else if (shape < 80) {  // subtree
-      spec.components = {"HKLM", "SOFTWARE", kVendors[rng() % 10], random_name(rng) + std::to_string(rng() % 1000), "**"};
+      spec.components = {"HKLM", "SOFTWARE", kVendors[rng() % 10],
+                         random_name(rng) + std::to_string(rng() % 1000), "**"};
     } else if (shape < 90) {  // value list on a real key
       spec.components = {"HKLM"};
       spec.components.insert(spec.components.end(), real.begin(), real.end());
       spec.value = random_name(rng) + std::to_string(rng() % 100);
     } else if (shape < 95) {  // skip N
-      spec.components = {"HKU", "*{2}", "Software", kVendors[rng() % 10], random_name(rng) + std::to_string(rng() % 1000)};
+      spec.components = {"HKU", "*{2}", "Software", kVendors[rng() % 10],
+                         random_name(rng) + std::to_string(rng() % 1000)};
     } else {  // glob
-      spec.components = {"HKLM", "SOFTWARE", kVendors[rng() % 10], random_name(rng) + std::to_string(rng() % 1000) + "*"};
+      spec.components = {"HKLM", "SOFTWARE", kVendors[rng() % 10],
+                         random_name(rng) + std::to_string(rng() % 1000) + "*"};
     }
     spec.rules = spec.value.empty() ? kKeyRules[rng() % 5] : kValueRules[rng() % 4];
     std::string key;
@@ -130,8 +143,66 @@ GeneratedPolicy generate_policy(std::size_t entries, const NamePool& names, std:
   return out;
 }
 
-std::vector<std::u16string> generate_paths(const GeneratedPolicy& policy, const NamePool& names, std::size_t count,
-                                           double match_share, std::uint32_t seed) {
+namespace {
+
+policy::ConditionTest image_test(std::uint32_t match, const std::string& text) {
+  policy::ConditionTest test;
+  test.field = blob::kFieldImage;
+  test.match = match;
+  test.texts = {text};
+  return test;
+}
+
+policy::ConditionTest dword_test(std::uint64_t number) {
+  policy::ConditionTest test;
+  test.field = blob::kFieldData;
+  test.match = blob::kMatchNumberEqual;
+  test.flags = blob::kTestDword;
+  test.numbers = {number};
+  return test;
+}
+
+}  // namespace
+
+policy::Conditions image_conditions() {
+  policy::Conditions c;
+  c.when = {{image_test(blob::kMatchStartsWith, "C:\\")}};
+  c.unless = {{image_test(blob::kMatchEndsWith, "\\MsMpEng.exe")}};
+  return c;
+}
+
+void add_conditions_elsewhere(GeneratedPolicy& policy, std::size_t count, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  for (std::size_t i = 0; i < count; ++i) {
+    policy::MonitoredEntry entry;
+    entry.key = std::string("HKLM\\SOFTWARE\\ConditionedElsewhere\\") + kVendors[rng() % 10] +
+                "\\" + random_name(rng) + std::to_string(i);
+    entry.client = "client" + std::to_string(rng() % 16);
+    if (i % 2 == 0) {  // key rules: image conditions, as Sysmon's process filters
+      entry.rules = 0x1 | 0x10000;
+      entry.conditions = image_conditions();
+    } else {  // a value: deny setting it to 1 unless Defender does it (SPEC §10's example)
+      policy::ValueRule value;
+      value.name = random_name(rng);
+      value.rules = 0x100 | 0x80000;
+      value.conditions.when = {{dword_test(1)}};
+      value.conditions.unless = {{image_test(blob::kMatchEndsWith, "\\MsMpEng.exe")}};
+      entry.values.push_back(std::move(value));
+    }
+    policy.source.monitored.push_back(std::move(entry));
+  }
+}
+
+void condition_every_entry(GeneratedPolicy& policy) {
+  for (policy::MonitoredEntry& entry : policy.source.monitored) {
+    if (entry.rules != 0) entry.conditions = image_conditions();
+    for (policy::ValueRule& value : entry.values) value.conditions = image_conditions();
+  }
+}
+
+std::vector<std::u16string> generate_paths(const GeneratedPolicy& policy, const NamePool& names,
+                                           std::size_t count, double match_share,
+                                           std::uint32_t seed) {
   std::mt19937 rng(seed);
   std::vector<std::u16string> out;
   out.reserve(count);
@@ -148,7 +219,8 @@ std::vector<std::u16string> generate_paths(const GeneratedPolicy& policy, const 
         } else if (part == "*{2}") {
           path += "\\S-1-5-21-" + std::to_string(rng() % 100000) + "\\Classes";
         } else if (part == "**") {
-          for (auto k = static_cast<std::uint32_t>(rng() % 3); k > 0; --k) path += "\\Sub" + std::to_string(k);
+          for (auto k = static_cast<std::uint32_t>(rng() % 3); k > 0; --k)
+            path += "\\Sub" + std::to_string(k);
         } else if (part.back() == '*') {
           path += "\\" + part.substr(0, part.size() - 1) + "X";
         } else {

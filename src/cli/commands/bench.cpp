@@ -2,8 +2,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
@@ -22,11 +22,14 @@ struct Timing {
   std::size_t ops = 0;
 };
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // Per-operation times over the paths (half key operations, half value operations), until all are
 // done or the time budget is spent. The clock's own cost is measured and taken off.
-Timing measure(perf::KeyMatcher& m, const std::vector<std::u16string>& paths, double budget_seconds) {
+Timing measure(perf::KeyMatcher& m, const std::vector<std::u16string>& paths,
+               double budget_seconds) {
   static const double clock_cost = [] {
     const auto t0 = Clock::now();
     for (int i = 0; i < 100000; ++i) (void)Clock::now();
@@ -35,13 +38,15 @@ Timing measure(perf::KeyMatcher& m, const std::vector<std::u16string>& paths, do
   std::vector<double> samples;
   samples.reserve(paths.size());
   volatile std::uint32_t sink = 0;
-  for (std::size_t i = 0; i < std::min<std::size_t>(200, paths.size()); ++i) sink = sink ^ m.match(paths[i], u"Value1", i % 2);  // warm up
+  for (std::size_t i = 0; i < std::min<std::size_t>(200, paths.size()); ++i)
+    sink = sink ^ m.match(paths[i], u"Value1", i % 2);  // warm up
   const auto start = Clock::now();
   for (std::size_t i = 0; i < paths.size(); ++i) {
     const auto t0 = Clock::now();
     sink = sink ^ m.match(paths[i], u"Value1", i % 2 == 1);
     const auto t1 = Clock::now();
-    samples.push_back(std::max(0.0, std::chrono::duration<double, std::nano>(t1 - t0).count() - clock_cost));
+    samples.push_back(
+        std::max(0.0, std::chrono::duration<double, std::nano>(t1 - t0).count() - clock_cost));
     if ((i & 63) == 0 && i >= 200 && seconds_since(start) > budget_seconds) break;
   }
   std::sort(samples.begin(), samples.end());
@@ -52,12 +57,23 @@ Timing measure(perf::KeyMatcher& m, const std::vector<std::u16string>& paths, do
   return t;
 }
 
-void row(std::ostream& out, bool markdown, std::size_t size, const std::string& name, const std::string& cells) {
+constexpr int kNameWidth = 35;  // "hivewarden, every entry conditioned"
+
+// The column widths of cells(): "x hivewarden" is wider than its numbers, so "ops" is narrower.
+std::string text_header() {
+  char b[200];
+  std::snprintf(b, sizeof b, "%9s  %-*s %9s %9s %10s %12s %6s\n", "entries", kNameWidth, "matcher",
+                "median", "p99", "x floor", "x hivewarden", "ops");
+  return b;
+}
+
+void row(std::ostream& out, bool markdown, std::size_t size, const std::string& name,
+         const std::string& cells) {
   char b[256];
   if (markdown) {
     std::snprintf(b, sizeof b, "| %zu | %s | %s |\n", size, name.c_str(), cells.c_str());
   } else {
-    std::snprintf(b, sizeof b, "%9zu  %-22s %s\n", size, name.c_str(), cells.c_str());
+    std::snprintf(b, sizeof b, "%9zu  %-*s %s\n", size, kNameWidth, name.c_str(), cells.c_str());
   }
   out << b;
   out.flush();  // long runs: show each row as it is measured
@@ -65,19 +81,24 @@ void row(std::ostream& out, bool markdown, std::size_t size, const std::string& 
 
 std::string cells(const Timing& t, double floor, double engine, bool markdown) {
   char b[200];
-  std::snprintf(b, sizeof b, markdown ? "%.0f | %.0f | %.2f | %.2f | %zu" : "%9.0f %9.0f %9.2fx %9.2fx %8zu", t.median_ns, t.p99_ns,
-                floor > 0 ? t.median_ns / floor : 0.0, engine > 0 ? t.median_ns / engine : 0.0, t.ops);
+  std::snprintf(b, sizeof b,
+                markdown ? "%.0f | %.0f | %.2f | %.2f | %zu" : "%9.0f %9.0f %9.2fx %9.2fx %8zu",
+                t.median_ns, t.p99_ns, floor > 0 ? t.median_ns / floor : 0.0,
+                engine > 0 ? t.median_ns / engine : 0.0, t.ops);
   return b;
 }
 
 // Two threads deciding while a third swaps between two prepared policies `swaps_per_second`
 // times a second, against one thread alone: decisions per second, and whether any decision came
 // from a half-swapped policy (every decision must give the rules of one whole policy).
-void thread_scaling(std::ostream& out, const perf::GeneratedPolicy& a, const perf::GeneratedPolicy& other,
-                    const std::vector<std::u16string>& paths, double seconds, int swaps_per_second) {
+void thread_scaling(std::ostream& out, const perf::GeneratedPolicy& a,
+                    const perf::GeneratedPolicy& other, const std::vector<std::u16string>& paths,
+                    double seconds, int swaps_per_second) {
   policy::Blob blob_a, blob_b;
   std::vector<policy::PolicyProblem> problems;
-  if (!policy::compile_policy(a.source, blob_a, problems) || !policy::compile_policy(other.source, blob_b, problems)) return;
+  if (!policy::compile_policy(a.source, blob_a, problems) ||
+      !policy::compile_policy(other.source, blob_b, problems))
+    return;
   Engine engine;
   PolicyError error;
   const PolicyRef pa = engine.prepare_policy(blob_a.data(), blob_a.size(), error);
@@ -96,7 +117,8 @@ void thread_scaling(std::ostream& out, const perf::GeneratedPolicy& a, const per
         OperationRequest r;
         r.op = Operation::kCreateKey;
         r.thread_id = static_cast<std::uint64_t>(t + 1);
-        for (std::size_t i = static_cast<std::size_t>(t); !stop.load(std::memory_order_relaxed); i = (i + 1) % paths.size()) {
+        for (std::size_t i = static_cast<std::size_t>(t); !stop.load(std::memory_order_relaxed);
+             i = (i + 1) % paths.size()) {
           canonicalize_operation(paths[i], options, *keys, r);  // as a host does, once
           const Decision d = engine.decide(r, *scratch);
           if (d.context_kept) engine.complete(r.thread_id, r.op, true);
@@ -131,21 +153,58 @@ void thread_scaling(std::ostream& out, const perf::GeneratedPolicy& a, const per
   const auto two = run(2, true);
   char b[300];
   std::snprintf(b, sizeof b,
-                "threads (%zu-entry policy, swapped %d times a second): 1 thread %.0f decisions/s, 2 threads %.0f decisions/s: "
+                "threads (%zu-entry policy, swapped %d times a second): 1 thread %.0f decisions/s, "
+                "2 threads %.0f decisions/s: "
                 "%.2fx (%llu and %llu swaps)\n",
                 a.patterns.size(), swaps_per_second, one.first, two.first, two.first / one.first,
-                static_cast<unsigned long long>(one.second), static_cast<unsigned long long>(two.second));
+                static_cast<unsigned long long>(one.second),
+                static_cast<unsigned long long>(two.second));
   out << b;
+}
+
+// The same policy with conditions (SPEC §10), on the same paths: conditioned entries no path
+// matches (as many as a tenth of the policy: they must cost nothing), then every entry
+// conditioned with conditions that hold (the cost of evaluating them on each match). One engine
+// at a time: at a million entries each blob is hundreds of megabytes.
+bool measure_conditioned(std::ostream& out, const BenchOptions& o,
+                         const perf::GeneratedPolicy& generated,
+                         const std::vector<std::u16string>& paths, double floor_ns,
+                         double engine_ns) {
+  for (const bool elsewhere : {true, false}) {
+    std::string error;
+    std::unique_ptr<perf::KeyMatcher> m;
+    {
+      perf::GeneratedPolicy conditioned = generated;
+      if (elsewhere) {
+        perf::add_conditions_elsewhere(conditioned,
+                                       std::max<std::size_t>(1, generated.patterns.size() / 10));
+      } else {
+        perf::condition_every_entry(conditioned);
+      }
+      m = perf::make_hivewarden(
+          conditioned, error, perf::kBenchImage,
+          elsewhere ? "hivewarden, conditions elsewhere" : "hivewarden, every entry conditioned");
+    }
+    if (!m) {
+      std::cerr << "error: conditioned policy: " << error << "\n";
+      return false;
+    }
+    row(out, o.markdown, generated.patterns.size(), m->name(),
+        cells(measure(*m, paths, o.budget), floor_ns, engine_ns, o.markdown));
+  }
+  return true;
 }
 
 }  // namespace
 
 int run_bench(const BenchOptions& o, std::ostream& out) {
   const perf::NamePool names = perf::load_name_pool(o.names);
-  out << "hivewarden bench: key names from " << names.source << " (" << names.paths.size() << " keys); "
-      << o.ops << " operations per size, " << o.match_share * 100 << "% matching an entry\n";
-  const char* header = o.markdown ? "| entries | matcher | median ns | p99 ns | x floor | x hivewarden | ops |\n|---|---|---|---|---|---|---|\n"
-                                  : "  entries  matcher                   median       p99    x floor x hivewarden     ops\n";
+  out << "hivewarden bench: key names from " << names.source << " (" << names.paths.size()
+      << " keys); " << o.ops << " operations per size, " << o.match_share * 100
+      << "% matching an entry\n";
+  const std::string header = o.markdown ? "| entries | matcher | median ns | p99 ns | x floor | x "
+                                          "hivewarden | ops |\n|---|---|---|---|---|---|---|\n"
+                                        : text_header();
   std::string policy_lines;
   out << header;
   perf::GeneratedPolicy largest_for_threads;
@@ -175,8 +234,11 @@ int run_bench(const BenchOptions& o, std::ostream& out) {
       string_bytes = h.sections[blob::kStrings].count * 2;
     }
     char line[300];
-    std::snprintf(line, sizeof line, "%zu entries: generated in %.2f s, compiled in %.2f s, %zu bytes (%.1f bytes per entry beyond names)\n",
-                  size, generate_s, compile_s, blob.size(), static_cast<double>(blob.size() - string_bytes) / static_cast<double>(size));
+    std::snprintf(line, sizeof line,
+                  "%zu entries: generated in %.2f s, compiled in %.2f s, %zu bytes (%.1f bytes per "
+                  "entry beyond names)\n",
+                  size, generate_s, compile_s, blob.size(),
+                  static_cast<double>(blob.size() - string_bytes) / static_cast<double>(size));
     policy_lines += line;
 
     const auto paths = perf::generate_paths(generated, names, o.ops, o.match_share, 2);
@@ -185,18 +247,22 @@ int run_bench(const BenchOptions& o, std::ostream& out) {
     const Timing te = measure(*engine, paths, o.budget);
     row(out, o.markdown, size, floor->name(), cells(tf, tf.median_ns, te.median_ns, o.markdown));
     row(out, o.markdown, size, engine->name(), cells(te, tf.median_ns, te.median_ns, o.markdown));
+    if (!measure_conditioned(out, o, generated, paths, tf.median_ns, te.median_ns))
+      return kExitInputError;
     std::vector<std::pair<std::string, std::unique_ptr<perf::KeyMatcher>>> baselines;
     if (size <= o.naive_max) baselines.emplace_back("", perf::make_naive(generated));
     baselines.emplace_back("", perf::make_writeup_tree(generated));
     if (size <= o.regex_max) {
       t0 = Clock::now();
       auto re2 = perf::make_re2_set(generated, error);
-      std::snprintf(line, sizeof line, "%zu entries: RE2::Set built in %.1f s\n", size, seconds_since(t0));
+      std::snprintf(line, sizeof line, "%zu entries: RE2::Set built in %.1f s\n", size,
+                    seconds_since(t0));
       policy_lines += line;
       baselines.emplace_back(re2 ? "" : "RE2::Set: " + error, std::move(re2));
       t0 = Clock::now();
       auto hs = perf::make_hyperscan(generated, error);
-      std::snprintf(line, sizeof line, "%zu entries: Hyperscan built in %.1f s\n", size, seconds_since(t0));
+      std::snprintf(line, sizeof line, "%zu entries: Hyperscan built in %.1f s\n", size,
+                    seconds_since(t0));
       policy_lines += line;
       baselines.emplace_back(hs ? "" : "Hyperscan: " + error, std::move(hs));
     }
@@ -205,15 +271,18 @@ int run_bench(const BenchOptions& o, std::ostream& out) {
         row(out, o.markdown, size, "(not built)", why);
         continue;
       }
-      row(out, o.markdown, size, m->name(), cells(measure(*m, paths, o.budget), tf.median_ns, te.median_ns, o.markdown));
+      row(out, o.markdown, size, m->name(),
+          cells(measure(*m, paths, o.budget), tf.median_ns, te.median_ns, o.markdown));
     }
     if (size > o.naive_max) row(out, o.markdown, size, "naive list", "skipped (over --naive-max)");
-    if (size > o.regex_max) row(out, o.markdown, size, "RE2::Set, Hyperscan", "skipped (over --regex-max)");
+    if (size > o.regex_max)
+      row(out, o.markdown, size, "RE2::Set, Hyperscan", "skipped (over --regex-max)");
     if (size == o.thread_size) largest_for_threads = generated;
   }
   out << "\n" << policy_lines;
   if (o.thread_seconds > 0 && !largest_for_threads.patterns.empty()) {
-    const perf::GeneratedPolicy other = perf::generate_policy(largest_for_threads.patterns.size(), names, 3);
+    const perf::GeneratedPolicy other =
+        perf::generate_policy(largest_for_threads.patterns.size(), names, 3);
     const auto paths = perf::generate_paths(largest_for_threads, names, 20000, o.match_share, 4);
     thread_scaling(out, largest_for_threads, other, paths, o.thread_seconds, 100);
   }
