@@ -44,7 +44,9 @@ TEST(Bench, ConditionedRowsForEverySize) {
         if (cells.size() != 7 || cells[0] != size || cells[1] != name) continue;
         found = true;
         EXPECT_GT(std::stod(cells[5]), 0.0) << line;  // x hivewarden
-        if (name == "hivewarden") EXPECT_EQ(cells[5], "1.00") << line;
+        if (name == "hivewarden") {
+          EXPECT_EQ(cells[5], "1.00") << line;
+        }
         EXPECT_EQ(cells[6], "300") << line;  // every operation measured
       }
       EXPECT_TRUE(found) << size << " " << name << "\n" << out.str();
