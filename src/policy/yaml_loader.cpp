@@ -124,8 +124,10 @@ bool condition_spec(const std::string& spec, ConditionTest& test, std::string& e
   const std::size_t bar = spec.find('|');
   const std::string name = spec.substr(0, bar);
   if (!condition_field(name, test.field)) {
-    error = "unknown field '" + name +
-            "' (known: image, key, target_object, value, new_name, user, data, details)";
+    error = "unknown field '" + name + "' (known:";
+    for (std::uint32_t f = blob::kFieldImage; f <= blob::kFieldLast; ++f)
+      error += std::string(f == blob::kFieldImage ? " " : ", ") + condition_field_name(f);
+    error += ")";
     return false;
   }
   Modifiers m;

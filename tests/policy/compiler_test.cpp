@@ -621,7 +621,7 @@ TEST(PolicyProblems, DuplicatesAreRefusedWhereverTheyAre) {
 TEST(PolicyProblems, ASourceBuiltInMemoryIsCheckedByTheCompiler) {
   policy::PolicySource source;
   source.file = "mem.yaml";
-  source.monitored.push_back({"HKXX\\A", "c", rule::kCreateKey, {}, {11, 3}});
+  source.monitored.push_back({"HKXX\\A", "c", rule::kCreateKey, {}, {11, 3}, {}});
   source.hardened_keys.push_back({"HKLM\\**", {12, 3}});
   source.processes.push_back({std::string("C:\\\xff.exe"), process_flag::kFriendly, 0, {13, 3}});
   policy::Blob blob;
@@ -813,6 +813,11 @@ TEST(PolicyProblems, Conditions) {
       "        rules: [set-value]\n";
   expect_problems(head + "        when: {colour: red}\n",
                   {{7, "monitored[0].values[0].when.colour", "unknown field 'colour'"}});
+  // The error lists every field the compiler knows (one table: a new field cannot be missed).
+  expect_problems(head + "        when: {colour: red}\n",
+                  {{7, "monitored[0].values[0].when.colour",
+                    "(known: image, key, target_object, value, new_name, user, data, details, "
+                    "new_target_object)"}});
   expect_problems(head + "        when: {image|sounds: x}\n",
                   {{7, "monitored[0].values[0].when.image|sounds", "unknown modifier 'sounds'"}});
   expect_problems(head + "        when: {image|re: '.*'}\n",
