@@ -195,6 +195,45 @@ bool measure_conditioned(std::ostream& out, const BenchOptions& o,
   return true;
 }
 
+// The baselines on the same paths (the regex engines only up to --regex-max: they take minutes
+// to build past it), their build times added to `policy_lines`.
+void measure_baselines(std::ostream& out, const BenchOptions& o,
+                       const perf::GeneratedPolicy& generated,
+                       const std::vector<std::u16string>& paths, double floor_ns, double engine_ns,
+                       std::string& policy_lines) {
+  const std::size_t size = generated.patterns.size();
+  std::string error;
+  char line[300];
+  std::vector<std::pair<std::string, std::unique_ptr<perf::KeyMatcher>>> baselines;
+  if (size <= o.naive_max) baselines.emplace_back("", perf::make_naive(generated));
+  baselines.emplace_back("", perf::make_writeup_tree(generated));
+  if (size <= o.regex_max) {
+    auto t0 = Clock::now();
+    auto re2 = perf::make_re2_set(generated, error);
+    std::snprintf(line, sizeof line, "%zu entries: RE2::Set built in %.1f s\n", size,
+                  seconds_since(t0));
+    policy_lines += line;
+    baselines.emplace_back(re2 ? "" : "RE2::Set: " + error, std::move(re2));
+    t0 = Clock::now();
+    auto hs = perf::make_hyperscan(generated, error);
+    std::snprintf(line, sizeof line, "%zu entries: Hyperscan built in %.1f s\n", size,
+                  seconds_since(t0));
+    policy_lines += line;
+    baselines.emplace_back(hs ? "" : "Hyperscan: " + error, std::move(hs));
+  }
+  for (auto& [why, m] : baselines) {
+    if (!m) {
+      row(out, o.markdown, size, "(not built)", why);
+      continue;
+    }
+    row(out, o.markdown, size, m->name(),
+        cells(measure(*m, paths, o.budget), floor_ns, engine_ns, o.markdown));
+  }
+  if (size > o.naive_max) row(out, o.markdown, size, "naive list", "skipped (over --naive-max)");
+  if (size > o.regex_max)
+    row(out, o.markdown, size, "RE2::Set, Hyperscan", "skipped (over --regex-max)");
+}
+
 }  // namespace
 
 int run_bench(const BenchOptions& o, std::ostream& out) {
@@ -249,34 +288,7 @@ int run_bench(const BenchOptions& o, std::ostream& out) {
     row(out, o.markdown, size, engine->name(), cells(te, tf.median_ns, te.median_ns, o.markdown));
     if (!measure_conditioned(out, o, generated, paths, tf.median_ns, te.median_ns))
       return kExitInputError;
-    std::vector<std::pair<std::string, std::unique_ptr<perf::KeyMatcher>>> baselines;
-    if (size <= o.naive_max) baselines.emplace_back("", perf::make_naive(generated));
-    baselines.emplace_back("", perf::make_writeup_tree(generated));
-    if (size <= o.regex_max) {
-      t0 = Clock::now();
-      auto re2 = perf::make_re2_set(generated, error);
-      std::snprintf(line, sizeof line, "%zu entries: RE2::Set built in %.1f s\n", size,
-                    seconds_since(t0));
-      policy_lines += line;
-      baselines.emplace_back(re2 ? "" : "RE2::Set: " + error, std::move(re2));
-      t0 = Clock::now();
-      auto hs = perf::make_hyperscan(generated, error);
-      std::snprintf(line, sizeof line, "%zu entries: Hyperscan built in %.1f s\n", size,
-                    seconds_since(t0));
-      policy_lines += line;
-      baselines.emplace_back(hs ? "" : "Hyperscan: " + error, std::move(hs));
-    }
-    for (auto& [why, m] : baselines) {
-      if (!m) {
-        row(out, o.markdown, size, "(not built)", why);
-        continue;
-      }
-      row(out, o.markdown, size, m->name(),
-          cells(measure(*m, paths, o.budget), tf.median_ns, te.median_ns, o.markdown));
-    }
-    if (size > o.naive_max) row(out, o.markdown, size, "naive list", "skipped (over --naive-max)");
-    if (size > o.regex_max)
-      row(out, o.markdown, size, "RE2::Set, Hyperscan", "skipped (over --regex-max)");
+    measure_baselines(out, o, generated, paths, tf.median_ns, te.median_ns, policy_lines);
     if (size == o.thread_size) largest_for_threads = generated;
   }
   out << "\n" << policy_lines;
