@@ -58,17 +58,6 @@ bool registry_event(const nlohmann::json& event, replay::RegistryEvent& out) {
   return true;
 }
 
-// Whether the policy compiler knows SPEC §10's conditions (`when`), which the imported rules use.
-bool engine_has_conditions() {
-  policy::PolicySource source;
-  std::vector<policy::PolicyProblem> problems;
-  return policy::parse_policy_yaml(
-      "version: 1\nmonitored:\n  - key: 'HKLM\\SOFTWARE\\X'\n    client: c\n    rules: "
-      "[create-key]\n"
-      "    when: {image|endswith: '\\reg.exe'}\n",
-      "probe.yaml", source, problems);
-}
-
 TEST(SigmaRegression, ShareOfRulesImportedWhole) {
   const auto files = rule_files();
   if (files.empty()) GTEST_SKIP() << "no Sigma rules under " << kSigma;
@@ -115,11 +104,6 @@ TEST(SigmaRegression, ShareOfRulesImportedWhole) {
     }
   }
   EXPECT_GT(conditioned, 100u);
-  if (!engine_has_conditions()) {
-    GTEST_SKIP()
-        << "the policy compiler does not know `when`/`unless` yet (SPEC §10): the imported "
-           "policy is compiled once it does";
-  }
   ASSERT_TRUE(test::compile_yaml(policy_yaml, "sigma.yaml"));
 }
 
@@ -188,10 +172,6 @@ TEST(SigmaImportDecides, BinaryDataInALogMeetsDetailsBinaryData) {
 TEST(SigmaRegression, EveryImportedRuleReportsItsRegressionEvent) {
   const fs::path regression = kSigma / "regression_data";
   if (!fs::exists(regression)) GTEST_SKIP() << "no regression data under " << regression;
-  if (!engine_has_conditions()) {
-    GTEST_SKIP()
-        << "the policy compiler does not know `when`/`unless` yet (SPEC §10): run once it does";
-  }
   const auto files = rule_files();
   int pairs = 0, imported = 0, reported = 0;
   for (const auto& e : fs::recursive_directory_iterator(regression)) {
@@ -237,8 +217,8 @@ TEST(SigmaRegression, EveryImportedRuleReportsItsRegressionEvent) {
         if (d.decision.notify != NotifyMode::kNone) {
           ++reports;
         } else {
-          missed += "\n    " + sysmon.target_object + " = " + sysmon.details + " by " + sysmon.image + " -> " +
-                    reason_name(d.decision.reason);
+          missed += "\n    " + sysmon.target_object + " = " + sysmon.details + " by " +
+                    sysmon.image + " -> " + reason_name(d.decision.reason);
         }
       }
       ASSERT_GT(events, 0) << j.path();
