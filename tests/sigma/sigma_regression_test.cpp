@@ -16,7 +16,6 @@
 #include "hivewarden/cli/eval_line.hpp"
 #include "hivewarden/cli/policy_session.hpp"
 #include "hivewarden/core/decide.hpp"
-#include "hivewarden/policy/compile.hpp"
 #include "hivewarden/replay/event.hpp"
 #include "hivewarden/sigma/sigma_import.hpp"
 
