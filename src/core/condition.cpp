@@ -7,9 +7,6 @@ namespace {
 
 using namespace blob;
 
-constexpr std::uint32_t kRegSz = 1, kRegExpandSz = 2, kRegDword = 4, kRegMultiSz = 7,
-                        kRegQword = 11;
-
 // A field's text without copying it: up to a few pieces of UTF-16 (target_object is put together
 // from a prefix, the key and the value name), or UTF-16LE bytes (registry data).
 class FieldText {
@@ -251,9 +248,7 @@ class Subject {
   // Binary data whose bytes were not logged: its type and its Details are still known.
   bool has_type_only() const {
     return request_.op == Operation::kSetValue && !request_.has_data &&
-           request_.data_bytes_unknown && request_.type != kRegSz &&
-           request_.type != kRegExpandSz && request_.type != kRegMultiSz &&
-           request_.type != kRegDword && request_.type != kRegQword;
+           request_.data_bytes_unknown && is_binary_type(request_.type);
   }
   std::uint32_t type() const { return request_.type; }
 
@@ -373,66 +368,6 @@ std::uint32_t first_failed_test(const PolicyView& policy, Range group, Subject& 
 }
 
 }  // namespace
-
-Details render_details(std::uint32_t type, std::string_view data) {
-  Details d;
-  std::uint64_t n = 0;
-  bool is_dword = false;
-  if (data_number(type, data, n, is_dword)) {
-    static constexpr char16_t kHex[] = u"0123456789abcdef";
-    const char16_t* head = is_dword ? u"DWORD (0x" : u"QWORD (0x";
-    std::uint32_t at = 0;
-    for (; head[at] != 0; ++at) d.number[at] = head[at];
-    const int halves = is_dword ? 1 : 2;
-    for (int h = halves - 1; h >= 0; --h) {
-      const auto half = static_cast<std::uint32_t>(n >> (32 * h));
-      for (int shift = 28; shift >= 0; shift -= 4) d.number[at++] = kHex[(half >> shift) & 0xF];
-      if (h == 1) {
-        for (const char16_t c : u"-0x") {
-          if (c != 0) d.number[at++] = c;
-        }
-      }
-    }
-    d.number[at++] = u')';
-    d.number_length = at;
-    d.kind = DetailsKind::kNumber;
-    return d;
-  }
-  if (data_string(type, data, d.string_bytes, d.multi)) {
-    d.kind = d.string_bytes.empty() ? DetailsKind::kEmpty : DetailsKind::kString;
-    return d;
-  }
-  d.kind = data.empty() ? DetailsKind::kEmpty : DetailsKind::kBinary;
-  return d;
-}
-
-bool data_number(std::uint32_t type, std::string_view data, std::uint64_t& number, bool& is_dword) {
-  const std::size_t width = type == kRegDword ? 4 : type == kRegQword ? 8 : 0;
-  if (width == 0 || data.size() != width) return false;
-  number = 0;
-  for (std::size_t i = width; i-- > 0;)
-    number = (number << 8) | static_cast<unsigned char>(data[i]);
-  is_dword = width == 4;
-  return true;
-}
-
-bool data_string(std::uint32_t type, std::string_view data, std::string_view& bytes, bool& multi) {
-  if (type != kRegSz && type != kRegExpandSz && type != kRegMultiSz) return false;
-  multi = type == kRegMultiSz;
-  std::size_t units = data.size() / 2;
-  auto unit_is_nul = [&](std::size_t i) { return data[2 * i] == 0 && data[2 * i + 1] == 0; };
-  if (!multi) {  // a string ends at its first NUL
-    for (std::size_t i = 0; i < units; ++i) {
-      if (unit_is_nul(i)) {
-        units = i;
-        break;
-      }
-    }
-  }
-  while (units > 0 && unit_is_nul(units - 1)) --units;  // the list's terminators
-  bytes = data.substr(0, units * 2);
-  return true;
-}
 
 ConditionVerdict evaluate_conditions(const PolicyView& policy, const blob::Entry& entry,
                                      const OperationRequest& request, std::uint64_t& work) {

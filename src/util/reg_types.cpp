@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "hivewarden/core/condition.hpp"
+#include "hivewarden/core/registry_data.hpp"
 #include "hivewarden/core/rules.hpp"
 #include "hivewarden/util/utf.hpp"
 

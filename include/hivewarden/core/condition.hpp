@@ -1,6 +1,5 @@
 // Conditions on a monitored entry (SPEC §10): checked only for entries whose path already matched,
-// bounded in work and allocation-free. Also Sysmon's rendering of registry data (`Details`), the
-// one copy every host uses.
+// bounded in work and allocation-free.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +7,7 @@
 
 #include "hivewarden/core/operation_request.hpp"
 #include "hivewarden/core/policy_view.hpp"
+#include "hivewarden/core/registry_data.hpp"
 
 namespace hivewarden {
 
@@ -27,25 +27,6 @@ inline constexpr std::uint32_t kMaxConditionOperandUnits = 4096;
 // A unit compare takes about a nanosecond: at most about a millisecond per decision. A 512 KiB
 // string written to a conditioned value and searched once stays well inside it.
 inline constexpr std::uint64_t kMaxConditionWork = 1u << 21;
-
-// Sysmon's Details: `DWORD (0x00000001)`, `QWORD (0x00000000-0x00000001)` (high, then low half),
-// the string (REG_SZ, REG_EXPAND_SZ; REG_MULTI_SZ with its strings joined by spaces), `(Empty)`
-// for no data or an empty string, `Binary Data` for every other type.
-enum class DetailsKind : std::uint8_t { kNumber, kString, kEmpty, kBinary };
-struct Details {
-  DetailsKind kind = DetailsKind::kEmpty;
-  char16_t number[32] = {};  // kNumber: the whole rendering
-  std::uint32_t number_length = 0;
-  std::string_view string_bytes;  // kString: UTF-16LE units, terminating NULs cut off
-  bool multi = false;             // kString of a REG_MULTI_SZ: inner NULs render as spaces
-};
-Details render_details(std::uint32_t type, std::string_view data);
-
-// The numbers of REG_DWORD (4 bytes) and REG_QWORD (8 bytes) data; false for anything else.
-bool data_number(std::uint32_t type, std::string_view data, std::uint64_t& number, bool& is_dword);
-
-// The registry data as text, when it is a string type: the units without terminating NULs.
-bool data_string(std::uint32_t type, std::string_view data, std::string_view& bytes, bool& multi);
 
 // What the conditions of one entry said about one operation.
 struct ConditionVerdict {
