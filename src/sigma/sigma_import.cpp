@@ -202,9 +202,31 @@ ConditionTest condition_of(const FieldTest& t) {
   return c;
 }
 
+// Sigma's `*` and `?` are wildcards with every modifier, but the engine's contains, startswith
+// and endswith compare literally (SPEC §10): such a test becomes a glob over the whole field
+// (`*v*`, `v*`, `*v`), which the engine matches as Sigma does.
+FieldTest wildcards_as_glob(FieldTest t) {
+  const Match match = match_of(t);
+  const bool wild = std::any_of(t.values.begin(), t.values.end(), [](const auto& v) {
+    return v && v->find_first_of("*?") != std::string::npos;
+  });
+  if (match == Match::kEquals || !wild) return t;
+  for (auto& v : t.values) {
+    if (!v) continue;
+    if (match != Match::kStartsWith) v = "*" + *v;
+    if (match != Match::kEndsWith) *v += "*";
+  }
+  std::erase_if(t.modifiers, [](const std::string& m) {
+    return m == "contains" || m == "startswith" || m == "endswith";
+  });
+  return t;
+}
+
 // AND of tests as a list of condition maps (any one holds). A YAML map cannot hold one key twice:
 // two OR tests on the same field|modifier are multiplied out; single values join an `all` list.
-bool to_condition_maps(const std::vector<FieldTest>& tests, std::vector<ConditionMap>& out) {
+bool to_condition_maps(const std::vector<FieldTest>& sigma_tests, std::vector<ConditionMap>& out) {
+  std::vector<FieldTest> tests;
+  for (const FieldTest& t : sigma_tests) tests.push_back(wildcards_as_glob(t));
   std::vector<ConditionMap> maps = {ConditionMap{}};
   auto find = [](ConditionMap& m, const std::string& key) -> ConditionTest* {
     for (ConditionTest& c : m) {

@@ -185,6 +185,31 @@ TEST(SigmaImportDecides, BinaryDataInALogMeetsDetailsBinaryData) {
   EXPECT_FALSE(reports(rule, test::sysmon_event("SetValue", blob, "(Empty)")));
 }
 
+// Sigma's `*` and `?` are wildcards with contains/startswith/endswith too; the engine's
+// modifiers compare literally. Before: such a rule imported "whole" and never reported.
+TEST(SigmaImportDecides, WildcardsHoldWithEveryModifier) {
+  const std::string rule =
+      "title: Wild\nid: 5a1d0c0d\nlogsource: {category: registry_set, product: windows}\n"
+      "detection:\n  selection:\n    TargetObject|endswith: '\\Software\\Evil\\Run'\n"
+      "    Details|contains: '\\Users\\b*b\\AppData'\n"
+      "    Image|startswith: 'C:\\Users\\b?b\\'\n"
+      "  filter:\n    Details|endswith: '.d?l'\n"
+      "  condition: selection and not filter\n";
+  const char* key = "HKLM\\Software\\Evil\\Run";
+  const char* bob = "C:\\Users\\bob\\AppData\\x.exe";
+  EXPECT_TRUE(reports(rule, test::sysmon_event("SetValue", key, bob, "C:\\Users\\bob\\a.exe")));
+  EXPECT_TRUE(reports(rule, test::sysmon_event("SetValue", key, "C:\\USERS\\BOXXB\\APPDATA\\x",
+                                               "c:\\users\\bab\\a.exe")));
+  EXPECT_FALSE(reports(rule, test::sysmon_event("SetValue", key, "C:\\Users\\bob\\AppData\\x.dll",
+                                                "C:\\Users\\bob\\a.exe")));  // the filter
+  EXPECT_FALSE(reports(rule, test::sysmon_event("SetValue", key, "C:\\Users\\ann\\AppData\\x",
+                                                "C:\\Users\\bob\\a.exe")));
+  EXPECT_FALSE(reports(rule, test::sysmon_event("SetValue", key, bob, "C:\\Users\\bo\\a.exe")));
+  EXPECT_FALSE(reports(rule, test::sysmon_event("SetValue", key, bob, "D:\\Users\\bob\\a.exe")));
+  const auto imported = import_rule_text(rule, "t.yml");
+  EXPECT_EQ(imported.status, ImportStatus::kWhole);
+}
+
 TEST(SigmaRegression, EveryImportedRuleReportsItsRegressionEvent) {
   const fs::path regression = kSigma / "regression_data";
   if (!fs::exists(regression)) GTEST_SKIP() << "no regression data under " << regression;
@@ -237,8 +262,8 @@ TEST(SigmaRegression, EveryImportedRuleReportsItsRegressionEvent) {
         if (d.decision.notify != NotifyMode::kNone) {
           ++reports;
         } else {
-          missed += "\n    " + sysmon.target_object + " = " + sysmon.details + " by " + sysmon.image + " -> " +
-                    reason_name(d.decision.reason);
+          missed += "\n    " + sysmon.target_object + " = " + sysmon.details + " by " +
+                    sysmon.image + " -> " + reason_name(d.decision.reason);
         }
       }
       ASSERT_GT(events, 0) << j.path();
