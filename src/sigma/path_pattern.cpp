@@ -163,13 +163,15 @@ IndexPattern index_pattern(Match match, const std::string& text) {
       if (open_right) c.push_back("**");
     }
   }
-  // The tree never sees CurrentControlSet: name its targets (superset, so not exact).
-  for (std::string& part : c) {
-    std::string_view name = part;
+  // The tree never sees the active set as CurrentControlSet: name its targets (superset, so not
+  // exact). Deeper than HKLM\SYSTEM it can also be a key's own name, which Sysmon writes as is.
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    std::string_view name = c[i];
     if (!name.empty() && name.front() == '*') name.remove_prefix(1);
     if (!name.empty() && name.back() == '*') name.remove_suffix(1);
     if (equal_folded(name, "CurrentControlSet")) {
-      part = "ControlSet*";
+      const bool active_set = i == 2 && equal_folded(c[0], "HKLM") && equal_folded(c[1], "SYSTEM");
+      c[i] = active_set ? "ControlSet*" : "*ControlSet*";
       exact = false;
     }
   }

@@ -210,6 +210,25 @@ TEST(SigmaImportDecides, WildcardsHoldWithEveryModifier) {
   EXPECT_EQ(imported.status, ImportStatus::kWhole);
 }
 
+// A TargetObject test naming CurrentControlSet holds for the active set (the engine sees
+// ControlSet00N) and for a key that is itself named CurrentControlSet deeper down (Sysmon writes
+// it as is). Before: the tree pattern said `ControlSet*` everywhere and missed the second.
+TEST(SigmaImportDecides, CurrentControlSetAsAKeysOwnName) {
+  const std::string rule =
+      "title: CCS\nid: 0cc5e7a1\nlogsource: {category: registry_set, product: windows}\n"
+      "detection:\n  selection:\n    TargetObject|endswith: '\\CurrentControlSet\\Services'\n"
+      "  condition: selection\n";
+  EXPECT_TRUE(
+      reports(rule, test::sysmon_event("SetValue", "HKLM\\System\\CurrentControlSet\\Services",
+                                       "DWORD (0x00000001)")));
+  EXPECT_TRUE(reports(
+      rule, test::sysmon_event("SetValue", "HKLM\\SOFTWARE\\Vendor\\CurrentControlSet\\Services",
+                               "DWORD (0x00000001)")));
+  EXPECT_FALSE(reports(
+      rule, test::sysmon_event("SetValue", "HKLM\\SOFTWARE\\Vendor\\ControlSet001\\Services",
+                               "DWORD (0x00000001)")));
+}
+
 TEST(SigmaRegression, EveryImportedRuleReportsItsRegressionEvent) {
   const fs::path regression = kSigma / "regression_data";
   if (!fs::exists(regression)) GTEST_SKIP() << "no regression data under " << regression;
