@@ -115,7 +115,9 @@ IndexPattern index_pattern(Match match, const std::string& text) {
   if (match == Match::kEquals || match == Match::kStartsWith) {
     if (parts.size() < 2 || !index_root(parts[0])) return out;
     exact = exact_root(parts[0]);
-    c.push_back(parts[0]);
+    std::string root = parts[0];  // HKLM, HKU or HKCR, spelt so
+    for (char& ch : root) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    c.push_back(root);
     for (std::size_t i = 1; i < parts.size(); ++i) {
       const bool last = i + 1 == parts.size();
       if (may_touch_renamed(parts[i], false, last && match == Match::kStartsWith) ||

@@ -293,7 +293,9 @@ std::vector<Placement> placements(Components p, bool value_op) {
     out.push_back({join(p), "*"});  // the match ends inside the key
     p.pop_back();
   }
-  if (p.size() < 3 || p.back() == "**") return out;  // a value sits below a root and a key
+  // A value sits below a root and a key; HKCR (SOFTWARE\Classes) is a key itself.
+  const bool root_is_a_key = p.size() == 2 && p[0] == "HKCR";
+  if ((p.size() < 3 && !root_is_a_key) || p.back() == "**") return out;
   std::string value = p.back();
   if (value == "(Default)") value.clear();  // Sysmon's name for the unnamed default value
   p.pop_back();

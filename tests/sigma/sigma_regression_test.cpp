@@ -229,6 +229,21 @@ TEST(SigmaImportDecides, CurrentControlSetAsAKeysOwnName) {
                                "DWORD (0x00000001)")));
 }
 
+// HKCR is a key (SOFTWARE\Classes), so a value sits right below it: `HKCR\Name` is the value
+// Name of the classes root. Before: no entry for it (a value needed a root and a key).
+TEST(SigmaImportDecides, AValueRightBelowHkcr) {
+  for (const char* test : {"TargetObject|startswith: 'hkcr\\'", "TargetObject: 'HKCR\\Evil'"}) {
+    const std::string rule =
+        std::string(
+            "title: HKCR\nid: 0c1a55e5\nlogsource: {category: registry_set, product: "
+            "windows}\ndetection:\n  selection:\n    ") +
+        test + "\n  condition: selection\n";
+    EXPECT_TRUE(reports(rule, test::sysmon_event("SetValue", "HKCR\\Evil", "abc"))) << test;
+    EXPECT_FALSE(reports(rule, test::sysmon_event("SetValue", "HKLM\\SOFTWARE\\Evil", "abc")))
+        << test;
+  }
+}
+
 TEST(SigmaRegression, EveryImportedRuleReportsItsRegressionEvent) {
   const fs::path regression = kSigma / "regression_data";
   if (!fs::exists(regression)) GTEST_SKIP() << "no regression data under " << regression;
