@@ -125,7 +125,7 @@ bool condition_spec(const std::string& spec, ConditionTest& test, std::string& e
   const std::string name = spec.substr(0, bar);
   if (!condition_field(name, test.field)) {
     error = "unknown field '" + name +
-            "' (known: image, key, target_object, value, new_name, user, data, details)";
+            "' (known: image, key, target_object, value, new_name, new_target_object, user, data, details)";
     return false;
   }
   Modifiers m;

@@ -26,8 +26,9 @@ inline constexpr const char* kConditionsHelp =
           rules: [set-value, set-value-deny]
           when: {data|dword: 1}                  # all fields hold; a list of maps: any one
           unless: [{image|endswith: '\MsMpEng.exe'}]
-Fields: image, key, target_object, value, new_name, user, data, details. Modifiers: contains,
-startswith, endswith, all, lt, gt; for data: dword, qword, type. No modifier: equal, with * and ?.)";
+Fields: image, key, target_object, value, new_name, new_target_object, user, data, details.
+Modifiers: contains, startswith, endswith, all, lt, gt; for data: dword, qword, type. No modifier:
+equal, with * and ?.)";
 
 struct CheckOptions {
   std::string policy, op, key, value, new_name, image, user_sid;
