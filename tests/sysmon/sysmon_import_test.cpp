@@ -57,6 +57,29 @@ TEST(SysmonReader, ErrorsNameFileLineAndElement) {
   EXPECT_EQ(first_problem("<Sysmon>\xff</Sysmon>"), "cfg.xml:1: not valid UTF-8");
 }
 
+// pugixml skipped a DTD and left an undeclared entity as text: `&x;` became a filter on the
+// literal "&x;" (an XML reader refuses it or expands it). Both are errors now; `&` in comments,
+// CDATA and the five XML entities and character references still read.
+TEST(SysmonReader, DtdAndUnknownEntitiesAreErrors) {
+  EXPECT_EQ(first_problem("<?xml version=\"1.0\"?>\n<!DOCTYPE s [<!ENTITY x \"Run\">]>\n"
+                          "<Sysmon><EventFiltering><RegistryEvent onmatch=\"include\">"
+                          "<TargetObject condition=\"contains\">&x;</TargetObject>"
+                          "</RegistryEvent></EventFiltering></Sysmon>"),
+            "cfg.xml:2: a DOCTYPE or DTD declaration is not supported");
+  EXPECT_EQ(first_problem(config("<RegistryEvent onmatch=\"include\">\n"
+                                 "<TargetObject condition=\"contains\">\\&run;</TargetObject>\n"
+                                 "</RegistryEvent>")),
+            "cfg.xml:4: an entity reference other than &lt; &gt; &amp; &apos; &quot; or &#N;");
+  EXPECT_EQ(first_problem(config("<RegistryEvent onmatch=\"include\">\n"
+                                 "<TargetObject condition=\"contains\">a & b</TargetObject>\n"
+                                 "</RegistryEvent>")),
+            "cfg.xml:4: an entity reference other than &lt; &gt; &amp; &apos; &quot; or &#N;");
+  EXPECT_EQ(first_problem(config("<!-- a & b <!x> -->\n<RegistryEvent onmatch=\"include\">"
+                                 "<TargetObject condition=\"contains\"><![CDATA[&c;]]>&amp;&#65;"
+                                 "&#x42;&lt;</TargetObject></RegistryEvent>")),
+            "");
+}
+
 TEST(SysmonReader, BoundsAreErrorsNotWork) {
   EXPECT_NE(first_problem(std::string(kMaxConfigFileBytes + 1, ' ')).find("larger than"),
             std::string::npos);
