@@ -199,6 +199,18 @@ const std::vector<Case>& cases() {
                   {"a task's Index removed by a look-alike System32 path: still reported",
                    R"({"op":"delete-value","key":"HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Schedule\\TaskCache\\Tree\\Evil","value":"Index","image":"C:\\Windows\\System32\\Tasks\\svchost.exe","pid":4245})",
                    Want::kReport, "defense-evasion"},
+                  {"LSA protection set to an undocumented number (not 1 or 2)",
+                   R"({"op":"set-value","key":"HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa","value":"RunAsPPL","type":"dword","data":3,)" REG
+                   "}",
+                   Want::kDeny, "credential-protection"},
+                  {"Credential Guard policy set to 0xFFFFFFFF",
+                   R"({"op":"set-value","key":"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\DeviceGuard","value":"LsaCfgFlags","type":"dword","data":4294967295,)" REG
+                   "}",
+                   Want::kDeny, "credential-protection"},
+                  {"Credential Guard turned on without the UEFI lock: reported",
+                   R"({"op":"set-value","key":"HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa","value":"LsaCfgFlags","type":"dword","data":2,)" REG
+                   "}",
+                   Want::kReport, "credential-protection"},
                   {"the firewall turned off",
                    R"({"op":"set-value","key":"HKLM\\SYSTEM\\CurrentControlSet\\Services\\SharedAccess\\Parameters\\FirewallPolicy\\PublicProfile","value":"EnableFirewall","type":"dword","data":0,)" REG
                    "}",
