@@ -10,8 +10,10 @@
 #include <sstream>
 
 #include "condition.hpp"
+#include "hivewarden/core/glob.hpp"
 #include "hivewarden/policy/yaml_prescan.hpp"
 #include "hivewarden/util/read_file.hpp"
+#include "hivewarden/util/utf.hpp"
 #include "path_pattern.hpp"
 
 namespace hivewarden::sigma {
@@ -282,6 +284,17 @@ bool to_condition_maps(const std::vector<FieldTest>& sigma_tests, std::vector<Co
   return true;
 }
 
+// Sysmon writes the unnamed default value as `(Default)`: a value-name pattern that matches that
+// text (without case) also stands for the unnamed value (`(default)`, `(Def*`, `*ault)`, ...).
+bool names_the_default_value(const std::string& pattern) {
+  auto upper = utf8_to_utf16(pattern);
+  if (!upper) return false;
+  for (char16_t& c : *upper) {
+    if (c >= u'a' && c <= u'z') c = static_cast<char16_t>(c - u'a' + u'A');
+  }
+  return glob_match(*upper, u"(DEFAULT)");
+}
+
 // A key pattern over TargetObject (key, or key\value for value operations) as entries.
 struct Placement {
   std::string key, value;
@@ -296,10 +309,10 @@ std::vector<Placement> placements(Components p, bool value_op) {
   // A value sits below a root and a key; HKCR (SOFTWARE\Classes) is a key itself.
   const bool root_is_a_key = p.size() == 2 && p[0] == "HKCR";
   if ((p.size() < 3 && !root_is_a_key) || p.back() == "**") return out;
-  std::string value = p.back();
-  if (value == "(Default)") value.clear();  // Sysmon's name for the unnamed default value
+  const std::string value = p.back();
   p.pop_back();
-  out.push_back({join(p), value});
+  out.push_back({join(p), value});  // also a value literally named so: Sysmon writes it the same
+  if (value != "*" && names_the_default_value(value)) out.push_back({join(p), ""});
   return out;
 }
 

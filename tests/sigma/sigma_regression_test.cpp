@@ -244,6 +244,26 @@ TEST(SigmaImportDecides, AValueRightBelowHkcr) {
   }
 }
 
+// Sysmon writes the unnamed value as `\(Default)`, and Sigma compares without case: `(default)`
+// or a wildcard over it names the unnamed value too (before: only `(Default)` spelt so did).
+TEST(SigmaImportDecides, DefaultValueInAnyCaseOrPattern) {
+  for (const char* test :
+       {"TargetObject: 'HKLM\\SOFTWARE\\Evil\\(default)'",
+        "TargetObject|endswith: '\\Evil\\(DEFAULT)'", "TargetObject|contains: '\\Evil\\(Def'"}) {
+    const std::string rule =
+        std::string(
+            "title: Default\nid: 0defa017\nlogsource: {category: registry_set, product: "
+            "windows}\ndetection:\n  selection:\n    ") +
+        test + "\n  condition: selection\n";
+    EXPECT_TRUE(
+        reports(rule, test::sysmon_event("SetValue", "HKLM\\SOFTWARE\\Evil\\(Default)", "abc")))
+        << test;
+    EXPECT_FALSE(
+        reports(rule, test::sysmon_event("SetValue", "HKLM\\SOFTWARE\\Evil\\Other", "abc")))
+        << test;
+  }
+}
+
 TEST(SigmaRegression, EveryImportedRuleReportsItsRegressionEvent) {
   const fs::path regression = kSigma / "regression_data";
   if (!fs::exists(regression)) GTEST_SKIP() << "no regression data under " << regression;
