@@ -8,6 +8,7 @@
 #include <pugixml.hpp>
 
 #include "hivewarden/sysmon/sysmon_import.hpp"
+#include "hivewarden/util/hex.hpp"
 #include "hivewarden/util/read_file.hpp"
 #include "hivewarden/util/utf.hpp"
 
@@ -352,8 +353,37 @@ std::string Problem::to_string() const {
   return s + message;
 }
 
+namespace {
+
+// A UTF-16LE file (with its BOM: Windows PowerShell 5 writes files so) as UTF-8; false with the
+// problem when it cannot be text.
+bool utf16le_as_utf8(std::string_view bytes, const std::string& file, std::string& utf8,
+                     std::vector<Problem>& problems) {
+  if (bytes.size() % 2 != 0) {
+    problems.push_back(Problem{file, 1, "", "a UTF-16 file with an odd number of bytes"});
+    return false;
+  }
+  const std::u16string units = read_utf16le(bytes);
+  if (const std::size_t bad = first_lone_surrogate(units); bad != std::u16string::npos) {
+    const auto line =
+        1 + std::count(units.begin(), units.begin() + static_cast<std::ptrdiff_t>(bad), u'\n');
+    problems.push_back(Problem{file, static_cast<std::size_t>(line), "",
+                               "a lone UTF-16 surrogate: not valid text"});
+    return false;
+  }
+  utf8 = utf16_to_utf8(units);
+  return true;
+}
+
+}  // namespace
+
 bool read_config_text(std::string_view xml, const std::string& file, Config& config,
                       std::vector<Problem>& problems) {
+  std::string utf8;
+  if (xml.substr(0, 2) == "\xFF\xFE") {
+    if (!utf16le_as_utf8(xml.substr(2), file, utf8, problems)) return false;
+    xml = utf8;
+  }
   return Reader(xml, file, config, problems).read();
 }
 

@@ -8,6 +8,8 @@
 
 #include "../support/sysmon_event.hpp"
 #include "hivewarden/sysmon/sysmon_import.hpp"
+#include "hivewarden/util/hex.hpp"
+#include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::sysmon {
 namespace {
@@ -78,6 +80,25 @@ TEST(SysmonReader, DtdAndUnknownEntitiesAreErrors) {
                                  "<TargetObject condition=\"contains\"><![CDATA[&c;]]>&amp;&#65;"
                                  "&#x42;&lt;</TargetObject></RegistryEvent>")),
             "");
+}
+
+// Windows PowerShell 5 writes UTF-16LE files with a BOM; Sysmon reads them. Before: refused as
+// "not valid UTF-8".
+TEST(SysmonReader, Utf16FilesRead) {
+  const std::string xml = config(
+      "<RegistryEvent onmatch=\"include\">\n<TargetObject condition=\"contains\">"
+      "\\Run\xC3\xBC</TargetObject>\n</RegistryEvent>");
+  std::string utf16 = "\xFF\xFE";
+  append_utf16le(utf16, *utf8_to_utf16(xml), false);
+  Config c;
+  std::vector<Problem> problems;
+  ASSERT_TRUE(read_config_text(utf16, "cfg.xml", c, problems));
+  ASSERT_EQ(c.include.size(), 1u);
+  EXPECT_EQ(c.include[0].line, 4u);
+  EXPECT_EQ(first_problem(utf16 + "x"), "cfg.xml:1: a UTF-16 file with an odd number of bytes");
+  std::string lone = "\xFF\xFE";
+  append_utf16le(lone, u"<Sysmon>\n\xD800</Sysmon>", false);
+  EXPECT_EQ(first_problem(lone), "cfg.xml:2: a lone UTF-16 surrogate: not valid text");
 }
 
 TEST(SysmonReader, BoundsAreErrorsNotWork) {
