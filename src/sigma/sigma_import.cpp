@@ -153,6 +153,20 @@ SelectionMap read_map(const YAML::Node& map) {
   return out;
 }
 
+// Sigma's plain comparison of `pattern` with one of Sysmon's fixed ASCII texts (an EventType, an
+// EventID, `(Default)`): without case, `*` and `?` wildcards.
+bool sigma_equal(const std::string& pattern, const std::string& ascii_text) {
+  auto upper = [](std::u16string s) {
+    for (char16_t& c : s) {
+      if (c >= u'a' && c <= u'z') c = static_cast<char16_t>(c - u'a' + u'A');
+    }
+    return s;
+  };
+  const auto p = utf8_to_utf16(pattern);
+  const auto t = utf8_to_utf16(ascii_text);
+  return p && t && glob_match(upper(*p), upper(*t));
+}
+
 // What a test is, once the operation is known.
 enum class Outcome { kHolds, kFails, kDepends };
 
@@ -161,10 +175,12 @@ enum class Outcome { kHolds, kFails, kDepends };
 Outcome specialize(FieldTest& t, const std::string& op) {
   if (t.field == "EventType" || t.field == "EventID") {
     const std::string mine = t.field == "EventType" ? event_type_of(op) : event_id_of(op);
-    for (const auto& v : t.values) {
-      if (v && *v == mine) return Outcome::kHolds;
-    }
-    return Outcome::kFails;
+    const auto holds = [&](const std::optional<std::string>& v) {
+      return v && sigma_equal(*v, mine);
+    };
+    const bool held = t.all ? std::all_of(t.values.begin(), t.values.end(), holds)
+                            : std::any_of(t.values.begin(), t.values.end(), holds);
+    return held ? Outcome::kHolds : Outcome::kFails;
   }
   const bool has = op_has_field(op, t.field);
   if (std::find(t.modifiers.begin(), t.modifiers.end(), "exists") != t.modifiers.end()) {
@@ -287,12 +303,7 @@ bool to_condition_maps(const std::vector<FieldTest>& sigma_tests, std::vector<Co
 // Sysmon writes the unnamed default value as `(Default)`: a value-name pattern that matches that
 // text (without case) also stands for the unnamed value (`(default)`, `(Def*`, `*ault)`, ...).
 bool names_the_default_value(const std::string& pattern) {
-  auto upper = utf8_to_utf16(pattern);
-  if (!upper) return false;
-  for (char16_t& c : *upper) {
-    if (c >= u'a' && c <= u'z') c = static_cast<char16_t>(c - u'a' + u'A');
-  }
-  return glob_match(*upper, u"(DEFAULT)");
+  return sigma_equal(pattern, "(Default)");
 }
 
 // A key pattern over TargetObject (key, or key\value for value operations) as entries.

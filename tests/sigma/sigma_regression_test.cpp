@@ -264,6 +264,23 @@ TEST(SigmaImportDecides, DefaultValueInAnyCaseOrPattern) {
   }
 }
 
+// Sigma compares EventType as any string: without case and with wildcards (before: only the
+// exact spelling held, so `setvalue` or `Delete*` imported nothing).
+TEST(SigmaImportDecides, EventTypeWithoutCaseAndWithWildcards) {
+  const auto rule = [](const char* event_type) {
+    return std::string(
+               "title: ET\nid: 0e7e0001\nlogsource: {category: registry_event, product: "
+               "windows}\ndetection:\n  selection:\n    EventType: ") +
+           event_type + "\n    TargetObject|endswith: '\\Evil\\X'\n  condition: selection\n";
+  };
+  const char* target = "HKLM\\SOFTWARE\\Evil\\X";
+  EXPECT_TRUE(reports(rule("setvalue"), test::sysmon_event("SetValue", target, "abc")));
+  EXPECT_TRUE(reports(rule("'Delete*'"), test::sysmon_event("DeleteValue", target, "")));
+  EXPECT_TRUE(reports(rule("'Delete*'"), test::sysmon_event("DeleteKey", target, "")));
+  EXPECT_FALSE(reports(rule("'Delete*'"), test::sysmon_event("SetValue", target, "abc")));
+  EXPECT_FALSE(reports(rule("[SetValue, CreateKey]"), test::sysmon_event("DeleteKey", target, "")));
+}
+
 TEST(SigmaRegression, EveryImportedRuleReportsItsRegressionEvent) {
   const fs::path regression = kSigma / "regression_data";
   if (!fs::exists(regression)) GTEST_SKIP() << "no regression data under " << regression;
