@@ -43,15 +43,9 @@ bool utf16le_to_utf8(std::string_view bytes, std::string& text, std::string& err
     return false;
   }
   const std::u16string u = read_utf16le(bytes);
-  for (std::size_t i = 0; i < u.size(); ++i) {
-    const bool high = u[i] >= 0xD800 && u[i] <= 0xDBFF;
-    const bool low = u[i] >= 0xDC00 && u[i] <= 0xDFFF;
-    if (high && i + 1 < u.size() && u[i + 1] >= 0xDC00 && u[i + 1] <= 0xDFFF) {
-      ++i;
-    } else if (high || low) {
-      error = std::to_string(line_at(u, i)) + ": a lone UTF-16 surrogate: not valid text";
-      return false;
-    }
+  if (const std::size_t i = first_lone_surrogate(u); i != std::u16string::npos) {
+    error = std::to_string(line_at(u, i)) + ": a lone UTF-16 surrogate: not valid text";
+    return false;
   }
   text = utf16_to_utf8(u);
   return true;

@@ -513,7 +513,30 @@ class Loader {
       for (const std::string& t : test.texts)
         if (t.find_first_of("*?") != std::string::npos) test.match = blob::kMatchGlob;
     }
-    return ok;
+    return ok && key_in_kernel_form(values, tfield, test);
+  }
+
+  // `key` is compared in kernel form: an equal, glob or startswith text that cannot begin a
+  // kernel path (`HKLM\...`, as an entry's `key:` may say) would never hold, silently.
+  bool key_in_kernel_form(const YAML::Node& values, const std::string& field,
+                          const ConditionTest& test) {
+    if (test.field != blob::kFieldKey ||
+        (test.match != blob::kMatchEqual && test.match != blob::kMatchGlob &&
+         test.match != blob::kMatchStartsWith))
+      return true;
+    for (const std::string& t : test.texts) {
+      const bool may_begin_a_path =
+          t.empty() || t[0] == '\\' ||
+          (test.match == blob::kMatchGlob && (t[0] == '*' || t[0] == '?'));
+      if (!may_begin_a_path) {
+        problem(values, field,
+                "'" + t +
+                    "' can never match: `key` is the kernel form (\\REGISTRY\\MACHINE\\..., "
+                    "\\REGISTRY\\USER\\...); write it so, or test `target_object` (HKLM\\...)");
+        return false;
+      }
+    }
+    return true;
   }
 
   bool condition_value(const YAML::Node& v, const std::string& field, ConditionTest& test) {

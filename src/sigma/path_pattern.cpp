@@ -115,7 +115,9 @@ IndexPattern index_pattern(Match match, const std::string& text) {
   if (match == Match::kEquals || match == Match::kStartsWith) {
     if (parts.size() < 2 || !index_root(parts[0])) return out;
     exact = exact_root(parts[0]);
-    c.push_back(parts[0]);
+    std::string root = parts[0];  // HKLM, HKU or HKCR, spelt so
+    for (char& ch : root) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    c.push_back(root);
     for (std::size_t i = 1; i < parts.size(); ++i) {
       const bool last = i + 1 == parts.size();
       if (may_touch_renamed(parts[i], false, last && match == Match::kStartsWith) ||
@@ -163,13 +165,15 @@ IndexPattern index_pattern(Match match, const std::string& text) {
       if (open_right) c.push_back("**");
     }
   }
-  // The tree never sees CurrentControlSet: name its targets (superset, so not exact).
-  for (std::string& part : c) {
-    std::string_view name = part;
+  // The tree never sees the active set as CurrentControlSet: name its targets (superset, so not
+  // exact). Deeper than HKLM\SYSTEM it can also be a key's own name, which Sysmon writes as is.
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    std::string_view name = c[i];
     if (!name.empty() && name.front() == '*') name.remove_prefix(1);
     if (!name.empty() && name.back() == '*') name.remove_suffix(1);
     if (equal_folded(name, "CurrentControlSet")) {
-      part = "ControlSet*";
+      const bool active_set = i == 2 && equal_folded(c[0], "HKLM") && equal_folded(c[1], "SYSTEM");
+      c[i] = active_set ? "ControlSet*" : "*ControlSet*";
       exact = false;
     }
   }

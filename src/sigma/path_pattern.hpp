@@ -10,7 +10,7 @@ namespace hivewarden::sigma {
 enum class Match { kEquals, kStartsWith, kContains, kEndsWith };
 
 // A path pattern: components in policy key-pattern syntax, `**` for a gap. The first component
-// is a root ("HKLM", "\REGISTRY", ...).
+// is a root ("HKLM", "HKU", "HKCR" in upper case, or "\REGISTRY").
 using Components = std::vector<std::string>;
 
 struct IndexPattern {

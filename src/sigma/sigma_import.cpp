@@ -10,8 +10,10 @@
 #include <sstream>
 
 #include "condition.hpp"
+#include "hivewarden/core/glob.hpp"
 #include "hivewarden/policy/yaml_prescan.hpp"
 #include "hivewarden/util/read_file.hpp"
+#include "hivewarden/util/utf.hpp"
 #include "path_pattern.hpp"
 
 namespace hivewarden::sigma {
@@ -151,6 +153,20 @@ SelectionMap read_map(const YAML::Node& map) {
   return out;
 }
 
+// Sigma's plain comparison of `pattern` with one of Sysmon's fixed ASCII texts (an EventType, an
+// EventID, `(Default)`): without case, `*` and `?` wildcards.
+bool sigma_equal(const std::string& pattern, const std::string& ascii_text) {
+  auto upper = [](std::u16string s) {
+    for (char16_t& c : s) {
+      if (c >= u'a' && c <= u'z') c = static_cast<char16_t>(c - u'a' + u'A');
+    }
+    return s;
+  };
+  const auto p = utf8_to_utf16(pattern);
+  const auto t = utf8_to_utf16(ascii_text);
+  return p && t && glob_match(upper(*p), upper(*t));
+}
+
 // What a test is, once the operation is known.
 enum class Outcome { kHolds, kFails, kDepends };
 
@@ -159,10 +175,12 @@ enum class Outcome { kHolds, kFails, kDepends };
 Outcome specialize(FieldTest& t, const std::string& op) {
   if (t.field == "EventType" || t.field == "EventID") {
     const std::string mine = t.field == "EventType" ? event_type_of(op) : event_id_of(op);
-    for (const auto& v : t.values) {
-      if (v && *v == mine) return Outcome::kHolds;
-    }
-    return Outcome::kFails;
+    const auto holds = [&](const std::optional<std::string>& v) {
+      return v && sigma_equal(*v, mine);
+    };
+    const bool held = t.all ? std::all_of(t.values.begin(), t.values.end(), holds)
+                            : std::any_of(t.values.begin(), t.values.end(), holds);
+    return held ? Outcome::kHolds : Outcome::kFails;
   }
   const bool has = op_has_field(op, t.field);
   if (std::find(t.modifiers.begin(), t.modifiers.end(), "exists") != t.modifiers.end()) {
@@ -202,9 +220,31 @@ ConditionTest condition_of(const FieldTest& t) {
   return c;
 }
 
+// Sigma's `*` and `?` are wildcards with every modifier, but the engine's contains, startswith
+// and endswith compare literally (SPEC §10): such a test becomes a glob over the whole field
+// (`*v*`, `v*`, `*v`), which the engine matches as Sigma does.
+FieldTest wildcards_as_glob(FieldTest t) {
+  const Match match = match_of(t);
+  const bool wild = std::any_of(t.values.begin(), t.values.end(), [](const auto& v) {
+    return v && v->find_first_of("*?") != std::string::npos;
+  });
+  if (match == Match::kEquals || !wild) return t;
+  for (auto& v : t.values) {
+    if (!v) continue;
+    if (match != Match::kStartsWith) v = "*" + *v;
+    if (match != Match::kEndsWith) *v += "*";
+  }
+  std::erase_if(t.modifiers, [](const std::string& m) {
+    return m == "contains" || m == "startswith" || m == "endswith";
+  });
+  return t;
+}
+
 // AND of tests as a list of condition maps (any one holds). A YAML map cannot hold one key twice:
 // two OR tests on the same field|modifier are multiplied out; single values join an `all` list.
-bool to_condition_maps(const std::vector<FieldTest>& tests, std::vector<ConditionMap>& out) {
+bool to_condition_maps(const std::vector<FieldTest>& sigma_tests, std::vector<ConditionMap>& out) {
+  std::vector<FieldTest> tests;
+  for (const FieldTest& t : sigma_tests) tests.push_back(wildcards_as_glob(t));
   std::vector<ConditionMap> maps = {ConditionMap{}};
   auto find = [](ConditionMap& m, const std::string& key) -> ConditionTest* {
     for (ConditionTest& c : m) {
@@ -260,6 +300,12 @@ bool to_condition_maps(const std::vector<FieldTest>& tests, std::vector<Conditio
   return true;
 }
 
+// Sysmon writes the unnamed default value as `(Default)`: a value-name pattern that matches that
+// text (without case) also stands for the unnamed value (`(default)`, `(Def*`, `*ault)`, ...).
+bool names_the_default_value(const std::string& pattern) {
+  return sigma_equal(pattern, "(Default)");
+}
+
 // A key pattern over TargetObject (key, or key\value for value operations) as entries.
 struct Placement {
   std::string key, value;
@@ -271,11 +317,13 @@ std::vector<Placement> placements(Components p, bool value_op) {
     out.push_back({join(p), "*"});  // the match ends inside the key
     p.pop_back();
   }
-  if (p.size() < 3 || p.back() == "**") return out;  // a value sits below a root and a key
-  std::string value = p.back();
-  if (value == "(Default)") value.clear();  // Sysmon's name for the unnamed default value
+  // A value sits below a root and a key; HKCR (SOFTWARE\Classes) is a key itself.
+  const bool root_is_a_key = p.size() == 2 && p[0] == "HKCR";
+  if ((p.size() < 3 && !root_is_a_key) || p.back() == "**") return out;
+  const std::string value = p.back();
   p.pop_back();
-  out.push_back({join(p), value});
+  out.push_back({join(p), value});  // also a value literally named so: Sysmon writes it the same
+  if (value != "*" && names_the_default_value(value)) out.push_back({join(p), ""});
   return out;
 }
 

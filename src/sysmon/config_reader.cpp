@@ -8,6 +8,7 @@
 #include <pugixml.hpp>
 
 #include "hivewarden/sysmon/sysmon_import.hpp"
+#include "hivewarden/util/hex.hpp"
 #include "hivewarden/util/read_file.hpp"
 #include "hivewarden/util/utf.hpp"
 
@@ -94,6 +95,46 @@ class Lines {
   std::vector<std::size_t> newlines_;
 };
 
+// pugixml skips a DOCTYPE and leaves an entity reference it does not know as text, so
+// `&name;` would become a filter on the literal text "&name;" (an XML reader refuses it, or
+// expands it from the DTD). Sysmon's configuration needs neither: both are errors. Comments,
+// CDATA and processing instructions may hold `&` freely. Returns the offset and the reason.
+struct Unsupported {
+  std::size_t at = std::string_view::npos;
+  const char* why = "";
+};
+Unsupported first_dtd_or_entity(std::string_view text) {
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kSkipped = {
+      {{"<!--", "-->"}, {"<![CDATA[", "]]>"}, {"<?", "?>"}}};
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    bool skipped = false;
+    for (const auto& [open, close] : kSkipped) {
+      if (text.substr(i, open.size()) != open) continue;
+      const std::size_t end = text.find(close, i + open.size());
+      if (end == std::string_view::npos) return {};  // unterminated: pugixml says so
+      i = end + close.size() - 1;
+      skipped = true;
+      break;
+    }
+    if (skipped) continue;
+    if (text.substr(i, 2) == "<!") return {i, "a DOCTYPE or DTD declaration is not supported"};
+    if (text[i] != '&') continue;
+    const std::size_t semi = text.find(';', i);
+    const std::string_view name =
+        semi == std::string_view::npos ? text.substr(i + 1) : text.substr(i + 1, semi - i - 1);
+    static constexpr std::array<std::string_view, 5> kXml = {"lt", "gt", "amp", "apos", "quot"};
+    const bool known = std::find(kXml.begin(), kXml.end(), name) != kXml.end();
+    const bool numeric =
+        name.size() > 1 && name[0] == '#' &&
+        (name[1] == 'x'
+             ? name.size() > 2 && name.find_first_not_of("0123456789abcdefABCDEF", 2) == name.npos
+             : name.find_first_not_of("0123456789", 1) == name.npos);
+    if (semi == std::string_view::npos || (!known && !numeric))
+      return {i, "an entity reference other than &lt; &gt; &amp; &apos; &quot; or &#N;"};
+  }
+  return {};
+}
+
 class Reader {
  public:
   Reader(std::string_view text, const std::string& file, Config& config,
@@ -107,6 +148,10 @@ class Reader {
     }
     if (const std::size_t bad = first_invalid_utf8(text_); bad != std::string_view::npos) {
       fail(lines_.at(static_cast<std::ptrdiff_t>(bad)), "", "not valid UTF-8");
+      return false;
+    }
+    if (const Unsupported u = first_dtd_or_entity(text_); u.at != std::string_view::npos) {
+      fail(lines_.at(static_cast<std::ptrdiff_t>(u.at)), "", u.why);
       return false;
     }
     pugi::xml_document doc;
@@ -308,8 +353,37 @@ std::string Problem::to_string() const {
   return s + message;
 }
 
+namespace {
+
+// A UTF-16LE file (with its BOM: Windows PowerShell 5 writes files so) as UTF-8; false with the
+// problem when it cannot be text.
+bool utf16le_as_utf8(std::string_view bytes, const std::string& file, std::string& utf8,
+                     std::vector<Problem>& problems) {
+  if (bytes.size() % 2 != 0) {
+    problems.push_back(Problem{file, 1, "", "a UTF-16 file with an odd number of bytes"});
+    return false;
+  }
+  const std::u16string units = read_utf16le(bytes);
+  if (const std::size_t bad = first_lone_surrogate(units); bad != std::u16string::npos) {
+    const auto line =
+        1 + std::count(units.begin(), units.begin() + static_cast<std::ptrdiff_t>(bad), u'\n');
+    problems.push_back(Problem{file, static_cast<std::size_t>(line), "",
+                               "a lone UTF-16 surrogate: not valid text"});
+    return false;
+  }
+  utf8 = utf16_to_utf8(units);
+  return true;
+}
+
+}  // namespace
+
 bool read_config_text(std::string_view xml, const std::string& file, Config& config,
                       std::vector<Problem>& problems) {
+  std::string utf8;
+  if (xml.substr(0, 2) == "\xFF\xFE") {
+    if (!utf16le_as_utf8(xml.substr(2), file, utf8, problems)) return false;
+    xml = utf8;
+  }
   return Reader(xml, file, config, problems).read();
 }
 

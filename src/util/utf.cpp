@@ -70,6 +70,19 @@ std::size_t first_invalid_utf8(std::string_view in) {
   return std::string_view::npos;
 }
 
+std::size_t first_lone_surrogate(std::u16string_view in) {
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const bool high = in[i] >= 0xD800 && in[i] <= 0xDBFF;
+    const bool low = in[i] >= 0xDC00 && in[i] <= 0xDFFF;
+    if (high && i + 1 < in.size() && in[i + 1] >= 0xDC00 && in[i + 1] <= 0xDFFF) {
+      ++i;
+    } else if (high || low) {
+      return i;
+    }
+  }
+  return std::u16string_view::npos;
+}
+
 std::string utf16_to_utf8(std::u16string_view in) {
   std::string out;
   out.reserve(in.size());

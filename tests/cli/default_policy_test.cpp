@@ -182,6 +182,35 @@ const std::vector<Case>& cases() {
                    R"({"op":"set-value","key":"HKU\\S-1-5-21-1-2-3-1000_CLASSES\\exefile\\shell\\runas\\command","value":"IsolatedCommand","type":"sz","data":"cmd.exe",)" REG
                    "}",
                    Want::kReport, "privilege-escalation"},
+                  {"Defender's AMSI provider removed from the 32-bit view",
+                   R"({"op":"delete-key","key":"HKLM\\SOFTWARE\\WOW6432Node\\Microsoft\\AMSI\\Providers\\{2781761e-28e0-4109-99fe-b9d127c57afe}",)" REG
+                   "}",
+                   Want::kDeny, "defender-amsi"},
+                  {"Defender's 32-bit AMSI provider renamed away",
+                   R"({"op":"rename-key","key":"HKLM\\SOFTWARE\\WOW6432Node\\Microsoft\\AMSI\\Providers\\{2781761E-28E0-4109-99FE-B9D127C57AFE}","new_name":"x",)" REG
+                   "}",
+                   Want::kDeny, "defender-amsi"},
+                  {"a SAM F record written by a binary named lsass.exe elsewhere: still reported",
+                   R"({"op":"set-value","key":"HKLM\\SAM\\SAM\\Domains\\Account\\Users\\000001F5","value":"F","type":"binary","data":"00","image":"C:\\Users\\Public\\lsass.exe","pid":4243})",
+                   Want::kReport, "persistence"},
+                  {"a task's SD removed by a binary named svchost.exe elsewhere: still reported",
+                   R"({"op":"delete-value","key":"HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Schedule\\TaskCache\\Tree\\Evil","value":"SD","image":"C:\\ProgramData\\svchost.exe","pid":4244})",
+                   Want::kReport, "defense-evasion"},
+                  {"a task's Index removed by a look-alike System32 path: still reported",
+                   R"({"op":"delete-value","key":"HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Schedule\\TaskCache\\Tree\\Evil","value":"Index","image":"C:\\Windows\\System32\\Tasks\\svchost.exe","pid":4245})",
+                   Want::kReport, "defense-evasion"},
+                  {"LSA protection set to an undocumented number (not 1 or 2)",
+                   R"({"op":"set-value","key":"HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa","value":"RunAsPPL","type":"dword","data":3,)" REG
+                   "}",
+                   Want::kDeny, "credential-protection"},
+                  {"Credential Guard policy set to 0xFFFFFFFF",
+                   R"({"op":"set-value","key":"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\DeviceGuard","value":"LsaCfgFlags","type":"dword","data":4294967295,)" REG
+                   "}",
+                   Want::kDeny, "credential-protection"},
+                  {"Credential Guard turned on without the UEFI lock: reported",
+                   R"({"op":"set-value","key":"HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa","value":"LsaCfgFlags","type":"dword","data":2,)" REG
+                   "}",
+                   Want::kReport, "credential-protection"},
                   {"the firewall turned off",
                    R"({"op":"set-value","key":"HKLM\\SYSTEM\\CurrentControlSet\\Services\\SharedAccess\\Parameters\\FirewallPolicy\\PublicProfile","value":"EnableFirewall","type":"dword","data":0,)" REG
                    "}",

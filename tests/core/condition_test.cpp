@@ -127,7 +127,8 @@ TEST_F(Conditions, ImageComparesAsciiCaseOnly) {
 TEST_F(Conditions, KeyIsTheKernelForm) {
   use(value_entry_with("        when: {key|startswith: '\\registry\\machine\\software\\t'}\n"));
   EXPECT_TRUE(matches(set(u"HKLM\\SOFTWARE\\T", kSz, utf16le(u"x"))));
-  use(value_entry_with("        when: {key|startswith: 'HKLM'}\n"));
+  // (`key|startswith: 'HKLM'` is a policy error: it could never hold.)
+  use(value_entry_with("        when: {key|contains: 'HKLM\\SOFTWARE'}\n"));
   EXPECT_FALSE(matches(set(u"HKLM\\SOFTWARE\\T", kSz, utf16le(u"x"))));
 }
 

@@ -833,6 +833,17 @@ TEST(PolicyProblems, Conditions) {
                   {{7, "monitored[0].values[0].when.data|dword", "not a number"}});
   expect_problems(head + "        when: {data|dword: one}\n",
                   {{7, "monitored[0].values[0].when.data|dword", "not a number"}});
+  // `key` is the kernel form: `HKLM\...` (as an entry's key may say) would never hold, silently
+  // turning a deny off.
+  expect_problems(head + "        when: {key|startswith: 'HKLM\\X'}\n",
+                  {{7, "monitored[0].values[0].when.key|startswith", "can never match"}});
+  expect_problems(head + "        unless: {key: ['\\REGISTRY\\MACHINE\\X', 'HKU\\*']}\n",
+                  {{7, "monitored[0].values[0].unless.key", "kernel form"}});
+  EXPECT_TRUE(compile(head +
+                          "        when: {key|startswith: '\\REGISTRY\\MACHINE\\X', key: '*\\X', "
+                          "key|endswith: 'HKLM\\X'}\n",
+                      "dir/p.yaml")
+                  ->ok);
   expect_problems(head + "        when: {data|qword|gt: -1}\n",
                   {{7, "monitored[0].values[0].when.data|qword|gt", "not a number"}});
   expect_problems(head + "        when: {data|type: text}\n",

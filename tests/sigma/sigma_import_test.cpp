@@ -76,6 +76,10 @@ TEST(SigmaPathPattern, TargetObjectTestsBecomeTreePatterns) {
   EXPECT_EQ(pattern(Match::kStartsWith, "HKLM\\System\\CurrentControlSet\\Services\\", &exact),
             "HKLM\\System\\ControlSet*\\Services\\*\\**");  // the link, resolved: wider
   EXPECT_FALSE(exact);
+  // Deeper than HKLM\SYSTEM a key may itself be named CurrentControlSet (Sysmon writes it as is).
+  EXPECT_EQ(pattern(Match::kEndsWith, "\\CurrentControlSet\\Services", &exact),
+            "\\REGISTRY\\**\\*ControlSet*\\Services");
+  EXPECT_FALSE(exact);
   EXPECT_EQ(pattern(Match::kStartsWith, "HKLM\\Software\\Foo", &exact), "HKLM\\Software\\Foo*\\**");
   EXPECT_TRUE(exact);
   EXPECT_EQ(pattern(Match::kEquals, "HKU\\S-1-5-18\\X", &exact), "HKU\\S-1-5-18\\X");

@@ -168,6 +168,102 @@ TEST(SigmaImportDecides, BinaryDataInALogMeetsDetailsBinaryData) {
   EXPECT_FALSE(reports(rule, test::sysmon_event("SetValue", blob, "(Empty)")));
 }
 
+// Sigma's `*` and `?` are wildcards with contains/startswith/endswith too; the engine's
+// modifiers compare literally. Before: such a rule imported "whole" and never reported.
+TEST(SigmaImportDecides, WildcardsHoldWithEveryModifier) {
+  const std::string rule =
+      "title: Wild\nid: 5a1d0c0d\nlogsource: {category: registry_set, product: windows}\n"
+      "detection:\n  selection:\n    TargetObject|endswith: '\\Software\\Evil\\Run'\n"
+      "    Details|contains: '\\Users\\b*b\\AppData'\n"
+      "    Image|startswith: 'C:\\Users\\b?b\\'\n"
+      "  filter:\n    Details|endswith: '.d?l'\n"
+      "  condition: selection and not filter\n";
+  const char* key = "HKLM\\Software\\Evil\\Run";
+  const char* bob = "C:\\Users\\bob\\AppData\\x.exe";
+  EXPECT_TRUE(reports(rule, test::sysmon_event("SetValue", key, bob, "C:\\Users\\bob\\a.exe")));
+  EXPECT_TRUE(reports(rule, test::sysmon_event("SetValue", key, "C:\\USERS\\BOXXB\\APPDATA\\x",
+                                               "c:\\users\\bab\\a.exe")));
+  EXPECT_FALSE(reports(rule, test::sysmon_event("SetValue", key, "C:\\Users\\bob\\AppData\\x.dll",
+                                                "C:\\Users\\bob\\a.exe")));  // the filter
+  EXPECT_FALSE(reports(rule, test::sysmon_event("SetValue", key, "C:\\Users\\ann\\AppData\\x",
+                                                "C:\\Users\\bob\\a.exe")));
+  EXPECT_FALSE(reports(rule, test::sysmon_event("SetValue", key, bob, "C:\\Users\\bo\\a.exe")));
+  EXPECT_FALSE(reports(rule, test::sysmon_event("SetValue", key, bob, "D:\\Users\\bob\\a.exe")));
+  const auto imported = import_rule_text(rule, "t.yml");
+  EXPECT_EQ(imported.status, ImportStatus::kWhole);
+}
+
+// A TargetObject test naming CurrentControlSet holds for the active set (the engine sees
+// ControlSet00N) and for a key that is itself named CurrentControlSet deeper down (Sysmon writes
+// it as is). Before: the tree pattern said `ControlSet*` everywhere and missed the second.
+TEST(SigmaImportDecides, CurrentControlSetAsAKeysOwnName) {
+  const std::string rule =
+      "title: CCS\nid: 0cc5e7a1\nlogsource: {category: registry_set, product: windows}\n"
+      "detection:\n  selection:\n    TargetObject|endswith: '\\CurrentControlSet\\Services'\n"
+      "  condition: selection\n";
+  EXPECT_TRUE(
+      reports(rule, test::sysmon_event("SetValue", "HKLM\\System\\CurrentControlSet\\Services",
+                                       "DWORD (0x00000001)")));
+  EXPECT_TRUE(reports(
+      rule, test::sysmon_event("SetValue", "HKLM\\SOFTWARE\\Vendor\\CurrentControlSet\\Services",
+                               "DWORD (0x00000001)")));
+  EXPECT_FALSE(reports(
+      rule, test::sysmon_event("SetValue", "HKLM\\SOFTWARE\\Vendor\\ControlSet001\\Services",
+                               "DWORD (0x00000001)")));
+}
+
+// HKCR is a key (SOFTWARE\Classes), so a value sits right below it: `HKCR\Name` is the value
+// Name of the classes root. Before: no entry for it (a value needed a root and a key).
+TEST(SigmaImportDecides, AValueRightBelowHkcr) {
+  for (const char* test : {"TargetObject|startswith: 'hkcr\\'", "TargetObject: 'HKCR\\Evil'"}) {
+    const std::string rule =
+        std::string(
+            "title: HKCR\nid: 0c1a55e5\nlogsource: {category: registry_set, product: "
+            "windows}\ndetection:\n  selection:\n    ") +
+        test + "\n  condition: selection\n";
+    EXPECT_TRUE(reports(rule, test::sysmon_event("SetValue", "HKCR\\Evil", "abc"))) << test;
+    EXPECT_FALSE(reports(rule, test::sysmon_event("SetValue", "HKLM\\SOFTWARE\\Evil", "abc")))
+        << test;
+  }
+}
+
+// Sysmon writes the unnamed value as `\(Default)`, and Sigma compares without case: `(default)`
+// or a wildcard over it names the unnamed value too (before: only `(Default)` spelt so did).
+TEST(SigmaImportDecides, DefaultValueInAnyCaseOrPattern) {
+  for (const char* test :
+       {"TargetObject: 'HKLM\\SOFTWARE\\Evil\\(default)'",
+        "TargetObject|endswith: '\\Evil\\(DEFAULT)'", "TargetObject|contains: '\\Evil\\(Def'"}) {
+    const std::string rule =
+        std::string(
+            "title: Default\nid: 0defa017\nlogsource: {category: registry_set, product: "
+            "windows}\ndetection:\n  selection:\n    ") +
+        test + "\n  condition: selection\n";
+    EXPECT_TRUE(
+        reports(rule, test::sysmon_event("SetValue", "HKLM\\SOFTWARE\\Evil\\(Default)", "abc")))
+        << test;
+    EXPECT_FALSE(
+        reports(rule, test::sysmon_event("SetValue", "HKLM\\SOFTWARE\\Evil\\Other", "abc")))
+        << test;
+  }
+}
+
+// Sigma compares EventType as any string: without case and with wildcards (before: only the
+// exact spelling held, so `setvalue` or `Delete*` imported nothing).
+TEST(SigmaImportDecides, EventTypeWithoutCaseAndWithWildcards) {
+  const auto rule = [](const char* event_type) {
+    return std::string(
+               "title: ET\nid: 0e7e0001\nlogsource: {category: registry_event, product: "
+               "windows}\ndetection:\n  selection:\n    EventType: ") +
+           event_type + "\n    TargetObject|endswith: '\\Evil\\X'\n  condition: selection\n";
+  };
+  const char* target = "HKLM\\SOFTWARE\\Evil\\X";
+  EXPECT_TRUE(reports(rule("setvalue"), test::sysmon_event("SetValue", target, "abc")));
+  EXPECT_TRUE(reports(rule("'Delete*'"), test::sysmon_event("DeleteValue", target, "")));
+  EXPECT_TRUE(reports(rule("'Delete*'"), test::sysmon_event("DeleteKey", target, "")));
+  EXPECT_FALSE(reports(rule("'Delete*'"), test::sysmon_event("SetValue", target, "abc")));
+  EXPECT_FALSE(reports(rule("[SetValue, CreateKey]"), test::sysmon_event("DeleteKey", target, "")));
+}
+
 TEST(SigmaRegression, EveryImportedRuleReportsItsRegressionEvent) {
   const fs::path regression = kSigma / "regression_data";
   if (!fs::exists(regression)) GTEST_SKIP() << "no regression data under " << regression;

@@ -8,6 +8,8 @@
 
 #include "../support/sysmon_event.hpp"
 #include "hivewarden/sysmon/sysmon_import.hpp"
+#include "hivewarden/util/hex.hpp"
+#include "hivewarden/util/utf.hpp"
 
 namespace hivewarden::sysmon {
 namespace {
@@ -55,6 +57,48 @@ TEST(SysmonReader, ErrorsNameFileLineAndElement) {
                                  "<Rule groupRelation=\"and\"/></Rule></RegistryEvent>")),
             "cfg.xml:4: <Rule>: a Rule cannot hold a Rule");
   EXPECT_EQ(first_problem("<Sysmon>\xff</Sysmon>"), "cfg.xml:1: not valid UTF-8");
+}
+
+// pugixml skipped a DTD and left an undeclared entity as text: `&x;` became a filter on the
+// literal "&x;" (an XML reader refuses it or expands it). Both are errors now; `&` in comments,
+// CDATA and the five XML entities and character references still read.
+TEST(SysmonReader, DtdAndUnknownEntitiesAreErrors) {
+  EXPECT_EQ(first_problem("<?xml version=\"1.0\"?>\n<!DOCTYPE s [<!ENTITY x \"Run\">]>\n"
+                          "<Sysmon><EventFiltering><RegistryEvent onmatch=\"include\">"
+                          "<TargetObject condition=\"contains\">&x;</TargetObject>"
+                          "</RegistryEvent></EventFiltering></Sysmon>"),
+            "cfg.xml:2: a DOCTYPE or DTD declaration is not supported");
+  EXPECT_EQ(first_problem(config("<RegistryEvent onmatch=\"include\">\n"
+                                 "<TargetObject condition=\"contains\">\\&run;</TargetObject>\n"
+                                 "</RegistryEvent>")),
+            "cfg.xml:4: an entity reference other than &lt; &gt; &amp; &apos; &quot; or &#N;");
+  EXPECT_EQ(first_problem(config("<RegistryEvent onmatch=\"include\">\n"
+                                 "<TargetObject condition=\"contains\">a & b</TargetObject>\n"
+                                 "</RegistryEvent>")),
+            "cfg.xml:4: an entity reference other than &lt; &gt; &amp; &apos; &quot; or &#N;");
+  EXPECT_EQ(first_problem(config("<!-- a & b <!x> -->\n<RegistryEvent onmatch=\"include\">"
+                                 "<TargetObject condition=\"contains\"><![CDATA[&c;]]>&amp;&#65;"
+                                 "&#x42;&lt;</TargetObject></RegistryEvent>")),
+            "");
+}
+
+// Windows PowerShell 5 writes UTF-16LE files with a BOM; Sysmon reads them. Before: refused as
+// "not valid UTF-8".
+TEST(SysmonReader, Utf16FilesRead) {
+  const std::string xml = config(
+      "<RegistryEvent onmatch=\"include\">\n<TargetObject condition=\"contains\">"
+      "\\Run\xC3\xBC</TargetObject>\n</RegistryEvent>");
+  std::string utf16 = "\xFF\xFE";
+  append_utf16le(utf16, *utf8_to_utf16(xml), false);
+  Config c;
+  std::vector<Problem> problems;
+  ASSERT_TRUE(read_config_text(utf16, "cfg.xml", c, problems));
+  ASSERT_EQ(c.include.size(), 1u);
+  EXPECT_EQ(c.include[0].line, 4u);
+  EXPECT_EQ(first_problem(utf16 + "x"), "cfg.xml:1: a UTF-16 file with an odd number of bytes");
+  std::string lone = "\xFF\xFE";
+  append_utf16le(lone, u"<Sysmon>\n\xD800</Sysmon>", false);
+  EXPECT_EQ(first_problem(lone), "cfg.xml:2: a lone UTF-16 surrogate: not valid text");
 }
 
 TEST(SysmonReader, BoundsAreErrorsNotWork) {

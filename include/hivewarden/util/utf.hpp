@@ -14,6 +14,9 @@ std::optional<std::u16string> utf8_to_utf16(std::string_view utf8);
 // Converts UTF-16 to UTF-8. A lone surrogate (legal in a registry name) becomes U+FFFD.
 std::string utf16_to_utf8(std::u16string_view utf16);
 
+// The index of the first lone surrogate (one UTF-8 cannot carry), or npos when there is none.
+std::size_t first_lone_surrogate(std::u16string_view utf16);
+
 }  // namespace hivewarden
 
 namespace hivewarden {
