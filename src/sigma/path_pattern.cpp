@@ -104,66 +104,79 @@ bool index_root(const std::string& root) {
   return exact_root(root) || equal_folded(root, "HKCR");
 }
 
+// An equals / startswith test on a rooted path (HKLM, HKU, HKCR): the components from the root.
+// False when it cannot be an index (no root, an empty component).
+bool rooted_components(Match match, const std::vector<std::string>& parts, Components& c,
+                       bool& exact) {
+  if (parts.size() < 2 || !index_root(parts[0])) return false;
+  exact = exact_root(parts[0]);
+  std::string root = parts[0];  // HKLM, HKU or HKCR, spelt so
+  for (char& ch : root) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  c.push_back(root);
+  for (std::size_t i = 1; i < parts.size(); ++i) {
+    const bool open_right = i + 1 == parts.size() && match == Match::kStartsWith;
+    if (may_touch_renamed(parts[i], false, open_right) ||
+        may_touch(kSometimesHidden, parts[i], false, open_right))
+      exact = false;
+    if (open_right) {
+      c.push_back(parts[i].empty() ? "*" : parts[i] + "*");  // `X\` : some component follows
+      c.push_back("**");
+    } else if (parts[i].empty()) {
+      return false;  // an empty component never occurs in a path
+    } else {
+      c.push_back(parts[i]);
+    }
+  }
+  return true;
+}
+
+// A contains / endswith test: the components anywhere below the root. False when it cannot be an
+// index (a path never ends with `\`).
+bool floating_components(Match match, const std::vector<std::string>& parts, Components& c,
+                         bool& exact) {
+  c = {"\\REGISTRY", "**"};
+  const std::size_t n = parts.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool first = i == 0, last = i + 1 == n;
+    const bool open_left = first, open_right = last && match == Match::kContains;
+    if (parts[i].empty()) {
+      if (last && match == Match::kEndsWith) return false;
+      if (last) {
+        c.push_back("*");
+        c.push_back("**");
+      }
+      continue;
+    }
+    if (may_touch(kSometimesHidden, parts[i], open_left, open_right)) exact = false;
+    if (may_touch_renamed(parts[i], open_left, open_right)) {
+      exact = false;
+      if (first || last) {  // the tail or head of a name: leave it to the condition
+        if (last) c.push_back("**");
+        continue;
+      }
+    }
+    std::string name = parts[i];
+    if (open_left) name = "*" + name;
+    if (open_right) name += "*";
+    c.push_back(name);
+    if (open_right) c.push_back("**");
+  }
+  return true;
+}
+
 }  // namespace
 
 IndexPattern index_pattern(Match match, const std::string& text) {
   IndexPattern out;
   if (has_wildcard(text) || text.empty()) return out;  // Sigma's `*` crosses `\`, a glob does not
-  std::vector<std::string> parts = split(text);
+  const std::vector<std::string> parts = split(text);
   bool exact = true;
   Components& c = out.components;
-  if (match == Match::kEquals || match == Match::kStartsWith) {
-    if (parts.size() < 2 || !index_root(parts[0])) return out;
-    exact = exact_root(parts[0]);
-    std::string root = parts[0];  // HKLM, HKU or HKCR, spelt so
-    for (char& ch : root) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    c.push_back(root);
-    for (std::size_t i = 1; i < parts.size(); ++i) {
-      const bool last = i + 1 == parts.size();
-      if (may_touch_renamed(parts[i], false, last && match == Match::kStartsWith) ||
-          may_touch(kSometimesHidden, parts[i], false, last && match == Match::kStartsWith))
-        exact = false;
-      if (last && match == Match::kStartsWith) {
-        if (parts[i].empty()) {
-          c.push_back("*");  // `X\` : some component follows
-        } else {
-          c.push_back(parts[i] + "*");
-        }
-        c.push_back("**");
-      } else if (parts[i].empty()) {
-        return out;  // an empty component never occurs in a path
-      } else {
-        c.push_back(parts[i]);
-      }
-    }
-  } else {
-    c = {"\\REGISTRY", "**"};
-    const std::size_t n = parts.size();
-    for (std::size_t i = 0; i < n; ++i) {
-      const bool first = i == 0, last = i + 1 == n;
-      const bool open_left = first, open_right = last && match == Match::kContains;
-      if (parts[i].empty()) {
-        if (last && match == Match::kEndsWith) return out;  // a path never ends with `\`
-        if (last) {
-          c.push_back("*");
-          c.push_back("**");
-        }
-        continue;
-      }
-      if (may_touch(kSometimesHidden, parts[i], open_left, open_right)) exact = false;
-      if (may_touch_renamed(parts[i], open_left, open_right)) {
-        exact = false;
-        if (first || last) {  // the tail or head of a name: leave it to the condition
-          if (last) c.push_back("**");
-          continue;
-        }
-      }
-      std::string name = parts[i];
-      if (open_left) name = "*" + name;
-      if (open_right) name += "*";
-      c.push_back(name);
-      if (open_right) c.push_back("**");
-    }
+  const bool rooted = match == Match::kEquals || match == Match::kStartsWith;
+  if (!(rooted ? rooted_components(match, parts, c, exact)
+               : floating_components(match, parts, c, exact))) {
+    c.clear();
+    return out;
   }
   // The tree never sees the active set as CurrentControlSet: name its targets (superset, so not
   // exact). Deeper than HKLM\SYSTEM it can also be a key's own name, which Sysmon writes as is.
