@@ -44,13 +44,8 @@ bool name_of(void* context, void* object, std::u16string_view& name) {
 }
 
 bool key_exists(void*, std::u16string_view full) {
-  const auto bytes = static_cast<USHORT>(full.size() * 2);
-  UNICODE_STRING name{bytes, bytes, const_cast<PWCH>(reinterpret_cast<const WCHAR*>(full.data()))};
-  OBJECT_ATTRIBUTES attributes;
-  InitializeObjectAttributes(&attributes, &name, OBJ_KERNEL_HANDLE | OBJ_CASE_INSENSITIVE, nullptr,
-                             nullptr);
-  HANDLE key = nullptr;
-  if (!NT_SUCCESS(ZwOpenKey(&key, KEY_READ, &attributes))) return false;
+  HANDLE key = open_key(nullptr, full, KEY_READ);
+  if (key == nullptr) return false;
   ZwClose(key);
   return true;
 }
@@ -206,8 +201,12 @@ bool find_name_routines() {
 }  // namespace
 
 NTSTATUS register_callbacks(PDRIVER_OBJECT driver) {
-  g_decisions = g_denials = g_undecided_writes = g_undecided_reads = 0;  // counts since this load
+  g_decisions = 0;  // counts since this load
+  g_denials = 0;
+  g_undecided_writes = 0;
+  g_undecided_reads = 0;
   if (!find_name_routines() || !find_caller_routines()) return STATUS_NOT_SUPPORTED;
+  find_copy_routine();
   const NTSTATUS status =
       CmRegisterCallbackEx(registry_callback, altitude(), driver, nullptr, &g_cookie, nullptr);
   g_registered = NT_SUCCESS(status);

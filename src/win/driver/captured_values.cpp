@@ -18,18 +18,7 @@ struct CopyAddress {  // MM_COPY_ADDRESS (ntddk.h of Windows 8.1 and later)
 constexpr ULONG kCopyMemoryVirtual = 0x2;  // MM_COPY_MEMORY_VIRTUAL
 using CopyMemory = NTSTATUS(NTAPI*)(PVOID target, CopyAddress source, SIZE_T size, ULONG flags,
                                     PSIZE_T copied);
-CopyMemory g_copy_memory = nullptr;
-bool g_copy_memory_looked_up = false;
-
-CopyMemory copy_memory() {
-  if (!g_copy_memory_looked_up) {  // a benign race: every thread finds the same address
-    UNICODE_STRING name;
-    RtlInitUnicodeString(&name, L"MmCopyMemory");
-    g_copy_memory = reinterpret_cast<CopyMemory>(MmGetSystemRoutineAddress(&name));
-    g_copy_memory_looked_up = true;
-  }
-  return g_copy_memory;
-}
+CopyMemory g_copy_memory = nullptr;  // Windows 8.1 and later; found at load
 
 // Copies `size` bytes of the caller's buffer; false when they cannot be read.
 bool copy_callers_bytes(const void* source, ULONG size, unsigned char* target) {
@@ -43,15 +32,28 @@ bool copy_callers_bytes(const void* source, ULONG size, unsigned char* target) {
   if (start + size < start || start + size > static_cast<ULONG_PTR>(MmUserProbeAddress)) {
     return false;  // not user memory: a user caller cannot make the driver read the kernel's
   }
-  const CopyMemory copy = copy_memory();
   SIZE_T copied = 0;
-  return copy != nullptr &&
-         NT_SUCCESS(copy(target, CopyAddress{const_cast<void*>(source)}, size, kCopyMemoryVirtual,
-                         &copied)) &&
+  return g_copy_memory != nullptr &&
+         NT_SUCCESS(g_copy_memory(target, CopyAddress{const_cast<void*>(source)}, size,
+                                  kCopyMemoryVirtual, &copied)) &&
          copied == size;
 }
 
+// `text` as a counted string (it is not copied); false when it is too long for one.
+bool counted(std::u16string_view text, UNICODE_STRING& out) {
+  if (text.size() > 0x7FFF) return false;
+  out.Length = out.MaximumLength = static_cast<USHORT>(text.size() * sizeof(WCHAR));
+  out.Buffer = const_cast<PWCH>(reinterpret_cast<const WCHAR*>(text.data()));
+  return true;
+}
+
 }  // namespace
+
+void find_copy_routine() {
+  UNICODE_STRING name;
+  RtlInitUnicodeString(&name, L"MmCopyMemory");
+  g_copy_memory = reinterpret_cast<CopyMemory>(MmGetSystemRoutineAddress(&name));
+}
 
 NewData::~NewData() {
   pool_free(bytes_);
@@ -78,11 +80,19 @@ void NewData::apply(OperationRequest& request) const {
                            : std::string_view();
 }
 
+HANDLE open_key(HANDLE root, std::u16string_view name, ACCESS_MASK access) {
+  UNICODE_STRING key_name;
+  if (!counted(name, key_name)) return nullptr;
+  OBJECT_ATTRIBUTES attributes;
+  InitializeObjectAttributes(&attributes, &key_name, OBJ_KERNEL_HANDLE | OBJ_CASE_INSENSITIVE, root,
+                             nullptr);
+  HANDLE key = nullptr;
+  return NT_SUCCESS(ZwOpenKey(&key, access, &attributes)) ? key : nullptr;
+}
+
 NTSTATUS query_value(HANDLE key, std::u16string_view name, void* buffer, ULONG size) {
-  if (name.size() > 0x7FFF) return STATUS_INVALID_PARAMETER;
-  const auto bytes = static_cast<USHORT>(name.size() * sizeof(WCHAR));
-  UNICODE_STRING value_name{bytes, bytes,
-                            const_cast<PWCH>(reinterpret_cast<const WCHAR*>(name.data()))};
+  UNICODE_STRING value_name;
+  if (!counted(name, value_name)) return STATUS_INVALID_PARAMETER;
   ULONG returned = 0;
   return ZwQueryValueKey(key, &value_name, KeyValuePartialInformation, buffer, size, &returned);
 }

@@ -95,6 +95,8 @@ void release_scratch(CallScratch* scratch);
 bool current_thread_holds_scratch();
 
 // --- captured_values.cpp ------------------------------------------------------------------------
+// Finds MmCopyMemory (Windows 8.1 and later; without it a user-mode caller's data is unreadable).
+void find_copy_routine();
 // set-value's new data, copied (at most kMaxCapturedData) into memory of this call's own before
 // the call takes a scratch slot: a user buffer may have to be paged in from a file its process
 // controls, which may take as long as that process likes, and no slot may be held meanwhile (eight
@@ -122,6 +124,9 @@ class NewData {
 // Unknown (known = false) when the value does not exist or cannot be read.
 ValueBefore read_old_value(void* key_object, std::u16string_view value_name, CallScratch& scratch,
                            std::uint32_t& full_size);
+// A kernel handle to the key `name` (absolute, or relative to `root` when it is not null); null
+// when it cannot be opened.
+HANDLE open_key(HANDLE root, std::u16string_view name, ACCESS_MASK access);
 // ZwQueryValueKey(KeyValuePartialInformation) of `name` under an open key into `buffer`:
 // STATUS_BUFFER_OVERFLOW when only the start of the data fit.
 NTSTATUS query_value(HANDLE key, std::u16string_view name, void* buffer, ULONG size);

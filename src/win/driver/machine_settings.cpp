@@ -12,14 +12,6 @@ constexpr USHORT kAltitudeUnits = 32;
 WCHAR g_altitude_text[kAltitudeUnits];
 UNICODE_STRING g_altitude;
 
-HANDLE open_key(PCUNICODE_STRING path) {
-  OBJECT_ATTRIBUTES attributes;
-  InitializeObjectAttributes(&attributes, const_cast<PUNICODE_STRING>(path),
-                             OBJ_KERNEL_HANDLE | OBJ_CASE_INSENSITIVE, nullptr, nullptr);
-  HANDLE key = nullptr;
-  return NT_SUCCESS(ZwOpenKey(&key, KEY_QUERY_VALUE, &attributes)) ? key : nullptr;
-}
-
 struct ValueBuffer {
   KEY_VALUE_PARTIAL_INFORMATION info;
   UCHAR more[2 * kAltitudeUnits];
@@ -27,9 +19,7 @@ struct ValueBuffer {
 
 // Select\Current: a REG_DWORD from 1 to 999 (ControlSet001 ... ControlSet999).
 void read_control_set() {
-  UNICODE_STRING path;
-  RtlInitUnicodeString(&path, L"\\REGISTRY\\MACHINE\\SYSTEM\\Select");
-  HANDLE key = open_key(&path);
+  HANDLE key = open_key(nullptr, u"\\REGISTRY\\MACHINE\\SYSTEM\\Select", KEY_QUERY_VALUE);
   if (key == nullptr) return;
   ValueBuffer value{};
   if (NT_SUCCESS(query_value(key, u"Current", &value, sizeof value)) &&
@@ -67,18 +57,14 @@ void read_altitude(PCUNICODE_STRING registry_path) {
   UNICODE_STRING fallback;
   RtlInitUnicodeString(&fallback, kDefaultAltitude);
   use_altitude(fallback.Buffer, fallback.Length / sizeof(WCHAR));
-  constexpr USHORT kSuffixBytes = sizeof(L"\\Parameters") - sizeof(WCHAR);
-  if (registry_path == nullptr || registry_path->Buffer == nullptr ||
-      registry_path->Length > 1024 * sizeof(WCHAR)) {
-    return;
-  }
-  WCHAR path_text[1024 + 16];
-  RtlCopyMemory(path_text, registry_path->Buffer, registry_path->Length);
-  RtlCopyMemory(reinterpret_cast<UCHAR*>(path_text) + registry_path->Length, L"\\Parameters",
-                kSuffixBytes);
-  const USHORT bytes = static_cast<USHORT>(registry_path->Length + kSuffixBytes);
-  UNICODE_STRING path{bytes, bytes, path_text};
-  HANDLE key = open_key(&path);
+  if (registry_path == nullptr || registry_path->Buffer == nullptr) return;
+  HANDLE service = open_key(
+      nullptr,
+      {reinterpret_cast<const char16_t*>(registry_path->Buffer), registry_path->Length / 2u},
+      KEY_READ);
+  if (service == nullptr) return;
+  HANDLE key = open_key(service, u"Parameters", KEY_QUERY_VALUE);  // relative to the service key
+  ZwClose(service);
   if (key == nullptr) return;
   ValueBuffer value{};
   if (NT_SUCCESS(query_value(key, u"Altitude", &value, sizeof value)) &&

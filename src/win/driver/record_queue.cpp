@@ -212,8 +212,12 @@ NTSTATUS pend_and_unlock(PIRP irp, KIRQL irql) {
 
 void initialize_record_queue() {
   g_consumer = nullptr;  // counts since this load
-  g_queued_records = g_queued_bytes = 0;
-  g_sequence = g_sent = g_dropped = g_sync_timeouts = 0;
+  g_queued_records = 0;
+  g_queued_bytes = 0;
+  g_sequence = 0;
+  g_sent = 0;
+  g_dropped = 0;
+  g_sync_timeouts = 0;
   KeInitializeSpinLock(&g_lock);
   InitializeListHead(&g_records);
   InitializeListHead(&g_pending);

@@ -2,6 +2,7 @@
 // device (\Device\HarddiskVolume3\Windows\regedit.exe); policies and the write-up name it by drive
 // letter (C:\Windows\regedit.exe). The letters' targets are read from the \??\X: symbolic links.
 #include "driver_internal.hpp"
+#include "hivewarden/core/case_fold.hpp"
 
 namespace hivewarden::driver {
 namespace {
@@ -41,17 +42,11 @@ bool read_target(WCHAR letter, DriveTarget& out) {
   return true;
 }
 
-char16_t fold(char16_t c) {
-  return c >= u'a' && c <= u'z' ? static_cast<char16_t>(c - 32) : c;
-}
-
 // Whether `image` starts with `drive`'s target and then a backslash.
 bool under(const DriveTarget& drive, const char16_t* image, std::size_t length) {
   if (drive.units == 0 || length <= drive.units || image[drive.units] != u'\\') return false;
-  for (USHORT i = 0; i < drive.units; ++i) {
-    if (fold(image[i]) != fold(static_cast<char16_t>(drive.target[i]))) return false;
-  }
-  return true;
+  return equal_ascii_folded({image, drive.units},
+                            {reinterpret_cast<const char16_t*>(drive.target), drive.units});
 }
 
 }  // namespace
