@@ -1,12 +1,7 @@
 #include "hivewarden/core/registry_data.hpp"
 
 namespace hivewarden {
-namespace {
-
-constexpr std::uint32_t kRegSz = 1, kRegExpandSz = 2, kRegDword = 4, kRegMultiSz = 7,
-                        kRegQword = 11;
-
-}  // namespace
+using namespace reg_type;  // the REG_* numbers
 
 Details render_details(std::uint32_t type, std::string_view data) {
   Details d;
@@ -41,7 +36,7 @@ Details render_details(std::uint32_t type, std::string_view data) {
 }
 
 bool data_number(std::uint32_t type, std::string_view data, std::uint64_t& number, bool& is_dword) {
-  const std::size_t width = type == kRegDword ? 4 : type == kRegQword ? 8 : 0;
+  const std::size_t width = type == kDword ? 4 : type == kQword ? 8 : 0;
   if (width == 0 || data.size() != width) return false;
   number = 0;
   for (std::size_t i = width; i-- > 0;)
@@ -51,13 +46,12 @@ bool data_number(std::uint32_t type, std::string_view data, std::uint64_t& numbe
 }
 
 bool is_binary_type(std::uint32_t type) {
-  return type != kRegSz && type != kRegExpandSz && type != kRegMultiSz && type != kRegDword &&
-         type != kRegQword;
+  return type != kSz && type != kExpandSz && type != kMultiSz && type != kDword && type != kQword;
 }
 
 bool data_string(std::uint32_t type, std::string_view data, std::string_view& bytes, bool& multi) {
-  if (type != kRegSz && type != kRegExpandSz && type != kRegMultiSz) return false;
-  multi = type == kRegMultiSz;
+  if (type != kSz && type != kExpandSz && type != kMultiSz) return false;
+  multi = type == kMultiSz;
   std::size_t units = data.size() / 2;
   auto unit_is_nul = [&](std::size_t i) { return data[2 * i] == 0 && data[2 * i + 1] == 0; };
   if (!multi) {  // a string ends at its first NUL

@@ -9,6 +9,19 @@
 
 namespace hivewarden {
 
+// Registry value types (winnt.h REG_*): the one table of their numbers.
+namespace reg_type {
+inline constexpr std::uint32_t kNone = 0;
+inline constexpr std::uint32_t kSz = 1;
+inline constexpr std::uint32_t kExpandSz = 2;
+inline constexpr std::uint32_t kBinary = 3;
+inline constexpr std::uint32_t kDword = 4;
+inline constexpr std::uint32_t kDwordBigEndian = 5;
+inline constexpr std::uint32_t kLink = 6;
+inline constexpr std::uint32_t kMultiSz = 7;
+inline constexpr std::uint32_t kQword = 11;
+}  // namespace reg_type
+
 // Sysmon's Details: `DWORD (0x00000001)`, `QWORD (0x00000000-0x00000001)` (high, then low half),
 // the string (REG_SZ, REG_EXPAND_SZ; REG_MULTI_SZ with its strings joined by spaces), `(Empty)`
 // for no data or an empty string, `Binary Data` for every other type.

@@ -1,23 +1,13 @@
-// Registry value types (winnt.h REG_*): their numbers and names, the one table of them.
+// Registry value types (winnt.h REG_*) by name; their numbers are the core's (reg_type::).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace hivewarden {
+#include "hivewarden/core/registry_data.hpp"
 
-namespace reg_type {
-inline constexpr std::uint32_t kNone = 0;
-inline constexpr std::uint32_t kSz = 1;
-inline constexpr std::uint32_t kExpandSz = 2;
-inline constexpr std::uint32_t kBinary = 3;
-inline constexpr std::uint32_t kDword = 4;
-inline constexpr std::uint32_t kDwordBigEndian = 5;
-inline constexpr std::uint32_t kLink = 6;
-inline constexpr std::uint32_t kMultiSz = 7;
-inline constexpr std::uint32_t kQword = 11;
-}  // namespace reg_type
+namespace hivewarden {
 
 // "REG_SZ", "REG_DWORD", ... or "REG_0x1234" for a type without a name.
 std::string reg_type_name(std::uint32_t type);
