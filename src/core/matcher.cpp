@@ -1,5 +1,6 @@
 #include "hivewarden/core/matcher.hpp"
 
+#include "hivewarden/core/case_fold.hpp"
 #include "hivewarden/core/condition.hpp"
 #include "hivewarden/core/glob.hpp"
 #include "hivewarden/core/hash.hpp"
@@ -32,7 +33,7 @@ constexpr std::uint32_t state_remaining(std::uint64_t s) {
 
 // A set of states with insertion order kept (the order is the worklist of the closure). A small
 // set is searched in place; past kLinearStates it is indexed by a hash table in the scratch (only
-// one set is built at a time), so a set of thousands of states costs O(1) per add, not O(n).
+// one set is built at a time) whose slots hold positions in the set, so adding a state stays O(1).
 class StateSet {
  public:
   StateSet(std::uint64_t* items, MatchScratch& scratch) : items_(items), scratch_(scratch) {}
@@ -40,7 +41,8 @@ class StateSet {
   StateSet& operator=(const StateSet&) = delete;
   ~StateSet() { release_index(); }
 
-  // Adds a state; false when it was there already or there is no room (then overflow is set).
+  // Adds a state; false when it was there already or there is no room (then overflow is set:
+  // the walk is incomplete, and the decision `match-limit`).
   bool add(std::uint64_t state) {
     std::uint32_t slot = 0;
     if (indexed_) {
@@ -59,10 +61,7 @@ class StateSet {
       build_index();
       slot = find_slot(state);
     }
-    if (indexed_) {
-      scratch_.state_index[slot] = state + 1;
-      scratch_.state_slot[size_] = static_cast<std::uint16_t>(slot);
-    }
+    if (indexed_) scratch_.state_index[slot] = static_cast<std::uint8_t>(size_ + 1);
     items_[size_++] = state;
     return true;
   }
@@ -71,10 +70,11 @@ class StateSet {
     release_index();
     size_ = 0;
   }
-  // Frees the shared index (the set keeps its states): done building.
+  // Empties the shared index (the set keeps its states): done building. The index is a few
+  // hundred bytes, so it is cleared whole.
   void release_index() {
     if (!indexed_) return;
-    for (std::uint32_t i = 0; i < size_; ++i) scratch_.state_index[scratch_.state_slot[i]] = 0;
+    for (std::uint8_t& slot : scratch_.state_index) slot = 0;
     indexed_ = false;
   }
   std::uint64_t operator[](std::uint32_t i) const { return items_[i]; }
@@ -88,17 +88,14 @@ class StateSet {
     constexpr std::uint32_t kMask = kStateIndexSlots - 1;
     std::uint32_t slot =
         static_cast<std::uint32_t>((state * 0x9E3779B97F4A7C15ull) >> (64 - kStateIndexBits));
-    while (scratch_.state_index[slot] != 0 && scratch_.state_index[slot] != state + 1)
+    while (scratch_.state_index[slot] != 0 && items_[scratch_.state_index[slot] - 1] != state)
       slot = (slot + 1) & kMask;
     return slot;
   }
   void build_index() {
     indexed_ = true;
-    for (std::uint32_t i = 0; i < size_; ++i) {
-      const std::uint32_t slot = find_slot(items_[i]);
-      scratch_.state_index[slot] = items_[i] + 1;
-      scratch_.state_slot[i] = static_cast<std::uint16_t>(slot);
-    }
+    for (std::uint32_t i = 0; i < size_; ++i)
+      scratch_.state_index[find_slot(items_[i])] = static_cast<std::uint8_t>(i + 1);
   }
 
   std::uint64_t* items_;
@@ -273,6 +270,10 @@ class Walker {
   MatchScratch& scratch_;
 };
 
+void note_peak(std::uint32_t live, MatchScratch& scratch) {
+  if (live > scratch.peak_states) scratch.peak_states = live;
+}
+
 }  // namespace
 
 MatchWalk walk_path(const PolicyView& policy, const KeyPath& path, std::uint32_t depth,
@@ -284,6 +285,7 @@ MatchWalk walk_path(const PolicyView& policy, const KeyPath& path, std::uint32_t
   current->add(make_state(kAtNode, 0));
   walker.close(*current, 0);
   current->release_index();
+  note_peak(current->size(), scratch);
   // An overflowed walk is abandoned: its answer cannot be used, so the rest is wasted work.
   for (std::uint32_t i = 0; i < depth && current->size() > 0 && !scratch.state_overflow; ++i) {
     next->clear();
@@ -293,6 +295,7 @@ MatchWalk walk_path(const PolicyView& policy, const KeyPath& path, std::uint32_t
       walker.step((*current)[k], component, hash, *next);
     walker.close(*next, 0);
     next->release_index();
+    note_peak(next->size(), scratch);
     StateSet* t = current;
     current = next;
     next = t;
@@ -302,24 +305,27 @@ MatchWalk walk_path(const PolicyView& policy, const KeyPath& path, std::uint32_t
 }
 
 Rules match_entries(const PolicyView& policy, const MatchWalk& walk, Rules flag,
-                    const std::u16string_view* value_folded, MatchScratch& scratch) {
+                    const std::u16string_view* value_name, MatchScratch& scratch) {
   Walker walker(policy, scratch);
   Rules rules = 0;
-  const std::uint64_t value_hash = value_folded != nullptr ? component_hash(*value_folded) : 0;
+  // The value name is folded as it is compared (hash, then the name after a hash hit, or a glob).
+  const std::uint64_t value_hash = value_name != nullptr ? folded_component_hash(*value_name) : 0;
   for (std::uint32_t k = 0; k < walk.count; ++k) {
     const std::uint64_t s = walk.states[k];
     if (state_kind(s) != kAtNode) continue;
     const Node& node = policy.nodes()[state_index(s)];
-    if (value_folded == nullptr) {
+    if (value_name == nullptr) {
       rules |= walker.collect_clients(policy.key_clients(node.key_clients), flag);
       continue;
     }
     for (const ValuePattern& value : policy.values(node.values)) {
       const std::u16string_view pattern = policy.str(value.folded);
-      if (value.is_glob != 0 && !walker.spend_glob(pattern.size(), value_folded->size()))
+      if (value.is_glob != 0 && !walker.spend_glob(pattern.size(), value_name->size()))
         return rules;
-      const bool hit = value.is_glob != 0 ? glob_match(pattern, *value_folded)
-                                          : (value.hash == value_hash && pattern == *value_folded);
+      const bool hit =
+          value.is_glob != 0
+              ? glob_match_folding(pattern, *value_name, [](char16_t u) { return fold_unit(u); })
+              : (value.hash == value_hash && equals_when_folded(pattern, *value_name));
       if (hit) rules |= walker.collect_clients(policy.value_clients(value.clients), flag);
     }
   }
@@ -354,9 +360,8 @@ Rules subtree_rules_at(const PolicyView& policy, const MatchWalk& walk) {
 }
 
 Rules match_entries(const PolicyView& policy, const KeyPath& path, std::uint32_t depth, Rules flag,
-                    const std::u16string_view* value_folded, MatchScratch& scratch) {
-  return match_entries(policy, walk_path(policy, path, depth, scratch), flag, value_folded,
-                       scratch);
+                    const std::u16string_view* value_name, MatchScratch& scratch) {
+  return match_entries(policy, walk_path(policy, path, depth, scratch), flag, value_name, scratch);
 }
 
 Rules value_entry_rules(const PolicyView& policy, const KeyPath& path, std::uint32_t depth,
