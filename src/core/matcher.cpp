@@ -12,6 +12,9 @@ using namespace blob;
 
 bool part_matches(std::u16string_view part, std::u16string_view component);
 
+// Names in the policy are folded; an operation's names are folded as they are compared.
+constexpr auto fold = [](char16_t unit) { return fold_unit(unit); };
+
 // An alternative alive during the walk: at a node, inside a `**` edge (which may consume any
 // number of further components), or inside a `*{N}` edge with components still to consume.
 enum StateKind : std::uint64_t { kAtNode = 0, kInDeep = 1, kInSkip = 2 };
@@ -148,7 +151,8 @@ class Walker {
             case kGlob: {
               const std::u16string_view glob = policy_.str(edge.folded);
               if (!spend_glob(glob.size(), component.size())) return;  // spent: stop trying globs
-              if (glob_match(glob, component)) next.add(make_state(kAtNode, edge.child));
+              if (glob_match_folding(glob, component, fold))
+                next.add(make_state(kAtNode, edge.child));
               break;
             }
             default:  // kAnyDeep: its own state consumes components
@@ -233,7 +237,8 @@ class Walker {
     const Span<LiteralEdge> span = policy_.literal_edges(edges);
     const std::uint32_t lo = first_not_below(span, hash);
     for (std::uint32_t i = lo; i < span.size && span[i].hash == hash; ++i) {
-      if (policy_.str(span[i].folded) == component) next.add(make_state(kAtNode, span[i].child));
+      if (equals_when_folded(policy_.str(span[i].folded), component))
+        next.add(make_state(kAtNode, span[i].child));
     }
   }
 
@@ -289,7 +294,7 @@ MatchWalk walk_path(const PolicyView& policy, const KeyPath& path, std::uint32_t
   // An overflowed walk is abandoned: its answer cannot be used, so the rest is wasted work.
   for (std::uint32_t i = 0; i < depth && current->size() > 0 && !scratch.state_overflow; ++i) {
     next->clear();
-    const std::u16string_view component = path.folded_component(i);
+    const std::u16string_view component = path.display_component(i);  // folded as compared
     const std::uint64_t hash = path.components[i].hash;
     for (std::uint32_t k = 0; k < current->size() && !scratch.state_overflow; ++k)
       walker.step((*current)[k], component, hash, *next);
@@ -322,10 +327,9 @@ Rules match_entries(const PolicyView& policy, const MatchWalk& walk, Rules flag,
       const std::u16string_view pattern = policy.str(value.folded);
       if (value.is_glob != 0 && !walker.spend_glob(pattern.size(), value_name->size()))
         return rules;
-      const bool hit =
-          value.is_glob != 0
-              ? glob_match_folding(pattern, *value_name, [](char16_t u) { return fold_unit(u); })
-              : (value.hash == value_hash && equals_when_folded(pattern, *value_name));
+      const bool hit = value.is_glob != 0
+                           ? glob_match_folding(pattern, *value_name, fold)
+                           : (value.hash == value_hash && equals_when_folded(pattern, *value_name));
       if (hit) rules |= walker.collect_clients(policy.value_clients(value.clients), flag);
     }
   }
@@ -375,9 +379,11 @@ Rules subtree_rules_at(const PolicyView& policy, const KeyPath& path, std::uint3
 }
 
 namespace {
-// A hardened key's component against a path component: a name, or a name glob.
+// A hardened key's component (folded) against a path component (as given, folded as compared):
+// a name, or a name glob.
 bool part_matches(std::u16string_view part, std::u16string_view component) {
-  return part == component || (has_glob_chars(part) && glob_match(part, component));
+  return equals_when_folded(part, component) ||
+         (has_glob_chars(part) && glob_match_folding(part, component, fold));
 }
 }  // namespace
 
@@ -386,7 +392,7 @@ bool is_hardened_below(const PolicyView& policy, const KeyPath& path, std::uint3
     if (key.count < depth) continue;
     const Span<StrRef> parts = policy.hardened_parts(key);
     std::uint32_t i = 0;
-    while (i < depth && part_matches(policy.str(parts[i]), path.folded_component(i))) ++i;
+    while (i < depth && part_matches(policy.str(parts[i]), path.display_component(i))) ++i;
     if (i == depth) return true;
   }
   return false;
@@ -397,7 +403,7 @@ bool is_hardened(const PolicyView& policy, const KeyPath& path, std::uint32_t de
     if (key.count > depth) continue;
     const Span<StrRef> parts = policy.hardened_parts(key);
     std::uint32_t i = 0;
-    while (i < parts.size && part_matches(policy.str(parts[i]), path.folded_component(i))) ++i;
+    while (i < parts.size && part_matches(policy.str(parts[i]), path.display_component(i))) ++i;
     if (i == parts.size) return true;
   }
   return false;

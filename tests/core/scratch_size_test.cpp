@@ -9,6 +9,8 @@
 #include "hivewarden/core/decision.hpp"
 #include "hivewarden/core/matcher.hpp"
 #include "hivewarden/core/operation_request.hpp"
+#include "hivewarden/core/report.hpp"
+#include "hivewarden/win/translate.hpp"
 
 namespace hivewarden {
 namespace {
@@ -21,8 +23,18 @@ TEST(ScratchSize, DecisionScratchIsAtMostEightKilobytes) {
               sizeof(MatchScratch::condition_misses));
   std::printf("sizeof(KeyPath)         = %zu\n", sizeof(KeyPath));
   std::printf("sizeof(OperationKeys)   = %zu\n", sizeof(OperationKeys));
+  // The Windows driver's slot holds the decision's and the translation's scratch and the draft.
+  std::printf("sizeof(win::TranslateScratch) = %zu, sizeof(RecordDraft) = %zu\n",
+              sizeof(win::TranslateScratch), sizeof(RecordDraft));
   EXPECT_LE(sizeof(DecisionScratch), 8192u);
   EXPECT_LE(sizeof(DecisionScratch), kMaxDecisionScratchBytes);
+}
+
+// A key path keeps its text as given and no folded copy (compares fold as they go): the text of
+// the longest name (32,767 units) and 514 components, nothing more.
+TEST(ScratchSize, KeyPathKeepsNoFoldedCopy) {
+  EXPECT_LE(sizeof(KeyPath), sizeof(char16_t) * (kMaxPathUnits + 1) +
+                                 sizeof(PathComponent) * (kMaxPathDepth + 2) + 64);
 }
 
 }  // namespace
