@@ -128,7 +128,7 @@ class TextMatcher {
 };
 
 bool component_is(const KeyPath& key, std::uint32_t i, std::u16string_view upper) {
-  return i < key.count && key.folded_component(i) == upper;
+  return i < key.count && equals_when_folded(upper, key.display_component(i));
 }
 
 // The key's text after component i: empty, or starting with `\`.
@@ -144,9 +144,11 @@ bool is_value_operation(Operation op) {
 
 bool is_active_control_set(const KeyPath& key, std::uint32_t control_set) {
   if (!component_is(key, 2, u"SYSTEM") || key.count < 4) return false;
-  const std::u16string_view name = key.folded_component(3);
+  const std::u16string_view name = key.display_component(3);
   constexpr std::u16string_view kPrefix = u"CONTROLSET";
-  if (name.size() != kPrefix.size() + 3 || name.substr(0, kPrefix.size()) != kPrefix) return false;
+  if (name.size() != kPrefix.size() + 3 ||
+      !equals_when_folded(kPrefix, name.substr(0, kPrefix.size())))
+    return false;
   std::uint32_t n = 0;
   for (std::size_t i = kPrefix.size(); i < name.size(); ++i) {
     if (name[i] < u'0' || name[i] > u'9') return false;
@@ -187,8 +189,8 @@ bool user_sid(const KeyPath& key, std::u16string_view& sid) {
     return false;
   sid = key.display_component(2);
   constexpr std::u16string_view kClasses = u"_CLASSES";
-  const std::u16string_view folded = key.folded_component(2);
-  if (folded.size() > kClasses.size() && folded.substr(folded.size() - kClasses.size()) == kClasses)
+  if (sid.size() > kClasses.size() &&
+      equals_when_folded(kClasses, sid.substr(sid.size() - kClasses.size())))
     sid = sid.substr(0, sid.size() - kClasses.size());
   return true;
 }

@@ -78,7 +78,7 @@ bool has_dot_components(std::u16string_view image) {
 }  // namespace
 
 ProcessContext classify_process(const PolicyView& policy, const ProcessIdentity& process,
-                                DecisionScratch& scratch) {
+                                DecisionScratch&) {
   ProcessContext out;
   out.flags = process.extra_flags & process_flag::kAll;
   out.rules = process.extra_rules & process_rule::kAll;
@@ -92,8 +92,7 @@ ProcessContext classify_process(const PolicyView& policy, const ProcessIdentity&
     return out;
   }
   const std::size_t length = process.image.size();
-  fold_ascii_units(process.image, scratch.image_folded);
-  const std::u16string_view image(scratch.image_folded, length);
+  const std::u16string_view image = process.image;  // folded (ASCII) as the globs compare it
   std::uint64_t work = 0;
   for (std::uint32_t i = 0; i < policy.processes().size; ++i) {
     const blob::ProcessRule& rule = policy.processes()[i];
@@ -108,7 +107,8 @@ ProcessContext classify_process(const PolicyView& policy, const ProcessIdentity&
       out.unclassified = true;
       return out;
     }
-    if (glob_match(policy.str(rule.image), image, u'\\')) {
+    if (glob_match_folding(
+            policy.str(rule.image), image, [](char16_t u) { return fold_ascii_unit(u); }, u'\\')) {
       out.flags |= rule.flags;
       out.rules |= rule.rules;
       out.matched_process_rule = i;
@@ -148,12 +148,7 @@ bool touches_hardened_key(const PolicyView& policy, const OperationRequest& requ
 void match_rules(const PolicyView& policy, const OperationRequest& request,
                  const OperationTraits& op, Rules flag, bool subtree_op, DecisionScratch& scratch,
                  Decision& d) {
-  std::u16string_view value_folded;
-  if (op.matches_values) {
-    fold_units(request.value, scratch.match.value_folded);
-    value_folded = std::u16string_view(scratch.match.value_folded, request.value.size());
-  }
-  const std::u16string_view* value = op.matches_values ? &value_folded : nullptr;
+  const std::u16string_view* value = op.matches_values ? &request.value : nullptr;
   const KeyPath& key = *request.key;
   const MatchWalk at_key = walk_path(policy, key, key.count, scratch.match);
   d.rules = match_entries(policy, at_key, flag, value, scratch.match);

@@ -44,15 +44,16 @@ PathStatus append_split(KeyPath& out, std::u16string_view text, bool allow_nul) 
 }
 
 bool component_is(const KeyPath& path, std::uint32_t i, std::u16string_view upper_name) {
-  return i < path.count && path.folded_component(i) == upper_name;
+  return i < path.count && equals_when_folded(upper_name, path.display_component(i));
 }
 
 }  // namespace
 
 // "ControlSet00N" is shorter than "CurrentControlSet", so the rest of the path moves left in place.
 void resolve_current_control_set(KeyPath& path, std::uint32_t control_set) {
-  if (!(component_is(path, 0, u"REGISTRY") && component_is(path, 1, u"MACHINE") &&
-        component_is(path, 2, u"SYSTEM") && component_is(path, 3, u"CURRENTCONTROLSET"))) {
+  // The fourth component first: its length alone rules out almost every path, without folding.
+  if (!(component_is(path, 3, u"CURRENTCONTROLSET") && component_is(path, 0, u"REGISTRY") &&
+        component_is(path, 1, u"MACHINE") && component_is(path, 2, u"SYSTEM"))) {
     return;
   }
   char16_t name[] = u"ControlSet000";
@@ -63,16 +64,11 @@ void resolve_current_control_set(KeyPath& path, std::uint32_t control_set) {
   constexpr std::uint32_t kNameLength = 13;
   PathComponent& ccs = path.components[3];
   const std::uint32_t shift = ccs.length - kNameLength;
-  for (std::uint32_t i = 0; i < kNameLength; ++i) {
-    path.display[ccs.offset + i] = name[i];
-    path.folded[ccs.offset + i] = fold_unit(name[i]);
-  }
-  for (std::uint32_t i = ccs.offset + ccs.length; i < path.length; ++i) {
+  for (std::uint32_t i = 0; i < kNameLength; ++i) path.display[ccs.offset + i] = name[i];
+  for (std::uint32_t i = ccs.offset + ccs.length; i < path.length; ++i)
     path.display[i - shift] = path.display[i];
-    path.folded[i - shift] = path.folded[i];
-  }
   ccs.length = kNameLength;
-  ccs.hash = component_hash(std::u16string_view(path.folded + ccs.offset, kNameLength));
+  ccs.hash = folded_component_hash(std::u16string_view(path.display + ccs.offset, kNameLength));
   for (std::uint32_t i = 4; i < path.count; ++i) path.components[i].offset -= shift;
   path.length -= shift;
 }
@@ -83,18 +79,15 @@ PathStatus append_component(KeyPath& path, std::u16string_view name, bool allow_
   const std::uint32_t offset = path.length + 1;  // after the `\`
   if (offset + name.size() > kMaxPathUnits) return PathStatus::kInvalidName;
   path.display[path.length] = kSep;
-  path.folded[path.length] = kSep;
-  // One pass: copy, fold and hash (component_hash's FNV-1a, inlined).
+  // One pass: copy, fold and hash (component_hash's FNV-1a, inlined). The folded text is not
+  // kept: compares fold the path's units as they go.
   std::uint64_t hash = 0xcbf29ce484222325ull;
   char16_t* display = path.display + offset;
-  char16_t* folded = path.folded + offset;
   for (std::size_t i = 0; i < name.size(); ++i) {
     const char16_t unit = name[i];
     if (unit == kSep || (unit == 0 && !allow_nul)) return PathStatus::kInvalidName;
-    const char16_t f = fold_unit(unit);
     display[i] = unit;
-    folded[i] = f;
-    hash = (hash ^ f) * 0x100000001b3ull;
+    hash = (hash ^ fold_unit(unit)) * 0x100000001b3ull;
   }
   const auto length = static_cast<std::uint32_t>(name.size());
   path.components[path.count] = {offset, length, hash};
@@ -158,7 +151,8 @@ const char* path_status_text(PathStatus status) {
     case PathStatus::kInvalidName:
       return "invalid key name (empty component, NUL in a Win32 path, or over a registry limit)";
     case PathStatus::kUnknownRoot:
-      return "unknown root key (expected \\REGISTRY\\..., HKLM, HKU, HKCU, HKCR, HKCC or their long forms)";
+      return "unknown root key (expected \\REGISTRY\\..., HKLM, HKU, HKCU, HKCR, HKCC or their "
+             "long forms)";
     case PathStatus::kNeedsUserSid:
       return "HKCU needs the user's SID";
   }

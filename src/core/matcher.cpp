@@ -1,5 +1,6 @@
 #include "hivewarden/core/matcher.hpp"
 
+#include "hivewarden/core/case_fold.hpp"
 #include "hivewarden/core/condition.hpp"
 #include "hivewarden/core/glob.hpp"
 #include "hivewarden/core/hash.hpp"
@@ -10,6 +11,9 @@ namespace {
 using namespace blob;
 
 bool part_matches(std::u16string_view part, std::u16string_view component);
+
+// Names in the policy are folded; an operation's names are folded as they are compared.
+constexpr auto fold = [](char16_t unit) { return fold_unit(unit); };
 
 // An alternative alive during the walk: at a node, inside a `**` edge (which may consume any
 // number of further components), or inside a `*{N}` edge with components still to consume.
@@ -32,7 +36,7 @@ constexpr std::uint32_t state_remaining(std::uint64_t s) {
 
 // A set of states with insertion order kept (the order is the worklist of the closure). A small
 // set is searched in place; past kLinearStates it is indexed by a hash table in the scratch (only
-// one set is built at a time), so a set of thousands of states costs O(1) per add, not O(n).
+// one set is built at a time) whose slots hold positions in the set, so adding a state stays O(1).
 class StateSet {
  public:
   StateSet(std::uint64_t* items, MatchScratch& scratch) : items_(items), scratch_(scratch) {}
@@ -40,7 +44,8 @@ class StateSet {
   StateSet& operator=(const StateSet&) = delete;
   ~StateSet() { release_index(); }
 
-  // Adds a state; false when it was there already or there is no room (then overflow is set).
+  // Adds a state; false when it was there already or there is no room (then overflow is set:
+  // the walk is incomplete, and the decision `match-limit`).
   bool add(std::uint64_t state) {
     std::uint32_t slot = 0;
     if (indexed_) {
@@ -59,10 +64,7 @@ class StateSet {
       build_index();
       slot = find_slot(state);
     }
-    if (indexed_) {
-      scratch_.state_index[slot] = state + 1;
-      scratch_.state_slot[size_] = static_cast<std::uint16_t>(slot);
-    }
+    if (indexed_) scratch_.state_index[slot] = static_cast<std::uint8_t>(size_ + 1);
     items_[size_++] = state;
     return true;
   }
@@ -71,10 +73,11 @@ class StateSet {
     release_index();
     size_ = 0;
   }
-  // Frees the shared index (the set keeps its states): done building.
+  // Empties the shared index (the set keeps its states): done building. The index is a few
+  // hundred bytes, so it is cleared whole.
   void release_index() {
     if (!indexed_) return;
-    for (std::uint32_t i = 0; i < size_; ++i) scratch_.state_index[scratch_.state_slot[i]] = 0;
+    for (std::uint8_t& slot : scratch_.state_index) slot = 0;
     indexed_ = false;
   }
   std::uint64_t operator[](std::uint32_t i) const { return items_[i]; }
@@ -88,17 +91,14 @@ class StateSet {
     constexpr std::uint32_t kMask = kStateIndexSlots - 1;
     std::uint32_t slot =
         static_cast<std::uint32_t>((state * 0x9E3779B97F4A7C15ull) >> (64 - kStateIndexBits));
-    while (scratch_.state_index[slot] != 0 && scratch_.state_index[slot] != state + 1)
+    while (scratch_.state_index[slot] != 0 && items_[scratch_.state_index[slot] - 1] != state)
       slot = (slot + 1) & kMask;
     return slot;
   }
   void build_index() {
     indexed_ = true;
-    for (std::uint32_t i = 0; i < size_; ++i) {
-      const std::uint32_t slot = find_slot(items_[i]);
-      scratch_.state_index[slot] = items_[i] + 1;
-      scratch_.state_slot[i] = static_cast<std::uint16_t>(slot);
-    }
+    for (std::uint32_t i = 0; i < size_; ++i)
+      scratch_.state_index[find_slot(items_[i])] = static_cast<std::uint8_t>(i + 1);
   }
 
   std::uint64_t* items_;
@@ -151,7 +151,8 @@ class Walker {
             case kGlob: {
               const std::u16string_view glob = policy_.str(edge.folded);
               if (!spend_glob(glob.size(), component.size())) return;  // spent: stop trying globs
-              if (glob_match(glob, component)) next.add(make_state(kAtNode, edge.child));
+              if (glob_match_folding(glob, component, fold))
+                next.add(make_state(kAtNode, edge.child));
               break;
             }
             default:  // kAnyDeep: its own state consumes components
@@ -236,7 +237,8 @@ class Walker {
     const Span<LiteralEdge> span = policy_.literal_edges(edges);
     const std::uint32_t lo = first_not_below(span, hash);
     for (std::uint32_t i = lo; i < span.size && span[i].hash == hash; ++i) {
-      if (policy_.str(span[i].folded) == component) next.add(make_state(kAtNode, span[i].child));
+      if (equals_when_folded(policy_.str(span[i].folded), component))
+        next.add(make_state(kAtNode, span[i].child));
     }
   }
 
@@ -273,6 +275,10 @@ class Walker {
   MatchScratch& scratch_;
 };
 
+void note_peak(std::uint32_t live, MatchScratch& scratch) {
+  if (live > scratch.peak_states) scratch.peak_states = live;
+}
+
 }  // namespace
 
 MatchWalk walk_path(const PolicyView& policy, const KeyPath& path, std::uint32_t depth,
@@ -284,15 +290,17 @@ MatchWalk walk_path(const PolicyView& policy, const KeyPath& path, std::uint32_t
   current->add(make_state(kAtNode, 0));
   walker.close(*current, 0);
   current->release_index();
+  note_peak(current->size(), scratch);
   // An overflowed walk is abandoned: its answer cannot be used, so the rest is wasted work.
   for (std::uint32_t i = 0; i < depth && current->size() > 0 && !scratch.state_overflow; ++i) {
     next->clear();
-    const std::u16string_view component = path.folded_component(i);
+    const std::u16string_view component = path.display_component(i);  // folded as compared
     const std::uint64_t hash = path.components[i].hash;
     for (std::uint32_t k = 0; k < current->size() && !scratch.state_overflow; ++k)
       walker.step((*current)[k], component, hash, *next);
     walker.close(*next, 0);
     next->release_index();
+    note_peak(next->size(), scratch);
     StateSet* t = current;
     current = next;
     next = t;
@@ -302,24 +310,26 @@ MatchWalk walk_path(const PolicyView& policy, const KeyPath& path, std::uint32_t
 }
 
 Rules match_entries(const PolicyView& policy, const MatchWalk& walk, Rules flag,
-                    const std::u16string_view* value_folded, MatchScratch& scratch) {
+                    const std::u16string_view* value_name, MatchScratch& scratch) {
   Walker walker(policy, scratch);
   Rules rules = 0;
-  const std::uint64_t value_hash = value_folded != nullptr ? component_hash(*value_folded) : 0;
+  // The value name is folded as it is compared (hash, then the name after a hash hit, or a glob).
+  const std::uint64_t value_hash = value_name != nullptr ? folded_component_hash(*value_name) : 0;
   for (std::uint32_t k = 0; k < walk.count; ++k) {
     const std::uint64_t s = walk.states[k];
     if (state_kind(s) != kAtNode) continue;
     const Node& node = policy.nodes()[state_index(s)];
-    if (value_folded == nullptr) {
+    if (value_name == nullptr) {
       rules |= walker.collect_clients(policy.key_clients(node.key_clients), flag);
       continue;
     }
     for (const ValuePattern& value : policy.values(node.values)) {
       const std::u16string_view pattern = policy.str(value.folded);
-      if (value.is_glob != 0 && !walker.spend_glob(pattern.size(), value_folded->size()))
+      if (value.is_glob != 0 && !walker.spend_glob(pattern.size(), value_name->size()))
         return rules;
-      const bool hit = value.is_glob != 0 ? glob_match(pattern, *value_folded)
-                                          : (value.hash == value_hash && pattern == *value_folded);
+      const bool hit = value.is_glob != 0
+                           ? glob_match_folding(pattern, *value_name, fold)
+                           : (value.hash == value_hash && equals_when_folded(pattern, *value_name));
       if (hit) rules |= walker.collect_clients(policy.value_clients(value.clients), flag);
     }
   }
@@ -354,9 +364,8 @@ Rules subtree_rules_at(const PolicyView& policy, const MatchWalk& walk) {
 }
 
 Rules match_entries(const PolicyView& policy, const KeyPath& path, std::uint32_t depth, Rules flag,
-                    const std::u16string_view* value_folded, MatchScratch& scratch) {
-  return match_entries(policy, walk_path(policy, path, depth, scratch), flag, value_folded,
-                       scratch);
+                    const std::u16string_view* value_name, MatchScratch& scratch) {
+  return match_entries(policy, walk_path(policy, path, depth, scratch), flag, value_name, scratch);
 }
 
 Rules value_entry_rules(const PolicyView& policy, const KeyPath& path, std::uint32_t depth,
@@ -370,9 +379,11 @@ Rules subtree_rules_at(const PolicyView& policy, const KeyPath& path, std::uint3
 }
 
 namespace {
-// A hardened key's component against a path component: a name, or a name glob.
+// A hardened key's component (folded) against a path component (as given, folded as compared):
+// a name, or a name glob.
 bool part_matches(std::u16string_view part, std::u16string_view component) {
-  return part == component || (has_glob_chars(part) && glob_match(part, component));
+  return equals_when_folded(part, component) ||
+         (has_glob_chars(part) && glob_match_folding(part, component, fold));
 }
 }  // namespace
 
@@ -381,7 +392,7 @@ bool is_hardened_below(const PolicyView& policy, const KeyPath& path, std::uint3
     if (key.count < depth) continue;
     const Span<StrRef> parts = policy.hardened_parts(key);
     std::uint32_t i = 0;
-    while (i < depth && part_matches(policy.str(parts[i]), path.folded_component(i))) ++i;
+    while (i < depth && part_matches(policy.str(parts[i]), path.display_component(i))) ++i;
     if (i == depth) return true;
   }
   return false;
@@ -392,7 +403,7 @@ bool is_hardened(const PolicyView& policy, const KeyPath& path, std::uint32_t de
     if (key.count > depth) continue;
     const Span<StrRef> parts = policy.hardened_parts(key);
     std::uint32_t i = 0;
-    while (i < parts.size && part_matches(policy.str(parts[i]), path.folded_component(i))) ++i;
+    while (i < parts.size && part_matches(policy.str(parts[i]), path.display_component(i))) ++i;
     if (i == parts.size) return true;
   }
   return false;

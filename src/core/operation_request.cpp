@@ -21,10 +21,7 @@ void copy_key_prefix(const KeyPath& from, std::uint32_t count, KeyPath& to) {
   if (count > from.count) count = from.count;
   const std::uint32_t length =
       count == 0 ? 0 : from.components[count - 1].offset + from.components[count - 1].length;
-  for (std::uint32_t i = 0; i < length; ++i) {
-    to.display[i] = from.display[i];
-    to.folded[i] = from.folded[i];
-  }
+  for (std::uint32_t i = 0; i < length; ++i) to.display[i] = from.display[i];
   for (std::uint32_t i = 0; i < count; ++i) to.components[i] = from.components[i];
   to.length = length;
   to.count = count;

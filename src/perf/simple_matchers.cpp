@@ -85,8 +85,11 @@ bool naive_match(const std::vector<std::u16string>& pattern, std::size_t pi, con
     return ti + n <= path.count && naive_match(pattern, pi + 1, path, ti + n);
   }
   if (ti >= path.count) return false;
-  const bool hit = p == u"*" || (has_glob_chars(p) ? glob_match(p, path.folded_component(ti))
-                                                   : p == path.folded_component(ti));
+  const std::u16string_view name = path.display_component(ti);  // folded as compared
+  const bool hit =
+      p == u"*" ||
+      (has_glob_chars(p) ? glob_match_folding(p, name, [](char16_t u) { return fold_unit(u); })
+                         : equals_when_folded(p, name));
   return hit && naive_match(pattern, pi + 1, path, ti + 1);
 }
 

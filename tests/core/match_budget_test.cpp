@@ -55,8 +55,30 @@ std::u16string deep_key(int levels, int entries) {
   return key;
 }
 
-TEST_F(MatchBudget, DeepDoubleStarPolicyStopsAtTheStepBudgetAndFailsClosed) {
+TEST_F(MatchBudget, DeepDoubleStarPolicyStopsAtTheStateBoundAndFailsClosed) {
+  // F15's shape keeps one more `**` alternative alive per level: past kMaxActiveStates live
+  // states (issue 14: the bound that keeps the scratch in kilobytes) the walk stops, long before
+  // the step budget, and the decision fails closed.
   auto policy = test::compile_yaml(deep_star_policy(2000));
+  ASSERT_TRUE(policy);
+  for (const Operation op :
+       {Operation::kDeleteKey, Operation::kRenameKey, Operation::kReplaceKey}) {
+    const Decision d = decide(*policy, op, deep_key(509, 2000), {}, u"other");
+    EXPECT_EQ(d.verdict, Verdict::kDeny) << traits(op).name;
+    EXPECT_EQ(d.reason, Reason::kMatchLimit) << traits(op).name;
+    EXPECT_EQ(scratch_->match.peak_states, kMaxActiveStates) << traits(op).name;
+    EXPECT_LT(scratch_->match.steps, kMaxMatchSteps) << traits(op).name;
+  }
+}
+
+// `HKU\*\**\k<i>*`: one `**` alternative, and at every level thousands of glob edges tried (each
+// a step) while only a few alternatives stay alive: the step budget, not the state bound, stops it.
+TEST_F(MatchBudget, ManyGlobsBehindDoubleStarStopAtTheStepBudgetAndFailClosed) {
+  std::string yaml = "version: 1\nmonitored:\n";
+  for (int i = 0; i < 2000; ++i)
+    yaml +=
+        "  - {key: 'HKU\\*\\**\\k" + std::to_string(i) + "*', client: c, rules: [delete-key]}\n";
+  auto policy = test::compile_yaml(yaml);
   ASSERT_TRUE(policy);
   for (const Operation op :
        {Operation::kDeleteKey, Operation::kRenameKey, Operation::kReplaceKey}) {
@@ -65,8 +87,37 @@ TEST_F(MatchBudget, DeepDoubleStarPolicyStopsAtTheStepBudgetAndFailsClosed) {
     EXPECT_EQ(d.reason, Reason::kMatchLimit) << traits(op).name;
     // The walk stops as soon as the budget is spent (one step may overshoot by its own edges).
     EXPECT_GT(scratch_->match.steps, kMaxMatchSteps);
-    EXPECT_LT(scratch_->match.steps, kMaxMatchSteps + 64u);
+    EXPECT_LT(scratch_->match.steps, kMaxMatchSteps + 2 * 2000u + 64u);
+    EXPECT_LT(scratch_->match.peak_states, kMaxActiveStates);
   }
+}
+
+// Issue 14: the live states are bounded by kMaxActiveStates (128, was 2,048) so that the scratch
+// is kilobytes. Within the bound every answer is exact; past it, and only past it, `match-limit`.
+TEST_F(MatchBudget, LiveStatesPastTheBoundAreMatchLimitAndExactWithinIt) {
+  auto policy = test::compile_yaml(deep_star_policy(2000));
+  ASSERT_TRUE(policy);
+  bool saw_exact = false, saw_limit = false;
+  for (int levels = 1; levels <= 120; ++levels) {
+    const Decision d = decide(*policy, Operation::kDeleteKey, deep_key(levels, 2000));
+    if (scratch_->match.state_overflow) {
+      saw_limit = true;
+      EXPECT_EQ(d.reason, Reason::kMatchLimit) << levels;
+      EXPECT_EQ(d.verdict, Verdict::kDeny) << levels;
+      EXPECT_EQ(scratch_->match.peak_states, kMaxActiveStates) << levels;
+    } else {
+      saw_exact = true;
+      EXPECT_EQ(d.reason, Reason::kNotify) << levels;
+      EXPECT_EQ(scratch_->match.hit_count, static_cast<std::uint32_t>(levels)) << levels;
+      EXPECT_LE(scratch_->match.peak_states, kMaxActiveStates) << levels;
+    }
+  }
+  EXPECT_TRUE(saw_exact);
+  // 100 levels keep some 200 alternatives alive: exact with 2,048 states, match-limit now.
+  EXPECT_TRUE(saw_limit);
+  const Decision d = decide(*policy, Operation::kDeleteKey, deep_key(100, 2000));
+  EXPECT_EQ(d.reason, Reason::kMatchLimit);
+  EXPECT_EQ(d.verdict, Verdict::kDeny);
 }
 
 TEST_F(MatchBudget, DeepDoubleStarPolicyStillMatchesExactlyWithinTheBudget) {

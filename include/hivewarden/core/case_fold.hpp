@@ -31,6 +31,16 @@ void fold_units(std::u16string_view in, char16_t* out);
 // True when a and b are the same name ignoring case.
 bool equal_folded(std::u16string_view a, std::u16string_view b);
 
+// True when `raw`, folded unit by unit, is `folded` (a name already folded, as the policy stores
+// names): compares without a folded copy of `raw`.
+inline bool equals_when_folded(std::u16string_view folded, std::u16string_view raw) {
+  if (folded.size() != raw.size()) return false;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (folded[i] != fold_unit(raw[i])) return false;
+  }
+  return true;
+}
+
 // True when `folded` is already folded (every unit maps to itself).
 bool is_folded(std::u16string_view folded);
 

@@ -7,7 +7,8 @@
 namespace hivewarden {
 
 // Applies the policy's process rules (first matching image glob wins) on top of the flags and
-// rules the host gave, and marks pid 4 named "System" (or unnamed) as the system process.
+// rules the host gave, and marks pid 4 named "System" (or unnamed) as the system process. Needs no
+// scratch (the image is folded as the globs compare it); the parameter stays for callers.
 ProcessContext classify_process(const PolicyView& policy, const ProcessIdentity& process,
                                 DecisionScratch& scratch);
 

@@ -1,6 +1,7 @@
 // What the engine is asked (one registry operation) and what it answers (SPEC §4, §9).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -70,11 +71,17 @@ const char* reason_name(Reason r);
 const char* notify_name(NotifyMode n);
 const char* exemption_name(Exemption e);
 
-// Working memory of one decision, owned by the caller (one per thread, about 70 KiB), so that
-// deciding allocates nothing. After decide(), `match.hits` holds the matched pairs.
+// Working memory of one decision, owned by the caller (one per thread or driver slot), so that
+// deciding allocates nothing. After decide(), `match.hits` holds the matched pairs. At most
+// kMaxDecisionScratchBytes whatever the policy and the names: what bounds it is the live wildcard
+// states of a walk (kMaxActiveStates, `match-limit` beyond) and the hit lists; the path's depth
+// and the key, value and image name lengths do not (names are folded as they are compared).
 struct DecisionScratch {
   MatchScratch match;
-  char16_t image_folded[kMaxPathUnits + 1];
 };
+
+inline constexpr std::size_t kMaxDecisionScratchBytes = 8192;
+static_assert(sizeof(DecisionScratch) <= kMaxDecisionScratchBytes,
+              "issue 14: a decision needs kilobytes of scratch, not hundreds");
 
 }  // namespace hivewarden

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "hivewarden/core/case_fold.hpp"
+
 namespace hivewarden {
 
 // 64-bit FNV-1a over the UTF-16 units of an already folded name component.
@@ -12,6 +14,16 @@ constexpr std::uint64_t component_hash(std::u16string_view folded) {
   std::uint64_t h = 0xcbf29ce484222325ull;
   for (char16_t unit : folded) {
     h ^= static_cast<std::uint64_t>(unit);
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+// component_hash of `raw` folded (fold_unit), folding unit by unit: no folded copy needed.
+inline std::uint64_t folded_component_hash(std::u16string_view raw) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (char16_t unit : raw) {
+    h ^= static_cast<std::uint64_t>(fold_unit(unit));
     h *= 0x100000001b3ull;
   }
   return h;

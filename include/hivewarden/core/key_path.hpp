@@ -13,24 +13,22 @@ inline constexpr std::uint32_t kMaxPathDepth = 512;       // the registry's nest
 inline constexpr std::uint32_t kMaxValueNameUnits = 16383;
 
 struct PathComponent {
-  std::uint32_t offset;  // into KeyPath::display and KeyPath::folded
+  std::uint32_t offset;  // into KeyPath::display
   std::uint32_t length;
-  std::uint64_t hash;  // component_hash of the folded text
+  std::uint64_t hash;  // component_hash of the folded text (the text itself is folded as it is
+                       // compared: no folded copy is kept)
 };
 
-// A canonical key path. Large (about 140 KiB): callers keep one per thread, never per call.
+// A canonical key path. Large (about 72 KiB, the text of the longest name the registry takes):
+// callers keep one per thread, never per call.
 struct KeyPath {
   char16_t display[kMaxPathUnits + 1];  // as given, with roots spelled in kernel form
-  char16_t folded[kMaxPathUnits + 1];
   std::uint32_t length = 0;
   PathComponent components[kMaxPathDepth + 2];  // +1 for a rename's new name
   std::uint32_t count = 0;
   bool native_form = false;  // given as \REGISTRY\...: names may hold NUL
 
   std::u16string_view text() const { return {display, length}; }
-  std::u16string_view folded_component(std::uint32_t i) const {
-    return {folded + components[i].offset, components[i].length};
-  }
   std::u16string_view display_component(std::uint32_t i) const {
     return {display + components[i].offset, components[i].length};
   }

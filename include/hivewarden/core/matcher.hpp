@@ -22,7 +22,13 @@ struct MatchHit {
   Rules rules;
 };
 
-inline constexpr std::uint32_t kMaxActiveStates = 2048;
+// The live wildcard alternatives one walk may keep at once (states at a node, inside a `**` or a
+// `*{N}` edge). What bounds the scratch: two sets of them, not one per level, so the path's depth
+// does not. Beyond it the decision is `match-limit` (SPEC §9: denied, fail closed). Real policies
+// keep far fewer alive (docs/DESIGN-NOTES.md, *Scratch*: the default policy, Sysmon and Sigma
+// imports and the bench's generated policies peak at a few dozen); it takes a policy written to
+// keep a hundred `**` or globs alive on one path to reach it.
+inline constexpr std::uint32_t kMaxActiveStates = 128;
 inline constexpr std::uint32_t kMaxMatchHits = 256;
 // Entries whose path matched but whose conditions did not hold, kept for explanations.
 inline constexpr std::uint32_t kMaxConditionMisses = 64;
@@ -44,12 +50,16 @@ constexpr std::uint64_t glob_steps(std::size_t pattern, std::size_t text) {
   return static_cast<std::uint64_t>(pattern) * text / kGlobUnitsPerStep;
 }
 
-// Slots of the hash index that keeps adding a state to a large live set O(1) (load <= 1/2).
-inline constexpr std::uint32_t kStateIndexBits = 12;
+// Slots of the hash index that keeps adding a state to a large live set O(1) (load <= 1/2). A
+// slot holds the state's position in its set + 1 (0: empty), so a byte is enough.
+inline constexpr std::uint32_t kStateIndexBits = 8;
 inline constexpr std::uint32_t kStateIndexSlots = 1u << kStateIndexBits;
 static_assert(kStateIndexSlots >= 2 * kMaxActiveStates);
+static_assert(kMaxActiveStates < 256, "index slots hold a position + 1 in a byte");
 
 // Working memory of one match, owned by the caller (one per thread), so matching allocates nothing.
+// A few kilobytes whatever the policy and the names: no copy of a name is kept (names are folded
+// as they are compared), and the live states are bounded by kMaxActiveStates.
 struct MatchScratch {
   std::uint64_t current[kMaxActiveStates];
   std::uint64_t next[kMaxActiveStates];
@@ -57,21 +67,23 @@ struct MatchScratch {
   std::uint32_t hit_count = 0;
   bool hits_truncated = false;  // more pairs matched than kMaxMatchHits; rules stay exact
   bool state_overflow = false;  // too many alternatives alive, or the step budget spent: incomplete
-  std::uint64_t steps = 0;      // work spent by this decision's walks (see kMaxMatchSteps)
-  char16_t value_folded[kMaxValueNameUnits + 1];
+  std::uint32_t peak_states =
+      0;                    // the largest live set of this decision's walks (for bench, tests)
+  std::uint64_t steps = 0;  // work spent by this decision's walks (see kMaxMatchSteps)
   // The operation whose fields conditions test (SPEC §10); null: no conditioned entry matches.
   const OperationRequest* request = nullptr;
   std::uint64_t condition_work = 0;  // see kMaxConditionWork
   MatchHit condition_misses[kMaxConditionMisses];
   std::uint32_t condition_miss_count = 0;
-  // The index of the live set being built (state + 1 per used slot); all zero between walks.
-  std::uint64_t state_index[kStateIndexSlots] = {};
-  std::uint16_t state_slot[kMaxActiveStates];  // where each state of that set sits in the index
+  // The index of the live set being built (position in the set + 1 per used slot); all zero
+  // between walks.
+  std::uint8_t state_index[kStateIndexSlots] = {};
 
   void reset() {
     hit_count = 0;
     hits_truncated = false;
     state_overflow = false;
+    peak_states = 0;
     steps = 0;
     condition_work = 0;
     condition_miss_count = 0;
@@ -93,19 +105,19 @@ MatchWalk walk_path(const PolicyView& policy, const KeyPath& path, std::uint32_t
 
 // The questions below, asked of a walk's end. Same meaning as the path forms further down.
 Rules match_entries(const PolicyView& policy, const MatchWalk& walk, Rules flag,
-                    const std::u16string_view* value_folded, MatchScratch& scratch);
+                    const std::u16string_view* value_name, MatchScratch& scratch);
 Rules value_entry_rules(const PolicyView& policy, const MatchWalk& walk, Rules flag,
                         MatchScratch& scratch);
 Rules subtree_rules_at(const PolicyView& policy, const MatchWalk& walk);
 
 // Adds to scratch.hits every (entry, client) whose key pattern matches the first `depth`
 // components of `path` fully and whose rules share a bit with `flag`, and returns the OR of their
-// rules. For a value operation (`value_folded` not null) the entry's value list is matched
-// against the folded value name instead of its key clients. Pairs already in scratch.hits are not
-// added twice (a rename matches twice into the same scratch). When scratch.state_overflow is set
-// the result may miss entries and the caller must fail closed.
+// rules. For a value operation (`value_name` not null) the entry's value list is matched
+// against the value name (as given: it is folded as it is compared) instead of its key clients.
+// Pairs already in scratch.hits are not added twice (a rename matches twice into the same scratch).
+// When scratch.state_overflow is set the result may miss entries and the caller must fail closed.
 Rules match_entries(const PolicyView& policy, const KeyPath& path, std::uint32_t depth, Rules flag,
-                    const std::u16string_view* value_folded, MatchScratch& scratch);
+                    const std::u16string_view* value_name, MatchScratch& scratch);
 
 // The OR of the rules of every value entry (any value name, globs included) of the entries whose
 // key pattern matches the path's first `depth` components fully, counting only value clients

@@ -55,7 +55,7 @@ struct OperationRequest {
   std::uint64_t thread_id = 0;
 };
 
-// Where a host keeps an operation's canonical keys (about 280 KiB: one per thread, not per call).
+// Where a host keeps an operation's canonical keys (about 145 KiB: one per thread, not per call).
 struct OperationKeys {
   KeyPath key;
   KeyPath new_key;

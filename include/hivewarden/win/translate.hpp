@@ -23,7 +23,7 @@ struct KeySource {
   void* context = nullptr;
 };
 
-// The caller's memory for one translation (about 350 KiB: one per thread or slot, not per call).
+// The caller's memory for one translation (about 210 KiB: one per thread or slot, not per call).
 struct TranslateScratch {
   char16_t composed[kMaxPathUnits];  // a create's root + relative name
   OperationKeys keys;                // the request's canonical key and rename target

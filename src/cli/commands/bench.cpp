@@ -241,6 +241,11 @@ int run_bench(const BenchOptions& o, std::ostream& out) {
   out << "hivewarden bench: key names from " << names.source << " (" << names.paths.size()
       << " keys); " << o.ops << " operations per size, " << o.match_share * 100
       << "% matching an entry\n";
+  // What one decision needs besides the policy (issue 14: kilobytes, whatever the policy), and
+  // what a host keeps per thread for an operation's canonical keys.
+  out << "decision scratch: " << sizeof(DecisionScratch) << " bytes (at most " << kMaxActiveStates
+      << " live wildcard states, then match-limit); operation keys: " << sizeof(OperationKeys)
+      << " bytes\n";
   const std::string header = o.markdown ? "| entries | matcher | median ns | p99 ns | x floor | x "
                                           "hivewarden | ops |\n|---|---|---|---|---|---|---|\n"
                                         : text_header();

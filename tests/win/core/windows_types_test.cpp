@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "hivewarden/core/case_fold.hpp"
 #include "hivewarden/core/key_path.hpp"
 
 namespace hivewarden {
@@ -38,7 +39,9 @@ TEST(WindowsTypes, AWideKeyNameIsTheSameKeyAsItsUtf16Text) {
                              CanonicalOptions{1, {}}, *from_utf16),
             PathStatus::kOk);
   EXPECT_EQ(from_wide->text(), from_utf16->text());
-  EXPECT_EQ(std::u16string_view(from_wide->folded, from_wide->length),
+  std::u16string folded(from_wide->length, u'\0');
+  fold_units(from_wide->text(), folded.data());
+  EXPECT_EQ(folded,
             u"\\REGISTRY\\MACHINE\\SOFTWARE\\POLICIES\\MICROSOFT\\WINDOWS DEFENDER\\\U0001F600");
   EXPECT_EQ(wide.size(), 52u);  // the emoji is two UTF-16 units, as on Windows
 }
