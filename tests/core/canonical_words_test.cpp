@@ -25,11 +25,12 @@ char16_t table_fold(char16_t unit) {
   return static_cast<char16_t>(unit + delta);
 }
 
-// The component hash as it was defined before the word-at-a-time reader: 64-bit FNV-1a over units.
+// The component hash one unit at a time (ComponentHasher::add_unit): what the policy compiler
+// stores and the validator checks.
 std::uint64_t reference_hash(std::u16string_view folded) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (char16_t unit : folded) h = (h ^ unit) * 0x100000001b3ull;
-  return h;
+  ComponentHasher h;
+  for (char16_t unit : folded) h.add_unit(unit);
+  return h.finish();
 }
 
 struct Reference {
