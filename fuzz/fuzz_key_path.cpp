@@ -25,6 +25,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (name.empty() || name.size() > kMaxComponentUnits || name.find(u'\\') != name.npos) std::abort();
     if (!is_folded(name) || path->components[i].hash != component_hash(name)) std::abort();
     if (path->display[path->components[i].offset - 1] != u'\\') std::abort();
+    // The word-at-a-time reader folds as the table does, unit for unit.
+    const std::u16string_view shown = path->display_component(i);
+    for (std::size_t k = 0; k < name.size(); ++k)
+      if (name[k] != fold_unit(shown[k])) std::abort();
   }
   drop_last_component(*path);
   (void)append_component(*path, u"renamed", path->native_form);
