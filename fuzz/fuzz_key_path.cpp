@@ -6,7 +6,6 @@
 #include <memory>
 #include <string>
 
-#include "hivewarden/core/case_fold.hpp"
 #include "hivewarden/core/hash.hpp"
 #include "hivewarden/core/key_path.hpp"
 
@@ -24,6 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::u16string_view name = path->display_component(i);
     if (name.empty() || name.size() > kMaxComponentUnits || name.find(u'\\') != name.npos)
       std::abort();
+    // The word-at-a-time reader folds as the table does (the hash is of the folded units).
     if (path->components[i].hash != folded_component_hash(name)) std::abort();
     if (path->display[path->components[i].offset - 1] != u'\\') std::abort();
   }

@@ -172,6 +172,32 @@ TEST(PolicyValidate, CycleOrBackwardEdgeIsRejected) {
   EXPECT_NE(std::string(error.what).find("child"), std::string::npos) << error.what;
 }
 
+// Format 4 changed the component hash (four units per step): every literal edge's stored hash is
+// recomputed from its name, so an edge carrying the hash of format 3 (FNV-1a over units) is
+// refused.
+TEST(PolicyValidate, StoredEdgeHashIsRecomputedFromTheName) {
+  auto bytes = compiled_bytes();
+  blob::Header h;
+  std::memcpy(&h, bytes.data(), sizeof h);
+  ASSERT_GT(h.sections[blob::kLiteralEdges].count, 0u);
+  unsigned char* at = bytes.data() + h.sections[blob::kLiteralEdges].offset;
+  blob::LiteralEdge e;
+  std::memcpy(&e, at, sizeof e);
+  std::u16string folded(e.folded.length, u'\0');
+  std::memcpy(folded.data(),
+              bytes.data() + h.sections[blob::kStrings].offset + 2ull * e.folded.offset,
+              2ull * e.folded.length);
+  ASSERT_EQ(e.hash, component_hash(folded));
+  std::uint64_t fnv = 0xcbf29ce484222325ull;
+  for (char16_t unit : folded) fnv = (fnv ^ unit) * 0x100000001b3ull;
+  e.hash = fnv;
+  std::memcpy(at, &e, sizeof e);
+  reseal(bytes);
+  PolicyError error;
+  EXPECT_FALSE(test::load_blob(bytes, &error));
+  EXPECT_NE(std::string(error.what).find("hash"), std::string::npos) << error.what;
+}
+
 TEST(PolicyValidate, StoredRuleUnionIsNotTrusted) {
   auto bytes = compiled_bytes();
   blob::Header h;

@@ -7,9 +7,9 @@
 //       h = basis
 //       for u in units: h = ((h ^ u) * prime) % (1 << bits)
 //       return h
-// with the FNV-1a parameters (32: 0x811c9dc5 / 0x01000193, 64: 0xcbf29ce484222325 / 0x100000001b3,
+// with the FNV-1a parameters (32: 0x811c9dc5 / 0x01000193,
 // 128: 0x6c62272e07bb014262b821756295c58d / 2**88 + 0x13b), and for the client hash
-// h.to_bytes(16, 'little').
+// h.to_bytes(16, 'little'). The component hash is no longer FNV-1a (format 4): see its test.
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -60,15 +60,54 @@ TEST(ClientHash, LongNamesMatchTheIndependentValue) {
   EXPECT_EQ(client_hex(every_byte), "8dc6aadbc44663e48477394784d9cece");
 }
 
-TEST(ComponentHash, IsFnv1a64OverUtf16Units) {
-  EXPECT_EQ(component_hash(u""), 0xcbf29ce484222325ull);
-  EXPECT_EQ(component_hash(u"a"), 0xaf63dc4c8601ec8cull);       // published FNV-1a 64 vector
-  EXPECT_EQ(component_hash(u"foobar"), 0x85944171f73967e8ull);  // published FNV-1a 64 vector
-  EXPECT_EQ(component_hash(u"SOFTWARE"), 0xc5850da4d413e210ull);
+// Format 4: four units per step, then the length and fmix64 (hash.hpp). Values from Python:
+//   def component_hash(units):
+//     h = 0x243f6a8885a308d3
+//     for i in range(0, len(units), 4):
+//       w = sum(u << (16 * k) for k, u in enumerate(units[i:i + 4]))
+//       h = ((h ^ w) * 0x9fb21c651e98df25) % 2**64; h = ((h << 32) | (h >> 32)) % 2**64
+//     h ^= len(units)
+//     h ^= h >> 33; h = h * 0xff51afd7ed558ccd % 2**64; h ^= h >> 33
+//     h = h * 0xc4ceb9fe1a85ec53 % 2**64; return h ^ (h >> 33)
+TEST(ComponentHash, FourUnitsPerStepThenLengthAndFinalMix) {
+  EXPECT_EQ(component_hash(u""), 0x7acdbb98b1344213ull);
+  EXPECT_EQ(component_hash(u"a"), 0x711d514f85808820ull);
+  EXPECT_EQ(component_hash(u"foobar"), 0x512aa660028223b9ull);
+  EXPECT_EQ(component_hash(u"SOFTWARE"), 0xb8ea66f330ea7aa2ull);  // exactly two words
   // Whole units, not bytes: a unit above 0xFF, a lone surrogate and NUL each count once.
   const char16_t units[] = {0x00C9, 0xFFFF, 0xD800, 0x0000, 0x0041};
-  EXPECT_EQ(component_hash(std::u16string_view(units, 5)), 0x37aec3eb50f9ca38ull);
-  static_assert(component_hash(u"a") == 0xaf63dc4c8601ec8cull, "usable at compile time");
+  EXPECT_EQ(component_hash(std::u16string_view(units, 5)), 0x0e4d3f3ba933d503ull);
+  // The length counts: a trailing NUL (kernel names may hold one) is another name.
+  const char16_t a_nul[] = {u'A', 0};
+  EXPECT_EQ(component_hash(std::u16string_view(a_nul, 2)), 0x748eb09c13746c4full);
+  EXPECT_EQ(component_hash(u"A"), 0xc2f9621759590263ull);
+  static_assert(component_hash(u"a") == 0x711d514f85808820ull, "usable at compile time");
+}
+
+TEST(ComponentHash, WordsAndUnitsGiveTheSameHash) {
+  ComponentHasher by_word, by_unit;
+  by_word.add_word(0x0044004300420041ull);  // "ABCD"
+  by_word.add_unit(u'E');
+  for (char16_t unit : std::u16string_view(u"ABCDE")) by_unit.add_unit(unit);
+  EXPECT_EQ(by_word.finish(), by_unit.finish());
+  EXPECT_EQ(by_word.finish(), component_hash(u"ABCDE"));
+}
+
+// The decision hashes raw names folding unit by unit (no folded copy); the compiler hashes folded
+// names: both must agree for every kind of unit, or a CurrentControlSet path or a value name
+// would stop matching its entry.
+TEST(ComponentHash, FoldingAsItGoesEqualsHashingTheFoldedName) {
+  const std::u16string names[] = {u"",
+                                  u"a",
+                                  u"CurrentControlSet",
+                                  u"controlset001",
+                                  u"Run",
+                                  std::u16string(u"\u00e9t\u00c9\uffff\xd800z", 6)};
+  for (const std::u16string& raw : names) {
+    std::u16string folded;
+    for (char16_t unit : raw) folded.push_back(fold_unit(unit));
+    EXPECT_EQ(folded_component_hash(raw), component_hash(folded));
+  }
 }
 
 TEST(Checksum32, IsFnv1a32OverBytes) {

@@ -8,7 +8,7 @@
 namespace hivewarden::blob {
 
 inline constexpr char kMagic[8] = {'H', 'W', 'P', 'O', 'L', 'I', 'C', 'Y'};
-inline constexpr std::uint32_t kPolicyFormatVersion = 3;
+inline constexpr std::uint32_t kPolicyFormatVersion = 4;
 inline constexpr std::uint32_t kNoIndex = 0xFFFFFFFFu;
 
 // A run of UTF-16 units in the string pool.

@@ -234,6 +234,36 @@ void measure_baselines(std::ostream& out, const BenchOptions& o,
     row(out, o.markdown, size, "RE2::Set, Hyperscan", "skipped (over --regex-max)");
 }
 
+// What one size costs in memory, so that a regression shows (issue 14's targets: at most 64
+// bytes per entry beyond names, a decision scratch of at most 8 KB): the blob less its string pool
+// per entry, and what a caller keeps per deciding thread (the engine's DecisionScratch and the
+// host's OperationKeys, into which it canonicalises the operation's keys).
+std::string footprint_header(bool markdown) {
+  if (markdown) {
+    return "| entries | bytes per entry beyond names | decision scratch bytes | DecisionScratch | "
+           "OperationKeys |\n|---|---|---|---|---|\n";
+  }
+  char b[200];
+  std::snprintf(b, sizeof b, "%-9s %9s  %28s  %22s  %15s  %13s\n", "footprint", "entries",
+                "bytes per entry beyond names", "decision scratch bytes", "DecisionScratch",
+                "OperationKeys");
+  return b;
+}
+
+std::string footprint_row(bool markdown, std::size_t size, double bytes_per_entry) {
+  const std::size_t scratch = sizeof(DecisionScratch);
+  const std::size_t keys = sizeof(OperationKeys);
+  char b[200];
+  if (markdown) {
+    std::snprintf(b, sizeof b, "| %zu | %.1f | %zu | %zu | %zu |\n", size, bytes_per_entry,
+                  scratch + keys, scratch, keys);
+  } else {
+    std::snprintf(b, sizeof b, "%-9s %9zu  %28.1f  %22zu  %15zu  %13zu\n", "footprint", size,
+                  bytes_per_entry, scratch + keys, scratch, keys);
+  }
+  return b;
+}
+
 }  // namespace
 
 int run_bench(const BenchOptions& o, std::ostream& out) {
@@ -250,6 +280,7 @@ int run_bench(const BenchOptions& o, std::ostream& out) {
                                           "hivewarden | ops |\n|---|---|---|---|---|---|---|\n"
                                         : text_header();
   std::string policy_lines;
+  std::string footprint = footprint_header(o.markdown);
   out << header;
   perf::GeneratedPolicy largest_for_threads;
   for (std::size_t size : o.sizes) {
@@ -277,13 +308,15 @@ int run_bench(const BenchOptions& o, std::ostream& out) {
       std::memcpy(&h, blob.data(), sizeof h);
       string_bytes = h.sections[blob::kStrings].count * 2;
     }
+    const double bytes_per_entry =
+        static_cast<double>(blob.size() - string_bytes) / static_cast<double>(size);
     char line[300];
     std::snprintf(line, sizeof line,
                   "%zu entries: generated in %.2f s, compiled in %.2f s, %zu bytes (%.1f bytes per "
                   "entry beyond names)\n",
-                  size, generate_s, compile_s, blob.size(),
-                  static_cast<double>(blob.size() - string_bytes) / static_cast<double>(size));
+                  size, generate_s, compile_s, blob.size(), bytes_per_entry);
     policy_lines += line;
+    footprint += footprint_row(o.markdown, size, bytes_per_entry);
 
     const auto paths = perf::generate_paths(generated, names, o.ops, o.match_share, 2);
     auto floor = perf::make_floor();
@@ -296,7 +329,7 @@ int run_bench(const BenchOptions& o, std::ostream& out) {
     measure_baselines(out, o, generated, paths, tf.median_ns, te.median_ns, policy_lines);
     if (size == o.thread_size) largest_for_threads = generated;
   }
-  out << "\n" << policy_lines;
+  out << "\n" << policy_lines << "\n" << footprint;
   if (o.thread_seconds > 0 && !largest_for_threads.patterns.empty()) {
     const perf::GeneratedPolicy other =
         perf::generate_policy(largest_for_threads.patterns.size(), names, 3);
