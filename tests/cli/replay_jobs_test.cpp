@@ -82,6 +82,26 @@ TEST(ReplayJobs, WhatIfPrintsTheSameAtAnyJobs) {
   expect_same_at_any_jobs(dir, args);
 }
 
+TEST(ReplayJobs, AFailedWriteStopsAndCountsAsAtOneJob) {
+  // On a full disk deciding in turn stops at the line whose write failed: so must every job count,
+  // however far the other threads had decided.
+  const test::TempDir dir("replay-jobs-full");
+  const std::string log = dir.write("a.jsonl", test::sysmon_json_lines(4, 6000)).string();
+  std::vector<std::string> seen;
+  for (unsigned jobs : {1u, 2u, 3u}) {
+    const fs::path summary = dir / ("summary" + std::to_string(jobs));
+    const test::ChildRun run = test::run_hivewarden(
+        {"replay", "--no-progress", "--all", "--jobs", std::to_string(jobs), "--summary",
+         summary.string(), log},
+        {.stdout_path = "/dev/full", .stderr_path = (dir / "err").string()});
+    EXPECT_EQ(run.exit_code, 2) << run.err;
+    EXPECT_NE(run.err.find("writing the output failed"), std::string::npos) << run.err;
+    seen.push_back(run.err + test::read_text(summary));
+  }
+  EXPECT_EQ(seen[1], seen[0]);
+  EXPECT_EQ(seen[2], seen[0]);
+}
+
 TEST(ReplayJobs, TheSharedDataPrintsTheSameAtTwoJobs) {
   const fs::path data = HIVEWARDEN_SHARED_DATA;
   const fs::path otrf = data / "otrf" / "registry_events.jsonl.gz";

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -335,50 +336,107 @@ constexpr std::size_t kDecideBatch = 1024;  // events per task
 
 // `jobs` threads, each deciding runs of kDecideBatch events with its own engines; the runs are
 // written and counted in time order, at most kBatchesInFlightPerJob * jobs runs held at once.
-// False when a thread's engine cannot be started.
-bool decide_in_parallel(const ReplayOptions& o, const PolicySession& policy,
-                        const PolicySession* what_if, const HeldEvents& events, Progress& progress,
-                        std::ostream& out, Decided& all) {
-  DecidersPool deciders;
-  for (unsigned i = 0; i < o.jobs; ++i) {
-    Deciders d{copy_policy_session(policy), what_if ? copy_policy_session(*what_if) : nullptr};
-    if (!d.policy || (what_if && !d.what_if)) {
-      std::cerr << "error: cannot start an engine for deciding thread " << i + 1 << "\n";
-      return false;
+class ParallelDecider {
+ public:
+  ParallelDecider(const ReplayOptions& o, const PolicySession& policy, const PolicySession* what_if,
+                  const HeldEvents& events, Progress& progress, std::ostream& out)
+      : o_(o),
+        policy_(policy),
+        what_if_(what_if),
+        events_(events),
+        progress_(progress),
+        out_(out) {}
+
+  // False when a thread's engine cannot be started.
+  bool run(Decided& all) {
+    for (unsigned i = 0; i < o_.jobs; ++i) {
+      auto d = copy_deciders();
+      if (!d) {
+        std::cerr << "error: cannot start an engine for deciding thread " << i + 1 << "\n";
+        return false;
+      }
+      deciders_.give(std::move(*d));
     }
-    deciders.give(std::move(d));
+    util::OrderedPool<Run> pool(o_.jobs, replay::kBatchesInFlightPerJob * o_.jobs);
+    for (std::size_t begin = 0; begin < events_.size() && writing_; begin += kDecideBatch) {
+      while (pool.full()) hand_on(pool.take(), all);
+      pool.submit([this, begin] { return decide(begin); });
+    }
+    while (!pool.empty()) hand_on(pool.take(), all);
+    return true;
   }
+
+ private:
   struct Run {
-    std::size_t begin, end;
+    std::size_t begin = 0, end = 0;
     Decided decided;
+    std::vector<std::pair<std::size_t, std::size_t>> lines;  // where each line ends; its event
   };
-  util::OrderedPool<Run> pool(o.jobs, replay::kBatchesInFlightPerJob * o.jobs);
-  bool writing = true;
-  auto hand_on = [&](Run run) {
-    if (!writing) return;  // as in turn: nothing is counted past a failed write
-    for (std::size_t i = run.begin; i < run.end; ++i) progress.tick(i + 1);
-    out << run.decided.lines;
+
+  std::optional<Deciders> copy_deciders() const {
+    Deciders d{copy_policy_session(policy_), what_if_ ? copy_policy_session(*what_if_) : nullptr};
+    if (!d.policy || (what_if_ && !d.what_if)) return std::nullopt;
+    return d;
+  }
+
+  Run decide(std::size_t begin) {
+    Run run;
+    run.begin = begin;
+    run.end = std::min(begin + kDecideBatch, events_.size());
+    Deciders d = deciders_.take();
+    replay::RegistryEvent e;
+    for (std::size_t i = run.begin; i < run.end; ++i) {
+      events_.get(i, e);
+      if (const auto line = replay_event(o_, d, e, run.decided)) {
+        run.decided.lines += *line;
+        run.lines.emplace_back(run.decided.lines.size(), i);
+      }
+    }
+    deciders_.give(std::move(d));
+    return run;
+  }
+
+  // Writes a run's lines one by one as deciding in turn does, so a failed write is seen at the
+  // same line; then nothing more is counted than deciding in turn would have counted.
+  void hand_on(const Run& run, Decided& all) {
+    if (!writing_) return;
+    std::size_t at = 0, ticked = run.begin;
+    for (const auto& [end, event] : run.lines) {
+      for (; ticked <= event; ++ticked) progress_.tick(ticked + 1);
+      out_ << std::string_view(run.decided.lines).substr(at, end - at);
+      at = end;
+      if (!out_) return count_in_turn(run.begin, event + 1, all);
+    }
+    for (; ticked < run.end; ++ticked) progress_.tick(ticked + 1);
     add_tally(all.tally, run.decided.tally);
     all.differing += run.decided.differing;
-    writing = static_cast<bool>(out);
-  };
-  for (std::size_t begin = 0; begin < events.size() && writing; begin += kDecideBatch) {
-    while (pool.full()) hand_on(pool.take());
-    pool.submit([&o, &events, &deciders, begin] {
-      Run run{begin, std::min(begin + kDecideBatch, events.size()), {}};
-      Deciders d = deciders.take();
-      replay::RegistryEvent e;
-      for (std::size_t i = run.begin; i < run.end; ++i) {
-        events.get(i, e);
-        if (const auto line = replay_event(o, d, e, run.decided)) run.decided.lines += *line;
-      }
-      deciders.give(std::move(d));
-      return run;
-    });
   }
-  while (!pool.empty()) hand_on(pool.take());
-  return true;
-}
+
+  // The counts of events [begin, end) decided again here, their lines dropped (after a failed
+  // write, where deciding in turn stops).
+  void count_in_turn(std::size_t begin, std::size_t end, Decided& all) {
+    writing_ = false;
+    auto d = copy_deciders();
+    if (!d) return;
+    Decided recount;
+    replay::RegistryEvent e;
+    for (std::size_t i = begin; i < end; ++i) {
+      events_.get(i, e);
+      replay_event(o_, *d, e, recount);
+    }
+    add_tally(all.tally, recount.tally);
+    all.differing += recount.differing;
+  }
+
+  const ReplayOptions& o_;
+  const PolicySession& policy_;
+  const PolicySession* what_if_;
+  const HeldEvents& events_;
+  Progress& progress_;
+  std::ostream& out_;
+  DecidersPool deciders_;
+  bool writing_ = true;
+};
 
 }  // namespace
 
@@ -399,7 +457,7 @@ int run_replay(const ReplayOptions& o, std::ostream& out) {
   if (o.jobs <= 1) {
     Deciders d{std::move(session), std::move(other)};
     decided = decide_in_turn(o, d, events, progress, out);
-  } else if (!decide_in_parallel(o, *session, other.get(), events, progress, out, decided)) {
+  } else if (!ParallelDecider(o, *session, other.get(), events, progress, out).run(decided)) {
     return kExitInputError;
   }
   const Tally& tally = decided.tally;
