@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -90,16 +91,36 @@ TEST(ReplayJobs, AFailedWriteStopsAndCountsAsAtOneJob) {
   std::vector<std::string> seen;
   for (unsigned jobs : {1u, 2u, 3u}) {
     const fs::path summary = dir / ("summary" + std::to_string(jobs));
-    const test::ChildRun run = test::run_hivewarden(
-        {"replay", "--no-progress", "--all", "--jobs", std::to_string(jobs), "--summary",
-         summary.string(), log},
-        {.stdout_path = "/dev/full", .stderr_path = (dir / "err").string()});
+    const test::ChildRun run =
+        test::run_hivewarden({"replay", "--no-progress", "--all", "--jobs", std::to_string(jobs),
+                              "--summary", summary.string(), log},
+                             {.stdout_path = "/dev/full", .stderr_path = (dir / "err").string()});
     EXPECT_EQ(run.exit_code, 2) << run.err;
     EXPECT_NE(run.err.find("writing the output failed"), std::string::npos) << run.err;
     seen.push_back(run.err + test::read_text(summary));
   }
   EXPECT_EQ(seen[1], seen[0]);
   EXPECT_EQ(seen[2], seen[0]);
+}
+
+TEST(ReplayJobs, ALargeLogIsNotHeldBetweenTheThreads) {
+  // 96 MB of records replay does not keep (another provider's): the scanning thread outruns the
+  // parsing ones, and only the bound on batches in flight keeps it from holding the whole text.
+  if (test::kSanitizedBuild) GTEST_SKIP() << "the sanitizers' memory is not the program's";
+  const test::TempDir dir("replay-jobs-memory");
+  const fs::path log = dir / "security.jsonl";
+  {
+    std::ofstream out(log, std::ios::binary);
+    const std::string line = "{\"EventID\":4656,\"SourceName\":\"Security\",\"pad\":\"" +
+                             std::string(400, 'x') + "\"}\n";
+    for (std::size_t written = 0; written < (std::size_t{96} << 20); written += line.size())
+      out << line;
+  }
+  const test::ChildRun run =
+      test::run_hivewarden({"replay", "--no-progress", "--jobs", "4", log.string()},
+                           {.stderr_path = (dir / "err").string()});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_LT(run.max_rss_kb, 64 * 1024) << "at most 16 batches of about 1 MiB in flight";
 }
 
 TEST(ReplayJobs, TheSharedDataPrintsTheSameAtTwoJobs) {
