@@ -21,17 +21,15 @@ class OrderedPool {
  public:
   OrderedPool(unsigned workers, std::size_t max_in_flight)
       : max_in_flight_(max_in_flight == 0 ? 1 : max_in_flight) {
-    for (unsigned i = 0; i < (workers == 0 ? 1 : workers); ++i)
-      threads_.emplace_back([this] { work(); });
-  }
-  ~OrderedPool() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
+    try {
+      for (unsigned i = 0; i < (workers == 0 ? 1 : workers); ++i)
+        threads_.emplace_back([this] { work(); });
+    } catch (...) {  // std::system_error when no thread can be started: stop those that were
+      stop();
+      throw;
     }
-    wake_workers_.notify_all();
-    for (std::thread& t : threads_) t.join();
   }
+  ~OrderedPool() { stop(); }
   OrderedPool(const OrderedPool&) = delete;
   OrderedPool& operator=(const OrderedPool&) = delete;
 
@@ -69,6 +67,16 @@ class OrderedPool {
     std::exception_ptr failure;
     bool started = false, done = false;
   };
+
+  // Lets the running tasks finish and drops the ones not started.
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_workers_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
 
   void work() {
     std::unique_lock lock(mutex_);
