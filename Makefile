@@ -34,13 +34,16 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
-# ThreadSanitizer over the tests that run threads: engine swaps and contexts, socket delivery.
+# ThreadSanitizer over the tests that run threads: engine swaps and contexts, socket delivery,
+# `replay --jobs` (the ordered pool, the parallel reader, the CLI deciding on several threads).
 TSAN_BUILD ?= build-tsan
 test-tsan: deps
 	cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHIVEWARDEN_TSAN=ON -DHIVEWARDEN_BENCH=OFF $(CMAKE_ARGS)
-	cmake --build $(TSAN_BUILD) -j $(JOBS) --target hivewarden_core_tests hivewarden_consumer_tests
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target hivewarden_core_tests hivewarden_consumer_tests \
+	  hivewarden_util_tests hivewarden_replay_tests hivewarden_cli_tests
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-	  ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) -R 'Engine|SocketChannel'
+	  ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) \
+	  -R 'Engine|SocketChannel|OrderedPool|ReadLogsInOrder|ReplayJobs'
 
 # The Windows driver and service, cross-compiled with mingw-w64, and the checks on them; the core's
 # tests built for Windows and run under wine64.

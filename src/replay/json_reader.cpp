@@ -7,6 +7,7 @@
 
 #include "hivewarden/replay/byte_source.hpp"
 #include "hivewarden/replay/readers.hpp"
+#include "record_stream.hpp"
 
 namespace hivewarden::replay {
 namespace {
@@ -186,28 +187,30 @@ void locate(const nlohmann::json& j, std::string& id, std::string& provider,
   data = field(j, {"EventData"}) ? field(j, {"EventData"}) : &j;
 }
 
-}  // namespace
+// The records of a JSON log: scanned one after another, each decoded on its own (in parallel by
+// read_logs_in_order).
+class JsonRecords final : public RecordStream {
+ public:
+  JsonRecords(ByteSource& bytes, const std::string& path) : scanner_(bytes), path_(path) {}
 
-bool read_json_events(ByteSource& bytes, const std::string& path, const EventSink& sink,
-                      ReadStats& stats, std::string& error) {
-  RecordScanner scanner(bytes);
-  std::string record, why;
-  std::uint64_t index = 0;
-  while (true) {
-    const RecordScanner::Result r = scanner.next(record, why);
-    if (r == RecordScanner::Result::kEnd) break;
-    ++index;
+  Scan next(RawRecord& record, std::string& error) override {
+    std::string why;
+    const RecordScanner::Result r = scanner_.next(record.text, why);
+    if (r == RecordScanner::Result::kEnd) return Scan::kEnd;
+    record.index = ++index_;
+    record.line = scanner_.start_line();
+    if (r == RecordScanner::Result::kRecord) return Scan::kRecord;
+    error = message(record, why);
+    return Scan::kError;
+  }
+
+  bool decode(const RawRecord& record, const EventSink& sink, ReadStats& stats,
+              std::string& error) const override {
     nlohmann::json j;
-    if (r == RecordScanner::Result::kRecord) {
-      try {
-        j = nlohmann::json::parse(record);
-      } catch (const nlohmann::json::exception& e) {
-        why = e.what();
-      }
-    }
-    if (!why.empty()) {
-      error = path + ":" + std::to_string(scanner.start_line()) + ": event " +
-              std::to_string(index) + ": " + why + " (every event before it was read)";
+    try {
+      j = nlohmann::json::parse(record.text);
+    } catch (const nlohmann::json::exception& e) {
+      error = message(record, e.what());
       return false;
     }
     ++stats.records;
@@ -217,9 +220,9 @@ bool read_json_events(ByteSource& bytes, const std::string& path, const EventSin
     const bool sysmon = provider.find("Sysmon") != std::string::npos ||
                         (provider.empty() && field(*data, {"TargetObject"}));
     RegistryEvent e;
-    if (!sort_record(provider, sysmon, id, e, stats)) continue;
-    e.source = path;
-    e.index = index;
+    if (!sort_record(provider, sysmon, id, e, stats)) return true;
+    e.source = path_;
+    e.index = record.index;
     e.computer = computer;
     auto get = [&](const char* name, std::string (*as)(const nlohmann::json&) = text) {
       const auto* v = field(*data, {name});
@@ -237,8 +240,29 @@ bool read_json_events(ByteSource& bytes, const std::string& path, const EventSin
     e.time_key = parse_utc_time(e.utc_time);
     ++stats.registry;
     sink(std::move(e));
+    return true;
   }
-  return true;
+
+ private:
+  std::string message(const RawRecord& record, const std::string& why) const {
+    return path_ + ":" + std::to_string(record.line) + ": event " + std::to_string(record.index) +
+           ": " + why + " (every event before it was read)";
+  }
+
+  RecordScanner scanner_;
+  std::string path_;
+  std::uint64_t index_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<RecordStream> json_records(ByteSource& bytes, const std::string& path) {
+  return std::make_unique<JsonRecords>(bytes, path);
+}
+
+bool read_json_events(ByteSource& bytes, const std::string& path, const EventSink& sink,
+                      ReadStats& stats, std::string& error) {
+  return read_records(*json_records(bytes, path), sink, stats, error);
 }
 
 bool read_json_events(const std::string& path, const EventSink& sink, ReadStats& stats,

@@ -14,6 +14,7 @@
 
 #include "hivewarden/replay/readers.hpp"
 #include "hivewarden/util/hex.hpp"
+#include "record_stream.hpp"
 
 namespace hivewarden::replay {
 namespace {
@@ -262,6 +263,64 @@ bool ends_with(std::string_view text, std::string_view end) {
 
 }  // namespace
 
+namespace {
+
+// The records of an XML log (or of evtxexport's text), scanned in turn, each decoded on its own.
+class XmlRecords final : public RecordStream {
+ public:
+  XmlRecords(ByteSource& bytes, const std::string& path)
+      : bytes_(bytes), scanner_(bytes), path_(path) {}
+
+  Scan next(RawRecord& record, std::string& error) override {
+    std::string_view event;
+    std::string why;
+    XmlScanner::Result r = scanner_.next(event, why);
+    if (r == XmlScanner::Result::kEnd && bytes_.failure().empty()) return Scan::kEnd;
+    if (r == XmlScanner::Result::kEnd) {  // damage in the compressed bytes, between events
+      r = XmlScanner::Result::kError;
+      why = bytes_.failure();
+    }
+    if (r == XmlScanner::Result::kEvent) {
+      record.text.assign(event);
+      record.index = ++index_;
+      record.line = scanner_.line();
+      return Scan::kRecord;
+    }
+    if (scanner_.failed_inside_event()) ++index_;
+    const std::string where = scanner_.failed_inside_event() ? "event " + std::to_string(index_)
+                              : index_ == 0                  ? std::string("before the first event")
+                                            : "after event " + std::to_string(index_);
+    error = message(scanner_.line(), where, why);
+    return Scan::kError;
+  }
+
+  bool decode(const RawRecord& record, const EventSink& sink, ReadStats& stats,
+              std::string& error) const override {
+    std::string why;
+    if (parse_event(record.text.data(), record.text.size(), path_, record.index, sink, stats, why))
+      return true;
+    error = message(record.line, "event " + std::to_string(record.index), why);
+    return false;
+  }
+
+ private:
+  std::string message(std::uint64_t line, const std::string& where, const std::string& why) const {
+    return path_ + ":" + std::to_string(line) + ": " + where + ": " + why +
+           " (every event before it was read)";
+  }
+
+  ByteSource& bytes_;
+  XmlScanner scanner_;
+  std::string path_;
+  std::uint64_t index_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<RecordStream> xml_records(ByteSource& bytes, const std::string& path) {
+  return std::make_unique<XmlRecords>(bytes, path);
+}
+
 bool read_xml_events(const std::string& path, const EventSink& sink, ReadStats& stats,
                      std::string& error) {
   ByteSource bytes;
@@ -270,30 +329,7 @@ bool read_xml_events(const std::string& path, const EventSink& sink, ReadStats& 
 
 bool read_xml_events(ByteSource& bytes, const std::string& path, const EventSink& sink,
                      ReadStats& stats, std::string& error) {
-  XmlScanner scanner(bytes);
-  std::string_view event;
-  std::string why;
-  std::uint64_t index = 0;
-  while (true) {
-    XmlScanner::Result r = scanner.next(event, why);
-    if (r == XmlScanner::Result::kEnd && bytes.failure().empty()) return true;
-    if (r == XmlScanner::Result::kEnd) {  // damage in the compressed bytes, between events
-      r = XmlScanner::Result::kError;
-      why = bytes.failure();
-    }
-    if (r == XmlScanner::Result::kEvent) {
-      ++index;
-      if (parse_event(event.data(), event.size(), path, index, sink, stats, why)) continue;
-    }
-    const bool in_event = r == XmlScanner::Result::kEvent || scanner.failed_inside_event();
-    if (scanner.failed_inside_event()) ++index;
-    const std::string where = in_event     ? "event " + std::to_string(index)
-                              : index == 0 ? std::string("before the first event")
-                                           : "after event " + std::to_string(index);
-    error = path + ":" + std::to_string(scanner.line()) + ": " + where + ": " + why +
-            " (every event before it was read)";
-    return false;
-  }
+  return read_records(*xml_records(bytes, path), sink, stats, error);
 }
 
 bool read_evtx_events(const std::string& path, const EventSink& sink, ReadStats& stats,
@@ -348,23 +384,36 @@ bool read_evtx_events(const std::string& path, const EventSink& sink, ReadStats&
   return evtx_whole(path, f, static_cast<std::uint64_t>(count), error);
 }
 
+LogKind log_kind(const ByteSource& bytes, const std::string& path, std::string& error) {
+  if (bytes.stored_head().substr(0, 7) != "ElfFile") return LogKind::kText;
+  if (!bytes.regular_file()) {  // libevtx reads a file by seeking in it
+    error = path + ": an EVTX log must be a regular file, not a pipe or device (save it first)";
+    return LogKind::kError;
+  }
+  return LogKind::kEvtx;
+}
+
+std::unique_ptr<RecordStream> text_records(ByteSource& bytes, const std::string& path) {
+  const std::string_view name = bytes.gzip() && ends_with(path, ".gz")
+                                    ? std::string_view(path).substr(0, path.size() - 3)
+                                    : std::string_view(path);
+  if (ends_with(name, ".xml") || bytes.peek() == '<') return xml_records(bytes, path);
+  return json_records(bytes, path);
+}
+
 bool read_events(const std::string& path, const EventSink& sink, ReadStats& stats,
                  std::string& error) {
   ByteSource bytes;
   if (!bytes.open(path, error)) return false;
-  if (bytes.stored_head().substr(0, 7) == "ElfFile") {
-    if (!bytes.regular_file()) {  // libevtx reads a file by seeking in it
-      error = path + ": an EVTX log must be a regular file, not a pipe or device (save it first)";
+  switch (log_kind(bytes, path, error)) {
+    case LogKind::kError:
       return false;
-    }
-    return read_evtx_events(path, sink, stats, error);
+    case LogKind::kEvtx:
+      return read_evtx_events(path, sink, stats, error);
+    case LogKind::kText:
+      break;
   }
-  const std::string_view name = bytes.gzip() && ends_with(path, ".gz")
-                                    ? std::string_view(path).substr(0, path.size() - 3)
-                                    : std::string_view(path);
-  if (ends_with(name, ".xml") || bytes.peek() == '<')
-    return read_xml_events(bytes, path, sink, stats, error);
-  return read_json_events(bytes, path, sink, stats, error);
+  return read_records(*text_records(bytes, path), sink, stats, error);
 }
 
 }  // namespace hivewarden::replay

@@ -68,6 +68,7 @@ struct ReplayOptions {
   std::vector<std::string> logs;
   bool all = false;      // a line for every event, not only denied or reported ones
   bool progress = true;  // a progress bar on a terminal
+  unsigned jobs = 1;     // threads reading and deciding (the output is the same at any number)
 };
 
 struct RunOptions {

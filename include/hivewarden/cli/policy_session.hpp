@@ -21,4 +21,9 @@ struct PolicySession {
 // it in a new engine. On failure prints every problem to stderr and returns null.
 std::unique_ptr<PolicySession> open_policy_session(const std::string& path);
 
+// Another session on the same policy, with its own engine (so its own call contexts) and scratch:
+// for another thread deciding beside the first. Null if the engine refuses the blob it already
+// accepted (it cannot get its memory).
+std::unique_ptr<PolicySession> copy_policy_session(const PolicySession& session);
+
 }  // namespace hivewarden::cli

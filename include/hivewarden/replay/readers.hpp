@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "hivewarden/replay/byte_source.hpp"
 #include "hivewarden/replay/event.hpp"
@@ -56,5 +57,20 @@ bool read_json_events(ByteSource& bytes, const std::string& path, const EventSin
                       ReadStats& stats, std::string& error);
 bool read_xml_events(ByteSource& bytes, const std::string& path, const EventSink& sink,
                      ReadStats& stats, std::string& error);
+
+// Reads `logs` as read_events would, one after another, on `jobs` threads: `sink` gets every event
+// with the number of its log, `on_error` each log's error, on the calling thread and in exactly the
+// order, and `stats` exactly the counts, of reading them in turn. A text log (JSON, XML, plain or
+// gzip) is scanned for its records on the calling thread and decoded in batches by the others; an
+// EVTX file is read whole by one thread. At most kBatchesInFlightPerJob * jobs batches (each of at
+// most kBatchRecords records or about kBatchBytes bytes of text, or one EVTX file's events) are
+// held between reading and `sink`. Returns how many logs could not be read whole.
+inline constexpr std::size_t kBatchRecords = 512, kBatchBytes = std::size_t{1} << 20;
+inline constexpr std::size_t kBatchesInFlightPerJob = 4;
+inline constexpr unsigned kMaxJobs = 64;
+using LogEventSink = std::function<void(std::uint32_t log, RegistryEvent&&)>;
+int read_logs_in_order(const std::vector<std::string>& logs, unsigned jobs,
+                       const LogEventSink& sink, ReadStats& stats,
+                       const std::function<void(const std::string& error)>& on_error);
 
 }  // namespace hivewarden::replay
