@@ -49,7 +49,9 @@ TEST(Bench, ConditionedRowsForEverySize) {
         const std::vector<std::string> cells = cells_of(line);
         if (cells.size() != 7 || cells[0] != size || cells[1] != name) continue;
         found = true;
-        EXPECT_GT(std::stod(cells[5]), 0.0) << line;  // x hivewarden
+        // x hivewarden: a ratio (0.00 when a loaded machine's clock calibration eats a short
+        // median: timings are not this test's business).
+        EXPECT_GE(std::stod(cells[5]), 0.0) << line;
         if (name == "hivewarden") {
           EXPECT_EQ(cells[5], "1.00") << line;
         }
