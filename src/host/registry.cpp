@@ -25,7 +25,7 @@ std::unique_ptr<Key> copy(const Key& k) {
 
 Key* child_of(const Key& k, std::u16string_view name) {
   const FoldedName folded(name);
-  auto it = k.children.find(folded.view());
+  auto it = k.children.find(folded.lookup());
   return it == k.children.end() ? nullptr : it->second.get();
 }
 
@@ -86,13 +86,19 @@ std::u16string fold(std::u16string_view name) {
 }
 
 FoldedName::FoldedName(std::u16string_view name) {
+  FoldedNameHasher hasher(name.size());
   if (name.size() <= kMaxKeyNameLength + 1) {
-    fold_units(name, local_);
+    for (std::size_t i = 0; i < name.size(); ++i) {  // fold and hash in one pass
+      local_[i] = fold_unit(name[i]);
+      hasher.add(local_[i]);
+    }
     view_ = {local_, name.size()};
   } else {
     heap_ = fold(name);
     view_ = heap_;
+    for (const char16_t unit : view_) hasher.add(unit);
   }
+  hash_ = hasher.finish();
 }
 
 std::vector<std::u16string> split_path(const std::u16string& path) {
@@ -235,7 +241,7 @@ Status Registry::create_key_path(std::u16string_view path, std::size_t& created)
   Key* k = root_.get();
   for (std::size_t components = 2; parts.next(c); ++components) {
     const FoldedName folded(c);
-    auto it = k->children.find(folded.view());
+    auto it = k->children.find(folded.lookup());
     if (it != k->children.end()) {
       k = it->second.get();
       continue;
@@ -258,7 +264,7 @@ Status Registry::delete_key(KeyRef key) {
   std::u16string_view leaf;
   Key* parent = find_parent(path, leaf);
   if (parent == nullptr) return Status::kObjectNameNotFound;
-  auto it = parent->children.find(FoldedName(leaf).view());
+  auto it = parent->children.find(FoldedName(leaf).lookup());
   if (it == parent->children.end()) return Status::kObjectNameNotFound;
   if (!it->second->children.empty()) return Status::kCannotDelete;
   parent->children.erase(it);
@@ -310,7 +316,7 @@ Status Registry::rename_key(KeyRef key, std::u16string_view new_name) {
   std::u16string_view leaf;
   Key* parent = find_parent(path, leaf);
   if (parent == nullptr) return Status::kObjectNameNotFound;
-  auto it = parent->children.find(FoldedName(leaf).view());
+  auto it = parent->children.find(FoldedName(leaf).lookup());
   if (it == parent->children.end()) return Status::kObjectNameNotFound;
   const std::u16string target = fold(new_name);
   if (target != it->first && parent->children.count(target)) return Status::kObjectNameCollision;

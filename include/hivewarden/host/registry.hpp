@@ -46,11 +46,56 @@ struct Value {
   std::string data;  // raw bytes, as Windows stores them
 };
 
-// Hashes a folded name; transparent, so that lookups take a folded view without building a string.
+// A folded name with its hash, computed once: what a subkey lookup hands the table.
+struct FoldedLookup {
+  std::u16string_view name;
+  std::size_t hash;
+};
+
+// Hashes a folded name four units at a time, the units handed in one by one (so that a name can
+// be folded and hashed in one pass, without reading back what the fold just stored).
+class FoldedNameHasher {
+ public:
+  explicit FoldedNameHasher(std::size_t units) : h_(0x9e3779b97f4a7c15ULL ^ units) {}
+  void add(char16_t unit) {
+    word_ |= static_cast<std::uint64_t>(unit) << (16 * (count_ & 3));
+    if ((++count_ & 3) == 0) mix();
+  }
+  std::size_t finish() {
+    if ((count_ & 3) != 0) mix();
+    return static_cast<std::size_t>(h_ ^ (h_ >> 32));
+  }
+
+ private:
+  void mix() {
+    h_ = (h_ ^ word_) * 0xff51afd7ed558ccdULL;
+    h_ ^= h_ >> 29;
+    word_ = 0;
+  }
+  std::uint64_t h_;
+  std::uint64_t word_ = 0;
+  std::uint32_t count_ = 0;
+};
+
+inline std::size_t folded_name_hash(std::u16string_view folded) {
+  FoldedNameHasher hasher(folded.size());
+  for (const char16_t unit : folded) hasher.add(unit);
+  return hasher.finish();
+}
+
+// Transparent, so that lookups take a folded view (or a FoldedLookup) without building a string.
 struct FoldedNameHash {
   using is_transparent = void;
-  std::size_t operator()(std::u16string_view folded) const {
-    return std::hash<std::u16string_view>{}(folded);
+  std::size_t operator()(std::u16string_view folded) const { return folded_name_hash(folded); }
+  std::size_t operator()(const FoldedLookup& folded) const { return folded.hash; }
+};
+struct FoldedNameEqual {
+  using is_transparent = void;
+  static std::u16string_view name(std::u16string_view n) { return n; }
+  static std::u16string_view name(const FoldedLookup& n) { return n.name; }
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return name(a) == name(b);
   }
 };
 
@@ -58,7 +103,7 @@ struct Key;
 // A key's subkeys by folded name: one hash and (almost always) one comparison per lookup, where
 // an ordered map compared names all the way down. Unordered: walk() sorts them.
 using ChildTable =
-    std::unordered_map<std::u16string, std::unique_ptr<Key>, FoldedNameHash, std::equal_to<>>;
+    std::unordered_map<std::u16string, std::unique_ptr<Key>, FoldedNameHash, FoldedNameEqual>;
 
 struct Key {
   std::u16string name;  // as written
@@ -200,11 +245,13 @@ class FoldedName {
  public:
   explicit FoldedName(std::u16string_view name);
   std::u16string_view view() const { return view_; }
+  FoldedLookup lookup() const { return {view_, hash_}; }
 
  private:
   char16_t local_[kMaxKeyNameLength + 1];
   std::u16string heap_;
   std::u16string_view view_;
+  std::size_t hash_ = 0;  // folded_name_hash(view_)
 };
 
 }  // namespace hivewarden::host
