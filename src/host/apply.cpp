@@ -88,8 +88,7 @@ Applied apply_one(Registry& registry, const CallbackChain& chain, const Operatio
   if (st != Status::kSuccess) return {st, {}};
   if (!resolved.exists && request.op != Operation::kCreateKey)
     return {Status::kObjectNameNotFound, {}};
-  if (resolved.followed_link)
-    point_at_target(resolved.key.path(), inputs.control_set, keys, seen);
+  if (resolved.followed_link) point_at_target(resolved.key.path(), inputs.control_set, keys, seen);
   seen.key_exists = resolved.exists;
   OperationCall call(seen);
   if (before.found) call.old_value = &old;

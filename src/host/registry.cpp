@@ -55,7 +55,8 @@ std::vector<const ChildTable::value_type*> sorted_children(const Key& k) {
   std::vector<const ChildTable::value_type*> out;
   out.reserve(k.children.size());
   for (const auto& entry : k.children) out.push_back(&entry);
-  std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+  std::sort(out.begin(), out.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
   return out;
 }
 
@@ -360,7 +361,8 @@ void Registry::walk(const std::function<void(const std::u16string&, const Key&)>
   std::function<void(const std::u16string&, const Key&)> rec = [&](const std::u16string& p,
                                                                    const Key& k) {
     visit(p, k);
-    for (const auto* entry : sorted_children(k)) rec(p + u"\\" + entry->second->name, *entry->second);
+    for (const auto* entry : sorted_children(k))
+      rec(p + u"\\" + entry->second->name, *entry->second);
   };
   rec(u"\\REGISTRY", *root_);
 }

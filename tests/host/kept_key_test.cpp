@@ -60,16 +60,18 @@ TEST_F(KeptKey, AKeyMadeAgainAtThePathIsTheOneWritten) {
 }
 
 TEST_F(KeptKey, ARenamedKeyIsNotWrittenUnderItsNewName) {
-  EXPECT_EQ(set_value_while([&] { ASSERT_EQ(registry_.rename_key(kKey, u"Moved"), Status::kSuccess); }),
-            Status::kObjectNameNotFound);
+  EXPECT_EQ(
+      set_value_while([&] { ASSERT_EQ(registry_.rename_key(kKey, u"Moved"), Status::kSuccess); }),
+      Status::kObjectNameNotFound);
   EXPECT_FALSE(has_value(std::u16string(kParent) + u"\\Moved", u"V"));
 }
 
 TEST_F(KeptKey, ARestoreOfAnAncestorFreesTheKeptKeyAndTheOperationSeesTheRestoredOne) {
   Subtree saved;
   ASSERT_EQ(registry_.save_key(kParent, saved), Status::kSuccess);  // Kept with its Target
-  EXPECT_EQ(set_value_while([&] { ASSERT_EQ(registry_.restore_key(kParent, *saved), Status::kSuccess); }),
-            Status::kSuccess);
+  EXPECT_EQ(
+      set_value_while([&] { ASSERT_EQ(registry_.restore_key(kParent, *saved), Status::kSuccess); }),
+      Status::kSuccess);
   EXPECT_TRUE(has_value(kKey, u"V"));  // the Target the restore made, not the one it freed
 }
 
@@ -77,7 +79,8 @@ TEST_F(KeptKey, AnUnrelatedChangeStillWritesTheKeyAndAValueChangeIsSeen) {
   Registry& r = registry_;
   EXPECT_EQ(set_value_while([&] {
               bool created = false;
-              ASSERT_EQ(r.create_key(std::u16string(kParent) + u"\\Sibling", created), Status::kSuccess);
+              ASSERT_EQ(r.create_key(std::u16string(kParent) + u"\\Sibling", created),
+                        Status::kSuccess);
             }),
             Status::kSuccess);
   EXPECT_TRUE(has_value(kKey, u"V"));

@@ -122,7 +122,7 @@ using Subtree = std::unique_ptr<Key>;
 // dangling; otherwise the path is walked again, exactly as if nothing had been kept.
 class KeyRef {
  public:
-  KeyRef(std::u16string_view path) : path_(path) {}  // NOLINT: a path alone names a key
+  KeyRef(std::u16string_view path) : path_(path) {}    // NOLINT: a path alone names a key
   KeyRef(const std::u16string& path) : path_(path) {}  // NOLINT
   KeyRef(const char16_t* path) : path_(path) {}        // NOLINT
   std::u16string_view path() const { return path_; }
@@ -178,8 +178,7 @@ class Registry {
   Status create_key_path(std::u16string_view path, std::size_t& created);
   Status delete_key(KeyRef key);  // kCannotDelete while it has subkeys
   // kNameTooLong for a value name over Windows' 16,383 units.
-  Status set_value(KeyRef key, std::u16string_view name, std::uint32_t type,
-                   std::string_view data);
+  Status set_value(KeyRef key, std::u16string_view name, std::uint32_t type, std::string_view data);
   Status delete_value(KeyRef key, std::u16string_view name);
   Status query_value(KeyRef key, std::u16string_view name, Value& out) const;
   // kObjectNameCollision when the new name is taken.
@@ -201,7 +200,7 @@ class Registry {
 
  private:
   Key* find(std::u16string_view path) const;  // no links followed
-  Key* find_kept(const KeyRef& key) const;       // the key kept, while still valid; else find(path)
+  Key* find_kept(const KeyRef& key) const;    // the key kept, while still valid; else find(path)
   enum class Walk { kFound, kMissing, kNotFound, kRelinked };
   Walk walk_links(std::u16string_view path, bool open_link, Key*& found,
                   std::u16string& target) const;
