@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <random>
 
 #include "hivewarden/core/case_fold.hpp"
 #include "hivewarden/core/key_path.hpp"
@@ -9,6 +10,15 @@
 #include "hivewarden/util/reg_types.hpp"
 
 namespace hivewarden::host {
+
+std::uint64_t folded_name_hash_seed() {
+  static const std::uint64_t seed = [] {
+    std::random_device device;
+    return static_cast<std::uint64_t>(device()) << 32 | device();
+  }();
+  return seed;
+}
+
 namespace {
 
 constexpr int kMaxLinkHops = 16;

@@ -54,9 +54,15 @@ struct FoldedLookup {
 
 // Hashes a folded name four units at a time, the units handed in one by one (so that a name can
 // be folded and hashed in one pass, without reading back what the fold just stored).
+// Seeded per process (from std::random_device), so that names colliding in the table cannot be
+// worked out in advance and shipped in a .reg file or hive to make lookups slow.
+// A function, not a variable, so that a registry made during static initialisation hashes with
+// the same seed as every later lookup.
+std::uint64_t folded_name_hash_seed();
+
 class FoldedNameHasher {
  public:
-  explicit FoldedNameHasher(std::size_t units) : h_(0x9e3779b97f4a7c15ULL ^ units) {}
+  explicit FoldedNameHasher(std::size_t units) : h_(folded_name_hash_seed() ^ units) {}
   void add(char16_t unit) {
     word_ |= static_cast<std::uint64_t>(unit) << (16 * (count_ & 3));
     if ((++count_ & 3) == 0) mix();
