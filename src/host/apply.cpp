@@ -16,7 +16,7 @@ struct HostKeys {
 // The key `path` (kernel form, links resolved) names, canonicalised once into keys.target, in
 // `request` in place of the key the caller named. A target no name can have is left null: the
 // engine denies it (invalid-name), failing closed.
-void point_at_target(const std::u16string& path, std::uint32_t control_set,
+void point_at_target(std::u16string_view path, std::uint32_t control_set,
                      std::unique_ptr<HostKeys>& keys, OperationRequest& request) {
   if (!keys) keys.reset(new HostKeys);  // not value-initialised: 420 KiB need no zeroing
   request.key = nullptr;
@@ -26,7 +26,7 @@ void point_at_target(const std::u16string& path, std::uint32_t control_set,
 }
 
 // The registry's own operation on the key at `path` (links resolved).
-Status operate(Registry& registry, const OperationRequest& request, const std::u16string& path,
+Status operate(Registry& registry, const OperationRequest& request, const KeyRef& path,
                const HostInputs& inputs, Value& queried) {
   bool created = false;
   switch (request.op) {
@@ -52,7 +52,7 @@ Status operate(Registry& registry, const OperationRequest& request, const std::u
 
 // The pre-callbacks, the operation (when they let it through), the post-callbacks.
 Applied call_around(Registry& registry, const CallbackChain& chain, OperationCall& call,
-                    const std::u16string* path, const HostInputs& inputs, Value& old) {
+                    const KeyRef* path, const HostInputs& inputs, Value& old) {
   const OperationTraits& t = traits(call.request.op);
   const auto callbacks = chain.snapshot();
   std::size_t called = 0;
@@ -70,7 +70,8 @@ Applied call_around(Registry& registry, const CallbackChain& chain, OperationCal
   return {st, std::move(call.decision)};
 }
 
-// One operation on one key: resolve links, read the value before, call around the operation.
+// One operation on one key: resolve links and read the value before (one walk, one shared lock),
+// call around the operation, which takes the key the resolve found unless the tree changed since.
 Applied apply_one(Registry& registry, const CallbackChain& chain, const OperationRequest& request,
                   const HostInputs& inputs, std::unique_ptr<HostKeys>& keys) {
   OperationRequest seen = request;  // as the callbacks see it: links resolved, existence known
@@ -79,19 +80,19 @@ Applied apply_one(Registry& registry, const CallbackChain& chain, const Operatio
     OperationCall call(seen);
     return call_around(registry, chain, call, nullptr, inputs, old);
   }
-  const std::u16string_view named = request.key->text();
-  std::u16string path;
-  bool exists = false;
-  const Status st = registry.resolve(named, path, exists, request.open_link);
-  if (st != Status::kSuccess) return {st, {}};
-  if (!exists && request.op != Operation::kCreateKey) return {Status::kObjectNameNotFound, {}};
-  if (path != named) point_at_target(path, inputs.control_set, keys, seen);
-  seen.key_exists = exists;
-  OperationCall call(seen);
   const bool value_op = request.op == Operation::kSetValue || request.op == Operation::kDeleteValue;
-  if (value_op && registry.query_value(path, request.value, old) == Status::kSuccess)
-    call.old_value = &old;
-  return call_around(registry, chain, call, &path, inputs, old);
+  ValueRead before{request.value, &old};
+  Resolved resolved;
+  const Status st = registry.resolve(request.key->text(), resolved, request.open_link,
+                                     value_op ? &before : nullptr);
+  if (st != Status::kSuccess) return {st, {}};
+  if (!resolved.exists && request.op != Operation::kCreateKey)
+    return {Status::kObjectNameNotFound, {}};
+  if (resolved.followed_link) point_at_target(resolved.key.path(), inputs.control_set, keys, seen);
+  seen.key_exists = resolved.exists;
+  OperationCall call(seen);
+  if (before.found) call.old_value = &old;
+  return call_around(registry, chain, call, &resolved.key, inputs, old);
 }
 
 // A create-key of a missing key: each missing level is its own create-key, as RegCreateKeyEx

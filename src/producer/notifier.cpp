@@ -22,13 +22,23 @@ std::uint64_t Notifier::send(RecordDraft& draft) {
   }
   RecordInput& in = draft.input;
   in.sequence = sequence_.fetch_add(1, std::memory_order_relaxed) + 1;
-  std::vector<unsigned char> bytes(record_size(in));
-  if (bytes.empty() || encode_record(in, bytes.data(), bytes.size()) == 0) return 0;
+  const std::uint64_t size = record_size(in);
+  if (size == 0) return 0;
+  // Encoded where no allocation is needed: this thread's buffer, unless the record outgrows it.
+  thread_local unsigned char buffer[kRecordBufferBytes];
+  std::vector<unsigned char> large;
+  unsigned char* out = buffer;
+  if (size > sizeof buffer) {
+    large.resize(size);
+    out = large.data();
+  }
+  if (encode_record(in, out, size) == 0) return 0;
   records_.fetch_add(1, std::memory_order_relaxed);
   if (in.type == MessageType::kRegistryEventSync) {
-    deliver_sync(std::move(bytes), in.sequence);
+    if (large.empty()) large.assign(out, out + size);
+    deliver_sync(std::move(large), in.sequence);
   } else {
-    producer_->send_async(std::move(bytes));
+    producer_->send_async(out, size);  // copied into a recycled buffer of the queue
   }
   return in.sequence;
 }

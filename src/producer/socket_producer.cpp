@@ -32,35 +32,68 @@ void SocketProducer::wake() {
   if (wake_fd_ >= 0) (void)!write(wake_fd_, &one, sizeof one);
 }
 
-void SocketProducer::send_async(std::vector<unsigned char> record) {
-  bool wake_now = false;  // the I/O thread may be asleep, or must stop gathering
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!connected_) {
-      ++stats_.dropped_disconnected;
-      return;
-    }
-    if (async_queued_ >= config_.queue_capacity) {
-      ++stats_.dropped_overflow;
-      if (!config_.drop_oldest) return;
-      // Drop the oldest async record that is not half written.
-      for (auto it = queue_.begin() + (written_ > 0 ? 1 : 0); it != queue_.end(); ++it) {
-        if (!it->sync) {
-          queue_.erase(it);
-          --async_queued_;
-          break;
-        }
-      }
-    }
-    wake_now = queue_.empty();
-    queue_.push_back({std::move(record), false, 0});
-    ++async_queued_;
-    if (async_queued_ == config_.queue_capacity / 2 + 1) {  // write before it overflows
-      urgent_ = true;
-      wake_now = true;
+// Counts and drops the record when there is no consumer; on a full queue counts the overflow
+// and makes room (drop_oldest) or drops the new record.
+bool SocketProducer::admit_async_locked() {
+  if (!connected_) {
+    ++stats_.dropped_disconnected;
+    return false;
+  }
+  if (async_queued_ < config_.queue_capacity) return true;
+  ++stats_.dropped_overflow;
+  if (!config_.drop_oldest) return false;
+  // Drop the oldest async record that is not half written.
+  for (auto it = queue_.begin() + (written_ > 0 ? 1 : 0); it != queue_.end(); ++it) {
+    if (!it->sync) {
+      recycle_locked(it->bytes);
+      queue_.erase(it);
+      --async_queued_;
+      break;
     }
   }
+  return true;
+}
+
+bool SocketProducer::push_async_locked(std::vector<unsigned char> bytes) {
+  bool wake_now = queue_.empty();  // the I/O thread may be asleep, or must stop gathering
+  queue_.push_back({std::move(bytes), false, 0});
+  ++async_queued_;
+  if (async_queued_ == config_.queue_capacity / 2 + 1) {  // write before it overflows
+    urgent_ = true;
+    wake_now = true;
+  }
+  return wake_now;
+}
+
+void SocketProducer::recycle_locked(std::vector<unsigned char>& bytes) {
+  if (spare_.size() < kSpareBuffers && bytes.capacity() <= kSpareBufferBytes)
+    spare_.push_back(std::move(bytes));
+}
+
+void SocketProducer::send_async(std::vector<unsigned char> record) {
+  bool wake_now = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!admit_async_locked()) return;
+    wake_now = push_async_locked(std::move(record));
+  }
   if (wake_now) wake();  // the I/O thread drains everything queued once it is awake
+}
+
+void SocketProducer::send_async(const unsigned char* record, std::size_t size) {
+  bool wake_now = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!admit_async_locked()) return;
+    std::vector<unsigned char> bytes;
+    if (!spare_.empty()) {
+      bytes = std::move(spare_.back());
+      spare_.pop_back();
+    }
+    bytes.assign(record, record + size);  // within the spare's capacity: no allocation
+    wake_now = push_async_locked(std::move(bytes));
+  }
+  if (wake_now) wake();
 }
 
 bool SocketProducer::send_sync(std::vector<unsigned char> record, std::uint64_t sequence,
@@ -210,6 +243,7 @@ bool SocketProducer::write_queued_locked() {
       }
       left -= rest;
       if (!item.sync) --async_queued_;
+      recycle_locked(item.bytes);
       queue_.pop_front();
       written_ = 0;
       ++stats_.sent;

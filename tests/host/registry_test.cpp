@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "hivewarden/core/case_fold.hpp"
+
 namespace hivewarden::host {
 namespace {
 
@@ -152,19 +158,39 @@ TEST(Registry, SymbolicLinksResolveAndLoopsAreRefused) {
   EXPECT_EQ(r.resolve(u"\\REGISTRY\\MACHINE\\Loop\\X", resolved, exists), Status::kReparseLoop);
 }
 
-}  // namespace
-}  // namespace hivewarden::host
-
-namespace hivewarden::host {
-namespace {
-
-TEST(Registry, HiveRootsCannotBeDeletedOrRenamed) {
+// Subkeys live in a hash table by folded name: every case variant of every name finds its key
+// (names of every length around the hash's four-unit words, non-ASCII ones too), none finds
+// another's, and walk() still visits subkeys in folded-name order.
+TEST(Registry, SubkeyLookupIgnoresCaseAtEveryLengthAndWalkKeepsFoldedOrder) {
   Registry r;
-  EXPECT_EQ(r.delete_key(u"\\REGISTRY\\MACHINE"), Status::kCannotDelete);
-  EXPECT_EQ(r.delete_key(u"\\REGISTRY"), Status::kCannotDelete);
-  EXPECT_EQ(r.rename_key(u"\\REGISTRY\\USER", u"Other"), Status::kAccessDenied);
-  EXPECT_TRUE(r.key_exists(u"\\REGISTRY\\MACHINE"));
-  EXPECT_TRUE(r.key_exists(u"\\REGISTRY\\USER"));
+  const std::u16string root = u"\\REGISTRY\\MACHINE\\SOFTWARE";
+  bool created = false;
+  ASSERT_EQ(r.create_key(root, created), Status::kSuccess);
+  std::vector<std::u16string> names;
+  for (std::size_t length = 1; length <= 13; ++length) {
+    for (const char16_t first : {u'z', u'a', u'\u00e4', u'm'}) {
+      std::u16string name(length, u'q');
+      name[0] = first;
+      names.push_back(name);
+    }
+  }
+  for (const auto& n : names) ASSERT_EQ(r.create_key(root + u"\\" + n, created), Status::kSuccess);
+  for (const auto& n : names) {
+    std::u16string upper(n.size(), u'\0');
+    fold_units(n, upper.data());
+    EXPECT_TRUE(r.key_exists(root + u"\\" + upper));
+    ASSERT_EQ(r.create_key(root + u"\\" + upper, created), Status::kSuccess);
+    EXPECT_FALSE(created);  // an open of the same key
+  }
+  EXPECT_FALSE(r.key_exists(root + u"\\" + std::u16string(14, u'q')));
+  EXPECT_FALSE(r.key_exists(root + u"\\qq\u00e4"));
+  std::vector<std::u16string> walked;
+  r.walk([&](const std::u16string& path, const Key&) {
+    if (path.size() > root.size() && path.compare(0, root.size(), root) == 0)
+      walked.push_back(fold(path.substr(root.size() + 1)));
+  });
+  ASSERT_EQ(walked.size(), names.size());
+  EXPECT_TRUE(std::is_sorted(walked.begin(), walked.end()));
 }
 
 }  // namespace

@@ -96,5 +96,55 @@ TEST(Notifier, TheSenderNumbersItsRecordsInSendOrder) {
   EXPECT_EQ(keys[1], std::string("\\\0B\0", 4));  // UTF-16LE
 }
 
+// Records are encoded in a per-thread buffer of kRecordBufferBytes and copied into recycled queue
+// buffers: one larger than both (long value data) still arrives whole, and the small records
+// around it, encoded in the same thread buffer, arrive intact and in order.
+TEST(Notifier, ARecordLargerThanTheThreadBufferArrivesWholeBetweenSmallOnes) {
+  const test::TempDir dir("notifier");
+  const std::string path = (dir / "s").string();
+  std::mutex m;
+  std::vector<std::string> keys, data;
+  SocketConsumer consumer(path, [&](const RecordView& r) {
+    std::lock_guard<std::mutex> lock(m);
+    keys.emplace_back(r.bytes(kFieldKeyName));
+    data.emplace_back(r.bytes(kFieldDataAfter));
+    return true;
+  });
+  std::string error;
+  ASSERT_TRUE(consumer.start(error)) << error;
+  std::string large(3 * kRecordBufferBytes + 5, '\0');
+  for (std::size_t i = 0; i < large.size(); ++i) large[i] = static_cast<char>(i * 7);
+  {
+    SocketProducer producer({path});
+    ASSERT_TRUE(test::eventually([&] { return producer.connected(); }, 2000ms));
+    Notifier notifier(&producer, 100ms);
+    const std::u16string names[] = {u"\\A", u"\\B", u"\\C", u"\\D"};
+    for (int i = 0; i < 4; ++i) {
+      RecordDraft draft = async_draft(names[i]);
+      if (i == 1) {
+        draft.input.flags |= record_flag::kHasDataAfter;
+        draft.input.data_after = large;
+      }
+      EXPECT_EQ(notifier.send(draft), static_cast<std::uint64_t>(i + 1));
+    }
+    ASSERT_TRUE(producer.flush(2000ms));
+  }
+  test::eventually(
+      [&] {
+        std::lock_guard<std::mutex> lock(m);
+        return keys.size() >= 4;
+      },
+      2000ms);
+  consumer.stop();
+  std::lock_guard<std::mutex> lock(m);
+  ASSERT_EQ(keys.size(), 4u);
+  EXPECT_EQ(keys[0], std::string("\\\0A\0", 4));
+  EXPECT_EQ(keys[2], std::string("\\\0C\0", 4));  // the buffer the large record skipped
+  EXPECT_EQ(keys[3], std::string("\\\0D\0", 4));
+  EXPECT_EQ(data[1], large);
+  EXPECT_TRUE(data[0].empty());
+  EXPECT_TRUE(data[2].empty());
+}
+
 }  // namespace
 }  // namespace hivewarden

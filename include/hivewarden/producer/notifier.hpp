@@ -29,6 +29,10 @@ struct NotifierStats {
 inline constexpr std::uint32_t kSyncTimeoutsBeforeNotWaiting = 3;
 inline constexpr std::chrono::milliseconds kSyncProbeInterval{1000};
 
+// Records are encoded into a buffer of this size, one per thread; a larger record (long value
+// data) is encoded into one of its own.
+inline constexpr std::size_t kRecordBufferBytes = 4096;
+
 class Notifier final : public host::Reporter {
  public:
   // `producer` may be null: then nothing is ever built.

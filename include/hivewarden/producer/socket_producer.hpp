@@ -63,6 +63,10 @@ class SocketProducer {
   // Queues a record and returns at once. Never blocks the caller: a full queue drops a record
   // (counted), and so does a missing consumer.
   void send_async(std::vector<unsigned char> record);
+  // The same, copying the record into a buffer the queue recycles (one written before), so that
+  // a steady stream of records allocates nothing: how the Notifier sends from its per-thread
+  // encoding buffer.
+  void send_async(const unsigned char* record, std::size_t size);
 
   // Queues a sync record (its `sequence` field must be unique) and waits for the consumer's
   // acknowledgement, at most `timeout`. Returns true when acknowledged; a timeout is counted.
@@ -83,7 +87,14 @@ class SocketProducer {
     bool sync = false;
     std::uint64_t sequence = 0;
   };
+  // Written records' buffers kept for send_async to fill again; small ones only, a few.
+  static constexpr std::size_t kSpareBuffers = 64;
+  static constexpr std::size_t kSpareBufferBytes = 4096;
+
   void run();
+  bool admit_async_locked();  // false when the record is dropped (no consumer, full queue)
+  bool push_async_locked(std::vector<unsigned char> bytes);  // true: wake the I/O thread
+  void recycle_locked(std::vector<unsigned char>& bytes);
   bool try_connect();
   void disconnect_locked();
   void wake();
@@ -94,6 +105,7 @@ class SocketProducer {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Item> queue_;
+  std::vector<std::vector<unsigned char>> spare_;
   std::size_t async_queued_ = 0;
   std::size_t written_ = 0;  // bytes of queue_.front() already written
   bool urgent_ = false;      // write now: a sync record, a flush or a half-full queue is waiting
