@@ -1,4 +1,5 @@
 // compile_policy: PolicySource -> the flat blob of policy_format.hpp.
+#include <chrono>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -14,6 +15,20 @@
 
 namespace hivewarden::policy {
 namespace {
+
+// Seconds since the previous lap, for CompilePhases.
+class PhaseClock {
+ public:
+  double lap() {
+    const auto now = std::chrono::steady_clock::now();
+    const double s = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return s;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
 
 std::uint64_t aligned8(std::uint64_t n) {
   return (n + 7) & ~std::uint64_t{7};
@@ -101,16 +116,19 @@ class BlobBuilder {
     }
   }
 
-  void write(Blob& out) const {
+  void write(Blob& out, CompilePhases& phases, PhaseClock& clock) const {
     const FlatTree flat = tree_.flatten();
+    phases.layout = clock.lap();
     SectionWriter sections;
     fill_header(sections.header(), flat);
     plan_and_write(sections, out, flat);
+    phases.write = clock.lap();
     blob::Header& header = sections.header();
     header.total_size = out.size();
     header.checksum =
         checksum32(out.data() + sizeof(blob::Header), out.size() - sizeof(blob::Header));
     std::memcpy(out.data(), &header, sizeof header);
+    phases.checksum = clock.lap();
   }
 
  private:
@@ -299,14 +317,24 @@ class BlobBuilder {
 }  // namespace
 
 bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyProblem>& problems) {
+  return compile_policy(source, out, problems, CompileOptions{});
+}
+
+bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyProblem>& problems,
+                    const CompileOptions& options) {
+  CompilePhases unused;
+  CompilePhases& phases = options.phases != nullptr ? *options.phases : unused;
+  PhaseClock clock;
   const std::size_t before = problems.size();
   BlobBuilder builder(source, problems);
   builder.add_monitored();
   builder.add_hardened_keys();
   builder.add_processes();
   builder.check_size();
+  phases.entries = clock.lap();
+  phases.threads = 1;
   if (problems.size() != before) return false;
-  builder.write(out);
+  builder.write(out, phases, clock);
   return true;
 }
 
