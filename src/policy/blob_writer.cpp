@@ -1,8 +1,10 @@
 // compile_policy: PolicySource -> the flat blob of policy_format.hpp.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <limits>
 #include <map>
+#include <thread>
 
 #include "hivewarden/core/case_fold.hpp"
 #include "hivewarden/core/hash.hpp"
@@ -11,6 +13,8 @@
 #include "hivewarden/policy/key_pattern.hpp"
 #include "hivewarden/util/utf.hpp"
 #include "monitored_tree.hpp"
+#include "ordered_batches.hpp"
+#include "prepared_entries.hpp"
 #include "string_pool.hpp"
 
 namespace hivewarden::policy {
@@ -29,6 +33,17 @@ class PhaseClock {
  private:
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
+
+// Entries parsed per batch: enough that handing batches between threads costs nothing, few
+// enough that a batch's texts stay in the cache until the tree takes them.
+constexpr std::size_t kEntriesPerBatch = 2048;
+
+// CompileOptions::threads: 0 is as many as the machine has cores, at most two (the tree is built
+// on one; the second parses ahead of it, and more would wait for the first).
+unsigned compile_threads(unsigned asked) {
+  if (asked != 0) return asked;
+  return std::min(2u, std::max(1u, std::thread::hardware_concurrency()));
+}
 
 std::uint64_t aligned8(std::uint64_t n) {
   return (n + 7) & ~std::uint64_t{7};
@@ -64,13 +79,21 @@ class BlobBuilder {
   explicit BlobBuilder(const PolicySource& source, std::vector<PolicyProblem>& problems)
       : source_(source), problems_(problems), tree_(strings_) {}
 
-  void add_monitored() {
-    // Every entry's key as written goes into the pool (for explanations); with a million entries
-    // growing the pool step by step would copy hundreds of megabytes again and again.
-    std::size_t written_units = 0;
-    for (const MonitoredEntry& entry : source_.monitored) written_units += entry.key.size();
-    strings_.reserve_units(written_units + written_units / 4 + 4096);
-    for (std::size_t i = 0; i < source_.monitored.size(); ++i) add_monitored_entry(i);
+  // The entries are parsed, folded and hashed in batches on `threads` threads and go into the
+  // tree one by one in policy order on this one, so the blob does not depend on the threads.
+  void add_monitored(unsigned threads) {
+    reserve_for_entries();
+    const std::size_t n = source_.monitored.size();
+    const std::size_t batches = (n + kEntriesPerBatch - 1) / kEntriesPerBatch;
+    run_ordered_batches<PreparedBatch>(
+        batches, threads,
+        [&](std::size_t k, PreparedBatch& batch) {
+          batch.prepare(source_, k * kEntriesPerBatch, std::min(n, (k + 1) * kEntriesPerBatch));
+        },
+        [&](std::size_t, const PreparedBatch& batch) {
+          for (std::size_t e = 0; e < batch.entries().size(); ++e)
+            add_monitored_entry(batch.first_entry() + e, batch, batch.entries()[e]);
+        });
   }
 
   void add_hardened_keys() {
@@ -132,42 +155,61 @@ class BlobBuilder {
   }
 
  private:
+  // Every entry's key as written goes into the pool (for explanations); with a million entries
+  // growing the pool and the tables step by step would copy hundreds of megabytes again and again.
+  void reserve_for_entries() {
+    std::size_t written_units = 0, values = 0;
+    for (const MonitoredEntry& entry : source_.monitored) {
+      written_units += entry.key.size();
+      values += entry.values.size();
+    }
+    strings_.reserve_units(written_units + written_units / 4 + 4096);
+    const std::size_t entries = source_.monitored.size();
+    strings_.reserve_strings(entries + values);
+    tree_.reserve(entries + entries / 2, values);
+    entries_.reserve(entries + values);
+  }
+
   // One YAML entry: its places in the tree (HKCR: the per-user classes too), its key rules and
   // its values' rules, all explained by entries that point back at the key as written.
-  void add_monitored_entry(std::size_t i) {
+  void add_monitored_entry(std::size_t i, const PreparedBatch& batch,
+                           const PreparedEntry& prepared) {
     const MonitoredEntry& entry = source_.monitored[i];
-    if (!parse_key_pattern(entry.key, source_.control_set, pattern_, error_)) {
+    if (!prepared.ok) {
       problems_.push_back(
-          {source_.file, entry.where, "monitored[" + std::to_string(i) + "].key", error_});
+          {source_.file, entry.where, "monitored[" + std::to_string(i) + "].key", prepared.error});
       return;
     }
-    classes_root_user_places(pattern_, user_places_);
-    // Only the places a registry path can reach (parse_key_pattern made sure one can).
     nodes_.clear();
-    add_place(pattern_);
-    for (const KeyPattern& place : user_places_) add_place(place);
+    for (std::uint32_t p = 0; p < prepared.places; ++p) {
+      batch.place(batch.place_at(prepared.first_place + p), components_);
+      max_depth_ = std::max(max_depth_, static_cast<std::uint32_t>(components_.size()));
+      nodes_.push_back(tree_.insert(components_.data(), components_.size()));
+    }
     // One explanation entry (key as written, line) serves every place the YAML entry stands for.
     const std::uint32_t client = client_of(entry.client);
-    const blob::StrRef key_text = strings_.append_utf8(entry.key);
+    const blob::StrRef key_text = strings_.append(batch.key(prepared));
     if (entry.rules != 0) {
       entries_.push_back(make_entry(key_text, {0, 0}, entry.where.line, 0, entry.conditions));
       const blob::ClientRule rule{client, entry.rules,
                                   static_cast<std::uint32_t>(entries_.size() - 1)};
       for (const std::uint32_t node : nodes_) tree_.add_key_client(node, rule);
     }
-    for (const ValueRule& value : entry.values) {
-      const auto name16 = utf8_to_utf16(value.name);
-      if (!name16) {
+    for (std::uint32_t v = 0; v < prepared.values; ++v) {
+      const ValueRule& value = entry.values[v];
+      bool valid_utf8 = false;
+      const HashedValueName name16 = batch.value(prepared.first_value + v, valid_utf8);
+      if (!valid_utf8) {
         problems_.push_back({source_.file, value.where,
                              "monitored[" + std::to_string(i) + "].values",
                              "value name is not valid UTF-8"});
         continue;
       }
-      const blob::StrRef name = strings_.add(*name16);
+      const blob::StrRef name = strings_.add(name16.name, name16.name_hash);
       entries_.push_back(make_entry(key_text, name, value.where.line, 1, value.conditions));
       const blob::ClientRule rule{client, value.rules,
                                   static_cast<std::uint32_t>(entries_.size() - 1)};
-      for (const std::uint32_t node : nodes_) tree_.add_value_client(node, *name16, rule);
+      for (const std::uint32_t node : nodes_) tree_.add_value_client(node, name16, rule);
     }
   }
 
@@ -209,12 +251,6 @@ class BlobBuilder {
   template <class T>
   static std::uint32_t index(const std::vector<T>& v) {
     return static_cast<std::uint32_t>(v.size());
-  }
-
-  void add_place(const KeyPattern& place) {
-    if (!fits_the_registry(place)) return;
-    max_depth_ = std::max(max_depth_, static_cast<std::uint32_t>(place.components.size()));
-    nodes_.push_back(tree_.insert(place));
   }
 
   // The one `*` (any user) an HKCR place brings is stored as a glob part, which the
@@ -311,6 +347,7 @@ class BlobBuilder {
   KeyPattern pattern_;
   std::vector<KeyPattern> user_places_;  // HKCR: the per-user classes too
   std::vector<std::uint32_t> nodes_;
+  std::vector<HashedComponent> components_;
   std::string error_;
 };
 
@@ -327,12 +364,13 @@ bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyPro
   PhaseClock clock;
   const std::size_t before = problems.size();
   BlobBuilder builder(source, problems);
-  builder.add_monitored();
+  const unsigned threads = compile_threads(options.threads);
+  builder.add_monitored(threads);
   builder.add_hardened_keys();
   builder.add_processes();
   builder.check_size();
   phases.entries = clock.lap();
-  phases.threads = 1;
+  phases.threads = threads;
   if (problems.size() != before) return false;
   builder.write(out, phases, clock);
   return true;

@@ -24,15 +24,36 @@ struct FlatTree {
   std::vector<std::uint32_t> subtree_rules;  // per node: its rules and those of every node below
 };
 
+// A key pattern's component with its folded text and hash worked out beforehand (by the
+// compiler's workers, on another core): the tree then only looks it up.
+struct HashedComponent {
+  ComponentKind kind = ComponentKind::kLiteral;
+  std::uint32_t count = 1;      // N of `*{N}`
+  std::u16string_view folded;   // literal: the name folded; glob: the glob folded
+  std::u16string_view display;  // literal: the name as written
+  std::uint64_t hash = 0;       // component_hash(folded)
+};
+
+// A value name as written and folded, each with its component_hash.
+struct HashedValueName {
+  std::u16string_view name;
+  std::uint64_t name_hash = 0;
+  std::u16string_view folded;
+  std::uint64_t folded_hash = 0;
+  bool is_glob = false;  // the folded name holds `*` or `?`
+};
+
 class MonitoredTree {
  public:
   explicit MonitoredTree(StringPool& strings);
 
+  // Room for about this many nodes and values without growing the lookup table.
+  void reserve(std::size_t nodes, std::size_t values);
   // The node a pattern ends at, made when new.
-  std::uint32_t insert(const KeyPattern& pattern);
+  std::uint32_t insert(const HashedComponent* components, std::size_t count);
   void add_key_client(std::uint32_t node, blob::ClientRule rule);
-  // `name` as written; values with the same folded name (and globbiness) share one record.
-  void add_value_client(std::uint32_t node, std::u16string_view name, blob::ClientRule rule);
+  // Values with the same folded name (and globbiness) share one record.
+  void add_value_client(std::uint32_t node, const HashedValueName& name, blob::ClientRule rule);
 
   std::size_t node_count() const { return node_count_; }
   FlatTree flatten() const;
@@ -61,6 +82,7 @@ class MonitoredTree {
     std::uint64_t key_a = 0;
     std::uint64_t key_b = 0;
     std::uint32_t index = 0xFFFFFFFFu;
+    std::uint32_t text = 0;  // literal edges: where the folded name is in the pool
   };
 
   // Each table's records grouped by owner (node, or value for value clients) in blob order:
@@ -73,14 +95,15 @@ class MonitoredTree {
   // Appends one node's edges, key clients and values to `flat`, and points `out` at them.
   void append_node(const Order& o, std::uint32_t node, FlatTree& flat, blob::Node& out) const;
 
-  std::uint32_t child_literal(std::uint32_t parent, std::u16string_view name);
-  std::uint32_t child_pattern(std::uint32_t parent, const PatternComponent& c);
-  std::u16string_view fold(std::u16string_view s);
+  std::uint32_t child_literal(std::uint32_t parent, const HashedComponent& c);
+  std::uint32_t child_pattern(std::uint32_t parent, const HashedComponent& c);
   // Index stored under (a, b) in the flat lookup table, or `fresh` stored there when absent.
   std::uint32_t find_or_add(std::uint64_t a, std::uint64_t b, std::uint32_t fresh, bool& added);
+  // Stores a slot at free place i, growing the table when it gets half full.
+  void store(std::size_t i, const Slot& slot);
+  void grow_slots(std::size_t size);
 
   StringPool& strings_;
-  std::u16string fold_buffer_;
   std::uint32_t node_count_ = 1;  // the root
   std::vector<LiteralEdge> literals_;
   std::vector<PatternEdge> patterns_;

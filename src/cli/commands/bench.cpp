@@ -264,6 +264,12 @@ std::string footprint_row(bool markdown, std::size_t size, double bytes_per_entr
   return b;
 }
 
+std::uint32_t blob_checksum(const policy::Blob& blob) {
+  blob::Header h;
+  std::memcpy(&h, blob.data(), sizeof h);
+  return h.checksum;
+}
+
 // --compile-runs: only compile_policy, each size `runs` times on one generated policy, with the
 // time of each phase (the issue-14 target: a million entries under 3 s, every run).
 int compile_only(const BenchOptions& o, const perf::NamePool& names, std::ostream& out) {
@@ -285,9 +291,9 @@ int compile_only(const BenchOptions& o, const perf::NamePool& names, std::ostrea
       char line[300];
       std::snprintf(line, sizeof line,
                     "%zu entries: compiled in %.2f s (%u threads: entries %.2f s, layout %.2f s, "
-                    "write %.2f s, checksum %.2f s), %zu bytes\n",
+                    "write %.2f s, checksum %.2f s), %zu bytes, checksum %08x\n",
                     size, compile_s, phases.threads, phases.entries, phases.layout, phases.write,
-                    phases.checksum, blob.size());
+                    phases.checksum, blob.size(), blob_checksum(blob));
       out << line << std::flush;
     }
   }
