@@ -49,28 +49,73 @@ std::uint64_t aligned8(std::uint64_t n) {
   return (n + 7) & ~std::uint64_t{7};
 }
 
-// Lays the sections out one after another, 8-byte aligned, into one buffer sized up front
-// (a policy of a million entries is hundreds of megabytes: growing it would copy it again and
-// again).
+// Lays the sections out one after another, 8-byte aligned, and writes them into the blob once:
+// no zeroing first (a policy of a million entries is hundreds of megabytes), nothing copied
+// twice. The checksum is summed from the sections themselves, so it can run beside the copy.
 class SectionWriter {
  public:
   template <class T>
   void plan(blob::Section s, const std::vector<T>& items) {
     header_.sections[s] = {size_, items.size()};
+    spans_.push_back(
+        {size_, reinterpret_cast<const unsigned char*>(items.data()), items.size() * sizeof(T)});
     size_ = aligned8(size_ + items.size() * sizeof(T));
   }
-  template <class T>
-  void write(Blob& out, blob::Section s, const std::vector<T>& items) const {
-    if (!items.empty())
-      std::memcpy(out.data() + header_.sections[s].offset, items.data(), items.size() * sizeof(T));
+  // The blob as planned, with room for the header at the front (written last).
+  void write(Blob& out) const {
+    out.clear();
+    out.reserve(size_);
+    for (const Span& span : spans_) {
+      out.resize(span.offset);  // the header or a section's padding: zeros
+      out.insert(out.end(), span.bytes, span.bytes + span.size);
+    }
+    out.resize(size_);
+  }
+  // checksum32, going on from `h`, of the blob's bytes [from, to) as write() lays them out;
+  // `from` and `to` are where planned sections end (or the header does).
+  std::uint32_t checksum(std::uint64_t from, std::uint64_t to, std::uint32_t h) const {
+    std::uint64_t at = from;
+    for (const Span& span : spans_) {
+      if (span.offset + span.size <= at || span.offset >= to) continue;
+      h = zeros(span.offset - at, h);
+      h = checksum32(span.bytes, span.size, h);
+      at = span.offset + span.size;
+    }
+    return zeros(to - at, h);
   }
   blob::Header& header() { return header_; }
   std::uint64_t size() const { return size_; }
 
  private:
+  struct Span {
+    std::uint64_t offset;
+    const unsigned char* bytes;
+    std::uint64_t size;
+  };
+  static std::uint32_t zeros(std::uint64_t n, std::uint32_t h) {
+    static constexpr unsigned char kZeros[8] = {};
+    for (; n > 0; n -= std::min<std::uint64_t>(n, 8))
+      h = checksum32(kZeros, std::min<std::uint64_t>(n, 8), h);
+    return h;
+  }
+
   blob::Header header_{};
   std::uint64_t size_ = aligned8(sizeof(blob::Header));
+  std::vector<Span> spans_;
 };
+
+// Runs `side` on a second thread while `main` runs on this one (both here, one after the other,
+// with one thread).
+template <class Side, class Main>
+void run_beside(unsigned threads, Side side, Main main) {
+  if (threads <= 1) {
+    side();
+    main();
+    return;
+  }
+  std::jthread helper(side);
+  main();
+}
 
 // The blob's tables while a policy is compiled into them. Names go into one string pool in
 // the order monitored entries, hardened keys, processes (the blob's bytes depend on it).
@@ -139,17 +184,28 @@ class BlobBuilder {
     }
   }
 
-  void write(Blob& out, CompilePhases& phases, PhaseClock& clock) const {
-    const FlatTree flat = tree_.flatten();
-    phases.layout = clock.lap();
+  // The string pool comes first in the blob, and most of its bytes: it is summed while the tree
+  // is laid out, and the other sections while they are copied.
+  void write(Blob& out, unsigned threads, CompilePhases& phases, PhaseClock& clock) const {
     SectionWriter sections;
+    sections.plan(blob::kStrings, strings_.units());
+    const std::uint64_t strings_end = sections.size();
+    std::uint32_t sum = 0;
+    FlatTree flat;
+    run_beside(
+        threads,
+        [&] { sum = sections.checksum(sizeof(blob::Header), strings_end, kChecksum32Start); },
+        [&] { flat = tree_.flatten(); });
+    phases.layout = clock.lap();
     fill_header(sections.header(), flat);
-    plan_and_write(sections, out, flat);
+    plan(sections, flat);
+    run_beside(
+        threads, [&] { sum = sections.checksum(strings_end, sections.size(), sum); },
+        [&] { sections.write(out); });
     phases.write = clock.lap();
     blob::Header& header = sections.header();
     header.total_size = out.size();
-    header.checksum =
-        checksum32(out.data() + sizeof(blob::Header), out.size() - sizeof(blob::Header));
+    header.checksum = sum;
     std::memcpy(out.data(), &header, sizeof header);
     phases.checksum = clock.lap();
   }
@@ -290,8 +346,8 @@ class BlobBuilder {
     for (const auto& c : flat.value_clients) header.rule_union |= c.rules;
   }
 
-  void plan_and_write(SectionWriter& sections, Blob& out, const FlatTree& flat) const {
-    sections.plan(blob::kStrings, strings_.units());
+  // Every section but the string pool (planned first), in blob order.
+  void plan(SectionWriter& sections, const FlatTree& flat) const {
     sections.plan(blob::kNodes, flat.nodes);
     sections.plan(blob::kLiteralEdges, flat.literal_edges);
     sections.plan(blob::kPatternEdges, flat.pattern_edges);
@@ -307,24 +363,6 @@ class BlobBuilder {
     sections.plan(blob::kConditionGroups, groups_);
     sections.plan(blob::kConditionTests, tests_);
     sections.plan(blob::kConditionOperands, operands_);
-
-    out.assign(sections.size(), 0);
-    sections.write(out, blob::kStrings, strings_.units());
-    sections.write(out, blob::kNodes, flat.nodes);
-    sections.write(out, blob::kLiteralEdges, flat.literal_edges);
-    sections.write(out, blob::kPatternEdges, flat.pattern_edges);
-    sections.write(out, blob::kKeyClients, flat.key_clients);
-    sections.write(out, blob::kValues, flat.values);
-    sections.write(out, blob::kValueClients, flat.value_clients);
-    sections.write(out, blob::kClients, clients_);
-    sections.write(out, blob::kEntries, entries_);
-    sections.write(out, blob::kHardenedKeys, hardened_);
-    sections.write(out, blob::kHardenedParts, hardened_parts_);
-    sections.write(out, blob::kProcesses, processes_);
-    sections.write(out, blob::kSubtreeRules, flat.subtree_rules);
-    sections.write(out, blob::kConditionGroups, groups_);
-    sections.write(out, blob::kConditionTests, tests_);
-    sections.write(out, blob::kConditionOperands, operands_);
   }
 
   const PolicySource& source_;
@@ -372,7 +410,7 @@ bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyPro
   phases.entries = clock.lap();
   phases.threads = threads;
   if (problems.size() != before) return false;
-  builder.write(out, phases, clock);
+  builder.write(out, threads, phases, clock);
   return true;
 }
 
