@@ -136,8 +136,14 @@ class BlobBuilder {
           batch.prepare(source_, k * kEntriesPerBatch, std::min(n, (k + 1) * kEntriesPerBatch));
         },
         [&](std::size_t, const PreparedBatch& batch) {
-          for (std::size_t e = 0; e < batch.entries().size(); ++e)
-            add_monitored_entry(batch.first_entry() + e, batch, batch.entries()[e]);
+          const std::vector<PreparedEntry>& entries = batch.entries();
+          for (std::size_t e = 0; e < entries.size(); ++e) {
+            // The next entry's edges are fetched from memory while this one's are looked up.
+            if (e + 1 < entries.size())
+              batch.for_each_literal_place_hash(entries[e + 1],
+                                                [&](std::uint64_t h) { tree_.prefetch(h); });
+            add_monitored_entry(batch.first_entry() + e, batch, entries[e]);
+          }
         });
   }
 

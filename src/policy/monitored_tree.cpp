@@ -49,14 +49,39 @@ void sort_each_group(std::vector<std::uint32_t>& order, const std::vector<std::u
   }
 }
 
+// The kind and count as the tree keys a pattern edge: `*{1}` is `*`, `**` has no count.
+std::pair<std::uint32_t, std::uint32_t> pattern_key(const HashedComponent& c) {
+  switch (c.kind) {
+    case ComponentKind::kAnyN:
+      return {c.count == 1 ? blob::kAnyOne : blob::kAnyN, c.count};
+    case ComponentKind::kAnyDeep:
+      return {blob::kAnyDeep, 0};
+    case ComponentKind::kGlob:
+      return {blob::kGlob, 1};
+    default:
+      return {blob::kAnyOne, 1};
+  }
+}
+
 }  // namespace
 
-MonitoredTree::MonitoredTree(StringPool& strings) : strings_(strings), slots_(1024) {}
+MonitoredTree::MonitoredTree(StringPool& strings)
+    : strings_(strings), slots_(1024), literal_slots_(1024) {}
+
+std::uint64_t MonitoredTree::place_hash(std::uint64_t previous, const HashedComponent& c) {
+  if (c.kind == ComponentKind::kLiteral) return mix(previous ^ kLiteralTag, c.hash);
+  const auto [kind, count] = pattern_key(c);
+  const std::uint64_t edge = kind == blob::kGlob ? c.hash : (std::uint64_t{kind} << 32) | count;
+  return mix(previous ^ (kPatternTag | kind), edge);
+}
 
 void MonitoredTree::reserve(std::size_t nodes, std::size_t values) {
   std::size_t size = slots_.size();
-  while (size < (nodes + values) * 2) size *= 2;
+  while (size < values * 2) size *= 2;
   if (size != slots_.size()) grow_slots(size);
+  size = literal_slots_.size();
+  while (size < nodes * 2) size *= 2;
+  if (size != literal_slots_.size()) grow_literal_slots(size);
   literals_.reserve(nodes);
   values_.reserve(values);
   value_clients_.reserve(values);
@@ -71,6 +96,18 @@ void MonitoredTree::grow_slots(std::size_t size) {
     std::size_t j = mix(s.key_a, s.key_b) & mask;
     while (slots_[j].index != kFree) j = (j + 1) & mask;
     slots_[j] = s;
+  }
+}
+
+void MonitoredTree::grow_literal_slots(std::size_t size) {
+  std::vector<LiteralSlot> old(size);
+  old.swap(literal_slots_);
+  const std::size_t mask = literal_slots_.size() - 1;
+  for (const LiteralSlot& s : old) {
+    if (s.child == kFree) continue;
+    std::size_t j = s.place_hash & mask;
+    while (literal_slots_[j].child != kFree) j = (j + 1) & mask;
+    literal_slots_[j] = s;
   }
 }
 
@@ -90,48 +127,33 @@ std::uint32_t MonitoredTree::find_or_add(std::uint64_t a, std::uint64_t b, std::
     }
   }
   added = true;
-  store(i, {a, b, fresh, 0});
+  store(i, {a, b, fresh});
   return fresh;
 }
 
-// A literal edge is keyed by its parent, its name's length and hash, and checked against the
-// name in the pool: a known edge costs the slot and the name, and interns nothing (its names are
-// in the pool already, so the pool is the same as if they had been added again).
+// A literal edge is found at its child's place_hash and checked against its parent and name: a
+// known edge costs the slot and the name, and interns nothing (its names are in the pool
+// already, so the pool is the same as if they had been added again).
 std::uint32_t MonitoredTree::child_literal(std::uint32_t parent, const HashedComponent& c) {
-  const std::uint64_t a =
-      kLiteralTag | parent | (static_cast<std::uint64_t>(c.folded.size()) << 40);
-  const std::size_t mask = slots_.size() - 1;
-  std::size_t i = mix(a, c.hash) & mask;
-  for (; slots_[i].index != kFree; i = (i + 1) & mask) {
-    const Slot& s = slots_[i];
-    if (s.key_a == a && s.key_b == c.hash &&
-        strings_.view({s.text, static_cast<std::uint32_t>(c.folded.size())}) == c.folded)
-      return s.index;
+  const auto length = static_cast<std::uint32_t>(c.folded.size());
+  const std::size_t mask = literal_slots_.size() - 1;
+  std::size_t i = c.place_hash & mask;
+  for (; literal_slots_[i].child != kFree; i = (i + 1) & mask) {
+    const LiteralSlot& s = literal_slots_[i];
+    if (s.place_hash == c.place_hash && s.parent == parent && s.length == length &&
+        strings_.view({s.text, length}) == c.folded)
+      return s.child;
   }
   const blob::StrRef folded = strings_.add(c.folded, c.hash);
-  store(i, {a, c.hash, node_count_, folded.offset});
+  literal_slots_[i] = {c.place_hash, parent, node_count_, folded.offset, length};
   literals_.push_back({parent, node_count_, c.hash, folded, strings_.add(c.display)});
+  if (++used_literal_slots_ * 2 > literal_slots_.size())
+    grow_literal_slots(literal_slots_.size() * 2);
   return node_count_++;
 }
 
 std::uint32_t MonitoredTree::child_pattern(std::uint32_t parent, const HashedComponent& c) {
-  std::uint32_t kind = blob::kAnyOne;
-  std::uint32_t count = 1;
-  switch (c.kind) {
-    case ComponentKind::kAnyN:
-      kind = c.count == 1 ? blob::kAnyOne : blob::kAnyN;
-      count = c.count;
-      break;
-    case ComponentKind::kAnyDeep:
-      kind = blob::kAnyDeep;
-      count = 0;
-      break;
-    case ComponentKind::kGlob:
-      kind = blob::kGlob;
-      break;
-    default:
-      break;
-  }
+  const auto [kind, count] = pattern_key(c);
   const blob::StrRef glob =
       kind == blob::kGlob ? strings_.add(c.folded, c.hash) : blob::StrRef{0, 0};
   const std::uint64_t key_b =

@@ -28,10 +28,11 @@ struct FlatTree {
 // compiler's workers, on another core): the tree then only looks it up.
 struct HashedComponent {
   ComponentKind kind = ComponentKind::kLiteral;
-  std::uint32_t count = 1;      // N of `*{N}`
-  std::u16string_view folded;   // literal: the name folded; glob: the glob folded
-  std::u16string_view display;  // literal: the name as written
-  std::uint64_t hash = 0;       // component_hash(folded)
+  std::uint32_t count = 1;       // N of `*{N}`
+  std::u16string_view folded;    // literal: the name folded; glob: the glob folded
+  std::u16string_view display;   // literal: the name as written
+  std::uint64_t hash = 0;        // component_hash(folded)
+  std::uint64_t place_hash = 0;  // MonitoredTree::place_hash of the components up to this one
 };
 
 // A value name as written and folded, each with its component_hash.
@@ -47,7 +48,15 @@ class MonitoredTree {
  public:
   explicit MonitoredTree(StringPool& strings);
 
-  // Room for about this many nodes and values without growing the lookup table.
+  // A hash of the path of edges from the root to a component's node, each edge as the tree keys
+  // it: the previous component's place_hash (0 for the first) and this component. Literal edges
+  // are found by it, so the slots of a pattern's every component are known before the first is
+  // read, and can be fetched from memory together (prefetch).
+  static std::uint64_t place_hash(std::uint64_t previous, const HashedComponent& c);
+  void prefetch(std::uint64_t place_hash) const {
+    __builtin_prefetch(&literal_slots_[place_hash & (literal_slots_.size() - 1)]);
+  }
+  // Room for about this many nodes and values without growing the lookup tables.
   void reserve(std::size_t nodes, std::size_t values);
   // The node a pattern ends at, made when new.
   std::uint32_t insert(const HashedComponent* components, std::size_t count);
@@ -82,7 +91,6 @@ class MonitoredTree {
     std::uint64_t key_a = 0;
     std::uint64_t key_b = 0;
     std::uint32_t index = 0xFFFFFFFFu;
-    std::uint32_t text = 0;  // literal edges: where the folded name is in the pool
   };
 
   // Each table's records grouped by owner (node, or value for value clients) in blob order:
@@ -110,8 +118,19 @@ class MonitoredTree {
   std::vector<std::pair<std::uint32_t, blob::ClientRule>> key_clients_;  // (node, rule)
   std::vector<Value> values_;
   std::vector<std::pair<std::uint32_t, blob::ClientRule>> value_clients_;  // (value, rule)
-  std::vector<Slot> slots_;  // one table for literal edges, pattern edges and values
+  std::vector<Slot> slots_;  // one table for pattern edges and values
   std::size_t used_slots_ = 0;
+  // Literal edges, at their child's place_hash: checked against the parent and the name.
+  struct LiteralSlot {
+    std::uint64_t place_hash = 0;
+    std::uint32_t parent = 0;
+    std::uint32_t child = 0xFFFFFFFFu;
+    std::uint32_t text = 0;  // the folded name in the pool
+    std::uint32_t length = 0;
+  };
+  std::vector<LiteralSlot> literal_slots_;
+  std::size_t used_literal_slots_ = 0;
+  void grow_literal_slots(std::size_t size);
 };
 
 }  // namespace hivewarden::policy

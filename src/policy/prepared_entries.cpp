@@ -45,6 +45,7 @@ void PreparedBatch::add_place(const KeyPattern& place) {
   if (!fits_the_registry(place)) return;
   places_.push_back({static_cast<std::uint32_t>(components_.size()),
                      static_cast<std::uint32_t>(place.components.size())});
+  std::uint64_t place_hash = 0;
   for (const PatternComponent& c : place.components) {
     PreparedComponent p;
     p.kind = c.kind;
@@ -55,6 +56,8 @@ void PreparedBatch::add_place(const KeyPattern& place) {
     units_.resize(units_.size() + c.text.size());
     fold_units(c.text, units_.data() + p.folded);
     p.hash = component_hash(text(p.folded, p.length));
+    place_hash = MonitoredTree::place_hash(place_hash, {c.kind, c.count, {}, {}, p.hash, 0});
+    p.place_hash = place_hash;
     components_.push_back(p);
   }
 }
@@ -81,7 +84,8 @@ void PreparedBatch::place(const PreparedPlace& p, std::vector<HashedComponent>& 
   out.clear();
   for (std::uint32_t k = 0; k < p.components; ++k) {
     const PreparedComponent& c = components_[p.first_component + k];
-    out.push_back({c.kind, c.count, text(c.folded, c.length), text(c.display, c.length), c.hash});
+    out.push_back({c.kind, c.count, text(c.folded, c.length), text(c.display, c.length), c.hash,
+                   c.place_hash});
   }
 }
 

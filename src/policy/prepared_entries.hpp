@@ -19,7 +19,8 @@ struct PreparedComponent {
   std::uint32_t folded = 0;   // in the batch's units
   std::uint32_t display = 0;  // literal: as written
   std::uint32_t length = 0;
-  std::uint64_t hash = 0;  // component_hash of the folded text
+  std::uint64_t hash = 0;        // component_hash of the folded text
+  std::uint64_t place_hash = 0;  // MonitoredTree::place_hash
 };
 
 struct PreparedValue {
@@ -55,6 +56,17 @@ class PreparedBatch {
   void place(const PreparedPlace& p, std::vector<HashedComponent>& out) const;
   const PreparedPlace& place_at(std::uint32_t i) const { return places_[i]; }
   HashedValueName value(std::uint32_t i, bool& valid_utf8) const;
+  // Calls f(place_hash) for each literal component of the entry's places.
+  template <class F>
+  void for_each_literal_place_hash(const PreparedEntry& e, F f) const {
+    for (std::uint32_t p = e.first_place; p < e.first_place + e.places; ++p) {
+      const PreparedPlace& place = places_[p];
+      for (std::uint32_t k = 0; k < place.components; ++k) {
+        const PreparedComponent& c = components_[place.first_component + k];
+        if (c.kind == ComponentKind::kLiteral) f(c.place_hash);
+      }
+    }
+  }
   std::u16string_view key(const PreparedEntry& e) const { return text(e.key, e.key_length); }
 
  private:
