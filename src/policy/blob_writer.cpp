@@ -39,9 +39,11 @@ class PhaseClock {
 constexpr std::size_t kEntriesPerBatch = 2048;
 
 // CompileOptions::threads: 0 is as many as the machine has cores, at most two (the tree is built
-// on one; the second parses ahead of it, and more would wait for the first).
-unsigned compile_threads(unsigned asked) {
+// on one; the second parses ahead of it, and more would wait for the first), and one for a
+// policy of one batch (most policies: a thread would cost more than it saves).
+unsigned compile_threads(unsigned asked, std::size_t entries) {
   if (asked != 0) return asked;
+  if (entries <= kEntriesPerBatch) return 1;
   return std::min(2u, std::max(1u, std::thread::hardware_concurrency()));
 }
 
@@ -408,7 +410,7 @@ bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyPro
   PhaseClock clock;
   const std::size_t before = problems.size();
   BlobBuilder builder(source, problems);
-  const unsigned threads = compile_threads(options.threads);
+  const unsigned threads = compile_threads(options.threads, source.monitored.size());
   builder.add_monitored(threads);
   builder.add_hardened_keys();
   builder.add_processes();
