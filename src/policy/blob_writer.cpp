@@ -1,7 +1,10 @@
 // compile_policy: PolicySource -> the flat blob of policy_format.hpp.
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <limits>
 #include <map>
+#include <thread>
 
 #include "hivewarden/core/case_fold.hpp"
 #include "hivewarden/core/hash.hpp"
@@ -10,37 +13,111 @@
 #include "hivewarden/policy/key_pattern.hpp"
 #include "hivewarden/util/utf.hpp"
 #include "monitored_tree.hpp"
+#include "ordered_batches.hpp"
+#include "prepared_entries.hpp"
 #include "string_pool.hpp"
 
 namespace hivewarden::policy {
 namespace {
 
+// Seconds since the previous lap, for CompilePhases.
+class PhaseClock {
+ public:
+  double lap() {
+    const auto now = std::chrono::steady_clock::now();
+    const double s = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return s;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
+// Entries parsed per batch: enough that handing batches between threads costs nothing, few
+// enough that a batch's texts stay in the cache until the tree takes them.
+constexpr std::size_t kEntriesPerBatch = 2048;
+
+// CompileOptions::threads: 0 is as many as the machine has cores, at most two (the tree is built
+// on one; the second parses ahead of it, and more would wait for the first), and one for a
+// policy of one batch (most policies: a thread would cost more than it saves).
+unsigned compile_threads(unsigned asked, std::size_t entries) {
+  if (asked != 0) return asked;
+  if (entries <= kEntriesPerBatch) return 1;
+  return std::min(2u, std::max(1u, std::thread::hardware_concurrency()));
+}
+
 std::uint64_t aligned8(std::uint64_t n) {
   return (n + 7) & ~std::uint64_t{7};
 }
 
-// Lays the sections out one after another, 8-byte aligned, into one buffer sized up front
-// (a policy of a million entries is hundreds of megabytes: growing it would copy it again and
-// again).
+// Lays the sections out one after another, 8-byte aligned, and writes them into the blob once:
+// no zeroing first (a policy of a million entries is hundreds of megabytes), nothing copied
+// twice. The checksum is summed from the sections themselves, so it can run beside the copy.
 class SectionWriter {
  public:
   template <class T>
   void plan(blob::Section s, const std::vector<T>& items) {
     header_.sections[s] = {size_, items.size()};
+    spans_.push_back(
+        {size_, reinterpret_cast<const unsigned char*>(items.data()), items.size() * sizeof(T)});
     size_ = aligned8(size_ + items.size() * sizeof(T));
   }
-  template <class T>
-  void write(Blob& out, blob::Section s, const std::vector<T>& items) const {
-    if (!items.empty())
-      std::memcpy(out.data() + header_.sections[s].offset, items.data(), items.size() * sizeof(T));
+  // The blob as planned, with room for the header at the front (written last).
+  void write(Blob& out) const {
+    out.clear();
+    out.reserve(size_);
+    for (const Span& span : spans_) {
+      out.resize(span.offset);  // the header or a section's padding: zeros
+      out.insert(out.end(), span.bytes, span.bytes + span.size);
+    }
+    out.resize(size_);
+  }
+  // checksum32, going on from `h`, of the blob's bytes [from, to) as write() lays them out;
+  // `from` and `to` are where planned sections end (or the header does).
+  std::uint32_t checksum(std::uint64_t from, std::uint64_t to, std::uint32_t h) const {
+    std::uint64_t at = from;
+    for (const Span& span : spans_) {
+      if (span.offset + span.size <= at || span.offset >= to) continue;
+      h = zeros(span.offset - at, h);
+      h = checksum32(span.bytes, span.size, h);
+      at = span.offset + span.size;
+    }
+    return zeros(to - at, h);
   }
   blob::Header& header() { return header_; }
   std::uint64_t size() const { return size_; }
 
  private:
+  struct Span {
+    std::uint64_t offset;
+    const unsigned char* bytes;
+    std::uint64_t size;
+  };
+  static std::uint32_t zeros(std::uint64_t n, std::uint32_t h) {
+    static constexpr unsigned char kZeros[8] = {};
+    for (; n > 0; n -= std::min<std::uint64_t>(n, 8))
+      h = checksum32(kZeros, std::min<std::uint64_t>(n, 8), h);
+    return h;
+  }
+
   blob::Header header_{};
   std::uint64_t size_ = aligned8(sizeof(blob::Header));
+  std::vector<Span> spans_;
 };
+
+// Runs `side` on a second thread while `main` runs on this one (both here, one after the other,
+// with one thread).
+template <class Side, class Main>
+void run_beside(unsigned threads, Side side, Main main) {
+  if (threads <= 1) {
+    side();
+    main();
+    return;
+  }
+  std::jthread helper(side);
+  main();
+}
 
 // The blob's tables while a policy is compiled into them. Names go into one string pool in
 // the order monitored entries, hardened keys, processes (the blob's bytes depend on it).
@@ -49,13 +126,27 @@ class BlobBuilder {
   explicit BlobBuilder(const PolicySource& source, std::vector<PolicyProblem>& problems)
       : source_(source), problems_(problems), tree_(strings_) {}
 
-  void add_monitored() {
-    // Every entry's key as written goes into the pool (for explanations); with a million entries
-    // growing the pool step by step would copy hundreds of megabytes again and again.
-    std::size_t written_units = 0;
-    for (const MonitoredEntry& entry : source_.monitored) written_units += entry.key.size();
-    strings_.reserve_units(written_units + written_units / 4 + 4096);
-    for (std::size_t i = 0; i < source_.monitored.size(); ++i) add_monitored_entry(i);
+  // The entries are parsed, folded and hashed in batches on `threads` threads and go into the
+  // tree one by one in policy order on this one, so the blob does not depend on the threads.
+  void add_monitored(unsigned threads) {
+    reserve_for_entries();
+    const std::size_t n = source_.monitored.size();
+    const std::size_t batches = (n + kEntriesPerBatch - 1) / kEntriesPerBatch;
+    run_ordered_batches<PreparedBatch>(
+        batches, threads,
+        [&](std::size_t k, PreparedBatch& batch) {
+          batch.prepare(source_, k * kEntriesPerBatch, std::min(n, (k + 1) * kEntriesPerBatch));
+        },
+        [&](std::size_t, const PreparedBatch& batch) {
+          const std::vector<PreparedEntry>& entries = batch.entries();
+          for (std::size_t e = 0; e < entries.size(); ++e) {
+            // The next entry's edges are fetched from memory while this one's are looked up.
+            if (e + 1 < entries.size())
+              batch.for_each_literal_place_hash(entries[e + 1],
+                                                [&](std::uint64_t h) { tree_.prefetch(h); });
+            add_monitored_entry(batch.first_entry() + e, batch, entries[e]);
+          }
+        });
   }
 
   void add_hardened_keys() {
@@ -101,55 +192,88 @@ class BlobBuilder {
     }
   }
 
-  void write(Blob& out) const {
-    const FlatTree flat = tree_.flatten();
+  // The string pool comes first in the blob, and most of its bytes: it is summed while the tree
+  // is laid out, and the other sections while they are copied.
+  void write(Blob& out, unsigned threads, CompilePhases& phases, PhaseClock& clock) const {
     SectionWriter sections;
+    sections.plan(blob::kStrings, strings_.units());
+    const std::uint64_t strings_end = sections.size();
+    std::uint32_t sum = 0;
+    FlatTree flat;
+    run_beside(
+        threads,
+        [&] { sum = sections.checksum(sizeof(blob::Header), strings_end, kChecksum32Start); },
+        [&] { flat = tree_.flatten(); });
+    phases.layout = clock.lap();
     fill_header(sections.header(), flat);
-    plan_and_write(sections, out, flat);
+    plan(sections, flat);
+    run_beside(
+        threads, [&] { sum = sections.checksum(strings_end, sections.size(), sum); },
+        [&] { sections.write(out); });
+    phases.write = clock.lap();
     blob::Header& header = sections.header();
     header.total_size = out.size();
-    header.checksum =
-        checksum32(out.data() + sizeof(blob::Header), out.size() - sizeof(blob::Header));
+    header.checksum = sum;
     std::memcpy(out.data(), &header, sizeof header);
+    phases.checksum = clock.lap();
   }
 
  private:
+  // Every entry's key as written goes into the pool (for explanations); with a million entries
+  // growing the pool and the tables step by step would copy hundreds of megabytes again and again.
+  void reserve_for_entries() {
+    std::size_t written_units = 0, values = 0;
+    for (const MonitoredEntry& entry : source_.monitored) {
+      written_units += entry.key.size();
+      values += entry.values.size();
+    }
+    strings_.reserve_units(written_units + written_units / 4 + 4096);
+    const std::size_t entries = source_.monitored.size();
+    strings_.reserve_strings(entries + values);
+    tree_.reserve(entries + entries / 2, values);
+    entries_.reserve(entries + values);
+  }
+
   // One YAML entry: its places in the tree (HKCR: the per-user classes too), its key rules and
   // its values' rules, all explained by entries that point back at the key as written.
-  void add_monitored_entry(std::size_t i) {
+  void add_monitored_entry(std::size_t i, const PreparedBatch& batch,
+                           const PreparedEntry& prepared) {
     const MonitoredEntry& entry = source_.monitored[i];
-    if (!parse_key_pattern(entry.key, source_.control_set, pattern_, error_)) {
+    if (!prepared.ok) {
       problems_.push_back(
-          {source_.file, entry.where, "monitored[" + std::to_string(i) + "].key", error_});
+          {source_.file, entry.where, "monitored[" + std::to_string(i) + "].key", prepared.error});
       return;
     }
-    classes_root_user_places(pattern_, user_places_);
-    // Only the places a registry path can reach (parse_key_pattern made sure one can).
     nodes_.clear();
-    add_place(pattern_);
-    for (const KeyPattern& place : user_places_) add_place(place);
+    for (std::uint32_t p = 0; p < prepared.places; ++p) {
+      batch.place(batch.place_at(prepared.first_place + p), components_);
+      max_depth_ = std::max(max_depth_, static_cast<std::uint32_t>(components_.size()));
+      nodes_.push_back(tree_.insert(components_.data(), components_.size()));
+    }
     // One explanation entry (key as written, line) serves every place the YAML entry stands for.
     const std::uint32_t client = client_of(entry.client);
-    const blob::StrRef key_text = strings_.append_utf8(entry.key);
+    const blob::StrRef key_text = strings_.append(batch.key(prepared));
     if (entry.rules != 0) {
       entries_.push_back(make_entry(key_text, {0, 0}, entry.where.line, 0, entry.conditions));
       const blob::ClientRule rule{client, entry.rules,
                                   static_cast<std::uint32_t>(entries_.size() - 1)};
       for (const std::uint32_t node : nodes_) tree_.add_key_client(node, rule);
     }
-    for (const ValueRule& value : entry.values) {
-      const auto name16 = utf8_to_utf16(value.name);
-      if (!name16) {
+    for (std::uint32_t v = 0; v < prepared.values; ++v) {
+      const ValueRule& value = entry.values[v];
+      bool valid_utf8 = false;
+      const HashedValueName name16 = batch.value(prepared.first_value + v, valid_utf8);
+      if (!valid_utf8) {
         problems_.push_back({source_.file, value.where,
                              "monitored[" + std::to_string(i) + "].values",
                              "value name is not valid UTF-8"});
         continue;
       }
-      const blob::StrRef name = strings_.add(*name16);
+      const blob::StrRef name = strings_.add(name16.name, name16.name_hash);
       entries_.push_back(make_entry(key_text, name, value.where.line, 1, value.conditions));
       const blob::ClientRule rule{client, value.rules,
                                   static_cast<std::uint32_t>(entries_.size() - 1)};
-      for (const std::uint32_t node : nodes_) tree_.add_value_client(node, *name16, rule);
+      for (const std::uint32_t node : nodes_) tree_.add_value_client(node, name16, rule);
     }
   }
 
@@ -193,12 +317,6 @@ class BlobBuilder {
     return static_cast<std::uint32_t>(v.size());
   }
 
-  void add_place(const KeyPattern& place) {
-    if (!fits_the_registry(place)) return;
-    max_depth_ = std::max(max_depth_, static_cast<std::uint32_t>(place.components.size()));
-    nodes_.push_back(tree_.insert(place));
-  }
-
   // The one `*` (any user) an HKCR place brings is stored as a glob part, which the
   // hardened-key matcher compares as one whole component.
   void add_hardened_place(const KeyPattern& place) {
@@ -236,8 +354,8 @@ class BlobBuilder {
     for (const auto& c : flat.value_clients) header.rule_union |= c.rules;
   }
 
-  void plan_and_write(SectionWriter& sections, Blob& out, const FlatTree& flat) const {
-    sections.plan(blob::kStrings, strings_.units());
+  // Every section but the string pool (planned first), in blob order.
+  void plan(SectionWriter& sections, const FlatTree& flat) const {
     sections.plan(blob::kNodes, flat.nodes);
     sections.plan(blob::kLiteralEdges, flat.literal_edges);
     sections.plan(blob::kPatternEdges, flat.pattern_edges);
@@ -253,24 +371,6 @@ class BlobBuilder {
     sections.plan(blob::kConditionGroups, groups_);
     sections.plan(blob::kConditionTests, tests_);
     sections.plan(blob::kConditionOperands, operands_);
-
-    out.assign(sections.size(), 0);
-    sections.write(out, blob::kStrings, strings_.units());
-    sections.write(out, blob::kNodes, flat.nodes);
-    sections.write(out, blob::kLiteralEdges, flat.literal_edges);
-    sections.write(out, blob::kPatternEdges, flat.pattern_edges);
-    sections.write(out, blob::kKeyClients, flat.key_clients);
-    sections.write(out, blob::kValues, flat.values);
-    sections.write(out, blob::kValueClients, flat.value_clients);
-    sections.write(out, blob::kClients, clients_);
-    sections.write(out, blob::kEntries, entries_);
-    sections.write(out, blob::kHardenedKeys, hardened_);
-    sections.write(out, blob::kHardenedParts, hardened_parts_);
-    sections.write(out, blob::kProcesses, processes_);
-    sections.write(out, blob::kSubtreeRules, flat.subtree_rules);
-    sections.write(out, blob::kConditionGroups, groups_);
-    sections.write(out, blob::kConditionTests, tests_);
-    sections.write(out, blob::kConditionOperands, operands_);
   }
 
   const PolicySource& source_;
@@ -293,20 +393,32 @@ class BlobBuilder {
   KeyPattern pattern_;
   std::vector<KeyPattern> user_places_;  // HKCR: the per-user classes too
   std::vector<std::uint32_t> nodes_;
+  std::vector<HashedComponent> components_;
   std::string error_;
 };
 
 }  // namespace
 
 bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyProblem>& problems) {
+  return compile_policy(source, out, problems, CompileOptions{});
+}
+
+bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyProblem>& problems,
+                    const CompileOptions& options) {
+  CompilePhases unused;
+  CompilePhases& phases = options.phases != nullptr ? *options.phases : unused;
+  PhaseClock clock;
   const std::size_t before = problems.size();
   BlobBuilder builder(source, problems);
-  builder.add_monitored();
+  const unsigned threads = compile_threads(options.threads, source.monitored.size());
+  builder.add_monitored(threads);
   builder.add_hardened_keys();
   builder.add_processes();
   builder.check_size();
+  phases.entries = clock.lap();
+  phases.threads = threads;
   if (problems.size() != before) return false;
-  builder.write(out);
+  builder.write(out, threads, phases, clock);
   return true;
 }
 

@@ -268,7 +268,9 @@ bool parse_key_pattern(std::string_view utf8, std::uint32_t control_set, KeyPatt
     error = "the root key must be written out (no wildcards)";
     return false;
   }
-  std::unique_ptr<KeyPath> path(new KeyPath);  // default-initialised: no 140 KiB memset per pattern
+  // One per thread, kept: allocating 140 KiB for each of a million patterns churns the heap
+  // (default-initialised, so no memset either). The compiler parses on several threads.
+  thread_local const std::unique_ptr<KeyPath> path(new KeyPath);
   std::u16string root_text = kernel_form ? u"\\" + std::u16string(root) : std::u16string(root);
   PathStatus status = canonicalize_key(root_text, CanonicalOptions{control_set, {}}, *path);
   bool every_user = false;

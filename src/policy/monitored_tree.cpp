@@ -49,19 +49,76 @@ void sort_each_group(std::vector<std::uint32_t>& order, const std::vector<std::u
   }
 }
 
+// The kind and count as the tree keys a pattern edge: `*{1}` is `*`, `**` has no count.
+std::pair<std::uint32_t, std::uint32_t> pattern_key(const HashedComponent& c) {
+  switch (c.kind) {
+    case ComponentKind::kAnyN:
+      return {c.count == 1 ? blob::kAnyOne : blob::kAnyN, c.count};
+    case ComponentKind::kAnyDeep:
+      return {blob::kAnyDeep, 0};
+    case ComponentKind::kGlob:
+      return {blob::kGlob, 1};
+    default:
+      return {blob::kAnyOne, 1};
+  }
+}
+
 }  // namespace
 
-MonitoredTree::MonitoredTree(StringPool& strings) : strings_(strings), slots_(1024) {}
+MonitoredTree::MonitoredTree(StringPool& strings)
+    : strings_(strings), slots_(1024), literal_slots_(1024) {}
 
-std::u16string_view MonitoredTree::fold(std::u16string_view s) {
-  fold_buffer_.resize(s.size());
-  fold_units(s, fold_buffer_.data());
-  return fold_buffer_;
+std::uint64_t MonitoredTree::place_hash(std::uint64_t previous, const HashedComponent& c) {
+  if (c.kind == ComponentKind::kLiteral) return mix(previous ^ kLiteralTag, c.hash);
+  const auto [kind, count] = pattern_key(c);
+  const std::uint64_t edge = kind == blob::kGlob ? c.hash : (std::uint64_t{kind} << 32) | count;
+  return mix(previous ^ (kPatternTag | kind), edge);
+}
+
+void MonitoredTree::reserve(std::size_t nodes, std::size_t values) {
+  std::size_t size = slots_.size();
+  while (size < values * 2) size *= 2;
+  if (size != slots_.size()) grow_slots(size);
+  size = literal_slots_.size();
+  while (size < nodes * 2) size *= 2;
+  if (size != literal_slots_.size()) grow_literal_slots(size);
+  literals_.reserve(nodes);
+  values_.reserve(values);
+  value_clients_.reserve(values);
+}
+
+void MonitoredTree::grow_slots(std::size_t size) {
+  std::vector<Slot> old(size);
+  old.swap(slots_);
+  const std::size_t mask = slots_.size() - 1;
+  for (const Slot& s : old) {
+    if (s.index == kFree) continue;
+    std::size_t j = mix(s.key_a, s.key_b) & mask;
+    while (slots_[j].index != kFree) j = (j + 1) & mask;
+    slots_[j] = s;
+  }
+}
+
+void MonitoredTree::grow_literal_slots(std::size_t size) {
+  std::vector<LiteralSlot> old(size);
+  old.swap(literal_slots_);
+  const std::size_t mask = literal_slots_.size() - 1;
+  for (const LiteralSlot& s : old) {
+    if (s.child == kFree) continue;
+    std::size_t j = s.place_hash & mask;
+    while (literal_slots_[j].child != kFree) j = (j + 1) & mask;
+    literal_slots_[j] = s;
+  }
+}
+
+void MonitoredTree::store(std::size_t i, const Slot& slot) {
+  slots_[i] = slot;
+  if (++used_slots_ * 2 > slots_.size()) grow_slots(slots_.size() * 2);
 }
 
 std::uint32_t MonitoredTree::find_or_add(std::uint64_t a, std::uint64_t b, std::uint32_t fresh,
                                          bool& added) {
-  std::size_t mask = slots_.size() - 1;
+  const std::size_t mask = slots_.size() - 1;
   std::size_t i = mix(a, b) & mask;
   for (; slots_[i].index != kFree; i = (i + 1) & mask) {
     if (slots_[i].key_a == a && slots_[i].key_b == b) {
@@ -70,51 +127,35 @@ std::uint32_t MonitoredTree::find_or_add(std::uint64_t a, std::uint64_t b, std::
     }
   }
   added = true;
-  slots_[i] = {a, b, fresh};
-  if (++used_slots_ * 2 > slots_.size()) {
-    std::vector<Slot> old(slots_.size() * 2);
-    old.swap(slots_);
-    mask = slots_.size() - 1;
-    for (const Slot& s : old) {
-      if (s.index == kFree) continue;
-      std::size_t j = mix(s.key_a, s.key_b) & mask;
-      while (slots_[j].index != kFree) j = (j + 1) & mask;
-      slots_[j] = s;
-    }
-  }
+  store(i, {a, b, fresh});
   return fresh;
 }
 
-std::uint32_t MonitoredTree::child_literal(std::uint32_t parent, std::u16string_view name) {
-  const blob::StrRef folded = strings_.add(fold(name));
-  bool added = false;
-  // The table holds the child itself, so a known edge costs one lookup.
-  const auto child = find_or_add(kLiteralTag | parent, packed(folded), node_count_, added);
-  if (!added) return child;
-  literals_.push_back(
-      {parent, node_count_, component_hash(strings_.view(folded)), folded, strings_.add(name)});
+// A literal edge is found at its child's place_hash and checked against its parent and name: a
+// known edge costs the slot and the name, and interns nothing (its names are in the pool
+// already, so the pool is the same as if they had been added again).
+std::uint32_t MonitoredTree::child_literal(std::uint32_t parent, const HashedComponent& c) {
+  const auto length = static_cast<std::uint32_t>(c.folded.size());
+  const std::size_t mask = literal_slots_.size() - 1;
+  std::size_t i = c.place_hash & mask;
+  for (; literal_slots_[i].child != kFree; i = (i + 1) & mask) {
+    const LiteralSlot& s = literal_slots_[i];
+    if (s.place_hash == c.place_hash && s.parent == parent && s.length == length &&
+        strings_.view({s.text, length}) == c.folded)
+      return s.child;
+  }
+  const blob::StrRef folded = strings_.add(c.folded, c.hash);
+  literal_slots_[i] = {c.place_hash, parent, node_count_, folded.offset, length};
+  literals_.push_back({parent, node_count_, c.hash, folded, strings_.add(c.display)});
+  if (++used_literal_slots_ * 2 > literal_slots_.size())
+    grow_literal_slots(literal_slots_.size() * 2);
   return node_count_++;
 }
 
-std::uint32_t MonitoredTree::child_pattern(std::uint32_t parent, const PatternComponent& c) {
-  std::uint32_t kind = blob::kAnyOne;
-  std::uint32_t count = 1;
-  switch (c.kind) {
-    case ComponentKind::kAnyN:
-      kind = c.count == 1 ? blob::kAnyOne : blob::kAnyN;
-      count = c.count;
-      break;
-    case ComponentKind::kAnyDeep:
-      kind = blob::kAnyDeep;
-      count = 0;
-      break;
-    case ComponentKind::kGlob:
-      kind = blob::kGlob;
-      break;
-    default:
-      break;
-  }
-  const blob::StrRef glob = kind == blob::kGlob ? strings_.add(fold(c.text)) : blob::StrRef{0, 0};
+std::uint32_t MonitoredTree::child_pattern(std::uint32_t parent, const HashedComponent& c) {
+  const auto [kind, count] = pattern_key(c);
+  const blob::StrRef glob =
+      kind == blob::kGlob ? strings_.add(c.folded, c.hash) : blob::StrRef{0, 0};
   const std::uint64_t key_b =
       kind == blob::kGlob ? packed(glob) : (static_cast<std::uint64_t>(kind) << 32) | count;
   bool added = false;
@@ -125,10 +166,11 @@ std::uint32_t MonitoredTree::child_pattern(std::uint32_t parent, const PatternCo
   return node_count_++;
 }
 
-std::uint32_t MonitoredTree::insert(const KeyPattern& pattern) {
+std::uint32_t MonitoredTree::insert(const HashedComponent* components, std::size_t count) {
   std::uint32_t node = 0;
-  for (const PatternComponent& c : pattern.components) {
-    node = c.kind == ComponentKind::kLiteral ? child_literal(node, c.text) : child_pattern(node, c);
+  for (std::size_t k = 0; k < count; ++k) {
+    const HashedComponent& c = components[k];
+    node = c.kind == ComponentKind::kLiteral ? child_literal(node, c) : child_pattern(node, c);
   }
   return node;
 }
@@ -137,15 +179,13 @@ void MonitoredTree::add_key_client(std::uint32_t node, blob::ClientRule rule) {
   key_clients_.emplace_back(node, rule);
 }
 
-void MonitoredTree::add_value_client(std::uint32_t node, std::u16string_view name,
+void MonitoredTree::add_value_client(std::uint32_t node, const HashedValueName& name,
                                      blob::ClientRule rule) {
-  const std::u16string_view f = fold(name);
-  const bool is_glob = f.find_first_of(u"*?") != std::u16string_view::npos;
-  const blob::StrRef folded = strings_.add(f);
+  const blob::StrRef folded = strings_.add(name.folded, name.folded_hash);
   bool added = false;
-  const auto value = find_or_add((is_glob ? kValueGlobTag : kValueTag) | node, packed(folded),
+  const auto value = find_or_add((name.is_glob ? kValueGlobTag : kValueTag) | node, packed(folded),
                                  static_cast<std::uint32_t>(values_.size()), added);
-  if (added) values_.push_back({node, folded, is_glob});
+  if (added) values_.push_back({node, folded, name.is_glob});
   value_clients_.emplace_back(value, rule);
 }
 

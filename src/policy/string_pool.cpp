@@ -7,7 +7,10 @@ namespace hivewarden::policy {
 StringPool::StringPool() : slots_(1024) {}
 
 blob::StrRef StringPool::add(std::u16string_view s) {
-  const std::uint64_t full = component_hash(s);
+  return add(s, component_hash(s));
+}
+
+blob::StrRef StringPool::add(std::u16string_view s, std::uint64_t full) {
   const auto hash = static_cast<std::uint32_t>(full ^ (full >> 32));
   const std::size_t mask = slots_.size() - 1;
   std::size_t i = hash & mask;
@@ -27,11 +30,18 @@ blob::StrRef StringPool::add_utf8(std::string_view s) {
 }
 
 blob::StrRef StringPool::append_utf8(std::string_view s) {
-  const std::u16string text = utf8_to_utf16(s).value_or(u"?");
+  return append(utf8_to_utf16(s).value_or(u"?"));
+}
+
+blob::StrRef StringPool::append(std::u16string_view text) {
   const blob::StrRef ref{static_cast<std::uint32_t>(units_.size()),
                          static_cast<std::uint32_t>(text.size())};
   units_.insert(units_.end(), text.begin(), text.end());
   return ref;
+}
+
+void StringPool::reserve_strings(std::size_t strings) {
+  while (slots_.size() < strings * 2) grow();
 }
 
 void StringPool::grow() {

@@ -61,6 +61,8 @@ struct BenchOptions {
   double thread_seconds = 2.0;       // 0: no thread-scaling run
   bool markdown = false;
   std::string names = "../shared/data/hives/exports/SYSTEM_WIN_10_1709.full.reg.gz";
+  std::size_t compile_runs = 0;  // >0: only compile each size this many times, with phase times
+  unsigned compile_threads = 0;  // threads for compile_policy (0: its default)
 };
 
 struct ReplayOptions {

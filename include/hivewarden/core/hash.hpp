@@ -65,8 +65,11 @@ inline std::uint64_t folded_component_hash(std::u16string_view raw) {
 }
 
 // 32-bit FNV-1a over bytes: the blob's integrity checksum (catches corruption, not forgery).
-constexpr std::uint32_t checksum32(const unsigned char* data, std::uint64_t size) {
-  std::uint32_t h = 0x811c9dc5u;
+// Given the checksum of the bytes before as `h`, it goes on over more: the compiler sums a blob
+// piece by piece while it writes it.
+inline constexpr std::uint32_t kChecksum32Start = 0x811c9dc5u;
+constexpr std::uint32_t checksum32(const unsigned char* data, std::uint64_t size,
+                                   std::uint32_t h = kChecksum32Start) {
   for (std::uint64_t i = 0; i < size; ++i) {
     h ^= data[i];
     h *= 0x01000193u;

@@ -19,9 +19,27 @@ using Blob = std::vector<unsigned char>;
 bool parse_policy_yaml(std::string_view yaml, const std::string& file_name, PolicySource& out,
                        std::vector<PolicyProblem>& problems);
 
+// Where compile_policy's time went (filled when CompileOptions::phases is set), in seconds.
+struct CompilePhases {
+  double entries = 0;    // parsing every entry's key and interning it into the tree
+  double layout = 0;     // ordering the tree's nodes and edges as the blob holds them
+  double write = 0;      // copying the sections into the blob
+  double checksum = 0;   // the header's checksum over the blob
+  unsigned threads = 0;  // threads that built the tree
+};
+
+struct CompileOptions {
+  // Threads that build the tree (one per hive-root subtree group); 0: as many as the machine has
+  // cores, at most 2. The blob's bytes are the same whatever the number.
+  unsigned threads = 0;
+  CompilePhases* phases = nullptr;
+};
+
 // Compiles a checked policy into a blob that validate_policy accepts. Problems that only show
 // when patterns are put together (a key pattern that does not parse) are added to `problems`.
 bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyProblem>& problems);
+bool compile_policy(const PolicySource& source, Blob& out, std::vector<PolicyProblem>& problems,
+                    const CompileOptions& options);
 
 // Reads a policy from a file: YAML (compiled in memory) or a compiled .hwp (checked with
 // validate_policy), told apart by the blob's magic bytes. On failure `problems` says why.

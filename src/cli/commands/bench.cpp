@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <iostream>
 #include <thread>
 
@@ -264,10 +265,50 @@ std::string footprint_row(bool markdown, std::size_t size, double bytes_per_entr
   return b;
 }
 
+std::uint32_t blob_checksum(const policy::Blob& blob) {
+  blob::Header h;
+  std::memcpy(&h, blob.data(), sizeof h);
+  return h.checksum;
+}
+
+// --compile-runs: only compile_policy, each size `runs` times on one generated policy, with the
+// time of each phase (the issue-14 target: a million entries under 3 s, every run).
+int compile_only(const BenchOptions& o, const perf::NamePool& names, std::ostream& out) {
+  for (std::size_t size : o.sizes) {
+    const perf::GeneratedPolicy generated = perf::generate_policy(size, names, 1);
+    for (std::size_t run = 0; run < o.compile_runs; ++run) {
+      policy::CompilePhases phases;
+      policy::CompileOptions options;
+      options.threads = o.compile_threads;
+      options.phases = &phases;
+      policy::Blob blob;
+      std::vector<policy::PolicyProblem> problems;
+      const auto t0 = Clock::now();
+      const std::clock_t cpu0 = std::clock();
+      if (!policy::compile_policy(generated.source, blob, problems, options)) {
+        std::cerr << "error: compile failed at " << size << " entries\n";
+        return kExitInputError;
+      }
+      const double compile_s = seconds_since(t0);
+      const double cpu_s = static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
+      char line[300];
+      std::snprintf(
+          line, sizeof line,
+          "%zu entries: compiled in %.2f s, %.2f s CPU (%u threads: entries %.2f s, layout %.2f s, "
+          "write %.2f s, checksum %.2f s), %zu bytes, checksum %08x\n",
+          size, compile_s, cpu_s, phases.threads, phases.entries, phases.layout, phases.write,
+          phases.checksum, blob.size(), blob_checksum(blob));
+      out << line << std::flush;
+    }
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_bench(const BenchOptions& o, std::ostream& out) {
   const perf::NamePool names = perf::load_name_pool(o.names);
+  if (o.compile_runs > 0) return compile_only(o, names, out);
   out << "hivewarden bench: key names from " << names.source << " (" << names.paths.size()
       << " keys); " << o.ops << " operations per size, " << o.match_share * 100
       << "% matching an entry\n";
@@ -363,6 +404,11 @@ Subcommand register_bench(CLI::App& app) {
   cmd->add_option("--names", o->names, "A .reg export (gzip or plain) to take key names from")
       ->capture_default_str();
   cmd->add_flag("--markdown", o->markdown, "Print the table as Markdown");
+  cmd->add_option("--compile-runs", o->compile_runs,
+                  "Only compile each size this many times, printing the time of each phase");
+  cmd->add_option("--compile-threads", o->compile_threads,
+                  "Threads that compile a policy (0: the compiler's default)")
+      ->capture_default_str();
   return {cmd, [o] { return run_bench(*o, std::cout); }};
 }
 
