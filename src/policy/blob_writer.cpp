@@ -9,6 +9,7 @@
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/policy/key_pattern.hpp"
 #include "hivewarden/util/utf.hpp"
+#include "hot_layout.hpp"
 #include "monitored_tree.hpp"
 #include "string_pool.hpp"
 
@@ -103,9 +104,10 @@ class BlobBuilder {
 
   void write(Blob& out) const {
     const FlatTree flat = tree_.flatten();
+    const HotTree hot = hot_layout(flat, strings_);
     SectionWriter sections;
     fill_header(sections.header(), flat);
-    plan_and_write(sections, out, flat);
+    plan_and_write(sections, out, flat, hot);
     blob::Header& header = sections.header();
     header.total_size = out.size();
     header.checksum =
@@ -236,16 +238,20 @@ class BlobBuilder {
     for (const auto& c : flat.value_clients) header.rule_union |= c.rules;
   }
 
-  void plan_and_write(SectionWriter& sections, Blob& out, const FlatTree& flat) const {
+  void plan_and_write(SectionWriter& sections, Blob& out, const FlatTree& flat,
+                      const HotTree& hot) const {
     sections.plan(blob::kStrings, strings_.units());
-    sections.plan(blob::kNodes, flat.nodes);
-    sections.plan(blob::kLiteralEdges, flat.literal_edges);
+    sections.plan(blob::kNodes, hot.nodes);
+    sections.plan(blob::kAttachments, hot.attachments);
+    sections.plan(blob::kLiteralEdges, hot.literal_edges);
+    sections.plan(blob::kEdgeSlots, hot.edge_slots);
     sections.plan(blob::kPatternEdges, flat.pattern_edges);
     sections.plan(blob::kKeyClients, flat.key_clients);
     sections.plan(blob::kValues, flat.values);
     sections.plan(blob::kValueClients, flat.value_clients);
     sections.plan(blob::kClients, clients_);
     sections.plan(blob::kEntries, entries_);
+    sections.plan(blob::kEdgeDisplays, hot.edge_displays);
     sections.plan(blob::kHardenedKeys, hardened_);
     sections.plan(blob::kHardenedParts, hardened_parts_);
     sections.plan(blob::kProcesses, processes_);
@@ -256,14 +262,17 @@ class BlobBuilder {
 
     out.assign(sections.size(), 0);
     sections.write(out, blob::kStrings, strings_.units());
-    sections.write(out, blob::kNodes, flat.nodes);
-    sections.write(out, blob::kLiteralEdges, flat.literal_edges);
+    sections.write(out, blob::kNodes, hot.nodes);
+    sections.write(out, blob::kAttachments, hot.attachments);
+    sections.write(out, blob::kLiteralEdges, hot.literal_edges);
+    sections.write(out, blob::kEdgeSlots, hot.edge_slots);
     sections.write(out, blob::kPatternEdges, flat.pattern_edges);
     sections.write(out, blob::kKeyClients, flat.key_clients);
     sections.write(out, blob::kValues, flat.values);
     sections.write(out, blob::kValueClients, flat.value_clients);
     sections.write(out, blob::kClients, clients_);
     sections.write(out, blob::kEntries, entries_);
+    sections.write(out, blob::kEdgeDisplays, hot.edge_displays);
     sections.write(out, blob::kHardenedKeys, hardened_);
     sections.write(out, blob::kHardenedParts, hardened_parts_);
     sections.write(out, blob::kProcesses, processes_);
