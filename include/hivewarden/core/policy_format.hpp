@@ -3,6 +3,7 @@
 // Any change to a struct here, or to the hashes in hash.hpp, bumps kPolicyFormatVersion.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 
 namespace hivewarden::blob {
@@ -89,9 +90,7 @@ struct Node {
 inline constexpr std::uint32_t kEdgeTableMin = 16;
 
 constexpr std::uint64_t edge_table_homes(std::uint32_t edges) {
-  std::uint64_t homes = 2;
-  while (homes < 2ull * edges) homes *= 2;
-  return homes;
+  return edges < 2 ? 2 : std::bit_ceil(2ull * edges);
 }
 constexpr std::uint64_t edge_table_slots(std::uint32_t edges) {
   return edge_table_homes(edges) + edges;
