@@ -117,11 +117,12 @@ class Walker {
     for (std::uint32_t i = from; i < set.size(); ++i) {
       const std::uint64_t s = set[i];
       if (state_kind(s) == kAtNode) {
-        const Node& node = policy_.nodes()[state_index(s)];
-        const std::uint32_t first = node.pattern_edges.first;
-        spend(node.pattern_edges.count);
-        for (std::uint32_t e = first; e < first + node.pattern_edges.count; ++e) {
-          if (policy_.pattern_edge(e).kind == kAnyDeep) set.add(make_state(kInDeep, e));
+        const std::uint32_t n = state_index(s);
+        const Span<PatternEdge> patterns = policy_.pattern_edges(n);
+        const std::uint32_t first = policy_.nodes()[n].pattern_first;
+        spend(patterns.size);
+        for (std::uint32_t k = 0; k < patterns.size; ++k) {
+          if (patterns[k].kind == kAnyDeep) set.add(make_state(kInDeep, first + k));
         }
       } else if (state_kind(s) == kInDeep) {
         set.add(make_state(kAtNode, policy_.pattern_edge(state_index(s)).child));
@@ -134,12 +135,14 @@ class Walker {
     spend(1);
     switch (state_kind(s)) {
       case kAtNode: {
-        const Node& node = policy_.nodes()[state_index(s)];
-        spend(node.pattern_edges.count);
-        literal_step(node.literal_edges, component, hash, next);
-        const std::uint32_t first = node.pattern_edges.first;
-        for (std::uint32_t e = first; e < first + node.pattern_edges.count; ++e) {
-          const PatternEdge& edge = policy_.pattern_edge(e);
+        const std::uint32_t n = state_index(s);
+        const Span<PatternEdge> patterns = policy_.pattern_edges(n);
+        const std::uint32_t first = policy_.nodes()[n].pattern_first;
+        spend(patterns.size);
+        literal_step(n, component, hash, next);
+        for (std::uint32_t i = 0; i < patterns.size; ++i) {
+          const std::uint32_t e = first + i;
+          const PatternEdge& edge = patterns[i];
           switch (edge.kind) {
             case kAnyOne:
               next.add(make_state(kAtNode, edge.child));
@@ -232,43 +235,47 @@ class Walker {
   }
 
  private:
-  void literal_step(Range edges, std::u16string_view component, std::uint64_t hash,
+  // The edges of node n named `component`: a short scan of a small node's sorted run, or probes
+  // of a wide node's table from the name's home slot (policy_format.hpp).
+  void literal_step(std::uint32_t n, std::u16string_view component, std::uint64_t hash,
                     StateSet& next) {
-    const Span<LiteralEdge> span = policy_.literal_edges(edges);
-    const std::uint32_t lo = first_not_below(span, hash);
-    for (std::uint32_t i = lo; i < span.size && span[i].hash == hash; ++i) {
-      if (equals_when_folded(policy_.str(span[i].folded), component))
-        next.add(make_state(kAtNode, span[i].child));
+    const std::uint32_t low = static_cast<std::uint32_t>(hash);
+    const Span<LiteralEdge> edges = policy_.literal_edges(n);
+    const Span<std::uint32_t> table = policy_.edge_table(n);
+    if (table.size == 0) {
+      for (const LiteralEdge& edge : edges) {
+        if (edge.hash > low) break;  // sorted by hash
+        if (edge.hash == low) try_edge(edge, component, hash, next);
+      }
+      return;
     }
+    const std::uint32_t mask = table.size - edges.size - 1;  // home slots: a power of two
+    const std::uint32_t home = low & mask;
+    std::uint32_t slot = home;
+    for (; slot < table.size && table[slot] != kNoIndex; ++slot) {
+      const LiteralEdge& edge = policy_.literal_edge(table[slot]);
+      const std::uint32_t edge_home = edge.hash & mask;
+      if (edge_home > home) break;  // the edges sit in order of home
+      if (edge.hash == low) try_edge(edge, component, hash, next);
+    }
+    spend((slot - home) / 4);  // a long cluster (names chosen to collide) costs its length
   }
 
-  // The first edge whose hash is not below `hash`. The hashes are uniform, so interpolation
-  // lands next to the answer in one or two probes where binary search would take log2(n) cache
-  // misses; a few linear steps finish it. Integer arithmetic only (kernel builds use no FPU).
-  static std::uint32_t first_not_below(const Span<LiteralEdge>& span, std::uint64_t hash) {
-    std::uint32_t lo = 0, hi = span.size;  // answer in [lo, hi]
-    while (hi - lo > 8) {
-      const std::uint64_t h_lo = span[lo].hash, h_hi = span[hi - 1].hash;
-      if (hash <= h_lo) return lo;
-      if (hash > h_hi) return hi;
-      // Position by the top 32 bits of the distances: enough for uniform keys.
-      const std::uint64_t span_hashes = ((h_hi - h_lo) >> 32) + 1;
-      const std::uint64_t offset = ((hash - h_lo) >> 32) * (hi - 1 - lo) / span_hashes;
-      std::uint32_t mid = lo + static_cast<std::uint32_t>(offset);
-      if (mid >= hi) mid = hi - 1;
-      if (span[mid].hash < hash) {
-        lo = mid + 1;
-        // Probe a little further: usually the answer is within a few slots.
-        const std::uint32_t step = lo + 4 < hi ? lo + 4 : hi;
-        if (step < hi && span[step].hash >= hash) hi = step;
-      } else {
-        hi = mid;
-        const std::uint32_t back = hi > lo + 4 ? hi - 4 : lo;
-        if (back > lo && span[back - 1].hash < hash) lo = back;
-      }
-    }
-    while (lo < hi && span[lo].hash < hash) ++lo;
-    return lo;
+  void try_edge(const LiteralEdge& edge, std::u16string_view component, std::uint64_t hash,
+                StateSet& next) {
+    if (edge.hash_high != static_cast<std::uint16_t>(hash >> 32)) return;
+    // The child is read at the next component: start fetching it while the name is compared.
+    prefetch(&policy_.nodes().data[edge.child]);
+    if (equals_when_folded(policy_.edge_name(edge), component))
+      next.add(make_state(kAtNode, edge.child));
+  }
+
+  static void prefetch(const void* p) {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(p);
+#else
+    (void)p;
+#endif
   }
 
   const PolicyView& policy_;
@@ -318,12 +325,12 @@ Rules match_entries(const PolicyView& policy, const MatchWalk& walk, Rules flag,
   for (std::uint32_t k = 0; k < walk.count; ++k) {
     const std::uint64_t s = walk.states[k];
     if (state_kind(s) != kAtNode) continue;
-    const Node& node = policy.nodes()[state_index(s)];
+    const std::uint32_t n = state_index(s);
     if (value_name == nullptr) {
-      rules |= walker.collect_clients(policy.key_clients(node.key_clients), flag);
+      rules |= walker.collect_clients(policy.node_key_clients(n), flag);
       continue;
     }
-    for (const ValuePattern& value : policy.values(node.values)) {
+    for (const ValuePattern& value : policy.node_values(n)) {
       const std::u16string_view pattern = policy.str(value.folded);
       if (value.is_glob != 0 && !walker.spend_glob(pattern.size(), value_name->size()))
         return rules;
@@ -343,8 +350,7 @@ Rules value_entry_rules(const PolicyView& policy, const MatchWalk& walk, Rules f
   for (std::uint32_t k = 0; k < walk.count; ++k) {
     const std::uint64_t s = walk.states[k];
     if (state_kind(s) != kAtNode) continue;  // inside `**` or `*{N}`: the pattern is not done
-    const Node& node = policy.nodes()[state_index(s)];
-    for (const ValuePattern& value : policy.values(node.values)) {
+    for (const ValuePattern& value : policy.node_values(state_index(s))) {
       rules |= walker.collect_clients(policy.value_clients(value.clients), flag);
     }
   }

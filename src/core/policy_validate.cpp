@@ -14,10 +14,11 @@ namespace {
 using namespace blob;
 
 constexpr std::uint32_t kRecordSize[kSectionCount] = {
-    sizeof(char16_t),   sizeof(Node),         sizeof(LiteralEdge),   sizeof(PatternEdge),
-    sizeof(ClientRule), sizeof(ValuePattern), sizeof(ClientRule),    sizeof(Client),
-    sizeof(Entry),      sizeof(Range),        sizeof(StrRef),        sizeof(ProcessRule),
-    sizeof(Rules),      sizeof(Range),        sizeof(ConditionTest), sizeof(ConditionOperand),
+    sizeof(char16_t),   sizeof(Node),          sizeof(LiteralEdge),   sizeof(PatternEdge),
+    sizeof(ClientRule), sizeof(ValuePattern),  sizeof(ClientRule),    sizeof(Client),
+    sizeof(Entry),      sizeof(Range),         sizeof(StrRef),        sizeof(ProcessRule),
+    sizeof(Rules),      sizeof(Range),         sizeof(ConditionTest), sizeof(ConditionOperand),
+    sizeof(Attachment), sizeof(std::uint32_t), sizeof(std::uint32_t),
 };
 
 class Checker {
@@ -90,7 +91,8 @@ class Sections {
  public:
   Sections(Checker& check, const Header& h) : check_(check), h_(h) {
     strings = check.section<char16_t>(h, kStrings, n_strings);
-    nodes = check.section<Node>(h, kNodes, n_nodes);
+    nodes = check.section<Node>(h, kNodes, n_node_records);
+    n_nodes = n_node_records > 0 ? n_node_records - 1 : 0;  // the last record is the sentinel
     lit = check.section<LiteralEdge>(h, kLiteralEdges, n_lit);
     pat = check.section<PatternEdge>(h, kPatternEdges, n_pat);
     kc = check.section<ClientRule>(h, kKeyClients, n_kc);
@@ -105,6 +107,9 @@ class Sections {
     groups = check.section<Range>(h, kConditionGroups, n_groups);
     tests = check.section<ConditionTest>(h, kConditionTests, n_tests);
     operands = check.section<ConditionOperand>(h, kConditionOperands, n_operands);
+    att = check.section<Attachment>(h, kAttachments, n_att);
+    slots = check.section<std::uint32_t>(h, kEdgeSlots, n_slots);
+    displays = check.section<std::uint32_t>(h, kEdgeDisplays, n_displays);
   }
 
   // Conditions (SPEC §10): every group, test and operand in bounds and of a known kind, within
@@ -129,18 +134,31 @@ class Sections {
 
   // The walk only ever moves to a child with a higher index, so every walk ends; the matcher
   // merges alternatives that reach the same node, so even a hand-made graph costs no more.
+  // Each node's runs end where the next node's begin: monotone runs closed by the sentinel lie
+  // inside their sections and own every edge once.
   bool nodes_ok() {
-    if (n_nodes == 0) return check_.fail("no root node", h_.sections[kNodes].offset);
+    if (n_node_records < 2)
+      return check_.fail("no root node or no sentinel node", h_.sections[kNodes].offset);
+    const Node& sentinel = nodes[n_nodes];
+    if (sentinel.literal_first != n_lit || sentinel.pattern_first != n_pat ||
+        sentinel.edge_table != kNoIndex || sentinel.attachment != kNoIndex)
+      return check_.fail("bad sentinel node", check_.offset_of(&sentinel));
+    if (nodes[0].literal_first != 0 || nodes[0].pattern_first != 0)
+      return check_.fail("node runs do not start at the first edge", check_.offset_of(nodes));
+    if (n_displays != n_lit)
+      return check_.fail("edge display names do not cover every literal edge",
+                         h_.sections[kEdgeDisplays].offset);
+    std::uint32_t next_attachment = 0;
     for (std::uint32_t n = 0; n < n_nodes; ++n) {
       const Node& node = nodes[n];
-      if (!range_ok(node.literal_edges, n_lit) || !range_ok(node.pattern_edges, n_pat) ||
-          !range_ok(node.key_clients, n_kc) || !range_ok(node.values, n_val)) {
-        return check_.fail("node range out of bounds", check_.offset_of(&node));
-      }
-      if (!literal_edges_ok(n, node) || !pattern_edges_ok(n, node)) return false;
-      if (!client_rules_ok(kc, node.key_clients, "key client index out of bounds")) return false;
-      if (!values_ok(node)) return false;
+      if (nodes[n + 1].literal_first < node.literal_first ||
+          nodes[n + 1].pattern_first < node.pattern_first)
+        return check_.fail("node edge runs not monotone", check_.offset_of(&node));
+      if (!attachment_ok(node, next_attachment)) return false;
+      if (!literal_edges_ok(n) || !pattern_edges_ok(n)) return false;
     }
+    if (next_attachment != n_att)
+      return check_.fail("attachment not owned by a node", h_.sections[kAttachments].offset);
     return true;
   }
 
@@ -151,7 +169,7 @@ class Sections {
       return check_.fail("subtree rules do not cover every node",
                          h_.sections[kSubtreeRules].offset);
     for (std::uint32_t n = 0; n < n_nodes; ++n) {
-      if (subtree[n] != expected_subtree_rules(nodes[n])) {
+      if (subtree[n] != expected_subtree_rules(n)) {
         return check_.fail("subtree rules do not match the tree", check_.offset_of(&subtree[n]));
       }
     }
@@ -210,8 +228,11 @@ class Sections {
   const Range* groups;
   const ConditionTest* tests;
   const ConditionOperand* operands;
-  std::uint32_t n_strings, n_nodes, n_lit, n_pat, n_kc, n_val, n_vc, n_cli, n_ent, n_hk, n_hp,
-      n_proc, n_subtree, n_groups, n_tests, n_operands;
+  const Attachment* att;
+  const std::uint32_t* slots;
+  const std::uint32_t* displays;
+  std::uint32_t n_strings, n_node_records, n_nodes, n_lit, n_pat, n_kc, n_val, n_vc, n_cli, n_ent,
+      n_hk, n_hp, n_proc, n_subtree, n_groups, n_tests, n_operands, n_att, n_slots, n_displays;
   Rules rule_union = 0;  // of every client rule seen: recomputed, a stored one could hide rules
 
  private:
@@ -252,36 +273,99 @@ class Sections {
     return true;
   }
 
-  bool literal_edges_ok(std::uint32_t n, const Node& node) {
-    const LiteralEdge* prev = nullptr;
-    for (std::uint32_t e = node.literal_edges.first;
-         e < node.literal_edges.first + node.literal_edges.count; ++e) {
-      const LiteralEdge& edge = lit[e];
-      const std::uint64_t eat = check_.offset_of(&edge);
-      if (edge.child <= n || edge.child >= n_nodes)
-        return check_.fail("edge child out of order or bounds", eat);
-      if (!name_ok(edge.folded, kMaxComponentUnits) || !str_ok(edge.display) ||
-          edge.display.length != edge.folded.length) {
-        return check_.fail("bad literal edge name", eat);
-      }
-      for (char16_t unit : str(edge.folded)) {
-        if (unit == u'\\') return check_.fail("literal edge name contains a separator", eat);
-      }
-      if (edge.hash != component_hash(str(edge.folded)))
-        return check_.fail("literal edge hash does not match its name", eat);
-      if (prev != nullptr &&
-          (prev->hash > edge.hash ||
-           (prev->hash == edge.hash && !(str(prev->folded) < str(edge.folded))))) {
-        return check_.fail("literal edges not sorted or duplicated", eat);
-      }
-      prev = &edge;
+  // Attachments are used in node order, each by one node, so their rules are checked once.
+  bool attachment_ok(const Node& node, std::uint32_t& next) {
+    if (node.attachment == kNoIndex) return true;
+    if (node.attachment != next || next >= n_att)
+      return check_.fail("node attachment out of order or bounds", check_.offset_of(&node));
+    const Attachment& a = att[next++];
+    if (!range_ok(a.key_clients, n_kc) || !range_ok(a.values, n_val))
+      return check_.fail("node range out of bounds", check_.offset_of(&a));
+    return client_rules_ok(kc, a.key_clients, "key client index out of bounds") &&
+           values_ok(a.values);
+  }
+
+  bool literal_edges_ok(std::uint32_t n) {
+    const std::uint32_t first = nodes[n].literal_first;
+    const std::uint32_t count = nodes[n + 1].literal_first - first;
+    for (std::uint32_t e = first; e < first + count; ++e) {
+      if (!literal_edge_ok(n, e)) return false;
+    }
+    const bool wide = count >= kEdgeTableMin;
+    if (wide != (nodes[n].edge_table != kNoIndex))
+      return check_.fail(wide ? "wide node without an edge table" : "small node with an edge table",
+                         check_.offset_of(&nodes[n]));
+    if (wide) return edge_table_ok(nodes[n], first, count);
+    for (std::uint32_t e = first + 1; e < first + count; ++e) {
+      if (!edge_before(lit[e - 1], lit[e]))
+        return check_.fail("literal edges not sorted or duplicated", check_.offset_of(&lit[e]));
     }
     return true;
   }
 
-  bool pattern_edges_ok(std::uint32_t n, const Node& node) {
-    for (std::uint32_t e = node.pattern_edges.first;
-         e < node.pattern_edges.first + node.pattern_edges.count; ++e) {
+  bool literal_edge_ok(std::uint32_t n, std::uint32_t e) {
+    const LiteralEdge& edge = lit[e];
+    const std::uint64_t eat = check_.offset_of(&edge);
+    if (edge.child <= n || edge.child >= n_nodes)
+      return check_.fail("edge child out of order or bounds", eat);
+    const StrRef name{edge.folded, edge.length};
+    if (!name_ok(name, kMaxComponentUnits) || !str_ok({displays[e], edge.length}))
+      return check_.fail("bad literal edge name", eat);
+    for (char16_t unit : str(name)) {
+      if (unit == u'\\') return check_.fail("literal edge name contains a separator", eat);
+    }
+    const std::uint64_t hash = component_hash(str(name));
+    if (edge.hash != static_cast<std::uint32_t>(hash) ||
+        edge.hash_high != static_cast<std::uint16_t>(hash >> 32))
+      return check_.fail("literal edge hash does not match its name", eat);
+    return true;
+  }
+
+  // Strictly ascending (hash, hash_high, folded name): sorted, no name twice.
+  bool edge_before(const LiteralEdge& a, const LiteralEdge& b) const {
+    if (a.hash != b.hash) return a.hash < b.hash;
+    if (a.hash_high != b.hash_high) return a.hash_high < b.hash_high;
+    return str({a.folded, a.length}) < str({b.folded, b.length});
+  }
+
+  // A wide node's table (policy_format.hpp): in bounds; its full slots hold the node's edges in
+  // run order, each at or after its home with no empty slot between (so a probe from the home
+  // reaches it), in order of home and then strictly of edge_before (so a probe that meets a later
+  // home may stop, and no name is there twice). One pass over the slots.
+  bool edge_table_ok(const Node& node, std::uint32_t first, std::uint32_t count) {
+    const std::uint64_t size = edge_table_slots(count);
+    const std::uint32_t mask = static_cast<std::uint32_t>(edge_table_homes(count) - 1);
+    if (node.edge_table > n_slots || size > n_slots - node.edge_table)
+      return check_.fail("edge table out of bounds", check_.offset_of(&node));
+    const std::uint32_t* table = slots + node.edge_table;
+    std::uint32_t next = first;
+    const LiteralEdge* prev = nullptr;  // the edge in the slot before, if full
+    for (std::uint32_t s = 0; s < size; ++s) {
+      const std::uint64_t sat = check_.offset_of(&table[s]);
+      if (table[s] == kNoIndex) {
+        prev = nullptr;
+        continue;
+      }
+      if (table[s] != next || next == first + count)
+        return check_.fail("edge table slot does not hold its node's next edge", sat);
+      const LiteralEdge& edge = lit[next++];
+      const std::uint32_t home = edge.hash & mask;
+      if (home > s) return check_.fail("edge table: edge before its home slot", sat);
+      if (home < s && prev == nullptr)
+        return check_.fail("edge table: edge not reachable from its home slot", sat);
+      if (prev != nullptr && ((prev->hash & mask) > home ||
+                              ((prev->hash & mask) == home && !edge_before(*prev, edge))))
+        return check_.fail("edge table: edges not in order of home or duplicated", sat);
+      prev = &edge;
+    }
+    if (next != first + count)
+      return check_.fail("edge table does not hold every edge of its node",
+                         check_.offset_of(&node));
+    return true;
+  }
+
+  bool pattern_edges_ok(std::uint32_t n) {
+    for (std::uint32_t e = nodes[n].pattern_first; e < nodes[n + 1].pattern_first; ++e) {
       const PatternEdge& edge = pat[e];
       const std::uint64_t eat = check_.offset_of(&edge);
       if (edge.child <= n || edge.child >= n_nodes)
@@ -308,8 +392,8 @@ class Sections {
     return true;
   }
 
-  bool values_ok(const Node& node) {
-    for (std::uint32_t v = node.values.first; v < node.values.first + node.values.count; ++v) {
+  bool values_ok(Range values) {
+    for (std::uint32_t v = values.first; v < values.first + values.count; ++v) {
       const ValuePattern& value = val[v];
       const std::uint64_t vat = check_.offset_of(&value);
       if (!str_ok(value.folded) || value.folded.length > kMaxValueNameUnits ||
@@ -325,25 +409,24 @@ class Sections {
   }
 
   // A node's own key and value rules and its children's subtree rules (read only after every
-  // node's ranges and children passed nodes_ok).
-  Rules expected_subtree_rules(const Node& node) const {
+  // node's runs, attachment and children passed nodes_ok).
+  Rules expected_subtree_rules(std::uint32_t n) const {
     Rules expected = 0;
-    for (std::uint32_t i = node.key_clients.first;
-         i < node.key_clients.first + node.key_clients.count; ++i)
-      expected |= kc[i].rules;
-    for (std::uint32_t v = node.values.first; v < node.values.first + node.values.count; ++v) {
-      for (std::uint32_t i = val[v].clients.first; i < val[v].clients.first + val[v].clients.count;
+    if (nodes[n].attachment != kNoIndex) {
+      const Attachment& a = att[nodes[n].attachment];
+      for (std::uint32_t i = a.key_clients.first; i < a.key_clients.first + a.key_clients.count;
            ++i)
-        expected |= vc[i].rules;
+        expected |= kc[i].rules;
+      for (std::uint32_t v = a.values.first; v < a.values.first + a.values.count; ++v) {
+        for (std::uint32_t i = val[v].clients.first;
+             i < val[v].clients.first + val[v].clients.count; ++i)
+          expected |= vc[i].rules;
+      }
     }
-    for (std::uint32_t e = node.literal_edges.first;
-         e < node.literal_edges.first + node.literal_edges.count; ++e) {
+    for (std::uint32_t e = nodes[n].literal_first; e < nodes[n + 1].literal_first; ++e)
       expected |= subtree[lit[e].child];
-    }
-    for (std::uint32_t e = node.pattern_edges.first;
-         e < node.pattern_edges.first + node.pattern_edges.count; ++e) {
+    for (std::uint32_t e = nodes[n].pattern_first; e < nodes[n + 1].pattern_first; ++e)
       expected |= subtree[pat[e].child];
-    }
     return expected;
   }
 
@@ -372,6 +455,9 @@ bool validate_policy(const void* data, std::uint64_t size, PolicyView& out, Poli
   out.strings_ = s.strings;
   out.nodes_ = {s.nodes, s.n_nodes};
   out.literal_edges_ = s.lit;
+  out.edge_slots_ = s.slots;
+  out.edge_displays_ = s.displays;
+  out.attachments_ = s.att;
   out.pattern_edges_ = s.pat;
   out.key_clients_ = s.kc;
   out.values_ = s.val;

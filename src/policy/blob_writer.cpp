@@ -12,6 +12,7 @@
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/policy/key_pattern.hpp"
 #include "hivewarden/util/utf.hpp"
+#include "hot_layout.hpp"
 #include "monitored_tree.hpp"
 #include "ordered_batches.hpp"
 #include "prepared_entries.hpp"
@@ -204,9 +205,10 @@ class BlobBuilder {
         threads,
         [&] { sum = sections.checksum(sizeof(blob::Header), strings_end, kChecksum32Start); },
         [&] { flat = tree_.flatten(); });
+    const HotTree hot = hot_layout(flat, strings_);
     phases.layout = clock.lap();
     fill_header(sections.header(), flat);
-    plan(sections, flat);
+    plan(sections, flat, hot);
     run_beside(
         threads, [&] { sum = sections.checksum(strings_end, sections.size(), sum); },
         [&] { sections.write(out); });
@@ -355,15 +357,18 @@ class BlobBuilder {
   }
 
   // Every section but the string pool (planned first), in blob order.
-  void plan(SectionWriter& sections, const FlatTree& flat) const {
-    sections.plan(blob::kNodes, flat.nodes);
-    sections.plan(blob::kLiteralEdges, flat.literal_edges);
+  void plan(SectionWriter& sections, const FlatTree& flat, const HotTree& hot) const {
+    sections.plan(blob::kNodes, hot.nodes);
+    sections.plan(blob::kAttachments, hot.attachments);
+    sections.plan(blob::kLiteralEdges, hot.literal_edges);
+    sections.plan(blob::kEdgeSlots, hot.edge_slots);
     sections.plan(blob::kPatternEdges, flat.pattern_edges);
     sections.plan(blob::kKeyClients, flat.key_clients);
     sections.plan(blob::kValues, flat.values);
     sections.plan(blob::kValueClients, flat.value_clients);
     sections.plan(blob::kClients, clients_);
     sections.plan(blob::kEntries, entries_);
+    sections.plan(blob::kEdgeDisplays, hot.edge_displays);
     sections.plan(blob::kHardenedKeys, hardened_);
     sections.plan(blob::kHardenedParts, hardened_parts_);
     sections.plan(blob::kProcesses, processes_);

@@ -1,8 +1,12 @@
 // dump_policy: a validated blob rendered as readable text, entry by entry.
+#include <algorithm>
 #include <cstdio>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "hivewarden/core/condition.hpp"
+#include "hivewarden/core/hash.hpp"
 #include "hivewarden/core/policy_view.hpp"
 #include "hivewarden/policy/compile.hpp"
 #include "hivewarden/util/bit_names.hpp"
@@ -110,24 +114,43 @@ class Dumper {
   Dumper(const PolicyView& view, std::string& out) : view_(view), out_(out) {}
 
   void node(std::uint32_t index, const std::string& path) {
-    const blob::Node& n = view_.nodes()[index];
-    if (n.key_clients.count > 0 || n.values.count > 0) {
+    const auto key_clients = view_.node_key_clients(index);
+    const auto values = view_.node_values(index);
+    if (key_clients.size > 0 || values.size > 0) {
       out_ += "  key " + (path.empty() ? std::string("\\") : path) + "\n";
-      for (const blob::ClientRule& c : view_.key_clients(n.key_clients)) client_line("    ", c);
-      for (const blob::ValuePattern& v : view_.values(n.values)) {
+      for (const blob::ClientRule& c : key_clients) client_line("    ", c);
+      for (const blob::ValuePattern& v : values) {
         out_ += "    value '" + utf16_to_utf8(view_.str(v.folded)) + "'" +
                 (v.is_glob ? " (glob)" : "") + "\n";
         for (const blob::ClientRule& c : view_.value_clients(v.clients)) client_line("      ", c);
       }
     }
-    for (const blob::LiteralEdge& e : view_.literal_edges(n.literal_edges)) {
-      node(e.child, path + "\\" + utf16_to_utf8(view_.str(e.display)));
-    }
-    for (const blob::PatternEdge& e : view_.pattern_edges(n.pattern_edges))
+    for (const std::uint32_t e : literal_edges_in_name_order(index))
+      node(view_.literal_edge(e).child, path + "\\" + utf16_to_utf8(view_.edge_display(e)));
+    for (const blob::PatternEdge& e : view_.pattern_edges(index))
       node(e.child, path + "\\" + pattern_edge_text(view_, e));
   }
 
  private:
+  // The node's literal edges in the order of format 4 (full hash, then folded name), which the
+  // blob no longer keeps (wide nodes are in table order), so that dumps stay comparable.
+  std::vector<std::uint32_t> literal_edges_in_name_order(std::uint32_t n) const {
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> keyed;
+    const std::uint32_t first = view_.literal_first(n);
+    for (std::uint32_t i = 0; i < view_.literal_edges(n).size; ++i) {
+      const std::uint32_t e = first + i;
+      keyed.push_back({component_hash(view_.edge_name(view_.literal_edge(e))), e});
+    }
+    std::sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
+      if (a.first != b.first) return a.first < b.first;
+      return view_.edge_name(view_.literal_edge(a.second)) <
+             view_.edge_name(view_.literal_edge(b.second));
+    });
+    std::vector<std::uint32_t> order;
+    for (const auto& k : keyed) order.push_back(k.second);
+    return order;
+  }
+
   void client_line(const char* indent, const blob::ClientRule& c) {
     const blob::Client& client = view_.clients()[c.client];
     const blob::Entry& entry = view_.entries()[c.entry];

@@ -220,12 +220,12 @@ MonitoredTree::Order MonitoredTree::order() const {
 }
 
 void MonitoredTree::append_node(const Order& o, std::uint32_t node, FlatTree& flat,
-                                blob::Node& out) const {
+                                FlatNode& out) const {
   out.literal_edges = {static_cast<std::uint32_t>(flat.literal_edges.size()),
                        o.lit_begin[node + 1] - o.lit_begin[node]};
   for (std::uint32_t i = o.lit_begin[node]; i < o.lit_begin[node + 1]; ++i) {
     const LiteralEdge& e = literals_[o.lits[i]];
-    flat.literal_edges.push_back({e.hash, e.folded, e.display, e.child, 0});  // child renumbered
+    flat.literal_edges.push_back({e.hash, e.folded, e.display, e.child});  // child renumbered
   }
   out.pattern_edges = {static_cast<std::uint32_t>(flat.pattern_edges.size()),
                        o.pat_begin[node + 1] - o.pat_begin[node]};
@@ -262,7 +262,7 @@ void fill_subtree_rules(FlatTree& flat) {
   const std::size_t n = flat.nodes.size();
   flat.subtree_rules.assign(n, 0);
   for (std::size_t i = n; i-- > 0;) {
-    const blob::Node& node = flat.nodes[i];
+    const FlatNode& node = flat.nodes[i];
     std::uint32_t r = 0;
     for (std::uint32_t k = 0; k < node.key_clients.count; ++k)
       r |= flat.key_clients[node.key_clients.first + k].rules;

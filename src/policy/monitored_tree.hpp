@@ -12,11 +12,26 @@
 
 namespace hivewarden::policy {
 
+// A node and a literal edge as flattened, before hot_layout packs them into the blob's 16-byte
+// records (policy_format.hpp).
+struct FlatNode {
+  blob::Range literal_edges;
+  blob::Range pattern_edges;
+  blob::Range key_clients;
+  blob::Range values;
+};
+struct FlatLiteralEdge {
+  std::uint64_t hash;  // component_hash(folded)
+  blob::StrRef folded;
+  blob::StrRef display;  // the first spelling seen
+  std::uint32_t child;
+};
+
 // The tree's sections, in blob order: nodes in pre-order (every child after its parent), each
 // node's literal edges sorted by (hash, folded name), its pattern edges by (kind, count, glob).
 struct FlatTree {
-  std::vector<blob::Node> nodes;
-  std::vector<blob::LiteralEdge> literal_edges;
+  std::vector<FlatNode> nodes;
+  std::vector<FlatLiteralEdge> literal_edges;
   std::vector<blob::PatternEdge> pattern_edges;
   std::vector<blob::ClientRule> key_clients;
   std::vector<blob::ValuePattern> values;
@@ -101,7 +116,7 @@ class MonitoredTree {
   };
   Order order() const;
   // Appends one node's edges, key clients and values to `flat`, and points `out` at them.
-  void append_node(const Order& o, std::uint32_t node, FlatTree& flat, blob::Node& out) const;
+  void append_node(const Order& o, std::uint32_t node, FlatTree& flat, FlatNode& out) const;
 
   std::uint32_t child_literal(std::uint32_t parent, const HashedComponent& c);
   std::uint32_t child_pattern(std::uint32_t parent, const HashedComponent& c);

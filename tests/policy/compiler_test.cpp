@@ -81,18 +81,20 @@ class RuleLister {
 
  private:
   void walk(std::uint32_t index, const std::string& path) {
-    const blob::Node& n = view_.nodes()[index];
-    for (const blob::ClientRule& c : view_.key_clients(n.key_clients))
+    for (const blob::ClientRule& c : view_.node_key_clients(index))
       out_.insert(path + " key " + client(c));
-    for (const blob::ValuePattern& v : view_.values(n.values)) {
+    for (const blob::ValuePattern& v : view_.node_values(index)) {
       for (const blob::ClientRule& c : view_.value_clients(v.clients)) {
         out_.insert(path + " value '" + utf16_to_utf8(view_.str(v.folded)) + "'" +
                     (v.is_glob ? " glob " : " ") + client(c));
       }
     }
-    for (const blob::LiteralEdge& e : view_.literal_edges(n.literal_edges))
-      walk(e.child, path + "\\" + utf16_to_utf8(view_.str(e.display)));
-    for (const blob::PatternEdge& e : view_.pattern_edges(n.pattern_edges))
+    const std::uint32_t first = view_.literal_first(index);
+    for (std::uint32_t i = 0; i < view_.literal_edges(index).size; ++i) {
+      walk(view_.literal_edge(first + i).child,
+           path + "\\" + utf16_to_utf8(view_.edge_display(first + i)));
+    }
+    for (const blob::PatternEdge& e : view_.pattern_edges(index))
       walk(e.child, path + "\\" + policy::pattern_edge_text(view_, e));
   }
 
@@ -381,8 +383,8 @@ monitored:
 )");
   ASSERT_TRUE(c->ok);
   int literal = 0, glob = 0;
-  for (const blob::Node& n : c->view.nodes()) {
-    for (const blob::ValuePattern& v : c->view.values(n.values)) {
+  for (std::uint32_t n = 0; n < c->view.nodes().size; ++n) {
+    for (const blob::ValuePattern& v : c->view.node_values(n)) {
       const std::u16string_view f = c->view.str(v.folded);
       std::u16string refolded(f.size(), u'\0');
       fold_units(f, refolded.data());
@@ -403,13 +405,16 @@ monitored:
 TEST(PolicyCompile, LiteralEdgesAreFoldedHashedAndSorted) {
   auto c = compile_ok(kPolicy);
   ASSERT_TRUE(c->ok);
-  for (const blob::Node& n : c->view.nodes()) {
+  for (std::uint32_t n = 0; n < c->view.nodes().size; ++n) {
+    const std::uint32_t first = c->view.literal_first(n);
     std::uint64_t last = 0;
-    for (const blob::LiteralEdge& e : c->view.literal_edges(n.literal_edges)) {
-      const std::u16string_view f = c->view.str(e.folded);
-      EXPECT_EQ(e.hash, component_hash(f));
-      EXPECT_TRUE(equal_folded(f, c->view.str(e.display)));
-      EXPECT_GE(e.hash, last);
+    for (std::uint32_t i = 0; i < c->view.literal_edges(n).size; ++i) {
+      const blob::LiteralEdge& e = c->view.literal_edge(first + i);
+      const std::u16string_view f = c->view.edge_name(e);
+      EXPECT_EQ(e.hash, static_cast<std::uint32_t>(component_hash(f)));
+      EXPECT_EQ(e.hash_high, static_cast<std::uint16_t>(component_hash(f) >> 32));
+      EXPECT_TRUE(equal_folded(f, c->view.edge_display(first + i)));
+      EXPECT_GE(e.hash, last);  // small nodes: sorted by hash for the scan
       last = e.hash;
     }
   }

@@ -3,12 +3,13 @@
 // Any change to a struct here, or to the hashes in hash.hpp, bumps kPolicyFormatVersion.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 
 namespace hivewarden::blob {
 
 inline constexpr char kMagic[8] = {'H', 'W', 'P', 'O', 'L', 'I', 'C', 'Y'};
-inline constexpr std::uint32_t kPolicyFormatVersion = 4;
+inline constexpr std::uint32_t kPolicyFormatVersion = 5;
 inline constexpr std::uint32_t kNoIndex = 0xFFFFFFFFu;
 
 // A run of UTF-16 units in the string pool.
@@ -25,8 +26,8 @@ struct Range {
 
 enum Section : std::uint32_t {
   kStrings,            // char16_t units
-  kNodes,              // Node; node 0 is the root (\REGISTRY's parent)
-  kLiteralEdges,       // LiteralEdge, each node's run sorted by (hash, folded name)
+  kNodes,              // Node; node 0 is the root (\REGISTRY's parent), the last a sentinel
+  kLiteralEdges,       // LiteralEdge; a node's run in lookup order (see Node)
   kPatternEdges,       // PatternEdge: `*`, `*{N}`, `**`, name globs
   kKeyClients,         // ClientRule of key operations
   kValues,             // ValuePattern
@@ -40,6 +41,9 @@ enum Section : std::uint32_t {
   kConditionGroups,    // Range into kConditionTests: tests that must all hold (SPEC §10)
   kConditionTests,     // ConditionTest
   kConditionOperands,  // ConditionOperand
+  kAttachments,        // Attachment: key clients and values of the nodes that have any
+  kEdgeSlots,          // u32: the open-addressing tables of wide nodes (edge index or kNoIndex)
+  kEdgeDisplays,       // u32 per literal edge: offset of its name as first written (cold)
   kSectionCount,
 };
 
@@ -64,19 +68,45 @@ struct Header {
   SectionRef sections[kSectionCount];
 };
 
+// The hot records are 16 bytes, four to a cache line: a path component costs the node, its edge
+// (and for a wide node a table slot), and the name compare after a hash hit.
+//
+// Node n's literal edges are [n.literal_first, node n+1's literal_first), its pattern edges
+// likewise (the sentinel node after the last closes both runs). A node with fewer than
+// kEdgeTableMin literal edges is scanned: its run is sorted by (hash, hash_high, folded name).
+// A wider one has an open-addressing table at edge_table in kEdgeSlots (edge_table_slots of its
+// edge count); its run is in table order.
 struct Node {
-  Range literal_edges;
-  Range pattern_edges;
+  std::uint32_t literal_first;
+  std::uint32_t pattern_first;
+  std::uint32_t edge_table;  // first slot in kEdgeSlots, or kNoIndex when scanned
+  std::uint32_t attachment;  // index into kAttachments, or kNoIndex (most nodes)
+};
+
+// Wide nodes: the table has a power of two home slots, at least twice the edges, plus one
+// overflow slot per edge (probes run forward, never wrap). An edge's home is hash & (homes - 1);
+// the edges sit in order of home (then hash, hash_high, name), each at its home or just after
+// the edge before it, so a lookup probes from its home until an empty slot or a later home.
+inline constexpr std::uint32_t kEdgeTableMin = 16;
+
+constexpr std::uint64_t edge_table_homes(std::uint32_t edges) {
+  return edges < 2 ? 2 : std::bit_ceil(2ull * edges);
+}
+constexpr std::uint64_t edge_table_slots(std::uint32_t edges) {
+  return edge_table_homes(edges) + edges;
+}
+
+struct Attachment {
   Range key_clients;
   Range values;
 };
 
 struct LiteralEdge {
-  std::uint64_t hash;  // component_hash(folded name)
-  StrRef folded;
-  StrRef display;
-  std::uint32_t child;  // node index, always greater than the parent's
-  std::uint32_t reserved;
+  std::uint32_t hash;       // bits 0..31 of component_hash(folded name)
+  std::uint32_t child;      // node index, always greater than the parent's
+  std::uint32_t folded;     // offset of the folded name in kStrings
+  std::uint16_t length;     // of the name, in units (1..kMaxComponentUnits)
+  std::uint16_t hash_high;  // bits 32..47 of the hash: a second check before the name compare
 };
 
 enum PatternKind : std::uint32_t {

@@ -31,12 +31,40 @@ class PolicyView {
   const blob::Header& header() const { return *header_; }
   std::u16string_view str(blob::StrRef ref) const { return {strings_ + ref.offset, ref.length}; }
 
+  // The nodes without the sentinel; a node's edges and attachment through the accessors below.
   Span<blob::Node> nodes() const { return nodes_; }
-  Span<blob::LiteralEdge> literal_edges(blob::Range r) const {
-    return {literal_edges_ + r.first, r.count};
+  std::uint32_t literal_first(std::uint32_t n) const { return nodes_.data[n].literal_first; }
+  Span<blob::LiteralEdge> literal_edges(std::uint32_t n) const {
+    const std::uint32_t first = nodes_.data[n].literal_first;
+    return {literal_edges_ + first, nodes_.data[n + 1].literal_first - first};
   }
-  Span<blob::PatternEdge> pattern_edges(blob::Range r) const {
-    return {pattern_edges_ + r.first, r.count};
+  Span<blob::PatternEdge> pattern_edges(std::uint32_t n) const {
+    const std::uint32_t first = nodes_.data[n].pattern_first;
+    return {pattern_edges_ + first, nodes_.data[n + 1].pattern_first - first};
+  }
+  // A wide node's table (empty when the node is scanned).
+  Span<std::uint32_t> edge_table(std::uint32_t n) const {
+    const std::uint32_t first = nodes_.data[n].edge_table;
+    if (first == blob::kNoIndex) return {};
+    const std::uint32_t edges = nodes_.data[n + 1].literal_first - nodes_.data[n].literal_first;
+    return {edge_slots_ + first, static_cast<std::uint32_t>(blob::edge_table_slots(edges))};
+  }
+  const blob::LiteralEdge& literal_edge(std::uint32_t i) const { return literal_edges_[i]; }
+  std::u16string_view edge_name(const blob::LiteralEdge& e) const {
+    return {strings_ + e.folded, e.length};
+  }
+  // The name as first written in the policy (explanations and dumps; not on the decision path).
+  std::u16string_view edge_display(std::uint32_t edge) const {
+    return {strings_ + edge_displays_[edge], literal_edges_[edge].length};
+  }
+  Span<blob::ClientRule> node_key_clients(std::uint32_t n) const {
+    const std::uint32_t a = nodes_.data[n].attachment;
+    return a == blob::kNoIndex ? Span<blob::ClientRule>{}
+                               : key_clients(attachments_[a].key_clients);
+  }
+  Span<blob::ValuePattern> node_values(std::uint32_t n) const {
+    const std::uint32_t a = nodes_.data[n].attachment;
+    return a == blob::kNoIndex ? Span<blob::ValuePattern>{} : values(attachments_[a].values);
   }
   const blob::PatternEdge& pattern_edge(std::uint32_t i) const { return pattern_edges_[i]; }
   Span<blob::ClientRule> key_clients(blob::Range r) const {
@@ -82,6 +110,9 @@ class PolicyView {
   const char16_t* strings_ = nullptr;
   Span<blob::Node> nodes_;
   const blob::LiteralEdge* literal_edges_ = nullptr;
+  const std::uint32_t* edge_slots_ = nullptr;
+  const std::uint32_t* edge_displays_ = nullptr;
+  const blob::Attachment* attachments_ = nullptr;
   const blob::PatternEdge* pattern_edges_ = nullptr;
   const blob::ClientRule* key_clients_ = nullptr;
   const blob::ValuePattern* values_ = nullptr;
@@ -101,8 +132,10 @@ class PolicyView {
 
 // Checks every byte of a blob that the engine will ever read: header, version, size, checksum,
 // section bounds and alignment, string references, indices, tree order (children after parents,
-// so walks end), sort order and hashes of literal edges, pattern kinds and counts. `data` must be
-// 8-byte aligned and stay alive while `out` is used. Runs in time linear in the blob's size.
+// so walks end), the node runs (monotone, closed by the sentinel), sort order and hashes of
+// literal edges, every wide node's table (each edge where a lookup finds it), pattern kinds and
+// counts. `data` must be 8-byte aligned and stay alive while `out` is used. Runs in time linear in
+// the blob's size.
 bool validate_policy(const void* data, std::uint64_t size, PolicyView& out, PolicyError& error);
 
 }  // namespace hivewarden
