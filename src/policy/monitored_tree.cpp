@@ -63,6 +63,21 @@ std::pair<std::uint32_t, std::uint32_t> pattern_key(const HashedComponent& c) {
   }
 }
 
+// Moves every used slot of `slots` into a table of `size` slots (a power of two), each at its
+// home or the first free slot after it (linear probing): the one rehash of both tables.
+template <class SlotType, class IsFree, class Home>
+void rehash(std::vector<SlotType>& slots, std::size_t size, IsFree is_free, Home home) {
+  std::vector<SlotType> old(size);
+  old.swap(slots);
+  const std::size_t mask = slots.size() - 1;
+  for (const SlotType& s : old) {
+    if (is_free(s)) continue;
+    std::size_t j = home(s) & mask;
+    while (!is_free(slots[j])) j = (j + 1) & mask;
+    slots[j] = s;
+  }
+}
+
 }  // namespace
 
 MonitoredTree::MonitoredTree(StringPool& strings)
@@ -88,27 +103,15 @@ void MonitoredTree::reserve(std::size_t nodes, std::size_t values) {
 }
 
 void MonitoredTree::grow_slots(std::size_t size) {
-  std::vector<Slot> old(size);
-  old.swap(slots_);
-  const std::size_t mask = slots_.size() - 1;
-  for (const Slot& s : old) {
-    if (s.index == kFree) continue;
-    std::size_t j = mix(s.key_a, s.key_b) & mask;
-    while (slots_[j].index != kFree) j = (j + 1) & mask;
-    slots_[j] = s;
-  }
+  rehash(
+      slots_, size, [](const Slot& s) { return s.index == kFree; },
+      [](const Slot& s) { return mix(s.key_a, s.key_b); });
 }
 
 void MonitoredTree::grow_literal_slots(std::size_t size) {
-  std::vector<LiteralSlot> old(size);
-  old.swap(literal_slots_);
-  const std::size_t mask = literal_slots_.size() - 1;
-  for (const LiteralSlot& s : old) {
-    if (s.child == kFree) continue;
-    std::size_t j = s.place_hash & mask;
-    while (literal_slots_[j].child != kFree) j = (j + 1) & mask;
-    literal_slots_[j] = s;
-  }
+  rehash(
+      literal_slots_, size, [](const LiteralSlot& s) { return s.child == kFree; },
+      [](const LiteralSlot& s) { return s.place_hash; });
 }
 
 void MonitoredTree::store(std::size_t i, const Slot& slot) {
