@@ -198,9 +198,8 @@ py::list decide_many(Policy& policy, const py::iterable& ops, const std::string&
 py::object explain(Policy& policy, const py::handle& op, bool json) {
   cli::OperationLine line = read_operation(op, 1);
   if (!line.input) throw InputFailure(line.error);
-  const py::dict fields = py::reinterpret_borrow<py::dict>(op);
-  const std::string image =
-      fields.contains("image") ? fields["image"].cast<std::string>() : std::string();
+  // The image as the operation gave it (the reader keeps it as given).
+  const std::string image = utf16_to_utf8(line.input->operation.request.process.image);
   std::string text;
   nlohmann::ordered_json detailed;
   {
