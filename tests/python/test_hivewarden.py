@@ -455,10 +455,10 @@ class Threads(unittest.TestCase):
     def test_the_gil_is_released_while_deciding_many(self):
         policy = hivewarden.default_policy()
         ops = self.operations(40000)
-        # Reading the dicts and making the results hold the GIL (about half the time); deciding
-        # does not. Held throughout, this thread would wait the whole call.
+        # Reading the dicts and making the results hold the GIL (about 70% of the time, measured);
+        # deciding does not. Held throughout, this thread would wait the whole call (measured 100%).
         share = self.blocked_share(lambda: policy.decide_many(ops))
-        self.assertLess(share, 0.8, f"this thread was blocked {share:.0%} of the time")
+        self.assertLess(share, 0.9, f"this thread was blocked {share:.0%} of the time")
 
     def test_the_gil_is_released_while_replaying(self):
         policy = hivewarden.default_policy()
