@@ -93,11 +93,12 @@ class HeldEvents {
 // Reads every log into `events` (time order) on `jobs` threads; returns the problems of the logs
 // not read whole, in the order of reading the logs in turn.
 std::vector<std::string> read_logs(const std::vector<std::string>& logs, unsigned jobs,
-                                   HeldEvents& events, replay::ReadStats& stats) {
+                                   replay::ReadPart part, HeldEvents& events,
+                                   replay::ReadStats& stats) {
   std::vector<std::string> problems;
   replay::read_logs_in_order(
       logs, jobs, [&](std::uint32_t log, replay::RegistryEvent&& e) { events.add(e, log); }, stats,
-      [&](const std::string& error) { problems.push_back(error); });
+      [&](const std::string& error) { problems.push_back(error); }, part);
   events.sort();  // stable: a file's order breaks ties
   return problems;
 }
@@ -176,6 +177,33 @@ nlohmann::ordered_json replay_summary(const ReplayCounts& tally) {
   summary["top_processes"] = top(tally.processes, 10);
   if (tally.what_if) summary["differing"] = tally.differing;
   return summary;
+}
+
+std::string replay_summary_text(const ReplayCounts& counts) {
+  return replay_summary(counts).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n";
+}
+
+std::string replay_totals(const ReplayCounts& tally, const std::string& what_if_name) {
+  const replay::ReadStats& stats = tally.read;
+  std::string out = "replay: " + std::to_string(stats.registry) + " registry events of " +
+                    std::to_string(stats.records) + " records; " + std::to_string(tally.decided) +
+                    " decided (";
+  bool first = true;
+  for (const auto& [k, v] : tally.by_reason) {
+    out += (first ? "" : ", ") + k + " " + std::to_string(v);
+    first = false;
+  }
+  std::uint64_t unmapped = 0;
+  for (const auto& [k, v] : tally.unmapped) unmapped += v;
+  out += "); " + std::to_string(unmapped) + " not mapped";
+  if (tally.what_if)
+    out += "; " + std::to_string(tally.differing) + " differ under " + what_if_name;
+  return out;
+}
+
+std::string ReplayedLine::text() const {
+  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 namespace {
@@ -436,7 +464,7 @@ class ParallelDecider {
 std::vector<std::string> replay_logs(const ReplayRun& run, ReplayCounts& tally) {
   const unsigned jobs = std::clamp(run.jobs, 1U, replay::kMaxJobs);
   HeldEvents events(run.logs);
-  std::vector<std::string> problems = read_logs(run.logs, jobs, events, tally.read);
+  std::vector<std::string> problems = read_logs(run.logs, jobs, run.part, events, tally.read);
   tally.what_if = tally.what_if || run.what_if != nullptr;
   if (jobs <= 1) {
     decide_in_turn(run, events, tally);

@@ -258,11 +258,18 @@ std::vector<std::string> log_paths(const py::object& paths) {
   return logs;
 }
 
+constexpr long long kMaxParts = 4096;  // far past any cluster's workers for one log
+
 std::shared_ptr<ReplayResult> replay(const py::object& paths, Policy& policy, bool all,
-                                     Policy* what_if, bool strict, long long jobs) {
+                                     Policy* what_if, bool strict, long long jobs, long long part,
+                                     long long parts) {
   if (jobs < 1 || jobs > replay::kMaxJobs)
     throw py::value_error("replay: jobs must be a whole number of threads from 1 to " +
                           std::to_string(replay::kMaxJobs) + ", not " + std::to_string(jobs));
+  if (parts < 1 || parts > kMaxParts || part < 0 || part >= parts)
+    throw py::value_error("replay: part must be from 0 to parts - 1 and parts from 1 to " +
+                          std::to_string(kMaxParts) + ", not part " + std::to_string(part) +
+                          " of " + std::to_string(parts));
   const std::vector<std::string> logs = log_paths(paths);
   auto result = std::make_shared<ReplayResult>();
   {
@@ -279,7 +286,8 @@ std::shared_ptr<ReplayResult> replay(const py::object& paths, Policy& policy, bo
                          return true;
                        },
                        nullptr,
-                       static_cast<unsigned>(jobs)};
+                       static_cast<unsigned>(jobs),
+                       {static_cast<std::uint32_t>(part), static_cast<std::uint32_t>(parts)}};
     result->errors = cli::replay_logs(run, result->counts);
   }
   if (strict && !result->errors.empty())
@@ -338,7 +346,9 @@ PYBIND11_MODULE(_hivewarden, m) {
         "dicts of Sysmon's field names");
   m.def("replay", &replay, py::arg("paths"), py::arg("policy"), py::kw_only(),
         py::arg("all") = false, py::arg("what_if") = nullptr, py::arg("strict") = true,
-        py::arg("jobs") = 1,
+        py::arg("jobs") = 1, py::arg("part") = 0, py::arg("parts") = 1,
         "Replays event logs through a policy as `hivewarden replay` does; returns a ReplayResult. "
-        "jobs: threads reading and deciding (the result is the same at any number)");
+        "jobs: threads reading and deciding (the result is the same at any number). part, parts: "
+        "only part `part` of `parts` of each log's records (every part reads the whole log; "
+        "merge_parts merges one log's parts into its result, when none of them has errors)");
 }

@@ -44,6 +44,43 @@ Result merge(const std::vector<Result>& parts) {
   return merged;
 }
 
+// The event's number in its log, from a line's "event" object.
+std::uint64_t event_index(const cli::ReplayedLine& line) {
+  const auto event = line.json.find("event");
+  if (event == line.json.end() || !event->is_object()) return 0;
+  const auto index = event->find("index");
+  return index != event->end() && index->is_number_unsigned() ? index->get<std::uint64_t>() : 0;
+}
+
+// The parts (k of K, replay(..., part=k, parts=K)) of one log merge into the log's result: counts
+// add up; lines go in reading order (the event's index in the log), numbered again in that order,
+// then in time order, as replaying the log whole orders them.
+Result merge_parts(const std::vector<Result>& parts) {
+  auto merged = std::make_shared<ReplayResult>();
+  for (const Result& part : parts) {
+    if (!part) throw py::value_error("merge_parts: None is no ReplayResult");
+    if (!part->errors.empty())
+      throw py::value_error("merge_parts: a part has errors (replay the log whole): " +
+                            part->errors.front());
+    for (const cli::ReplayedLine& line : part->lines) merged->lines.push_back(line);
+    merged->counts.merge(part->counts);
+  }
+  auto& lines = merged->lines;
+  std::stable_sort(lines.begin(), lines.end(),
+                   [](const auto& a, const auto& b) { return event_index(a) < event_index(b); });
+  for (std::size_t i = 0; i < lines.size(); ++i) lines[i].position = i;
+  std::stable_sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) {
+    return a.time_key != b.time_key ? a.time_key < b.time_key : a.position < b.position;
+  });
+  return merged;
+}
+
+std::string output(const ReplayResult& r) {
+  std::string out;
+  for (const cli::ReplayedLine& line : r.lines) out += line.text() + "\n";
+  return out;
+}
+
 // Pickled (to ship a result from a worker) as JSON text.
 py::bytes state(const ReplayResult& r) {
   nlohmann::ordered_json lines = nlohmann::ordered_json::array();
@@ -95,8 +132,21 @@ void define_replay_result(py::module_& m) {
       .def_property_readonly("order", &order,
                              "Each decision's place: (UtcTime in microseconds since 1601, position "
                              "in the order the logs were read)")
+      .def("output", &output, "The lines `hivewarden replay` prints (its stdout), as text")
+      .def(
+          "summary_text", [](const ReplayResult& r) { return cli::replay_summary_text(r.counts); },
+          "The text of the summary file `hivewarden replay --summary` writes")
+      .def(
+          "totals",
+          [](const ReplayResult& r, const std::string& what_if_name) {
+            return cli::replay_totals(r.counts, what_if_name);
+          },
+          py::arg("what_if_name") = "", "The totals line `hivewarden replay` prints last on stderr")
       .def("__len__", [](const ReplayResult& r) { return r.lines.size(); })
       .def(py::pickle([](const ReplayResult& r) { return state(r); }, &from_state));
+  m.def("merge_parts", &merge_parts, py::arg("parts"),
+        "Merges the results of replay(log, part=k, parts=K) for k = 0..K-1 into the result of "
+        "replay(log); ValueError if a part has errors (a damaged log: replay it whole)");
   m.def("merge_replays", &merge, py::arg("results"),
         "Merges the results of replays over parts of a list of logs, in the list's order, into the "
         "result of one replay over all of them");

@@ -37,6 +37,11 @@ struct ReplayCounts {
 
 // The summary `replay --summary` writes: the counts, with the ten most frequent keys and processes.
 nlohmann::ordered_json replay_summary(const ReplayCounts& counts);
+// The summary file's text, as `replay --summary` writes it.
+std::string replay_summary_text(const ReplayCounts& counts);
+// The totals line replay prints to stderr at the end (without the newline); `what_if_name` the
+// what-if policy's path as given, when there is one.
+std::string replay_totals(const ReplayCounts& counts, const std::string& what_if_name);
 
 // One line replay prints, with its place in time order: the event's time, then its position in the
 // order the logs were read (file by file, each in its own order).
@@ -44,6 +49,9 @@ struct ReplayedLine {
   nlohmann::ordered_json json;
   std::int64_t time_key = 0;
   std::uint64_t position = 0;
+
+  // The line as replay prints it (without the newline).
+  std::string text() const;
 };
 
 struct ReplayRun {
@@ -58,6 +66,9 @@ struct ReplayRun {
   // the problems are the same at any number. `line` and `progress` are called on the calling
   // thread only.
   unsigned jobs = 1;
+  // One part of each log (k of K, see replay::ReadPart): its events decided and counted; positions
+  // still in the order of reading, so parts of one log merge by (time, event index).
+  replay::ReadPart part;
 };
 
 // Replays `run.logs`, adding to `counts`. Returns the problems met (each log that could not be read

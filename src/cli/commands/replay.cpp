@@ -39,22 +39,6 @@ class Progress {
   bool enabled_;
 };
 
-void print_totals(const ReplayOptions& o, const ReplayCounts& tally) {
-  const replay::ReadStats& stats = tally.read;
-  std::cerr << "replay: " << stats.registry << " registry events of " << stats.records
-            << " records; " << tally.decided << " decided (";
-  bool first = true;
-  for (const auto& [k, v] : tally.by_reason) {
-    std::cerr << (first ? "" : ", ") << k << " " << v;
-    first = false;
-  }
-  std::uint64_t unmapped = 0;
-  for (const auto& [k, v] : tally.unmapped) unmapped += v;
-  std::cerr << "); " << unmapped << " not mapped";
-  if (!o.what_if.empty()) std::cerr << "; " << tally.differing << " differ under " << o.what_if;
-  std::cerr << "\n";
-}
-
 }  // namespace
 
 namespace {
@@ -74,8 +58,7 @@ int replay_logs(const ReplayOptions& o, std::ostream& out) {
                 other.get(),
                 o.all,
                 [&](ReplayedLine&& line) {
-                  out << line.json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                      << "\n";
+                  out << line.text() << "\n";
                   return static_cast<bool>(out);
                 },
                 [&](std::uint64_t done, std::uint64_t total) {
@@ -87,16 +70,13 @@ int replay_logs(const ReplayOptions& o, std::ostream& out) {
   for (const std::string& problem : problems) std::cerr << "error: " << problem << "\n";
   int failures = static_cast<int>(problems.size());
 
-  const nlohmann::ordered_json summary = replay_summary(tally);
   if (std::string error;
       !o.summary_path.empty() &&
-      !util::write_output_file(
-          o.summary_path,
-          summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", error)) {
+      !util::write_output_file(o.summary_path, replay_summary_text(tally), error)) {
     std::cerr << "error: " << error << "\n";
     ++failures;
   }
-  print_totals(o, tally);
+  std::cerr << replay_totals(tally, o.what_if) << "\n";
   return failures == 0 ? kExitOk : kExitInputError;
 }
 
