@@ -27,7 +27,7 @@ from . import _hivewarden as _hw
 
 # A text log larger than this (bytes on disk) is cut into parts, one per worker; smaller ones are
 # one task each (reading a log costs every part the inflating and scanning of the whole text).
-SPLIT_BYTES = 4 << 20
+SPLIT_BYTES = 1 << 20
 
 _EVTX_MAGIC = b"ElfFile\0"
 
@@ -100,7 +100,7 @@ def local_client(workers=2):
     if not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= 256:
         raise ValueError(f"fleet: workers must be a whole number from 1 to 256, not {workers!r}")
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address=None)
+                           host="127.0.0.1", dashboard_address="127.0.0.1:0")
     try:
         client = Client(cluster)
         try:
@@ -111,8 +111,8 @@ def local_client(workers=2):
         cluster.close()
 
 
-def _worker_count(client):
-    return max(1, len(client.scheduler_info().get("workers", {})))
+def _worker_addresses(client):
+    return sorted(client.scheduler_info().get("workers", {}))
 
 
 def _run(client, logs, policy, what_if, all_lines, split_bytes):
@@ -124,16 +124,20 @@ def _run(client, logs, policy, what_if, all_lines, split_bytes):
                               hash=False)
 
     policy_future, what_if_future = shipped(policy), shipped(what_if)
-    parts_of = _worker_count(client)
+    workers = _worker_addresses(client)
 
-    def submit(path, part, parts):
+    def submit(path, part, parts, worker=None):
+        # A log's parts go one to each worker (the scheduler would often start them all on the
+        # first one, as they are short); elsewhere only if that worker is gone.
+        placed = {"workers": worker, "allow_other_workers": True} if worker else {}
         return client.submit(_replay_task, path, part, parts, policy_future, what_if_future,
-                             all_lines, pure=False)
+                             all_lines, pure=False, **placed)
 
     tasks = []
     for path in logs:
-        parts = parts_of if parts_of > 1 and _is_splittable(path, split_bytes) else 1
-        tasks.append([submit(path, k, parts) for k in range(parts)])
+        parts = len(workers) if len(workers) > 1 and _is_splittable(path, split_bytes) else 1
+        tasks.append([submit(path, k, parts, [workers[k]] if parts > 1 else None)
+                      for k in range(parts)])
     results = []
     for path, futures in zip(logs, tasks):
         parts = client.gather(futures)
