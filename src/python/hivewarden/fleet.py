@@ -203,6 +203,10 @@ def _main(argv=None):
         else:
             result = replay(args.logs, policy, workers=args.workers, all=args.all,
                             what_if=what_if, strict=False)
+    except ImportError as e:
+        print(f"error: hivewarden.fleet needs Dask's distributed scheduler (Debian: "
+              f"python3-distributed): {e}", file=sys.stderr)
+        return 2
     except (ValueError, TypeError, OSError) as e:  # PolicyError and InputError are ValueErrors
         for line in str(e).splitlines():
             print(f"error: {line}", file=sys.stderr)
