@@ -7,6 +7,7 @@ Run by ctest (Python.Fleet), or by hand:
       discover -s tests/python -p test_fleet.py -v
 """
 import gzip
+import hashlib
 import json
 import os
 import subprocess
@@ -138,6 +139,18 @@ class FleetLikeTheCli(unittest.TestCase):
         for part, parts in ((2, 2), (-1, 2), (0, 0), (0, 5000)):
             with self.assertRaisesRegex(ValueError, "part must be from 0"):
                 hivewarden.replay([log], policy, part=part, parts=parts)
+
+    def test_the_policy_is_loaded_once_per_worker(self):
+        logs = [write_log(self.path(f"once{n}.jsonl"), n, 50) for n in range(8)]
+        policy = hivewarden.compile_policy_file(GOLDEN_POLICY)
+        digest = hashlib.sha256(policy.blob).hexdigest()
+        for _ in range(2):
+            self.assertEqual(fleet.replay(logs, policy, self.client).output(),
+                             hivewarden.replay(logs, policy).output())
+        loads = self.client.run(fleet.loads_here)
+        self.assertEqual(len(loads), 2)
+        self.assertTrue(all(counts.get(digest, 0) <= 1 for counts in loads.values()), loads)
+        self.assertGreaterEqual(sum(counts.get(digest, 0) for counts in loads.values()), 1)
 
     def test_what_if(self):
         logs = [TWO_EVENTS, write_log(self.path("w.jsonl"), 6, 1100)]

@@ -18,6 +18,7 @@ worker, so its result is that of reading it in turn. The workers must see the lo
 given (a shared file system, or the same paths on every machine).
 """
 import argparse
+import collections
 import contextlib
 import hashlib
 import os
@@ -34,6 +35,12 @@ _EVTX_MAGIC = b"ElfFile\0"
 # The policies a worker has loaded, by the SHA-256 of their blob (a worker process keeps them for
 # the tasks that follow; the blob travels to each worker once).
 _LOADED = {}
+_LOADS = collections.Counter()  # how often each blob was loaded here (once, unless it changed)
+
+
+def loads_here():
+    """{blob SHA-256: times loaded} in this process (a worker's, through client.run)."""
+    return dict(_LOADS)
 
 
 def _loaded_policy(blob, digest, name):
@@ -42,6 +49,7 @@ def _loaded_policy(blob, digest, name):
         if hashlib.sha256(blob).hexdigest() != digest:
             raise _hw.PolicyError(f"{name}: the blob the worker received is not the one sent")
         policy = _LOADED[digest] = _hw.load_policy(blob, name=name)
+        _LOADS[digest] += 1
     return policy
 
 
