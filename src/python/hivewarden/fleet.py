@@ -35,6 +35,7 @@ _EVTX_MAGIC = b"ElfFile\0"
 # The policies a worker has loaded, by the SHA-256 of their blob (a worker process keeps them for
 # the tasks that follow; the blob travels to each worker once).
 _LOADED = {}
+_MAX_LOADED = 8  # a long-lived worker serving many policies keeps only the latest few
 _LOADS = collections.Counter()  # how often each blob was loaded here (once, unless it changed)
 
 
@@ -48,6 +49,8 @@ def _loaded_policy(blob, digest, name):
     if policy is None:
         if hashlib.sha256(blob).hexdigest() != digest:
             raise _hw.PolicyError(f"{name}: the blob the worker received is not the one sent")
+        if len(_LOADED) >= _MAX_LOADED:
+            del _LOADED[next(iter(_LOADED))]  # the oldest
         policy = _LOADED[digest] = _hw.load_policy(blob, name=name)
         _LOADS[digest] += 1
     return policy
@@ -219,9 +222,13 @@ def _main(argv=None):
         for line in str(e).splitlines():
             print(f"error: {line}", file=sys.stderr)
         return 2
-    sys.stdout.write(result.output())
-    sys.stdout.flush()
     failures = len(result.errors)
+    try:
+        sys.stdout.write(result.output())
+        sys.stdout.flush()
+    except OSError as e:  # a full disk, a closed pipe: said once, counted as a failure
+        print(f"error: cannot write the decisions: {e.strerror or e}", file=sys.stderr)
+        failures += 1
     for problem in result.errors:
         print(f"error: {problem}", file=sys.stderr)
     if args.summary:
