@@ -21,6 +21,7 @@ import argparse
 import collections
 import contextlib
 import hashlib
+import logging
 import os
 import sys
 
@@ -202,6 +203,9 @@ def _main(argv=None):
     r.add_argument("--summary", default="", help="write the summary as JSON here")
     r.add_argument("--all", action="store_true", help="a line for every event")
     args = parser.parse_args(argv)
+    # stderr carries replay's own lines (errors, totals) as `hivewarden replay` prints them; Dask's
+    # warnings (a slow event loop on a loaded machine) would mix into them. Its errors still show.
+    logging.getLogger("distributed").setLevel(logging.ERROR)
     try:
         policy = _policy_of(args.policy or None)
         what_if = _policy_of(args.what_if) if args.what_if else None
