@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build demo test test-release test-asan test-tsan windows bench format lint clean
+.PHONY: all deps configure build demo python test test-release test-asan test-tsan windows bench format lint clean
 
 all: build
 
@@ -22,6 +22,11 @@ build: configure
 demo: configure
 	cmake --build $(BUILD) -j $(JOBS) --target hivewarden
 	$(BUILD)/src/cli/hivewarden demo
+
+# The Python module, in $(BUILD)/python/hivewarden: PYTHONPATH=$(BUILD)/python /usr/bin/python3
+python: configure
+	cmake --build $(BUILD) -j $(JOBS) --target python hivewarden
+	@test -d $(BUILD)/python/hivewarden || (echo "make python: pybind11 or Python's headers not found (see cmake's output)"; exit 1)
 
 test: test-release test-asan test-tsan
 

@@ -6,6 +6,8 @@ packages=(
   cmake ninja-build g++ make pkg-config
   python3              # scripts/check-layers (CI) and its test; the reference evaluators in tests/
   python3-yaml         # tests/sigma/sigma_reference_test.py reads Sigma rules (YAML)
+  python3-dev python3-pybind11  # the Python module (src/python, make python) and its tests
+  python3-distributed python3-dask  # fleet replay on Dask (hivewarden.fleet) and its tests
   libyaml-cpp-dev      # policy YAML (SPEC §8): line/column-aware parser
   nlohmann-json3-dev   # eval JSON lines (SPEC §9)
   libcli11-dev         # command line with --help on every subcommand

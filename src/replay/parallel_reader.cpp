@@ -43,8 +43,10 @@ struct TextLog {
 class OrderedReader {
  public:
   OrderedReader(unsigned jobs, const LogEventSink& sink, ReadStats& stats,
-                const std::function<void(const std::string&)>& on_error, std::size_t logs)
-      : sink_(sink),
+                const std::function<void(const std::string&)>& on_error, std::size_t logs,
+                ReadPart part)
+      : part_(part),
+        sink_(sink),
         stats_(stats),
         on_error_(on_error),
         failed_(logs, false),
@@ -58,6 +60,7 @@ class OrderedReader {
       case LogKind::kError:
         return submit_done(failure(log, std::move(error)));
       case LogKind::kEvtx:
+        if (part_.index != 0) return;
         return submit([log, path] {
           Batch b;
           b.log = log;
@@ -88,6 +91,7 @@ class OrderedReader {
     std::string error;
     while (!failed_[log]) {
       const RecordStream::Scan scan = records.next(record, error);
+      if (scan == RecordStream::Scan::kRecord && !part_.owns(record.index)) continue;
       if (scan == RecordStream::Scan::kRecord) {
         bytes += record.text.size();
         batch->push_back(std::move(record));
@@ -137,6 +141,7 @@ class OrderedReader {
     on_error_(batch.error);
   }
 
+  const ReadPart part_;
   const LogEventSink& sink_;
   ReadStats& stats_;
   const std::function<void(const std::string&)>& on_error_;
@@ -150,12 +155,19 @@ class OrderedReader {
 int read_logs_in_order(const std::vector<std::string>& logs, unsigned jobs,
                        const LogEventSink& sink, ReadStats& stats,
                        const std::function<void(const std::string& error)>& on_error) {
+  return read_logs_in_order(logs, jobs, sink, stats, on_error, ReadPart{});
+}
+
+int read_logs_in_order(const std::vector<std::string>& logs, unsigned jobs,
+                       const LogEventSink& sink, ReadStats& stats,
+                       const std::function<void(const std::string& error)>& on_error,
+                       ReadPart part) {
   if (jobs <= 1) {
     int failures = 0;
     for (std::uint32_t log = 0; log < logs.size(); ++log) {
       std::string error;
       const bool whole = read_events(
-          logs[log], [&](RegistryEvent&& e) { sink(log, std::move(e)); }, stats, error);
+          logs[log], [&](RegistryEvent&& e) { sink(log, std::move(e)); }, stats, error, part);
       if (!whole) {
         on_error(error);
         ++failures;
@@ -163,7 +175,7 @@ int read_logs_in_order(const std::vector<std::string>& logs, unsigned jobs,
     }
     return failures;
   }
-  OrderedReader reader(jobs, sink, stats, on_error, logs.size());
+  OrderedReader reader(jobs, sink, stats, on_error, logs.size(), part);
   for (std::uint32_t log = 0; log < logs.size(); ++log) reader.read(log, logs[log]);
   return reader.finish();
 }

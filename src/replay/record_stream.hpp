@@ -35,9 +35,9 @@ std::unique_ptr<RecordStream> xml_records(ByteSource& bytes, const std::string& 
 // The stream for a text log read_events opened: XML by its name or first byte, else JSON.
 std::unique_ptr<RecordStream> text_records(ByteSource& bytes, const std::string& path);
 
-// Scans and decodes every record in turn: the reading of one file, one thread.
+// Scans every record and decodes those of `part` in turn: the reading of one file, one thread.
 inline bool read_records(RecordStream& records, const EventSink& sink, ReadStats& stats,
-                         std::string& error) {
+                         std::string& error, ReadPart part = {}) {
   RawRecord record;
   while (true) {
     switch (records.next(record, error)) {
@@ -46,7 +46,7 @@ inline bool read_records(RecordStream& records, const EventSink& sink, ReadStats
       case RecordStream::Scan::kError:
         return false;
       case RecordStream::Scan::kRecord:
-        if (!records.decode(record, sink, stats, error)) return false;
+        if (part.owns(record.index) && !records.decode(record, sink, stats, error)) return false;
     }
   }
 }

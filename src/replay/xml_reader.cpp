@@ -403,17 +403,22 @@ std::unique_ptr<RecordStream> text_records(ByteSource& bytes, const std::string&
 
 bool read_events(const std::string& path, const EventSink& sink, ReadStats& stats,
                  std::string& error) {
+  return read_events(path, sink, stats, error, ReadPart{});
+}
+
+bool read_events(const std::string& path, const EventSink& sink, ReadStats& stats,
+                 std::string& error, ReadPart part) {
   ByteSource bytes;
   if (!bytes.open(path, error)) return false;
   switch (log_kind(bytes, path, error)) {
     case LogKind::kError:
       return false;
     case LogKind::kEvtx:
-      return read_evtx_events(path, sink, stats, error);
+      return part.index != 0 || read_evtx_events(path, sink, stats, error);
     case LogKind::kText:
       break;
   }
-  return read_records(*text_records(bytes, path), sink, stats, error);
+  return read_records(*text_records(bytes, path), sink, stats, error, part);
 }
 
 }  // namespace hivewarden::replay

@@ -2,6 +2,7 @@
 // same events in the same order, the same errors at the same places, the same counts.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -105,6 +106,54 @@ TEST(ReadLogsInOrder, NoLogsAndOnlyFailures) {
   EXPECT_EQ(trace({}, 4), in_turn({}));
   const std::vector<std::string> missing = {"/nonexistent/a.jsonl", "/nonexistent/b.evtx"};
   EXPECT_EQ(trace(missing, 4), in_turn(missing));
+}
+
+// The parts (k of K) of whole logs: each part's events come in reading order and are the same at
+// any number of threads; together the parts hold every event of the logs once, and their counts
+// add up to the logs' counts.
+TEST(ReadLogsInOrder, PartsOfWholeLogsAddUpToTheWholeLogs) {
+  const hivewarden::test::TempDir dir("ordered-reader-parts");
+  const std::string text = hivewarden::test::sysmon_json_lines(11, 3000);
+  const std::vector<std::string> logs = {
+      dir.write("a.jsonl", text).string(),
+      dir.write("b.jsonl.gz", hivewarden::test::gzip(text)).string(),
+      dir.write("c.xml", hivewarden::test::sysmon_xml_events(12, 1200)).string(),
+      (fs::path(HIVEWARDEN_SOURCE_DIR) / "tests/replay/regressions/two_events.jsonl").string()};
+  const auto read_part = [&](ReadPart part, unsigned jobs, ReadStats& stats) {
+    std::vector<std::pair<std::pair<std::uint32_t, std::uint64_t>, std::string>> events;
+    EXPECT_EQ(read_logs_in_order(
+                  logs, jobs,
+                  [&](std::uint32_t log, RegistryEvent&& e) {
+                    events.push_back({{log, e.index}, describe(log, e)});
+                  },
+                  stats, [](const std::string& error) { ADD_FAILURE() << error; }, part),
+              0);
+    return events;
+  };
+  ReadStats whole_stats;
+  const auto whole = read_part({}, 1, whole_stats);
+  ASSERT_GT(whole.size(), 6000u);
+  for (std::uint32_t parts : {2u, 3u}) {
+    std::vector<std::pair<std::pair<std::uint32_t, std::uint64_t>, std::string>> all;
+    ReadStats sum;
+    for (std::uint32_t k = 0; k < parts; ++k) {
+      ReadStats stats, threaded_stats;
+      const auto part = read_part({k, parts}, 1, stats);
+      EXPECT_EQ(part, read_part({k, parts}, 3, threaded_stats)) << k << " of " << parts;
+      EXPECT_EQ(stats.records, threaded_stats.records);
+      EXPECT_TRUE(std::is_sorted(part.begin(), part.end())) << k << " of " << parts;
+      EXPECT_LT(part.size(), whole.size());
+      all.insert(all.end(), part.begin(), part.end());
+      sum.records += stats.records;
+      sum.registry += stats.registry;
+      for (const auto& [name, n] : stats.skipped) sum.skipped[name] += n;
+    }
+    std::sort(all.begin(), all.end());
+    EXPECT_EQ(all, whole) << parts << " parts";
+    EXPECT_EQ(sum.records, whole_stats.records);
+    EXPECT_EQ(sum.registry, whole_stats.registry);
+    EXPECT_EQ(sum.skipped, whole_stats.skipped);
+  }
 }
 
 }  // namespace

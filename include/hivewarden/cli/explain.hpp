@@ -1,7 +1,9 @@
 // A decision made readable: which entries and clients matched, and why it came out as it did.
 #pragma once
 
+#include <iosfwd>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -41,6 +43,13 @@ Explanation explain(const PolicyView& policy, const OperationRequest& request, c
 // The SPEC §9 output object: decision, reason, notify, clients, rules, plus key (canonical),
 // and with `detailed` the matches, process and explanation.
 nlohmann::ordered_json decision_json(const Decision& d, const Explanation& e, bool detailed);
+
+// What `check` prints: the operation, its canonical key, the process, the decision and every entry
+// that matched (or whose conditions did not hold), and why. `key_text` is the key as given, `image`
+// the process's image as given ("" for none).
+void print_explanation(std::ostream& out, const OperationRequest& request,
+                       std::u16string_view key_text, const Decision& d, const Explanation& e,
+                       const std::string& image);
 
 // "0x400500"
 std::string hex_rules(std::uint32_t rules);

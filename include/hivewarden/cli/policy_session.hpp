@@ -3,6 +3,8 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "hivewarden/core/engine.hpp"
 #include "hivewarden/policy/compile.hpp"
@@ -20,6 +22,19 @@ struct PolicySession {
 // Loads a policy file (.yaml or .hwp), or the built-in default when `path` is empty, and installs
 // it in a new engine. On failure prints every problem to stderr and returns null.
 std::unique_ptr<PolicySession> open_policy_session(const std::string& path);
+
+// The same, with every problem added to `errors` (the text the command prints after "error: ").
+std::unique_ptr<PolicySession> open_policy_session(const std::string& path,
+                                                   std::vector<std::string>& errors);
+
+// Parses and compiles policy YAML text, `name` standing for its file in the problems.
+bool compile_policy_text(std::string_view yaml, const std::string& name, policy::Blob& blob,
+                         std::vector<std::string>& errors);
+
+// Installs a compiled blob in a new engine, validated as every engine validates one; on failure
+// `errors` says "NAME: what (at byte offset N)".
+std::unique_ptr<PolicySession> install_policy_session(policy::Blob blob, const std::string& name,
+                                                      std::vector<std::string>& errors);
 
 // Another session on the same policy, with its own engine (so its own call contexts) and scratch:
 // for another thread deciding beside the first. Null if the engine refuses the blob it already

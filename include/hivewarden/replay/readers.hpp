@@ -45,6 +45,25 @@ bool sort_record(const std::string& provider, bool sysmon, const std::string& id
 bool read_events(const std::string& path, const EventSink& sink, ReadStats& stats,
                  std::string& error);
 
+// One part (k of K) of a log, for spreading one large log over K workers: a text log's records are
+// numbered by the scanner and go in blocks of kPartRecords; part k decodes (and counts) only the
+// blocks b with b % K == k, while every part reads (inflates and scans) the whole text. An EVTX log
+// is read whole by part 0 and not at all by the others. The parts' events and counts add up to the
+// log's, for a log read whole; a problem is met only by the parts that meet it (a scanning problem
+// by every part, a record that does not decode by its own part), so a caller replays a log whose
+// parts report a problem whole, to stop where reading in turn stops.
+inline constexpr std::uint64_t kPartRecords = 512;
+struct ReadPart {
+  std::uint32_t index = 0, count = 1;
+  bool whole() const { return count <= 1; }
+  // Whether the record numbered `record` (from 1) is this part's.
+  bool owns(std::uint64_t record) const {
+    return whole() || ((record - 1) / kPartRecords) % count == index;
+  }
+};
+bool read_events(const std::string& path, const EventSink& sink, ReadStats& stats,
+                 std::string& error, ReadPart part);
+
 bool read_json_events(const std::string& path, const EventSink& sink, ReadStats& stats,
                       std::string& error);
 bool read_xml_events(const std::string& path, const EventSink& sink, ReadStats& stats,
@@ -72,5 +91,10 @@ using LogEventSink = std::function<void(std::uint32_t log, RegistryEvent&&)>;
 int read_logs_in_order(const std::vector<std::string>& logs, unsigned jobs,
                        const LogEventSink& sink, ReadStats& stats,
                        const std::function<void(const std::string& error)>& on_error);
+// The same for one part of each log (see ReadPart).
+int read_logs_in_order(const std::vector<std::string>& logs, unsigned jobs,
+                       const LogEventSink& sink, ReadStats& stats,
+                       const std::function<void(const std::string& error)>& on_error,
+                       ReadPart part);
 
 }  // namespace hivewarden::replay

@@ -54,48 +54,6 @@ nlohmann::json operation_object(const CheckOptions& o) {
   return object;
 }
 
-// One entry that matched (or whose path matched but whose conditions did not hold).
-void print_entry(std::ostream& out, const char* label, const MatchedEntry& m) {
-  out << label << " line " << m.line << ": key '" << m.key << "'";
-  if (m.has_value) out << " value '" << m.value << "'";
-  out << " client " << m.client << " [" << m.client_hash << "] rules " << rule_names(m.rules)
-      << "\n";
-  if (!m.conditions.empty()) out << "           " << m.conditions << "\n";
-}
-
-void print_readable(std::ostream& out, const OperationRequest& request, std::u16string_view key,
-                    const Decision& d, const Explanation& e, const std::string& image) {
-  out << "operation  " << traits(request.op).name << "  " << utf16_to_utf8(key);
-  if (traits(request.op).matches_values || request.op == Operation::kQueryValue) {
-    out << "  value '" << utf16_to_utf8(request.value) << "'";
-  }
-  if (request.op == Operation::kRenameKey)
-    out << "  -> '" << utf16_to_utf8(request.new_name) << "'";
-  out << "\n";
-  if (!e.canonical_key.empty()) out << "canonical  " << e.canonical_key << "\n";
-  if (!e.canonical_new_key.empty()) out << "new key    " << e.canonical_new_key << "\n";
-  out << "process    " << (image.empty() ? "(no image)" : image) << " (pid " << request.process.pid
-      << "): flags " << process_flag_names(d.process.flags) << ", rules "
-      << process_rule_names(d.process.rules);
-  out << (d.process.unclassified
-              ? " (not classified: matching the policy's image globs would take too long; no "
-                "rule of the policy applies, seces is assumed)"
-          : e.process_rule.empty() ? " (no process rule of the policy matched)"
-                                   : " (policy: " + e.process_rule + ")")
-      << "\n";
-  out << "decision   " << (d.verdict == Verdict::kDeny ? "DENY" : "ALLOW") << " ("
-      << reason_name(d.reason) << ")\n";
-  out << "notify     " << notify_name(d.notify) << "\n";
-  out << "rules      " << rule_names(d.rules) << " (" << hex_rules(d.rules) << ")\n";
-  if (d.subtree_rules != 0) {  // what the operation would take with it (SPEC 4.3)
-    out << "subtree    " << rule_names(d.subtree_rules) << " (" << hex_rules(d.subtree_rules)
-        << ")\n";
-  }
-  for (const MatchedEntry& m : e.matches) print_entry(out, "matched   ", m);
-  for (const MatchedEntry& m : e.condition_misses) print_entry(out, "not met   ", m);
-  out << "why        " << e.why << "\n";
-}
-
 }  // namespace
 
 int run_check(const CheckOptions& options, std::ostream& out) {
@@ -118,8 +76,8 @@ int run_check(const CheckOptions& options, std::ostream& out) {
                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
         << "\n";
   } else {
-    print_readable(out, decided.request, input->operation.key_text, d, decided.explanation,
-                   options.image);
+    print_explanation(out, decided.request, input->operation.key_text, d, decided.explanation,
+                      options.image);
   }
   return kExitOk;
 }
