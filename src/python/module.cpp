@@ -42,8 +42,14 @@ std::string joined(const std::vector<std::string>& lines) {
   return out;
 }
 
+// A path as open() takes it: str, bytes or os.PathLike, encoded as the OS names files. A NUL would
+// end the name early and open another file, so it is refused as Python's own open() refuses it.
 std::string path_text(const py::handle& path) {
-  return py::str(py::module_::import("os").attr("fspath")(path)).cast<std::string>();
+  std::string bytes = py::bytes(py::module_::import("os").attr("fsencode")(path));
+  if (bytes.find('\0') != std::string::npos) {
+    throw py::value_error("embedded null byte in the path " + py::repr(path).cast<std::string>());
+  }
+  return bytes;
 }
 
 // A compiled policy, and engines running it: one per thread deciding at the moment (each decision
@@ -250,7 +256,8 @@ py::list read_events(const py::object& path_object) {
 
 std::vector<std::string> log_paths(const py::object& paths) {
   std::vector<std::string> logs;
-  if (py::isinstance<py::str>(paths) || py::hasattr(paths, "__fspath__")) {
+  if (py::isinstance<py::str>(paths) || py::isinstance<py::bytes>(paths) ||
+      py::hasattr(paths, "__fspath__")) {
     logs.push_back(path_text(paths));
   } else {
     for (const py::handle& path : paths) logs.push_back(path_text(path));

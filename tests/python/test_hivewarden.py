@@ -8,6 +8,7 @@ Run by ctest (tests/python/CMakeLists.txt sets PYTHONPATH and the paths below), 
 import gzip
 import json
 import os
+import pathlib
 import pickle
 import random
 import subprocess
@@ -341,6 +342,27 @@ class Events(unittest.TestCase):
             self.assertEqual(kept.errors, expected)
         with self.assertRaises(TypeError):
             hivewarden.read_events(5)
+
+    def test_paths_name_the_file_open_would(self):
+        # A NUL ends a C string early: "log\0x" would open "log", which exists here.
+        with tempfile.TemporaryDirectory() as tmp:
+            log = os.path.join(tmp, "log")
+            with open(TWO_EVENTS, "rb") as src, open(log, "wb") as dst:
+                dst.write(src.read())
+            policy = hivewarden.default_policy()
+            for call in [lambda p: hivewarden.read_events(p),
+                         lambda p: hivewarden.replay([p], policy),
+                         lambda p: hivewarden.replay(p, policy),
+                         lambda p: hivewarden.compile_policy_file(p)]:
+                for hostile in [log + "\0x", os.fsencode(log) + b"\0x"]:
+                    with self.assertRaisesRegex(ValueError, "embedded null byte"):
+                        call(hostile)
+            # bytes and path-like objects name the same file as str does
+            expected = hivewarden.read_events(log)
+            for same in [os.fsencode(log), pathlib.Path(log)]:
+                self.assertEqual(hivewarden.read_events(same), expected)
+                self.assertEqual(hivewarden.replay(same, policy, all=True).decisions,
+                                 hivewarden.replay([log], policy, all=True).decisions)
 
 
 class ReplayLikeTheCli(unittest.TestCase):
