@@ -205,6 +205,9 @@ class FleetBadInput(unittest.TestCase):
                  (lambda: fleet.replay([3], None), TypeError, "a log path must be"),
                  (lambda: fleet.replay([TWO_EVENTS], None, workers=0), ValueError,
                   "workers must be"),
+                 # a local cluster is processes on this machine: not hundreds by a typo
+                 (lambda: fleet.replay([TWO_EVENTS], None, workers=2 * os.cpu_count() + 1),
+                  ValueError, "--scheduler for more"),
                  (lambda: fleet.replay([TWO_EVENTS], "/nonexistent/p.yaml"), ValueError,
                   "/nonexistent/p.yaml")]
         for call, kind, message in cases:

@@ -109,8 +109,12 @@ def local_client(workers=2):
     """A LocalCluster on loopback: `workers` processes of one thread each, closed on exit."""
     from dask.distributed import Client, LocalCluster
 
-    if not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= 256:
-        raise ValueError(f"fleet: workers must be a whole number from 1 to 256, not {workers!r}")
+    # Each worker is a process of its own (~100 MB with Dask): more than two per core only adds
+    # memory, and a typo such as 200 would exhaust a laptop's. A real cluster has no such bound.
+    most = max(2, 2 * (os.cpu_count() or 1))
+    if not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= most:
+        raise ValueError(f"fleet: workers must be a whole number from 1 to {most} on this "
+                         f"machine's {os.cpu_count()} cores (--scheduler for more), not {workers!r}")
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                            host="127.0.0.1", dashboard_address="127.0.0.1:0")
     try:
