@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-struct z_stream_s;
+struct inflate_state;  // ISA-L's (isa-l/igzip_lib.h)
 
 namespace hivewarden::replay {
 
@@ -47,12 +47,16 @@ class ByteSource {
   bool read_stored();
   bool between_members();
   bool within_ratio();
+  void start_member();
+  bool magic_ok();
+  std::string not_a_member() const;
   std::string at_byte() const;
 
   int fd_ = -1;
   bool regular_ = false, eof_ = false, member_ended_ = false, padding_ = false;
+  std::size_t magic_checked_ = 0;  // bytes of the current member's gzip magic checked so far
   std::uint64_t stored_size_ = 0, stored_read_ = 0, expanded_ = 0, members_ = 0, member_start_ = 0;
-  std::unique_ptr<z_stream_s> z_;
+  std::unique_ptr<inflate_state> z_;
   char head_[8] = {};
   std::size_t head_size_ = 0;
   std::unique_ptr<char[]> in_, out_;  // stored bytes; decompressed bytes
