@@ -23,6 +23,16 @@ namespace {
 constexpr std::size_t kBufferBytes = std::size_t{1} << 16;
 constexpr unsigned char kGzipMagic[2] = {0x1f, 0x8b};
 
+// ISA-L's AVX code (2.30) returns with the upper halves of the vector registers in use, and every
+// SSE instruction after it then pays for a state transition: the JSON decoding after each inflated
+// buffer ran about 15% slower (the replay of the OTRF log 2.05 s instead of 1.78 s) until this.
+void clear_upper_vector_state() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool avx = __builtin_cpu_supports("avx");
+  if (avx) asm volatile("vzeroupper" ::: "memory");
+#endif
+}
+
 // ISA-L's error codes in a few words (zlib's words where the tests and docs quote them).
 std::string inflate_error(int rc, const inflate_state& z) {
   switch (rc) {
@@ -215,6 +225,7 @@ bool ByteSource::refill_gzip() {
     z_->avail_out = static_cast<std::uint32_t>(kBufferBytes);
     const std::uint32_t had_in = z_->avail_in;
     const int rc = isal_inflate(z_.get());
+    clear_upper_vector_state();
     const std::size_t made = kBufferBytes - z_->avail_out;
     if (rc != ISAL_DECOMP_OK) {
       pending_failure_ = "the compressed file is damaged in gzip member " +
