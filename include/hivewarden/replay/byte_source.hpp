@@ -37,6 +37,13 @@ class ByteSource {
     if (at_ == end_ && !refill()) return -1;
     return static_cast<unsigned char>(data_[at_]);
   }
+  // The bytes decompressed and not yet handed out (refilled when none are): empty at the end or on
+  // a failure. consume(n) hands out n of them.
+  std::string_view buffered() {
+    if (at_ == end_ && !refill()) return {};
+    return {data_ + at_, end_ - at_};
+  }
+  void consume(std::size_t n) { at_ += n; }
   // Up to `size` bytes; 0 at the end or on a failure.
   std::size_t read(char* into, std::size_t size);
   const std::string& failure() const { return failure_; }
