@@ -330,6 +330,41 @@ TEST(JsonArrays, ABrokenArrayIsDamageNamingTheEvent) {
   EXPECT_HAS(trailing.error, "event 2: not a JSON object");
 }
 
+// The record scanner takes the bytes a buffered span at a time (64 KiB, or what one inflate call
+// made): a record may end, an escape or a string may start on either side of a span's edge, and the
+// length limit holds to the byte.
+TEST(JsonArrays, RecordsAcrossBufferEdgesKeepTheirLinesAndLimits) {
+  TempDir dir;
+  const std::string tricky = R"({"Provider":"Microsoft-Windows-Sysmon","EventID":13,
+"EventData":{"EventType":"SetValue","Details":"a\"}{[\\","TargetObject":"HKLM\\K\\V",
+"Image":"x"}})";
+  std::string text;
+  for (int i = 0; i < 3000; ++i) text += std::string(i % 7, ' ') + tricky + "\n";  // shifted
+  text += "{\"EventID\": 13, \"Provider\n";  // cut short on line 9001
+  for (const bool gz : {false, true}) {
+    const Outcome o =
+        gz ? read(dir.write_gzip("edges.jsonl.gz", text)) : read(dir.write("edges.jsonl", text));
+    EXPECT_FALSE(o.ok);
+    EXPECT_EQ(o.events.size(), 3000u);
+    if (!o.events.empty()) EXPECT_EQ(o.events.back().details, "a\"}{[\\");
+    EXPECT_HAS(o.error,
+               std::string(gz ? "edges.jsonl.gz" : "edges.jsonl") + ":9001: event 3001: cut short");
+  }
+  const std::string event = json_event(1);
+  const auto padded = [&](std::size_t size) {  // the event grown to `size` bytes
+    return "{\"pad\":\"" + std::string(size - event.size() - 9, 'a') + "\"," + event.substr(1);
+  };
+  ASSERT_EQ(padded(kMaxRecordBytes).size(), kMaxRecordBytes);
+  const Outcome exact = read(
+      dir.write("exact.jsonl", std::string(70000, '\n') + padded(kMaxRecordBytes) + "\n" + event));
+  EXPECT_TRUE(exact.ok) << exact.error;
+  EXPECT_EQ(exact.events.size(), 2u);
+  const Outcome over =
+      read(dir.write("over.jsonl", std::string(70000, '\n') + padded(kMaxRecordBytes + 1)));
+  EXPECT_FALSE(over.ok);
+  EXPECT_HAS(over.error, "over.jsonl:70001: event 1: longer than the limit of 1048576 bytes");
+}
+
 // --- F6: numbers never truncated -------------------------------------------------------------
 
 // The event is handed on (it is a Sysmon event) but not mapped, with the field named.
