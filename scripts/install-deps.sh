@@ -14,7 +14,8 @@ packages=(
   libgtest-dev libgmock-dev  # tests
   libbenchmark-dev     # bench/
   libre2-dev libhyperscan-dev  # bench baselines: the regex engines the matcher is measured against
-  zlib1g-dev           # reads gzip'd hive exports for benchmark key names
+  zlib1g-dev           # reads gzip'd hive exports for benchmark key names; the tests' gzip logs
+  libisal-dev          # ISA-L's igzip inflates gzip'd event logs (src/replay)
   libhivex-dev         # real registry hive files (regf) into the in-memory registry
   libevtx-dev libbfio-dev libevtx-utils  # Windows event logs (.evtx; libevtx.h needs libbfio.h); evtxexport for the tests' counts
   libpugixml-dev       # event XML (wevtutil, evtxexport, and EVTX records as XML)

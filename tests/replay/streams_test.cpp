@@ -170,6 +170,84 @@ TEST(GzipMembers, MembersAndZeroPaddingAreRead) {
   EXPECT_HAS(junk.error, "neither a gzip member nor zero padding");
 }
 
+// The inflater (ISA-L since issue 15, zlib before) must find the same damage: each case below
+// passes with either.
+TEST(GzipMembers, AWrongCrcOrLengthInATrailerIsDamage) {
+  TempDir dir;
+  const std::string first = gzip(json_lines(100));
+  const std::string second = gzip(json_lines(5));
+  for (const std::size_t from_end : {8u, 5u, 4u, 1u}) {  // CRC-32 bytes 0 and 3, ISIZE 0 and 3
+    std::string bad = second;
+    bad[bad.size() - from_end] ^= 0x01;
+    const Outcome o = read(dir.write("trailer.jsonl.gz", first + bad));
+    EXPECT_FALSE(o.ok) << from_end;
+    EXPECT_EQ(o.events.size(), 105u) << from_end;  // every byte before the trailer handed out
+    EXPECT_HAS(o.error, "trailer.jsonl.gz:106: event 106: ");
+    EXPECT_HAS(o.error, "damaged in gzip member 2");
+    EXPECT_HAS(o.error, "(incorrect ");  // zlib: data or length check; ISA-L: data check
+  }
+}
+
+TEST(GzipMembers, DamageInsideTheDeflateDataOrHeaderNamesTheMember) {
+  TempDir dir;
+  const std::string first = gzip(json_lines(100));
+  std::string block = gzip(json_lines(5));
+  block[10] = static_cast<char>(block[10] | 0x06);  // block type 3: reserved
+  const Outcome o = read(dir.write("block.jsonl.gz", first + block));
+  EXPECT_FALSE(o.ok);
+  EXPECT_EQ(o.events.size(), 100u);
+  EXPECT_HAS(o.error, "damaged in gzip member 2 at compressed byte");
+  EXPECT_HAS(o.error, "invalid block");
+  std::string header = gzip(json_lines(5));
+  header[3] = 0x02;  // FHCRC: the first two deflate bytes are read as a (wrong) header CRC-16
+  const Outcome h = read(dir.write("header.jsonl.gz", header));
+  EXPECT_FALSE(h.ok);
+  EXPECT_EQ(h.events.size(), 0u);
+  EXPECT_HAS(h.error, "damaged in gzip member 1");
+  EXPECT_HAS(h.error, "header crc mismatch");
+}
+
+TEST(GzipMembers, ManyMembersOfEverySizeAndStoredBlocksAreRead) {
+  TempDir dir;
+  std::string members;
+  int events = 0;
+  for (int i = 0; i < 60; ++i) {  // member edges fall anywhere in the reader's 64 KiB buffers
+    const int count = (i * 37) % 23;
+    members += gzip(json_lines(count), 1, i % 3 == 0 ? 0 : 9);
+    events += count;
+  }
+  const Outcome o = read(dir.write("many.jsonl.gz", members + std::string(7, '\0')));
+  EXPECT_TRUE(o.ok) << o.error;
+  EXPECT_EQ(o.events.size(), static_cast<std::size_t>(events));
+}
+
+// zlib read a one-byte tail as a member cut short (it looks at the magic once it has two bytes).
+TEST(GzipMembers, ATailTooShortForAHeaderIsNotAMember) {
+  TempDir dir;
+  const std::string member = gzip(json_lines(3));
+  for (const std::string tail : {"x", "\x1f\x8c", "ab\n"}) {
+    const Outcome o = read(dir.write("tail.jsonl.gz", member + tail));
+    EXPECT_FALSE(o.ok);
+    EXPECT_EQ(o.events.size(), 3u);
+    EXPECT_HAS(o.error, "bytes after gzip member 1 (from compressed byte " +
+                            std::to_string(member.size()) + ") are not a gzip member");
+  }
+  const Outcome magic = read(dir.write("magic.jsonl.gz", member + "\x1f\x8b\x08"));
+  EXPECT_FALSE(magic.ok);
+  EXPECT_EQ(magic.events.size(), 3u);
+  EXPECT_HAS(magic.error, "cut short: it ends inside gzip member 2");
+}
+
+TEST(GzipMembers, ABombThroughAFifoStopsAtTheBound) {
+  TempDir dir;
+  std::string text;
+  while (text.size() < 8 * kMaxRecordBytes) text += json_event(1);
+  const Outcome o = read_through_fifo(dir.path() / "bomb.jsonl.gz", gzip(text));
+  EXPECT_FALSE(o.ok);
+  EXPECT_LT(o.events.size() * json_event(1).size(), 8 * kMaxRecordBytes);
+  EXPECT_HAS(o.error, "expands past the limit of 64 times its size");
+}
+
 TEST(GzipMembers, GzipXmlIsReadAsXml) {
   TempDir dir;
   const std::string event =
@@ -250,6 +328,41 @@ TEST(JsonArrays, ABrokenArrayIsDamageNamingTheEvent) {
   const Outcome trailing = read(dir.write("trailing.json", "[" + json_event(1) + ",]"));
   EXPECT_FALSE(trailing.ok);
   EXPECT_HAS(trailing.error, "event 2: not a JSON object");
+}
+
+// The record scanner takes the bytes a buffered span at a time (64 KiB, or what one inflate call
+// made): a record may end, an escape or a string may start on either side of a span's edge, and the
+// length limit holds to the byte.
+TEST(JsonArrays, RecordsAcrossBufferEdgesKeepTheirLinesAndLimits) {
+  TempDir dir;
+  const std::string tricky = R"({"Provider":"Microsoft-Windows-Sysmon","EventID":13,
+"EventData":{"EventType":"SetValue","Details":"a\"}{[\\","TargetObject":"HKLM\\K\\V",
+"Image":"x"}})";
+  std::string text;
+  for (int i = 0; i < 3000; ++i) text += std::string(i % 7, ' ') + tricky + "\n";  // shifted
+  text += "{\"EventID\": 13, \"Provider\n";  // cut short on line 9001
+  for (const bool gz : {false, true}) {
+    const Outcome o =
+        gz ? read(dir.write_gzip("edges.jsonl.gz", text)) : read(dir.write("edges.jsonl", text));
+    EXPECT_FALSE(o.ok);
+    EXPECT_EQ(o.events.size(), 3000u);
+    if (!o.events.empty()) EXPECT_EQ(o.events.back().details, "a\"}{[\\");
+    EXPECT_HAS(o.error,
+               std::string(gz ? "edges.jsonl.gz" : "edges.jsonl") + ":9001: event 3001: cut short");
+  }
+  const std::string event = json_event(1);
+  const auto padded = [&](std::size_t size) {  // the event grown to `size` bytes
+    return "{\"pad\":\"" + std::string(size - event.size() - 9, 'a') + "\"," + event.substr(1);
+  };
+  ASSERT_EQ(padded(kMaxRecordBytes).size(), kMaxRecordBytes);
+  const Outcome exact = read(
+      dir.write("exact.jsonl", std::string(70000, '\n') + padded(kMaxRecordBytes) + "\n" + event));
+  EXPECT_TRUE(exact.ok) << exact.error;
+  EXPECT_EQ(exact.events.size(), 2u);
+  const Outcome over =
+      read(dir.write("over.jsonl", std::string(70000, '\n') + padded(kMaxRecordBytes + 1)));
+  EXPECT_FALSE(over.ok);
+  EXPECT_HAS(over.error, "over.jsonl:70001: event 1: longer than the limit of 1048576 bytes");
 }
 
 // --- F6: numbers never truncated -------------------------------------------------------------

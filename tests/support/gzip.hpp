@@ -10,10 +10,10 @@ namespace hivewarden::test {
 
 // One gzip member of `unit` repeated `times` times, compressed as a stream: a large member never
 // exists uncompressed in this process (a forked child starts with its parent's resident memory
-// counted in its ru_maxrss).
-inline std::string gzip(const std::string& unit, std::size_t times = 1) {
+// counted in its ru_maxrss). Level 0 makes stored (type 0) deflate blocks.
+inline std::string gzip(const std::string& unit, std::size_t times = 1, int level = 9) {
   z_stream z{};
-  deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);  // +16: a gzip header
+  deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);  // +16: a gzip header
   std::string out;
   char buffer[1 << 16];
   for (std::size_t i = 0; i < times; ++i) {

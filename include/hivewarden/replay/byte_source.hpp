@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-struct z_stream_s;
+struct inflate_state;  // ISA-L's (isa-l/igzip_lib.h)
 
 namespace hivewarden::replay {
 
@@ -37,6 +37,13 @@ class ByteSource {
     if (at_ == end_ && !refill()) return -1;
     return static_cast<unsigned char>(data_[at_]);
   }
+  // The bytes decompressed and not yet handed out (refilled when none are): empty at the end or on
+  // a failure. consume(n) hands out n of them.
+  std::string_view buffered() {
+    if (at_ == end_ && !refill()) return {};
+    return {data_ + at_, end_ - at_};
+  }
+  void consume(std::size_t n) { at_ += n; }
   // Up to `size` bytes; 0 at the end or on a failure.
   std::size_t read(char* into, std::size_t size);
   const std::string& failure() const { return failure_; }
@@ -47,12 +54,16 @@ class ByteSource {
   bool read_stored();
   bool between_members();
   bool within_ratio();
+  void start_member();
+  bool magic_ok();
+  std::string not_a_member() const;
   std::string at_byte() const;
 
   int fd_ = -1;
   bool regular_ = false, eof_ = false, member_ended_ = false, padding_ = false;
+  std::size_t magic_checked_ = 0;  // bytes of the current member's gzip magic checked so far
   std::uint64_t stored_size_ = 0, stored_read_ = 0, expanded_ = 0, members_ = 0, member_start_ = 0;
-  std::unique_ptr<z_stream_s> z_;
+  std::unique_ptr<inflate_state> z_;
   char head_[8] = {};
   std::size_t head_size_ = 0;
   std::unique_ptr<char[]> in_, out_;  // stored bytes; decompressed bytes
