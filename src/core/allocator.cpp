@@ -1,13 +1,19 @@
 #include "hivewarden/core/allocator.hpp"
 
-#include <new>
+#include "platform.hpp"
 
 namespace hivewarden {
 namespace {
-void* allocate_new(std::size_t size, void*) { return ::operator new(size, std::nothrow); }
-void release_delete(void* pointer, void*) { ::operator delete(pointer); }
+void* allocate(std::size_t size, void*) {
+  return platform::allocate_memory(size);
+}
+void release(void* pointer, void*) {
+  platform::release_memory(pointer);
+}
 }  // namespace
 
-Allocator default_allocator() { return Allocator{&allocate_new, &release_delete, nullptr}; }
+Allocator default_allocator() {
+  return Allocator{&allocate, &release, nullptr};
+}
 
 }  // namespace hivewarden

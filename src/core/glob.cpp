@@ -14,4 +14,10 @@ bool has_glob_chars(std::u16string_view pattern) {
   return false;
 }
 
+std::size_t glob_literal_prefix(std::u16string_view pattern) {
+  std::size_t n = 0;
+  while (n < pattern.size() && pattern[n] != u'*' && pattern[n] != u'?') ++n;
+  return n;
+}
+
 }  // namespace hivewarden

@@ -120,10 +120,11 @@ class Walker {
         const std::uint32_t n = state_index(s);
         const Span<PatternEdge> patterns = policy_.pattern_edges(n);
         const std::uint32_t first = policy_.nodes()[n].pattern_first;
-        spend(patterns.size);
-        for (std::uint32_t k = 0; k < patterns.size; ++k) {
+        std::uint32_t k = 0;
+        for (; k < patterns.size && patterns[k].kind <= kAnyDeep; ++k) {  // in order of kind
           if (patterns[k].kind == kAnyDeep) set.add(make_state(kInDeep, first + k));
         }
+        spend(k);
       } else if (state_kind(s) == kInDeep) {
         set.add(make_state(kAtNode, policy_.pattern_edge(state_index(s)).child));
       }
@@ -138,30 +139,19 @@ class Walker {
         const std::uint32_t n = state_index(s);
         const Span<PatternEdge> patterns = policy_.pattern_edges(n);
         const std::uint32_t first = policy_.nodes()[n].pattern_first;
-        spend(patterns.size);
         literal_step(n, component, hash, next);
-        for (std::uint32_t i = 0; i < patterns.size; ++i) {
-          const std::uint32_t e = first + i;
+        std::uint32_t i = 0;
+        for (; i < patterns.size && patterns[i].kind != kGlob; ++i) {  // the globs end the run
           const PatternEdge& edge = patterns[i];
-          switch (edge.kind) {
-            case kAnyOne:
-              next.add(make_state(kAtNode, edge.child));
-              break;
-            case kAnyN:
-              next.add(edge.count == 1 ? make_state(kAtNode, edge.child)
-                                       : make_state(kInSkip, e, edge.count - 1));
-              break;
-            case kGlob: {
-              const std::u16string_view glob = policy_.str(edge.folded);
-              if (!spend_glob(glob.size(), component.size())) return;  // spent: stop trying globs
-              if (glob_match_folding(glob, component, fold))
-                next.add(make_state(kAtNode, edge.child));
-              break;
-            }
-            default:  // kAnyDeep: its own state consumes components
-              break;
-          }
+          if (edge.kind == kAnyOne) {
+            next.add(make_state(kAtNode, edge.child));
+          } else if (edge.kind == kAnyN) {
+            next.add(edge.count == 1 ? make_state(kAtNode, edge.child)
+                                     : make_state(kInSkip, first + i, edge.count - 1));
+          }  // kAnyDeep: its own state consumes components
         }
+        spend(i);
+        glob_step({patterns.data + i, patterns.size - i}, component, next);
         break;
       }
       case kInDeep:
@@ -259,6 +249,70 @@ class Walker {
       if (edge.hash == low) try_edge(edge, component, hash, next);
     }
     spend((slot - home) / 4);  // a long cluster (names chosen to collide) costs its length
+  }
+
+  // The globs of a node (in order of literal prefix) that match the component. Only a glob whose
+  // prefix the component starts with can match: the last glob whose prefix sorts at or before the
+  // component's first `limit` units is found by binary search; if it is such a prefix, it and the
+  // globs with the same prefix are tried, and the search goes on for shorter prefixes; if not, no
+  // prefix longer than the part they share can be one. Each round shortens `limit`, so a
+  // component costs at most its length in searches, however many globs the node has.
+  void glob_step(Span<PatternEdge> globs, std::u16string_view component, StateSet& next) {
+    std::uint32_t end = globs.size;
+    std::size_t limit = component.size();
+    while (end > 0 && !scratch_.state_overflow) {
+      std::uint32_t low = 0, high = end;  // the first glob whose prefix sorts after
+      while (low < high) {
+        const std::uint32_t mid = low + (high - low) / 2;
+        if (compare_prefix(globs[mid], component, limit).after) {
+          high = mid;
+        } else {
+          low = mid + 1;
+        }
+      }
+      if (low == 0) return;
+      const std::uint32_t last = low - 1;
+      const PrefixOrder order = compare_prefix(globs[last], component, limit);
+      if (order.common < globs[last].prefix) {  // not a prefix: look only at shorter ones
+        limit = order.common;
+        end = last;
+        continue;
+      }
+      std::uint32_t k = low;  // every glob with this prefix, then shorter prefixes
+      for (; k > 0 && same_prefix(globs[k - 1], globs[last]); --k) {
+        const PatternEdge& edge = globs[k - 1];
+        const std::u16string_view glob = policy_.str(edge.folded);
+        spend(1);  // a step per glob tried, as per wildcard edge
+        if (!spend_glob(glob.size(), component.size())) return;  // spent: stop trying globs
+        if (glob_match_folding(glob, component, fold)) next.add(make_state(kAtNode, edge.child));
+      }
+      if (globs[last].prefix == 0) return;
+      limit = globs[last].prefix - 1;
+      end = k;
+    }
+  }
+
+  struct PrefixOrder {
+    std::size_t common;  // units the glob's prefix shares with the component's first `limit`
+    bool after;          // the prefix sorts after those units
+  };
+
+  // A glob's literal prefix (folded) against the component's first `limit` units, folded as
+  // compared. One step, and one more per kGlobUnitsPerStep units compared.
+  PrefixOrder compare_prefix(const PatternEdge& edge, std::u16string_view component,
+                             std::size_t limit) {
+    const std::u16string_view prefix = policy_.str(edge.folded).substr(0, edge.prefix);
+    const std::size_t n = prefix.size() < limit ? prefix.size() : limit;
+    std::size_t i = 0;
+    while (i < n && prefix[i] == fold(component[i])) ++i;
+    spend(1 + i / kGlobUnitsPerStep);
+    if (i < n) return {i, prefix[i] > fold(component[i])};
+    return {i, prefix.size() > limit};
+  }
+
+  bool same_prefix(const PatternEdge& a, const PatternEdge& b) const {
+    return a.prefix == b.prefix &&
+           policy_.str(a.folded).substr(0, a.prefix) == policy_.str(b.folded).substr(0, b.prefix);
   }
 
   void try_edge(const LiteralEdge& edge, std::u16string_view component, std::uint64_t hash,

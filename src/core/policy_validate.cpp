@@ -365,11 +365,14 @@ class Sections {
   }
 
   bool pattern_edges_ok(std::uint32_t n) {
+    const PatternEdge* prev = nullptr;
     for (std::uint32_t e = nodes[n].pattern_first; e < nodes[n + 1].pattern_first; ++e) {
       const PatternEdge& edge = pat[e];
       const std::uint64_t eat = check_.offset_of(&edge);
       if (edge.child <= n || edge.child >= n_nodes)
         return check_.fail("edge child out of order or bounds", eat);
+      if (edge.kind != kGlob && edge.prefix != 0)
+        return check_.fail("prefix of a pattern edge that is no glob", eat);
       switch (edge.kind) {
         case kAnyOne:
           if (edge.count != 1) return check_.fail("`*` edge count must be 1", eat);
@@ -382,14 +385,25 @@ class Sections {
           if (edge.count != 0) return check_.fail("`**` edge count must be 0", eat);
           break;
         case kGlob:
-          if (edge.count != 1 || !name_ok(edge.folded, kMaxComponentUnits))
+          if (edge.count != 1 || !name_ok(edge.folded, kMaxComponentUnits) ||
+              edge.prefix != glob_literal_prefix(str(edge.folded)))
             return check_.fail("bad glob edge", eat);
           break;
         default:
           return check_.fail("unknown pattern edge kind", eat);
       }
+      // The matcher stops at the first glob and searches the globs by prefix: both orders hold.
+      if (prev != nullptr && (prev->kind > edge.kind || !glob_before(*prev, edge)))
+        return check_.fail("pattern edges not in order of kind and glob prefix", eat);
+      prev = &edge;
     }
     return true;
+  }
+
+  // Two globs in order of literal prefix (both passed their own checks; other kinds: true).
+  bool glob_before(const PatternEdge& prev, const PatternEdge& edge) const {
+    if (prev.kind != kGlob || edge.kind != kGlob) return true;
+    return str(prev.folded).substr(0, prev.prefix) <= str(edge.folded).substr(0, edge.prefix);
   }
 
   bool values_ok(Range values) {

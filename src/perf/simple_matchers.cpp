@@ -2,6 +2,7 @@
 #include <cstring>
 #include <vector>
 
+#include "hivewarden/core/allocator.hpp"
 #include "hivewarden/core/case_fold.hpp"
 #include "hivewarden/core/decide.hpp"
 #include "hivewarden/core/glob.hpp"
@@ -32,12 +33,25 @@ class Floor : public KeyMatcher {
 class Hivewarden : public KeyMatcher {
  public:
   Hivewarden(policy::Blob blob, std::u16string_view image, std::string name)
-      : storage_((blob.size() + 7) / 8), size_(blob.size()), image_(image), name_(std::move(name)) {
-    std::memcpy(storage_.data(), blob.data(), blob.size());
+      : storage_(allocator_.allocate(blob.size(), allocator_.user)),
+        size_(blob.size()),
+        image_(image),
+        name_(std::move(name)) {
+    // Where the engine keeps a policy (Engine::prepare_policy): huge pages for a large one.
+    if (storage_ != nullptr) std::memcpy(storage_, blob.data(), blob.size());
   }
+  ~Hivewarden() override {
+    if (storage_ != nullptr) allocator_.release(storage_, allocator_.user);
+  }
+  Hivewarden(const Hivewarden&) = delete;
+  Hivewarden& operator=(const Hivewarden&) = delete;
   bool init(std::string& error) {
     PolicyError e;
-    if (!validate_policy(storage_.data(), size_, view_, e)) error = e.what;
+    if (storage_ == nullptr) {
+      error = "out of memory for the policy";
+    } else if (!validate_policy(storage_, size_, view_, e)) {
+      error = e.what;
+    }
     return error.empty();
   }
   std::string name() const override { return name_; }
@@ -51,7 +65,8 @@ class Hivewarden : public KeyMatcher {
   }
 
  private:
-  std::vector<std::uint64_t> storage_;
+  Allocator allocator_ = default_allocator();
+  void* storage_;
   std::uint64_t size_;
   std::u16string image_;  // the process every operation comes from
   std::string name_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "hivewarden/core/case_fold.hpp"
+#include "hivewarden/core/glob.hpp"
 #include "hivewarden/core/hash.hpp"
 
 namespace hivewarden::policy {
@@ -210,7 +211,12 @@ MonitoredTree::Order MonitoredTree::order() const {
     const PatternEdge& y = patterns_[b];
     if (x.kind != y.kind) return x.kind < y.kind;
     if (x.count != y.count) return x.count < y.count;
-    return strings_.view(x.glob) < strings_.view(y.glob);
+    // Globs in order of literal prefix (blob::PatternEdge), then of the whole glob.
+    const std::u16string_view gx = strings_.view(x.glob), gy = strings_.view(y.glob);
+    const std::u16string_view px = gx.substr(0, glob_literal_prefix(gx));
+    const std::u16string_view py = gy.substr(0, glob_literal_prefix(gy));
+    if (px != py) return px < py;
+    return gx < gy;
   });
   o.keys = group_by(
       key_clients_, n, [](const auto& kc) { return kc.first; }, o.key_begin);
@@ -234,7 +240,10 @@ void MonitoredTree::append_node(const Order& o, std::uint32_t node, FlatTree& fl
                        o.pat_begin[node + 1] - o.pat_begin[node]};
   for (std::uint32_t i = o.pat_begin[node]; i < o.pat_begin[node + 1]; ++i) {
     const PatternEdge& p = patterns_[o.pats[i]];
-    flat.pattern_edges.push_back({p.kind, p.count, p.glob, p.child, 0});
+    const auto prefix = p.kind == blob::kGlob
+                            ? static_cast<std::uint32_t>(glob_literal_prefix(strings_.view(p.glob)))
+                            : 0u;
+    flat.pattern_edges.push_back({p.kind, p.count, p.glob, p.child, prefix});
   }
   out.key_clients = {static_cast<std::uint32_t>(flat.key_clients.size()),
                      o.key_begin[node + 1] - o.key_begin[node]};

@@ -248,6 +248,61 @@ TEST(MatcherReference, SameHitsAsBruteForceOnGeneratedPolicies) {
   EXPECT_GT(non_empty, comparisons / 20) << non_empty << " of " << comparisons;
 }
 
+// Many globs at one key that share literal prefixes (the matcher searches them by prefix, policy
+// format 6), against names that start with some of those prefixes, in any case and with a
+// non-ASCII unit: the same hits as trying every glob.
+TEST(MatcherReference, GlobsSearchedByPrefixGiveTheSameHitsAsTryingEveryGlob) {
+  auto path = std::make_unique<KeyPath>();
+  auto scratch = std::make_unique<MatchScratch>();
+  const char16_t kUnits[] = {u'a', u'B', u'\u00E4', u'\u00C4', u'b'};
+  std::uint64_t hits = 0;
+  for (std::uint32_t seed = 1; seed <= 60; ++seed) {
+    std::mt19937 rng(seed);
+    auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
+    auto word = [&](int max) {
+      std::u16string w;
+      for (int i = pick(max + 1); i > 0; --i) w += kUnits[pick(5)];
+      return w;
+    };
+    std::set<std::u16string> globs;
+    const int count = 1 + pick(300);
+    while (static_cast<int>(globs.size()) < count) {
+      static const char16_t* const kTails[] = {u"*", u"?", u"*b", u"?*", u"*?a", u"*a*"};
+      globs.insert(word(4) + kTails[pick(6)] + word(2));
+    }
+    policy::PolicySource source;
+    source.file = "generated";
+    std::vector<std::u16string> folded;  // in entry order
+    for (const std::u16string& g : globs) {
+      policy::MonitoredEntry m;
+      m.key = "HKLM\\K\\" + utf16_to_utf8(g);
+      m.client = "c";
+      m.rules = rule::kCreateKey;
+      source.monitored.push_back(m);
+      folded.push_back(fold(g));
+    }
+    auto compiled = test::compile_source(source);
+    ASSERT_TRUE(compiled) << "seed " << seed;
+    for (int p = 0; p < 60; ++p) {
+      std::u16string name = word(7);
+      if (name.empty()) name = u"a";
+      ASSERT_EQ(canonicalize_key(u"HKLM\\K\\" + name, {1, {}}, *path), PathStatus::kOk);
+      std::set<std::uint32_t> expected;
+      for (std::uint32_t i = 0; i < folded.size(); ++i) {
+        if (ref_glob(folded[i], fold(name))) expected.insert(i);
+      }
+      scratch->reset();
+      match_entries(compiled->view, *path, path->count, rule::kCreateKey, nullptr, *scratch);
+      ASSERT_FALSE(scratch->state_overflow);
+      std::set<std::uint32_t> got;
+      for (std::uint32_t h = 0; h < scratch->hit_count; ++h) got.insert(scratch->hits[h].entry);
+      ASSERT_EQ(got, expected) << "seed " << seed << " name " << utf16_to_utf8(name);
+      hits += expected.size();
+    }
+  }
+  EXPECT_GT(hits, 1000u);  // the names must hit, not only miss
+}
+
 // 4096 entries HKLM\<12 of 'a' or '?'>*, every combination, each with `protection` (its YAML
 // after the key): all of them match one long enough name.
 std::string wide_wildcard_policy(const std::string& protection) {

@@ -1,6 +1,7 @@
 // Format 5's hot layout (policy_format.hpp): CSR node runs closed by a sentinel, attachments only
 // on nodes with clients, 16-byte literal edges, and open-addressing tables for wide nodes. Each
-// invariant the validator keeps is broken here on purpose and must be refused with its reason;
+// invariant the validator keeps is broken here on purpose and must be refused with its reason
+// (format 6 adds the order of pattern edges: by kind, globs by literal prefix);
 // lookups through a wide node's table must find exactly the children a scan would.
 #include <gtest/gtest.h>
 
@@ -394,6 +395,53 @@ TEST(PolicyLayout, SmallNodeRunsAreSorted) {
     return;
   }
   FAIL() << "no node with two literal edges";
+}
+
+// Format 6: a node's pattern edges in order of kind, its globs in order of literal prefix with the
+// prefix length stored; the matcher's search relies on both, so a blob that breaks either (or
+// stores a wrong prefix) is refused rather than matched incompletely.
+TEST(PolicyLayout, PatternEdgesAreInOrderOfKindAndGlobPrefix) {
+  const Bytes good = test::compile_yaml_blob(
+      "version: 1\nmonitored:\n"
+      "  - {key: 'HKLM\\SOFTWARE\\G\\b?', client: c, rules: [delete-key]}\n"
+      "  - {key: 'HKLM\\SOFTWARE\\G\\ab*x', client: c, rules: [delete-key]}\n"
+      "  - {key: 'HKLM\\SOFTWARE\\G\\**', client: c, rules: [delete-key]}\n",
+      "globs.yaml");
+  ASSERT_EQ(refusal(good), "");
+  const blob::Header h = header_of(good);
+  std::uint32_t first = blob::kNoIndex;
+  for (std::uint32_t n = 0; n + 1 < h.sections[blob::kNodes].count; ++n) {
+    const blob::Node node = get<blob::Node>(good, blob::kNodes, n);
+    if (get<blob::Node>(good, blob::kNodes, n + 1).pattern_first - node.pattern_first == 3)
+      first = node.pattern_first;
+  }
+  ASSERT_NE(first, blob::kNoIndex);
+  const auto edge = [&](std::uint32_t i) {
+    return get<blob::PatternEdge>(good, blob::kPatternEdges, first + i);
+  };
+  // As compiled: `**`, then `ab*x` (prefix "ab") before `b?` (prefix "b").
+  ASSERT_EQ(edge(0).kind, blob::kAnyDeep);
+  ASSERT_EQ(edge(1).kind, blob::kGlob);
+  EXPECT_EQ(edge(1).prefix, 2u);
+  EXPECT_EQ(edge(2).prefix, 1u);
+  const auto swapped = [&](std::uint32_t a, std::uint32_t b) {
+    Bytes bytes = good;
+    put(bytes, blob::kPatternEdges, first + a, edge(b));
+    put(bytes, blob::kPatternEdges, first + b, edge(a));
+    return refusal(bytes);
+  };
+  EXPECT_EQ(swapped(1, 2), "pattern edges not in order of kind and glob prefix");
+  EXPECT_EQ(swapped(0, 1), "pattern edges not in order of kind and glob prefix");
+  Bytes bytes = good;
+  blob::PatternEdge wrong = edge(1);
+  wrong.prefix = 1;
+  put(bytes, blob::kPatternEdges, first + 1, wrong);
+  EXPECT_EQ(refusal(bytes), "bad glob edge");
+  bytes = good;
+  blob::PatternEdge deep = edge(0);
+  deep.prefix = 1;
+  put(bytes, blob::kPatternEdges, first, deep);
+  EXPECT_EQ(refusal(bytes), "prefix of a pattern edge that is no glob");
 }
 
 }  // namespace

@@ -12,7 +12,8 @@ struct Allocator {
   void* user = nullptr;
 };
 
-// operator new(std::nothrow) / operator delete.
+// The platform's blocks (malloc / free in user mode; a large block, such as a policy of megabytes,
+// 2 MB aligned with transparent huge pages asked for: platform.hpp).
 Allocator default_allocator();
 
 }  // namespace hivewarden

@@ -43,4 +43,7 @@ bool glob_match(std::u16string_view pattern, std::u16string_view text, char16_t 
 // True when the pattern has a `*` or `?` in it.
 bool has_glob_chars(std::u16string_view pattern);
 
+// The units of the pattern before its first `*` or `?`: every name it matches starts with them.
+std::size_t glob_literal_prefix(std::u16string_view pattern);
+
 }  // namespace hivewarden
