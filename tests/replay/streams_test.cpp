@@ -365,6 +365,28 @@ TEST(JsonArrays, RecordsAcrossBufferEdgesKeepTheirLinesAndLimits) {
   EXPECT_HAS(over.error, "over.jsonl:70001: event 1: longer than the limit of 1048576 bytes");
 }
 
+// Long strings are searched sixteen bytes at a time: an escaped quote, an escaped backslash
+// before the closing quote and braces inside the text must be found at every place in a lane.
+TEST(JsonArrays, EscapesAtEveryPlaceOfALongStringAreKept) {
+  TempDir dir;
+  std::string text;
+  std::vector<std::string> expected;
+  for (std::size_t k = 0; k < 40; ++k) {
+    const std::string before(k, 'x'), after(40 - k, 'y');
+    // JSON text, then what it reads as: \" is a quote, \\ one backslash
+    text += R"({"EventID":13,"EventType":"SetValue","TargetObject":"HKLM\\K","Details":")" +
+            before + R"(\"}{[\\)" + after + R"(\\"})" + "\n";
+    expected.push_back(before + "\"}{[\\" + after + "\\");
+  }
+  for (const bool gz : {false, true}) {
+    const Outcome o =
+        gz ? read(dir.write_gzip("lanes.jsonl.gz", text)) : read(dir.write("lanes.jsonl", text));
+    EXPECT_TRUE(o.ok) << o.error;
+    ASSERT_EQ(o.events.size(), expected.size());
+    for (std::size_t k = 0; k < expected.size(); ++k) EXPECT_EQ(o.events[k].details, expected[k]);
+  }
+}
+
 // --- F6: numbers never truncated -------------------------------------------------------------
 
 // The event is handed on (it is a Sysmon event) but not mapped, with the field named.
