@@ -116,6 +116,12 @@ class FleetLikeTheCli(unittest.TestCase):
         self.assertEqual(errors + result.totals() + "\n", done.stderr)
         return result
 
+    def test_local_workers_run_without_the_stack_profiler(self):
+        # a replay task is one C++ call: Dask's sampling profiler only takes CPU from it
+        enabled = self.client.run(
+            lambda: __import__("dask").config.get("distributed.worker.profile.enabled"))
+        self.assertEqual(sorted(enabled.values()), [False, False])
+
     def test_small_gzip_and_damaged_logs_whole_and_in_parts(self):
         logs = [TWO_EVENTS, DAMAGED_JSON, TRUNCATED_EVTX,
                 write_log(self.path("a.jsonl"), 0, 1500),

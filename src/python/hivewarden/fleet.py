@@ -115,8 +115,13 @@ def local_client(workers=2):
     if not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= most:
         raise ValueError(f"fleet: workers must be a whole number from 1 to {most} on this "
                          f"machine's {os.cpu_count()} cores (--scheduler for more), not {workers!r}")
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address="127.0.0.1:0")
+    import dask
+
+    # Dask's worker profiler samples Python stacks every 10 ms; a replay task is one C++ call,
+    # so it learns nothing and took 2-4% of a worker (docs/SCALE.md). The workers get this config.
+    with dask.config.set({"distributed.worker.profile.enabled": False}):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address="127.0.0.1:0")
     try:
         client = Client(cluster)
         try:
