@@ -34,8 +34,6 @@ std::string xml_event(int n) {
          std::to_string(n) + "</Data></EventData></Event>\n";
 }
 
-#define EXPECT_HAS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
-
 TEST(DamagedLogs, TruncatedEvtxIsAnErrorNamingTheByte) {
   const Outcome o = read(kRegressions / "B9_truncated.evtx");
   EXPECT_FALSE(o.ok);
@@ -63,18 +61,14 @@ TEST(DamagedLogs, GarbageInsideAJsonLineIsAnError) {
   TempDir dir;
   const Outcome o =
       read(dir.write("inside.jsonl", json_event(1) + "{\"EventID\":12 xx}\n" + json_event(3)));
-  EXPECT_FALSE(o.ok);
-  EXPECT_EQ(o.events.size(), 1u);
-  EXPECT_HAS(o.error, "inside.jsonl:2: event 2");
+  EXPECT_DAMAGED(o, 1u, "inside.jsonl:2: event 2");
 }
 
 TEST(DamagedLogs, TruncatedJsonLineIsAnError) {
   TempDir dir;
   const std::string cut = json_event(2).substr(0, 60);
   const Outcome o = read(dir.write("cut.jsonl", json_event(1) + cut));
-  EXPECT_FALSE(o.ok);
-  EXPECT_EQ(o.events.size(), 1u);
-  EXPECT_HAS(o.error, "cut.jsonl:2: event 2: cut short");
+  EXPECT_DAMAGED(o, 1u, "cut.jsonl:2: event 2: cut short");
 }
 
 TEST(DamagedLogs, TruncatedGzipIsAnErrorAfterTheEventsBefore) {
@@ -95,17 +89,13 @@ TEST(DamagedLogs, XmlCutShortAfterAnEvent) {
   TempDir dir;
   const Outcome o =
       read(dir.write("cut.xml", xml_event(1) + xml_event(2) + xml_event(3).substr(0, 80)));
-  EXPECT_FALSE(o.ok);
-  EXPECT_EQ(o.events.size(), 2u);
-  EXPECT_HAS(o.error, "cut.xml:3: event 3: cut short");
+  EXPECT_DAMAGED(o, 2u, "cut.xml:3: event 3: cut short");
 }
 
 TEST(DamagedLogs, TextBetweenXmlEventsIsAnError) {
   TempDir dir;
   const Outcome o = read(dir.write("text.xml", xml_event(1) + "stray text\n" + xml_event(2)));
-  EXPECT_FALSE(o.ok);
-  EXPECT_EQ(o.events.size(), 1u);
-  EXPECT_HAS(o.error, "text.xml:2: after event 1");
+  EXPECT_DAMAGED(o, 1u, "text.xml:2: after event 1");
 }
 
 TEST(DamagedLogs, WrappersBannerAndDeclarationsAreNotDamage) {
@@ -125,9 +115,7 @@ TEST(DamagedLogs, JsonEventLongerThanTheLimit) {
   const std::string huge =
       "{\"EventID\":1,\"pad\":\"" + std::string(kMaxRecordBytes, 'a') + "\"}\n";
   const Outcome o = read(dir.write("long.jsonl", json_event(1) + huge));
-  EXPECT_FALSE(o.ok);
-  EXPECT_EQ(o.events.size(), 1u);
-  EXPECT_HAS(o.error, "long.jsonl:2: event 2: longer than the limit of 1048576 bytes");
+  EXPECT_DAMAGED(o, 1u, "long.jsonl:2: event 2: longer than the limit of 1048576 bytes");
   const std::string fits =
       "{\"EventID\":1,\"pad\":\"" + std::string(kMaxRecordBytes - 100, 'a') + "\"}\n";
   EXPECT_TRUE(read(dir.write("fits.jsonl", fits)).ok);
@@ -140,9 +128,7 @@ TEST(DamagedLogs, JsonNestedDeeperThanTheLimit) {
            std::string(static_cast<std::size_t>(depth), ']') + "\n";
   };
   const Outcome o = read(dir.write("deep.jsonl", json_event(1) + nested(kMaxNesting + 1)));
-  EXPECT_FALSE(o.ok);
-  EXPECT_EQ(o.events.size(), 1u);
-  EXPECT_HAS(o.error, "deep.jsonl:2: event 2: nested deeper than the limit of 64");
+  EXPECT_DAMAGED(o, 1u, "deep.jsonl:2: event 2: nested deeper than the limit of 64");
   EXPECT_TRUE(read(dir.write("ok.jsonl", nested(kMaxNesting))).ok);
   EXPECT_FALSE(read(dir.write("deeper.jsonl", nested(500000))).ok);
 }
@@ -154,9 +140,7 @@ TEST(DamagedLogs, XmlNestedDeeperThanTheLimit) {
   for (int i = 0; i < 100000; ++i) deep += "</a>";
   deep += "</Event>\n";
   const Outcome o = read(dir.write("deep.xml", xml_event(1) + deep));
-  EXPECT_FALSE(o.ok);
-  EXPECT_EQ(o.events.size(), 1u);
-  EXPECT_HAS(o.error, "deep.xml:2: event 2: elements nested deeper than the limit of 64");
+  EXPECT_DAMAGED(o, 1u, "deep.xml:2: event 2: elements nested deeper than the limit of 64");
 }
 
 TEST(DamagedLogs, XmlEventLongerThanTheLimit) {
@@ -164,9 +148,7 @@ TEST(DamagedLogs, XmlEventLongerThanTheLimit) {
   const std::string huge =
       "<Event xmlns=\"x\"><System>" + std::string(kMaxRecordBytes, 'a') + "</System></Event>\n";
   const Outcome o = read(dir.write("long.xml", xml_event(1) + huge));
-  EXPECT_FALSE(o.ok);
-  EXPECT_EQ(o.events.size(), 1u);
-  EXPECT_HAS(o.error, "long.xml:2: event 2: longer than the limit of 1048576 bytes");
+  EXPECT_DAMAGED(o, 1u, "long.xml:2: event 2: longer than the limit of 1048576 bytes");
 }
 
 TEST(DamagedLogs, GzipBombStopsAtTheFirstOverlongEvent) {

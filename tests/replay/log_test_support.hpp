@@ -43,3 +43,14 @@ inline Outcome read(const fs::path& path) {
 }
 
 }  // namespace hivewarden::replay::test
+
+// `text` holds `part`; the whole text is printed when it does not.
+#define EXPECT_HAS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
+
+// A damaged log: the `kept` events before the damage were handed on, and the error names it.
+#define EXPECT_DAMAGED(outcome, kept, message)  \
+  do {                                          \
+    EXPECT_FALSE((outcome).ok);                 \
+    EXPECT_EQ((outcome).events.size(), (kept)); \
+    EXPECT_HAS((outcome).error, message);       \
+  } while (false)
