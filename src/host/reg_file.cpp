@@ -359,8 +359,8 @@ struct ImportState {
   RegImportStats& stats;
   std::uint32_t control_set;
   bool version4 = false;
-  std::u16string current;  // the section's key (kernel path)
-  bool have_key = false;   // false before the first section and after a [-key] one
+  std::u16string current{};  // the section's key (kernel path)
+  bool have_key = false;     // false before the first section and after a [-key] one
 };
 
 // `[key]` creates the key (missing parents too, as regedit does); `[-key]` deletes its subtree.

@@ -65,7 +65,8 @@ int replay_logs(const ReplayOptions& o, std::ostream& out) {
                   if (!progress) progress.emplace(total, o.progress);
                   progress->tick(done);
                 },
-                o.jobs};
+                o.jobs,
+                {}};  // the whole of each log
   const std::vector<std::string> problems = replay_logs(run, tally);
   for (const std::string& problem : problems) std::cerr << "error: " << problem << "\n";
   int failures = static_cast<int>(problems.size());
