@@ -8,10 +8,7 @@ bool glob_match(std::u16string_view pattern, std::u16string_view text, char16_t 
 }
 
 bool has_glob_chars(std::u16string_view pattern) {
-  for (char16_t unit : pattern) {
-    if (unit == u'*' || unit == u'?') return true;
-  }
-  return false;
+  return glob_literal_prefix(pattern) < pattern.size();
 }
 
 std::size_t glob_literal_prefix(std::u16string_view pattern) {
